@@ -1,0 +1,201 @@
+/**
+ * The relay descriptor served at GET /.well-known/shroud, signed with the relay's Ed25519 key.
+ *
+ *   struct {
+ *     opaque key_config<V>;     // RFC 9458 KeyConfig
+ *     uint64 not_before;        // unix seconds
+ *     uint64 not_after;         // unix seconds; clients stop using the key after this
+ *   } PublishedKey;
+ *
+ *   struct {
+ *     uint8 version = 1;
+ *     opaque origin<V>;         // e.g. "https://relay.example"
+ *     opaque signing_key[32];   // Ed25519 public key
+ *     PublishedKey keys<V>;
+ *     uint32 buckets<V>;        // padding bucket sizes, ascending
+ *     uint32 round_interval_ms;
+ *     uint64 issued_at;         // unix seconds
+ *     uint64 expires_at;        // unix seconds
+ *   } DescriptorBody;
+ *
+ *   struct {
+ *     opaque body<V>;           // an encoded DescriptorBody
+ *     opaque signature[64];     // Ed25519 over "shroud/v1 descriptor" || 0x00 || body
+ *   } SignedDescriptor;
+ */
+import { asBytes, concat, constantTimeEqual, fromUtf8, utf8 } from "./bytes.js";
+import {
+  decode,
+  encode,
+  fixedBytes,
+  opaque,
+  struct,
+  uint32,
+  uint64,
+  uint8,
+  vector,
+  type Codec,
+} from "./codec.js";
+import { DecodeError, DescriptorError } from "./errors.js";
+import { keyConfigCodec, type KeyConfig } from "./key-config.js";
+import { Labels } from "./labels.js";
+
+export const DESCRIPTOR_VERSION = 1;
+/** Clock skew tolerated when checking issued_at. */
+const SKEW_SECONDS = 300;
+const ED25519 = { name: "Ed25519" } as const;
+
+export interface PublishedKey {
+  config: KeyConfig;
+  notBefore: number;
+  notAfter: number;
+}
+
+export interface Descriptor {
+  origin: string;
+  signingKey: Uint8Array;
+  keys: PublishedKey[];
+  buckets: number[];
+  roundIntervalMs: number;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+const publishedKeyCodec: Codec<PublishedKey> = {
+  size: (k) => opaque().size(encode(keyConfigCodec, k.config)) + 16,
+  write(k, w) {
+    opaque().write(encode(keyConfigCodec, k.config), w);
+    uint64.write(k.notBefore, w);
+    uint64.write(k.notAfter, w);
+  },
+  read(r) {
+    const config = decode(keyConfigCodec, opaque().read(r));
+    return { config, notBefore: uint64.read(r), notAfter: uint64.read(r) };
+  },
+};
+
+const bodyFields = struct({
+  version: uint8,
+  origin: opaque(2048),
+  signingKey: fixedBytes(32),
+  keys: vector(publishedKeyCodec, 256),
+  buckets: vector(uint32, 64),
+  roundIntervalMs: uint32,
+  issuedAt: uint64,
+  expiresAt: uint64,
+});
+
+/** Codec of DescriptorBody. */
+export const descriptorBodyCodec: Codec<Descriptor> = {
+  size: (d) => bodyFields.size({ ...d, version: DESCRIPTOR_VERSION, origin: utf8(d.origin) }),
+  write: (d, w) =>
+    bodyFields.write({ ...d, version: DESCRIPTOR_VERSION, origin: utf8(d.origin) }, w),
+  read(r) {
+    const { version, origin, ...rest } = bodyFields.read(r);
+    if (version !== DESCRIPTOR_VERSION) throw new DecodeError("unsupported descriptor version");
+    let originText: string;
+    try {
+      originText = fromUtf8(origin);
+    } catch {
+      throw new DecodeError("origin is not UTF-8");
+    }
+    return { ...rest, origin: originText };
+  },
+};
+
+const signedCodec = struct({ body: opaque(), signature: fixedBytes(64) });
+
+function signedBytes(body: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concat(utf8(Labels.descriptor), new Uint8Array([0]), body);
+}
+
+/**
+ * Encodes and signs a descriptor with the relay's Ed25519 private key.
+ *
+ * @example const bytes = await signDescriptor(descriptor, signingKeyPair.privateKey);
+ */
+export async function signDescriptor(
+  descriptor: Descriptor,
+  privateKey: CryptoKey,
+): Promise<Uint8Array> {
+  const body = encode(descriptorBodyCodec, descriptor);
+  const signature = asBytes(await crypto.subtle.sign(ED25519, privateKey, signedBytes(body)));
+  return encode(signedCodec, { body, signature });
+}
+
+export interface VerifyOptions {
+  /** The origin the descriptor was fetched from; must match the one it names. */
+  origin: string;
+  /** Current time in milliseconds. */
+  now: number;
+  /** If given, the descriptor's signing key must be exactly this one. */
+  pinnedSigningKey?: Uint8Array;
+}
+
+/** Normalises an origin string (scheme://host[:port]) for comparison. */
+export function normalizeOrigin(origin: string): string {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    throw new DescriptorError("invalid origin");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new DescriptorError("origin must be http or https");
+  }
+  return url.origin;
+}
+
+/**
+ * Decodes and verifies a signed descriptor: signature, origin, freshness and optional pin.
+ * Any failure raises DescriptorError (malformed bytes raise DecodeError).
+ */
+export async function verifyDescriptor(
+  bytes: Uint8Array,
+  options: VerifyOptions,
+): Promise<Descriptor> {
+  const { body, signature } = decode(signedCodec, bytes);
+  const descriptor = decode(descriptorBodyCodec, body);
+  let publicKey: CryptoKey;
+  try {
+    publicKey = await crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(descriptor.signingKey),
+      ED25519,
+      false,
+      ["verify"],
+    );
+  } catch {
+    throw new DescriptorError("invalid signing key");
+  }
+  const valid = await crypto.subtle.verify(
+    ED25519,
+    publicKey,
+    new Uint8Array(signature),
+    signedBytes(body),
+  );
+  if (!valid) throw new DescriptorError("bad descriptor signature");
+  if (
+    options.pinnedSigningKey &&
+    !constantTimeEqual(options.pinnedSigningKey, descriptor.signingKey)
+  ) {
+    throw new DescriptorError("descriptor signed by an unexpected key");
+  }
+  if (normalizeOrigin(descriptor.origin) !== normalizeOrigin(options.origin)) {
+    throw new DescriptorError("descriptor is for another origin");
+  }
+  const nowSeconds = Math.floor(options.now / 1000);
+  if (descriptor.issuedAt > nowSeconds + SKEW_SECONDS) {
+    throw new DescriptorError("descriptor issued in the future");
+  }
+  if (descriptor.expiresAt < nowSeconds) throw new DescriptorError("descriptor expired");
+  return descriptor;
+}
+
+/** Keys of a descriptor that are valid at `now` (ms), newest first. */
+export function usableKeys(descriptor: Descriptor, now: number): PublishedKey[] {
+  const seconds = Math.floor(now / 1000);
+  return descriptor.keys
+    .filter((k) => k.notBefore <= seconds + SKEW_SECONDS && k.notAfter > seconds)
+    .sort((a, b) => b.notBefore - a.notBefore);
+}

@@ -1,0 +1,51 @@
+/**
+ * Plain HKDF (RFC 5869) on WebCrypto HMAC. RFC 9458's response keying extracts with a salt
+ * (enc || nonce) longer than the hash, which @hpke/core's KDF interface refuses, so the
+ * response layer uses this instead.
+ */
+import { asBytes, concat } from "./bytes.js";
+import { KdfId } from "./hpke-suite.js";
+
+const HASH: Record<KdfId, { name: string; length: number }> = {
+  [KdfId.HkdfSha256]: { name: "SHA-256", length: 32 },
+};
+
+async function hmac(kdfId: KdfId, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+  const hash = HASH[kdfId];
+  // HMAC treats an empty key like a block of zeros; WebCrypto refuses empty keys.
+  const keyBytes = key.length === 0 ? new Uint8Array(hash.length) : new Uint8Array(key);
+  const cryptoKey = await crypto.subtle.importKey(
+    "raw",
+    keyBytes,
+    { name: "HMAC", hash: hash.name },
+    false,
+    ["sign"],
+  );
+  return asBytes(await crypto.subtle.sign("HMAC", cryptoKey, new Uint8Array(data)));
+}
+
+/** HKDF-Extract(salt, ikm). */
+export function hkdfExtract(kdfId: KdfId, salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array> {
+  return hmac(kdfId, salt, ikm);
+}
+
+/** HKDF-Expand(prk, info, length). */
+export async function hkdfExpand(
+  kdfId: KdfId,
+  prk: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Promise<Uint8Array> {
+  const hashLength = HASH[kdfId].length;
+  if (length > 255 * hashLength) throw new RangeError("HKDF-Expand length too large");
+  const out = new Uint8Array(length);
+  let previous = new Uint8Array(0);
+  for (let i = 0, offset = 0; offset < length; i++) {
+    previous = new Uint8Array(
+      await hmac(kdfId, prk, concat(previous, info, new Uint8Array([i + 1]))),
+    );
+    out.set(previous.subarray(0, Math.min(hashLength, length - offset)), offset);
+    offset += hashLength;
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/**
+ * Every domain-separation label Shroud uses, in one place. Each names the protocol and its
+ * version so a value made for one purpose or version can never be taken for another.
+ */
+export const Labels = {
+  /** HPKE info prefix of a sealed request (RFC 9458 uses "message/bhttp request"). */
+  request: "shroud/v1 request",
+  /** Exporter label for a sealed response key (RFC 9458 uses "message/bhttp response"). */
+  response: "shroud/v1 response",
+  /** inbox_id = SHA-256(label || read_secret). */
+  inboxId: "shroud/v1 inbox id",
+  /** What the relay stores of a write token: SHA-256(label || write_token). */
+  writeToken: "shroud/v1 write token",
+  /** Prefix of the bytes a relay descriptor signature covers. */
+  descriptor: "shroud/v1 descriptor",
+  /** HPKE info for a payload sealed to an inbox's public key. */
+  inboxPayload: "shroud/v1 inbox payload",
+} as const;
+export type Labels = (typeof Labels)[keyof typeof Labels];
+
+/** HTTP media types of the relay's endpoints. */
+export const MediaTypes = {
+  request: "application/shroud-request",
+  response: "application/shroud-response",
+  descriptor: "application/shroud-descriptor",
+} as const;
+export type MediaTypes = (typeof MediaTypes)[keyof typeof MediaTypes];

@@ -1,0 +1,119 @@
+/**
+ * What a client asks the relay, inside a sealed request (after padding is removed).
+ *
+ *   enum { deposit(1), fetch(2), ack(3), cover(4), (255) } RequestKind;
+ *
+ *   struct {
+ *     opaque inbox_id[32];
+ *     opaque write_token[32];
+ *     opaque message_id[16];     // client-chosen; makes retries idempotent
+ *     uint8 flags;               // DepositFlags; bit 0 (commit slot) is reserved
+ *     opaque payload<V>;         // already sealed for the inbox's readers
+ *   } Deposit;
+ *
+ *   struct { opaque read_secret[32]; uint64 after_seq; uint16 max_items; } Fetch;
+ *   struct { opaque read_secret[32]; uint64 up_to_seq; } Ack;
+ *   struct {} Cover;
+ *
+ *   struct {
+ *     uint32 response_size;      // the bucket the sealed response must fill
+ *     RequestKind kind;
+ *     select (kind) {
+ *       case deposit: Deposit;
+ *       case fetch:   Fetch;
+ *       case ack:     Ack;
+ *       case cover:   Cover;
+ *     };
+ *   } RelayRequest;
+ */
+import { fixedBytes, opaque, struct, uint16, uint32, uint64, uint8, type Codec } from "./codec.js";
+import { DecodeError } from "./errors.js";
+import { CAPABILITY_LENGTH } from "./inbox-id.js";
+
+export const RequestKind = { deposit: 1, fetch: 2, ack: 3, cover: 4 } as const;
+export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
+
+/** Bits of Deposit.flags. */
+export const DepositFlags = {
+  /** Reserved for MLS commit ordering: accept only if the inbox's commit slot is free. */
+  commit: 0x01,
+} as const;
+export type DepositFlags = (typeof DepositFlags)[keyof typeof DepositFlags];
+
+export const MESSAGE_ID_LENGTH = 16;
+
+const capability = fixedBytes(CAPABILITY_LENGTH);
+
+const depositBody = struct({
+  inboxId: capability,
+  writeToken: capability,
+  messageId: fixedBytes(MESSAGE_ID_LENGTH),
+  flags: uint8,
+  payload: opaque(),
+});
+const fetchBody = struct({ readSecret: capability, afterSeq: uint64, maxItems: uint16 });
+const ackBody = struct({ readSecret: capability, upToSeq: uint64 });
+
+export interface DepositRequest {
+  kind: typeof RequestKind.deposit;
+  responseSize: number;
+  inboxId: Uint8Array;
+  writeToken: Uint8Array;
+  messageId: Uint8Array;
+  flags: number;
+  payload: Uint8Array;
+}
+
+export interface FetchRequest {
+  kind: typeof RequestKind.fetch;
+  responseSize: number;
+  readSecret: Uint8Array;
+  afterSeq: number;
+  maxItems: number;
+}
+
+export interface AckRequest {
+  kind: typeof RequestKind.ack;
+  responseSize: number;
+  readSecret: Uint8Array;
+  upToSeq: number;
+}
+
+export interface CoverRequest {
+  kind: typeof RequestKind.cover;
+  responseSize: number;
+}
+
+export type RelayRequest = DepositRequest | FetchRequest | AckRequest | CoverRequest;
+
+/** Codec of the body selected by a request kind (common fields excluded). */
+function bodyCodec(kind: RequestKind): Codec<Record<string, unknown>> {
+  switch (kind) {
+    case RequestKind.deposit:
+      return depositBody as Codec<Record<string, unknown>>;
+    case RequestKind.fetch:
+      return fetchBody as Codec<Record<string, unknown>>;
+    case RequestKind.ack:
+      return ackBody as Codec<Record<string, unknown>>;
+    case RequestKind.cover:
+      return struct({});
+  }
+}
+
+export const relayRequestCodec: Codec<RelayRequest> = {
+  size: (req) => 4 + 1 + bodyCodec(req.kind).size(req as unknown as Record<string, unknown>),
+  write(req, w) {
+    uint32.write(req.responseSize, w);
+    uint8.write(req.kind, w);
+    bodyCodec(req.kind).write(req as unknown as Record<string, unknown>, w);
+  },
+  read(r) {
+    const responseSize = uint32.read(r);
+    const kind = uint8.read(r);
+    if (kind < RequestKind.deposit || kind > RequestKind.cover) {
+      throw new DecodeError("unknown request kind");
+    }
+    const body = bodyCodec(kind as RequestKind).read(r);
+    return { ...body, kind, responseSize } as RelayRequest;
+  },
+};

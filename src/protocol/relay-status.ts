@@ -1,0 +1,35 @@
+/**
+ * Outcome codes carried inside a sealed response. Only the client that holds the response key
+ * sees them; on the wire every outcome looks the same (HTTP 200, one bucket).
+ */
+export const RelayStatus = {
+  /** fetch, ack or cover succeeded. */
+  ok: 0,
+  /** The deposit is in the current round (or was already, for a retried message id). */
+  accepted: 1,
+  /** The commit slot of the inbox is taken (reserved for the MLS commit-slot flag). */
+  conflict: 2,
+  /** Wrong write token for this inbox. */
+  forbidden: 3,
+  /** The inbox is at its item or byte quota. */
+  quota: 4,
+  /** No inbox for this read secret. */
+  not_found: 5,
+  /** The payload or the requested response size exceeds what the relay allows. */
+  too_large: 6,
+  /** The request opened but its contents are malformed. */
+  bad_request: 7,
+  /** A flag or request kind this relay does not implement. */
+  unsupported: 8,
+  /** The relay failed; the request may be retried. */
+  internal: 9,
+} as const;
+export type RelayStatus = (typeof RelayStatus)[keyof typeof RelayStatus];
+
+/** Name of a status code, for messages and metrics. */
+export function relayStatusName(status: RelayStatus): keyof typeof RelayStatus {
+  for (const [name, code] of Object.entries(RelayStatus)) {
+    if (code === status) return name as keyof typeof RelayStatus;
+  }
+  throw new RangeError("unknown relay status");
+}
