@@ -101,7 +101,7 @@ export async function sealRequest(
   config: KeyConfig,
   plaintext: Uint8Array,
   options: SealRequestOptions = {},
-): Promise<{ sealed: Uint8Array; keying: ResponseKeying }> {
+): Promise<{ sealed: Uint8Array<ArrayBuffer>; keying: ResponseKeying }> {
   const labels = options.labels ?? SHROUD_ENVELOPE_LABELS;
   const symmetric = config.suites[options.suiteIndex ?? 0];
   if (!symmetric) throw new RangeError("no such cipher suite in key config");

@@ -73,3 +73,10 @@ export class TransportError extends ShroudError {
     super("transport", message, options);
   }
 }
+
+/** A request arrived with the wrong Content-Type. */
+export class MediaTypeError extends ShroudError {
+  constructor() {
+    super("media_type", "unsupported media type");
+  }
+}

@@ -1,0 +1,57 @@
+import type { MetricLabels, MetricName, Metrics } from "../../relay/ports/metrics.js";
+
+interface Histogram {
+  count: number;
+  sum: number;
+}
+
+function seriesKey(name: string, labels?: MetricLabels): string {
+  if (!labels) return name;
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]}"`);
+  return `${name}{${parts.join(",")}}`;
+}
+
+/**
+ * In-process aggregate metrics with a Prometheus text rendering.
+ *
+ * @example
+ * const metrics = new MemoryMetrics();
+ * metrics.count("shroud_requests_total", { kind: "deposit" });
+ * metrics.render(); // 'shroud_requests_total{kind="deposit"} 1\n'
+ */
+export class MemoryMetrics implements Metrics {
+  readonly #counters = new Map<string, number>();
+  readonly #histograms = new Map<string, Histogram>();
+
+  count(name: MetricName, labels?: MetricLabels, by = 1): void {
+    const key = seriesKey(name, labels);
+    this.#counters.set(key, (this.#counters.get(key) ?? 0) + by);
+  }
+
+  observe(name: MetricName, value: number, labels?: MetricLabels): void {
+    const key = seriesKey(name, labels);
+    const h = this.#histograms.get(key) ?? { count: 0, sum: 0 };
+    h.count += 1;
+    h.sum += value;
+    this.#histograms.set(key, h);
+  }
+
+  /** Current value of a counter series. */
+  counter(name: MetricName, labels?: MetricLabels): number {
+    return this.#counters.get(seriesKey(name, labels)) ?? 0;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const [key, value] of [...this.#counters].sort()) lines.push(`${key} ${value}`);
+    for (const [key, h] of [...this.#histograms].sort()) {
+      const brace = key.indexOf("{");
+      const name = brace < 0 ? key : key.slice(0, brace);
+      const labels = brace < 0 ? "" : key.slice(brace);
+      lines.push(`${name}_count${labels} ${h.count}`, `${name}_sum${labels} ${h.sum}`);
+    }
+    return lines.join("\n") + (lines.length ? "\n" : "");
+  }
+}

@@ -1,0 +1,32 @@
+import { systemClock, type Clock } from "../../relay/ports/clock.js";
+import type { KeyStore } from "../../relay/ports/key-store.js";
+import type { RelayPorts } from "../../relay/relay.js";
+import { MemoryInboxStore } from "./memory-inbox-store.js";
+import { MemoryKeyStore } from "./memory-key-store.js";
+import { MemoryMetrics } from "./memory-metrics.js";
+import { MemoryReplaySet } from "./memory-replay-set.js";
+import { MemoryRoundPool } from "./memory-round-pool.js";
+
+/** The embedded backend's ports, with concrete types so tests can inspect them. */
+export interface MemoryPorts extends RelayPorts {
+  inboxes: MemoryInboxStore;
+  pool: MemoryRoundPool;
+  replay: MemoryReplaySet;
+  metrics: MemoryMetrics;
+}
+
+/**
+ * Every port on process memory. Keys come from `keys` (default: in memory, new each start).
+ *
+ * @example const relay = await Relay.open(config, memoryPorts({ keys: fileKeyStore }));
+ */
+export function memoryPorts(options: { keys?: KeyStore; clock?: Clock } = {}): MemoryPorts {
+  return {
+    inboxes: new MemoryInboxStore(),
+    pool: new MemoryRoundPool(),
+    replay: new MemoryReplaySet(),
+    keys: options.keys ?? new MemoryKeyStore(),
+    clock: options.clock ?? systemClock,
+    metrics: new MemoryMetrics(),
+  };
+}

@@ -1,0 +1,34 @@
+import { toHex } from "../../protocol/bytes.js";
+import type { ReplaySet } from "../../relay/ports/replay-set.js";
+
+/**
+ * The embedded replay set: 32 bytes per opened request, kept per key until the key is retired.
+ *
+ * @example const replay = new MemoryReplaySet();
+ */
+export class MemoryReplaySet implements ReplaySet {
+  readonly #byKey = new Map<string, Set<string>>();
+
+  async add(keyTag: string, enc: Uint8Array): Promise<boolean> {
+    let seen = this.#byKey.get(keyTag);
+    if (!seen) {
+      seen = new Set();
+      this.#byKey.set(keyTag, seen);
+    }
+    const value = toHex(enc);
+    if (seen.has(value)) return false;
+    seen.add(value);
+    return true;
+  }
+
+  async forget(keyTag: string): Promise<void> {
+    this.#byKey.delete(keyTag);
+  }
+
+  /** Number of remembered envelopes, for tests. */
+  size(): number {
+    let n = 0;
+    for (const s of this.#byKey.values()) n += s.size;
+    return n;
+  }
+}

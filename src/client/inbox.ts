@@ -1,0 +1,170 @@
+/**
+ * Inboxes from the owner's side. The private inbox holds the read secret, the write token and
+ * the inbox's HPKE private key; the contact card is what the owner shares so others can deposit.
+ *
+ *   Inbox file (JSON):  { "shroud": "inbox/v1", relay, inboxId, readSecret, writeToken,
+ *                         publicKey, privateKey, relaySigningKey }
+ *   Contact card (JSON): { "shroud": "card/v1", relay, inboxId, writeToken, publicKey,
+ *                         relaySigningKey }
+ * Byte fields are base64url. `relaySigningKey` pins the relay's descriptor key.
+ */
+import { asBytes, fromBase64Url, toBase64Url } from "../protocol/bytes.js";
+import { normalizeOrigin } from "../protocol/descriptor.js";
+import { ConfigError } from "../protocol/errors.js";
+import { AeadId, hpkeSuite, KdfId, KemId } from "../protocol/hpke-suite.js";
+import { CAPABILITY_LENGTH, inboxIdFor } from "../protocol/inbox-id.js";
+import { SecretBytes } from "../protocol/secret-bytes.js";
+
+/** The suite payloads are sealed with (HPKE base mode to the inbox key). */
+export const PAYLOAD_SUITE = {
+  kemId: KemId.DhkemX25519HkdfSha256,
+  kdfId: KdfId.HkdfSha256,
+  aeadId: AeadId.Aes128Gcm,
+} as const;
+
+/** What anyone who may deposit needs: no read capability, no private key. */
+export interface ContactCard {
+  relay: string;
+  inboxId: Uint8Array;
+  writeToken: SecretBytes;
+  publicKey: Uint8Array;
+  relaySigningKey?: Uint8Array;
+}
+
+/** The owner's inbox: a contact card plus the read secret and private key. */
+export interface Inbox extends ContactCard {
+  readSecret: SecretBytes;
+  privateKey: SecretBytes;
+}
+
+/**
+ * Creates a new inbox on a relay (it comes into being on the relay with its first deposit).
+ *
+ * @example
+ * const inbox = await createInbox("https://relay.example", descriptor.signingKey);
+ * const card = contactCard(inbox);
+ */
+export async function createInbox(relay: string, relaySigningKey?: Uint8Array): Promise<Inbox> {
+  const readSecret = SecretBytes.random(CAPABILITY_LENGTH);
+  const suite = hpkeSuite(PAYLOAD_SUITE);
+  const pair = await suite.kem.generateKeyPair();
+  return {
+    relay: normalizeOrigin(relay),
+    inboxId: await inboxIdFor(readSecret.expose()),
+    readSecret,
+    writeToken: SecretBytes.random(CAPABILITY_LENGTH),
+    publicKey: asBytes(await suite.kem.serializePublicKey(pair.publicKey)),
+    privateKey: new SecretBytes(asBytes(await suite.kem.serializePrivateKey(pair.privateKey))),
+    ...(relaySigningKey ? { relaySigningKey } : {}),
+  };
+}
+
+/** The shareable part of an inbox. */
+export function contactCard(inbox: Inbox): ContactCard {
+  const { relay, inboxId, writeToken, publicKey, relaySigningKey } = inbox;
+  return { relay, inboxId, writeToken, publicKey, ...(relaySigningKey ? { relaySigningKey } : {}) };
+}
+
+function pinJson(pin: Uint8Array | undefined): Record<string, string> {
+  return pin ? { relaySigningKey: toBase64Url(pin) } : {};
+}
+
+/** Serialises a contact card to its JSON form (includes the write token: share with care). */
+export function cardToJson(card: ContactCard): string {
+  return JSON.stringify(
+    {
+      shroud: "card/v1",
+      relay: card.relay,
+      inboxId: toBase64Url(card.inboxId),
+      writeToken: toBase64Url(card.writeToken.expose()),
+      publicKey: toBase64Url(card.publicKey),
+      ...pinJson(card.relaySigningKey),
+    },
+    null,
+    2,
+  );
+}
+
+/** Serialises an inbox, secrets included, for a private file (mode 0600). */
+export function inboxToJson(inbox: Inbox): string {
+  return JSON.stringify(
+    {
+      shroud: "inbox/v1",
+      relay: inbox.relay,
+      inboxId: toBase64Url(inbox.inboxId),
+      readSecret: toBase64Url(inbox.readSecret.expose()),
+      writeToken: toBase64Url(inbox.writeToken.expose()),
+      publicKey: toBase64Url(inbox.publicKey),
+      privateKey: toBase64Url(inbox.privateKey.expose()),
+      ...pinJson(inbox.relaySigningKey),
+    },
+    null,
+    2,
+  );
+}
+
+function field(record: Record<string, unknown>, name: string, length?: number): Uint8Array {
+  const value = record[name];
+  let bytes: Uint8Array;
+  try {
+    if (typeof value !== "string") throw new TypeError();
+    bytes = fromBase64Url(value);
+  } catch {
+    throw new ConfigError(`field "${name}" must be base64url`);
+  }
+  if (length !== undefined && bytes.length !== length) {
+    throw new ConfigError(`field "${name}" must be ${length} bytes`);
+  }
+  return bytes;
+}
+
+function parse(text: string, kind: string): Record<string, unknown> {
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`not a Shroud ${kind} file (invalid JSON)`);
+  }
+  if (
+    typeof record !== "object" ||
+    record === null ||
+    (record as { shroud?: unknown }).shroud !== `${kind}/v1`
+  ) {
+    throw new ConfigError(`not a Shroud ${kind} file`);
+  }
+  const relay = (record as { relay?: unknown }).relay;
+  if (typeof relay !== "string") throw new ConfigError(`${kind} file has no relay origin`);
+  return record as Record<string, unknown>;
+}
+
+function cardFields(record: Record<string, unknown>): ContactCard {
+  const pin =
+    record["relaySigningKey"] === undefined ? undefined : field(record, "relaySigningKey", 32);
+  return {
+    relay: normalizeOrigin(record["relay"] as string),
+    inboxId: field(record, "inboxId", CAPABILITY_LENGTH),
+    writeToken: new SecretBytes(field(record, "writeToken", CAPABILITY_LENGTH)),
+    publicKey: field(record, "publicKey", 32),
+    ...(pin ? { relaySigningKey: pin } : {}),
+  };
+}
+
+/** Parses a contact card; ConfigError with a clear message when it is not one. */
+export function cardFromJson(text: string): ContactCard {
+  return cardFields(parse(text, "card"));
+}
+
+/** Parses a private inbox file and checks that its id matches its read secret. */
+export async function inboxFromJson(text: string): Promise<Inbox> {
+  const record = parse(text, "inbox");
+  const inbox: Inbox = {
+    ...cardFields(record),
+    readSecret: new SecretBytes(field(record, "readSecret", CAPABILITY_LENGTH)),
+    privateKey: new SecretBytes(field(record, "privateKey", 32)),
+  };
+  const expected = await inboxIdFor(inbox.readSecret.expose());
+  if (toBase64Url(expected) !== toBase64Url(inbox.inboxId)) {
+    throw new ConfigError("inbox id does not match its read secret");
+  }
+  return inbox;
+}

@@ -1,0 +1,62 @@
+/**
+ * Payloads are sealed to the inbox's HPKE public key before deposit, so the relay only ever
+ * holds ciphertext it cannot read. The info binds the ciphertext to its inbox.
+ *
+ *   SealedPayload = enc[32] || HPKE ciphertext of Padded(message)
+ */
+import { asBytes, concat, utf8 } from "../protocol/bytes.js";
+import { CryptoError, DecodeError } from "../protocol/errors.js";
+import { hpkeSuite } from "../protocol/hpke-suite.js";
+import { Labels } from "../protocol/labels.js";
+import type { PaddingPolicy } from "../protocol/padding-policy.js";
+import { PAYLOAD_SUITE, type ContactCard, type Inbox } from "./inbox.js";
+
+const ENC_LENGTH = 32;
+const TAG_LENGTH = 16;
+/** Bytes sealing adds to a padded message. */
+export const PAYLOAD_SEAL_OVERHEAD = ENC_LENGTH + TAG_LENGTH;
+
+function info(inboxId: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concat(utf8(Labels.inboxPayload), new Uint8Array([0]), inboxId);
+}
+
+/**
+ * Pads and seals a message for an inbox. `overhead` is what the caller adds around the sealed
+ * payload before the result must be a bucket size.
+ */
+export async function sealPayload(
+  card: ContactCard,
+  message: Uint8Array,
+  padding: PaddingPolicy,
+  overhead: number,
+  minBucket = 0,
+): Promise<Uint8Array> {
+  const suite = hpkeSuite(PAYLOAD_SUITE);
+  const padded = padding.pad(message, overhead + PAYLOAD_SEAL_OVERHEAD, minBucket);
+  const recipientPublicKey = await suite.kem.deserializePublicKey(card.publicKey);
+  const { enc, ct } = await suite.seal({ recipientPublicKey, info: info(card.inboxId) }, padded);
+  return concat(asBytes(enc), asBytes(ct));
+}
+
+/** Opens a payload fetched from the inbox; CryptoError if it was not sealed to this inbox. */
+export async function openPayload(
+  inbox: Inbox,
+  payload: Uint8Array,
+  padding: PaddingPolicy,
+): Promise<Uint8Array> {
+  if (payload.length < PAYLOAD_SEAL_OVERHEAD) throw new DecodeError("payload too short");
+  const suite = hpkeSuite(PAYLOAD_SUITE);
+  let padded: Uint8Array;
+  try {
+    const recipientKey = await suite.kem.deserializePrivateKey(inbox.privateKey.expose());
+    padded = asBytes(
+      await suite.open(
+        { recipientKey, enc: payload.subarray(0, ENC_LENGTH), info: info(inbox.inboxId) },
+        payload.subarray(ENC_LENGTH),
+      ),
+    );
+  } catch (cause) {
+    throw new CryptoError("payload did not open", { cause });
+  }
+  return padding.unpad(padded);
+}

@@ -1,0 +1,295 @@
+/**
+ * RelayClient: talks to one relay through sealed, bucket-padded requests.
+ *
+ * Every call is one POST /v1/relay whose body and answer are bucket sizes. Deposits, fetches,
+ * acks and cover traffic are indistinguishable on the wire when they use the same bucket
+ * (see `minBucket`).
+ */
+import { decode, encode } from "../protocol/codec.js";
+import { usableKeys, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
+import { openResponse, REQUEST_OVERHEAD, sealRequest } from "../protocol/envelope.js";
+import { DescriptorError, TransportError } from "../protocol/errors.js";
+import { MediaTypes } from "../protocol/labels.js";
+import { PaddingPolicy } from "../protocol/padding-policy.js";
+import { randomBytes } from "../protocol/bytes.js";
+import {
+  MESSAGE_ID_LENGTH,
+  RequestKind,
+  relayRequestCodec,
+  type RelayRequest,
+} from "../protocol/relay-request.js";
+import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
+import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
+import type { ContactCard, Inbox } from "./inbox.js";
+import { openPayload, sealPayload } from "./payload-seal.js";
+
+/** Fixed bytes of a padded deposit request around its payload (payload length varint at most 4). */
+const DEPOSIT_OVERHEAD = REQUEST_OVERHEAD + 4 + (4 + 1 + 32 + 32 + MESSAGE_ID_LENGTH + 1) + 4;
+
+export type StatusName = keyof typeof RelayStatus;
+export type FailureName = Exclude<StatusName, "ok" | "accepted">;
+
+export type DepositResult = { status: "accepted"; duplicate: boolean } | { status: FailureName };
+
+export interface InboxMessage {
+  seq: number;
+  payload: Uint8Array;
+}
+
+export type FetchResult =
+  | {
+      status: "ok";
+      messages: InboxMessage[];
+      /** Sequence numbers of items that did not open under the inbox key (not for us). */
+      unreadable: number[];
+      /** Highest sequence number seen, to pass as afterSeq or to ack. */
+      lastSeq: number;
+      more: boolean;
+    }
+  | { status: FailureName };
+
+export type AckResult = { status: "ok"; removed: number } | { status: FailureName };
+
+export interface RelayClientOptions {
+  /** fetch implementation (default: global fetch). */
+  fetch?: typeof fetch;
+  /** Expected Ed25519 key of the relay; the descriptor must be signed by it. */
+  pinnedSigningKey?: Uint8Array;
+  /** Smallest request bucket; raise it to make all requests one size. Default: smallest. */
+  minBucket?: number;
+  /** Response (and request) bucket for fetches. Default 16 KiB. */
+  fetchBucket?: number;
+  /** Milliseconds since the epoch (default Date.now). */
+  now?: () => number;
+}
+
+function failure(status: RelayStatus): { status: FailureName } {
+  return { status: relayStatusName(status) as FailureName };
+}
+
+/**
+ * @example
+ * const client = await RelayClient.connect("http://127.0.0.1:8787");
+ * await client.deposit(card, new TextEncoder().encode("hello"));
+ * const { messages } = await client.fetch(inbox);
+ */
+export class RelayClient {
+  #descriptor: Descriptor;
+  #padding: PaddingPolicy;
+
+  private constructor(
+    readonly origin: string,
+    descriptor: Descriptor,
+    private readonly options: RelayClientOptions,
+  ) {
+    this.#descriptor = descriptor;
+    this.#padding = new PaddingPolicy(descriptor.buckets);
+  }
+
+  /** Fetches and verifies the relay's descriptor, then returns a client for it. */
+  static async connect(origin: string, options: RelayClientOptions = {}): Promise<RelayClient> {
+    const descriptor = await RelayClient.#loadDescriptor(origin, options);
+    return new RelayClient(descriptor.origin, descriptor, options);
+  }
+
+  static async #loadDescriptor(origin: string, options: RelayClientOptions): Promise<Descriptor> {
+    const doFetch = options.fetch ?? fetch;
+    const url = new URL("/.well-known/shroud", origin);
+    let response: Response;
+    try {
+      response = await doFetch(url);
+    } catch (cause) {
+      throw new TransportError(`cannot reach relay at ${url.origin}`, { cause });
+    }
+    if (response.status !== 200) {
+      throw new TransportError(`relay descriptor request failed with HTTP ${response.status}`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    let descriptor: Descriptor;
+    try {
+      descriptor = await verifyDescriptor(bytes, {
+        origin,
+        now: (options.now ?? Date.now)(),
+        ...(options.pinnedSigningKey ? { pinnedSigningKey: options.pinnedSigningKey } : {}),
+      });
+    } catch (error) {
+      if (error instanceof DescriptorError) throw error;
+      throw new DescriptorError("relay descriptor is malformed");
+    }
+    if (usableKeys(descriptor, (options.now ?? Date.now)()).length === 0) {
+      throw new DescriptorError("relay descriptor has no usable key");
+    }
+    return descriptor;
+  }
+
+  get descriptor(): Descriptor {
+    return this.#descriptor;
+  }
+
+  get padding(): PaddingPolicy {
+    return this.#padding;
+  }
+
+  /** Re-fetches the descriptor (done automatically once when the relay reports an unknown key). */
+  async refresh(): Promise<void> {
+    this.#descriptor = await RelayClient.#loadDescriptor(this.origin, {
+      ...this.options,
+      pinnedSigningKey: this.options.pinnedSigningKey ?? this.#descriptor.signingKey,
+    });
+    this.#padding = new PaddingPolicy(this.#descriptor.buckets);
+  }
+
+  /**
+   * Seals `message` to the card's inbox key and deposits it. Pass the same `messageId` when
+   * retrying so the relay delivers it once.
+   */
+  async deposit(
+    card: ContactCard,
+    message: Uint8Array,
+    options: { messageId?: Uint8Array } = {},
+  ): Promise<DepositResult> {
+    const minBucket = this.options.minBucket ?? 0;
+    const payload = await sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
+    const bucket = this.#padding.bucketFor(Math.max(minBucket, payload.length + DEPOSIT_OVERHEAD));
+    const response = await this.#send(
+      {
+        kind: RequestKind.deposit,
+        responseSize: bucket,
+        inboxId: card.inboxId,
+        writeToken: card.writeToken.expose(),
+        messageId: options.messageId ?? randomBytes(MESSAGE_ID_LENGTH),
+        flags: 0,
+        payload,
+      },
+      bucket,
+    );
+    if (
+      response.status === RelayStatus.accepted &&
+      "kind" in response &&
+      response.kind === RequestKind.deposit
+    ) {
+      return { status: "accepted", duplicate: response.duplicate };
+    }
+    return failure(response.status);
+  }
+
+  /** Fetches and opens items after `afterSeq` (default 0: everything not yet acked). */
+  async fetch(
+    inbox: Inbox,
+    options: { afterSeq?: number; maxItems?: number } = {},
+  ): Promise<FetchResult> {
+    const bucket = this.#padding.bucketFor(
+      Math.max(this.options.fetchBucket ?? 16 * 1024, this.options.minBucket ?? 0),
+    );
+    const afterSeq = options.afterSeq ?? 0;
+    const response = await this.#send(
+      {
+        kind: RequestKind.fetch,
+        responseSize: bucket,
+        readSecret: inbox.readSecret.expose(),
+        afterSeq,
+        maxItems: options.maxItems ?? 256,
+      },
+      bucket,
+    );
+    if (!("kind" in response) || response.kind !== RequestKind.fetch)
+      return failure(response.status);
+    const messages: InboxMessage[] = [];
+    const unreadable: number[] = [];
+    let lastSeq = afterSeq;
+    for (const item of response.items) {
+      lastSeq = Math.max(lastSeq, item.seq);
+      try {
+        messages.push({
+          seq: item.seq,
+          payload: await openPayload(inbox, item.payload, this.#padding),
+        });
+      } catch {
+        unreadable.push(item.seq);
+      }
+    }
+    return { status: "ok", messages, unreadable, lastSeq, more: response.more };
+  }
+
+  /** Fetches everything after `afterSeq`, page by page. */
+  async fetchAll(inbox: Inbox, afterSeq = 0): Promise<FetchResult> {
+    const messages: InboxMessage[] = [];
+    const unreadable: number[] = [];
+    let lastSeq = afterSeq;
+    for (;;) {
+      const page = await this.fetch(inbox, { afterSeq: lastSeq });
+      if (page.status !== "ok") return page;
+      messages.push(...page.messages);
+      unreadable.push(...page.unreadable);
+      const progressed = page.lastSeq > lastSeq;
+      lastSeq = page.lastSeq;
+      if (!page.more || !progressed)
+        return { status: "ok", messages, unreadable, lastSeq, more: page.more };
+    }
+  }
+
+  /** Deletes items up to and including `upToSeq` from the inbox. */
+  async ack(inbox: Inbox, upToSeq: number): Promise<AckResult> {
+    const bucket = this.#padding.bucketFor(this.options.minBucket ?? 0);
+    const response = await this.#send(
+      {
+        kind: RequestKind.ack,
+        responseSize: bucket,
+        readSecret: inbox.readSecret.expose(),
+        upToSeq,
+      },
+      bucket,
+    );
+    if (!("kind" in response) || response.kind !== RequestKind.ack) return failure(response.status);
+    return { status: "ok", removed: response.removed };
+  }
+
+  /** Sends one cover request of the given bucket (default: the smallest allowed). */
+  async cover(bucket = this.#padding.bucketFor(this.options.minBucket ?? 0)): Promise<void> {
+    const response = await this.#send({ kind: RequestKind.cover, responseSize: bucket }, bucket);
+    if (response.status !== RelayStatus.ok) {
+      throw new TransportError(`cover request answered ${relayStatusName(response.status)}`);
+    }
+  }
+
+  async #send(request: RelayRequest, bucket: number, retried = false): Promise<RelayResponse> {
+    const [key] = usableKeys(this.#descriptor, (this.options.now ?? Date.now)());
+    if (!key) {
+      if (retried) throw new DescriptorError("relay descriptor has no usable key");
+      await this.refresh();
+      return this.#send(request, bucket, true);
+    }
+    const plaintext = this.#padding.pad(
+      encode(relayRequestCodec, request),
+      REQUEST_OVERHEAD,
+      bucket,
+    );
+    const { sealed, keying } = await sealRequest(key.config, plaintext);
+    const doFetch = this.options.fetch ?? fetch;
+    let http: Response;
+    try {
+      http = await doFetch(new URL("/v1/relay", this.origin), {
+        method: "POST",
+        headers: { "content-type": MediaTypes.request },
+        body: sealed,
+      });
+    } catch (cause) {
+      throw new TransportError(`cannot reach relay at ${this.origin}`, { cause });
+    }
+    if (http.status === 422 && !retried) {
+      await http.arrayBuffer();
+      await this.refresh();
+      return this.#send(request, bucket, true);
+    }
+    if (http.status !== 200) {
+      await http.arrayBuffer().catch(() => undefined);
+      throw new TransportError(`relay answered HTTP ${http.status}`);
+    }
+    const body = new Uint8Array(await http.arrayBuffer());
+    const expected = request.responseSize;
+    if (body.length !== expected)
+      throw new TransportError("relay response is not the requested bucket");
+    const padded = await openResponse(keying, body);
+    return decode(relayResponseCodec, this.#padding.unpad(padded));
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Serving a relay on Node: builds the ports for the chosen backend, opens the relay and binds
+ * @hono/node-server. The CLI's `serve` and the tests use this.
+ */
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { memoryPorts } from "./adapters/memory/memory-ports.js";
+import { FileKeyStore } from "./adapters/node/file-key-store.js";
+import { createRelayApp } from "./relay/app.js";
+import type { KeyStore } from "./relay/ports/key-store.js";
+import { relayConfig, type RelayConfig } from "./relay/relay-config.js";
+import { Relay, type RelayPorts } from "./relay/relay.js";
+
+export interface NodeRelayOptions {
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** Port to bind; 0 picks a free one (default 8787). */
+  port?: number;
+  /** Public origin; default http://HOST:PORT as bound. */
+  origin?: string;
+  /** Directory for keys (default ./.shroud). Ignored when `keys` is given. */
+  dataDir?: string;
+  /** Key store to use instead of the data directory. */
+  keys?: KeyStore;
+  /** Relay settings other than the origin. */
+  config?: Partial<Omit<RelayConfig, "origin">>;
+  /** Ports to run on; default: the embedded memory backend. */
+  ports?: RelayPorts;
+}
+
+export interface RunningRelay {
+  relay: Relay;
+  url: string;
+  close(): Promise<void>;
+}
+
+function listen(
+  app: { fetch: (request: Request) => Response | Promise<Response> },
+  host: string,
+  port: number,
+) {
+  return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) =>
+      resolve({ server, port: info.port }),
+    );
+    server.once("error", reject);
+  });
+}
+
+/**
+ * Starts a relay over HTTP.
+ *
+ * @example
+ * const { url, close } = await startNodeRelay({ port: 0, config: { roundIntervalMs: 0 } });
+ */
+export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<RunningRelay> {
+  const host = options.host ?? "127.0.0.1";
+  const keys = options.keys ?? new FileKeyStore(options.dataDir ?? ".shroud");
+  const ports = options.ports ?? memoryPorts({ keys });
+  // The origin is part of the signed descriptor, so the port must be known before the relay
+  // opens: bind first with a placeholder app, then swap in the real one.
+  let handler: (request: Request) => Response | Promise<Response> = () =>
+    new Response("starting", { status: 503 });
+  const { server, port } = await listen({ fetch: (r) => handler(r) }, host, options.port ?? 8787);
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  const url = `http://${urlHost}:${port}`;
+  let relay: Relay;
+  try {
+    relay = await Relay.open(
+      relayConfig({ ...options.config, origin: options.origin ?? url }),
+      ports,
+    );
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  handler = createRelayApp(relay).fetch;
+  relay.start();
+  return {
+    relay,
+    url,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await relay.stop();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The relay's HTTP surface (Hono): POST /v1/relay, GET /.well-known/shroud, GET /healthz.
+ * Works on any runtime Hono supports; no Node APIs here.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { MediaTypeError, TooLargeError } from "../protocol/errors.js";
+import { MediaTypes } from "../protocol/labels.js";
+import { httpFailureFor } from "./http-errors.js";
+import { MetricName } from "./ports/metrics.js";
+import type { Relay } from "./relay.js";
+import { randomBelow } from "./shuffle.js";
+
+function failure(error: unknown, relay: Relay): Response {
+  const { status, body } = httpFailureFor(error);
+  relay.ports.metrics.count(MetricName.envelopeErrors, { status: String(status) });
+  return new Response(body, { status, headers: { "content-type": "text/plain" } });
+}
+
+/**
+ * @example
+ * const app = createRelayApp(relay);
+ * serve({ fetch: app.fetch, port: 8787 }); // @hono/node-server
+ */
+export function createRelayApp(relay: Relay): Hono {
+  const app = new Hono();
+
+  app.get("/healthz", (c) => c.text("ok"));
+
+  app.get("/.well-known/shroud", async (c) => {
+    const { min, max } = relay.config.descriptorMaxAge;
+    // A randomised lifetime keeps clients from refreshing in lockstep, which would link them.
+    const maxAge = min + randomBelow(max - min + 1);
+    const bytes = await relay.descriptor();
+    return c.body(new Uint8Array(bytes), 200, {
+      "content-type": MediaTypes.descriptor,
+      "cache-control": `public, max-age=${maxAge}`,
+    });
+  });
+
+  app.post(
+    "/v1/relay",
+    bodyLimit({
+      maxSize: relay.config.padding.largest,
+      onError: () => failure(new TooLargeError(), relay),
+    }),
+    async (c) => {
+      try {
+        const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+        if (type !== MediaTypes.request) throw new MediaTypeError();
+        const body = new Uint8Array(await c.req.arrayBuffer());
+        const answer = await relay.handleSealed(body);
+        return c.body(new Uint8Array(answer), 200, {
+          "content-type": MediaTypes.response,
+          "cache-control": "no-store",
+        });
+      } catch (error) {
+        return failure(error, relay);
+      }
+    },
+  );
+
+  app.notFound(() => new Response("not found", { status: 404 }));
+  app.onError((error) => failure(error, relay));
+  return app;
+}

@@ -1,0 +1,34 @@
+import {
+  CryptoError,
+  DecodeError,
+  MediaTypeError,
+  ReplayError,
+  TooLargeError,
+  UnknownKeyError,
+} from "../protocol/errors.js";
+
+/** An HTTP answer for an envelope that never opened: a status and a fixed, opaque body. */
+export interface HttpFailure {
+  status: 400 | 413 | 415 | 422 | 500;
+  body: string;
+}
+
+/**
+ * The one mapping from errors to HTTP. Bodies are fixed strings: they say which class of
+ * problem occurred and nothing about the input. Anything unexpected is a 500.
+ */
+export function httpFailureFor(error: unknown): HttpFailure {
+  if (error instanceof UnknownKeyError) return { status: 422, body: "unknown key" };
+  if (error instanceof TooLargeError) return { status: 413, body: "too large" };
+  if (
+    error instanceof DecodeError ||
+    error instanceof CryptoError ||
+    error instanceof ReplayError
+  ) {
+    return { status: 400, body: "bad request" };
+  }
+  if (error instanceof MediaTypeError) {
+    return { status: 415, body: "unsupported media type" };
+  }
+  return { status: 500, body: "internal error" };
+}

@@ -1,0 +1,71 @@
+import { ConfigError } from "../protocol/errors.js";
+import { normalizeOrigin } from "../protocol/descriptor.js";
+import { PaddingPolicy } from "../protocol/padding-policy.js";
+
+/** Everything that shapes a relay's behaviour; built once at the entry point. */
+export interface RelayConfig {
+  /** Public origin clients use, e.g. "https://relay.example". Named in the descriptor. */
+  origin: string;
+  /** Bucket sizes for bodies, stored items and payloads. Default: 1 KiB .. 1 MiB, powers of 4. */
+  padding: PaddingPolicy;
+  /** Round length in ms (default 1000). 0 closes a round after every deposit (development). */
+  roundIntervalMs: number;
+  /** Per-inbox limits on stored plus pending items (default 10,000 items, 64 MiB). */
+  quota: { maxItems: number; maxBytes: number };
+  /** Days an item or idle inbox is kept (default 7); expiry is by whole UTC days. */
+  retentionDays: number;
+  /** Most items one fetch returns (default 256). */
+  maxFetchItems: number;
+  /** How long a rotated-out HPKE key keeps opening requests (default 24 h). */
+  keyOverlapMs: number;
+  /** Descriptor validity in seconds (default 24 h). */
+  descriptorLifetimeSeconds: number;
+  /** Cache-Control max-age for the descriptor is drawn uniformly from this range (seconds). */
+  descriptorMaxAge: { min: number; max: number };
+  /** How often expiry and key pruning run, in ms (default 60 s). */
+  maintenanceIntervalMs: number;
+}
+
+export const DEFAULT_RELAY_CONFIG: Omit<RelayConfig, "origin"> = {
+  padding: new PaddingPolicy(),
+  roundIntervalMs: 1000,
+  quota: { maxItems: 10_000, maxBytes: 64 * 1024 * 1024 },
+  retentionDays: 7,
+  maxFetchItems: 256,
+  keyOverlapMs: 24 * 3600 * 1000,
+  descriptorLifetimeSeconds: 24 * 3600,
+  descriptorMaxAge: { min: 300, max: 900 },
+  maintenanceIntervalMs: 60_000,
+};
+
+function positiveInt(name: string, value: number, allowZero = false): void {
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new ConfigError(`${name} must be a ${allowZero ? "non-negative" : "positive"} integer`);
+  }
+}
+
+/**
+ * Fills in defaults and validates.
+ *
+ * @example const config = relayConfig({ origin: "http://127.0.0.1:8787", roundIntervalMs: 0 });
+ */
+export function relayConfig(
+  options: Partial<RelayConfig> & Pick<RelayConfig, "origin">,
+): RelayConfig {
+  const config: RelayConfig = { ...DEFAULT_RELAY_CONFIG, ...options };
+  config.origin = normalizeOrigin(config.origin);
+  positiveInt("roundIntervalMs", config.roundIntervalMs, true);
+  positiveInt("quota.maxItems", config.quota.maxItems);
+  positiveInt("quota.maxBytes", config.quota.maxBytes);
+  positiveInt("retentionDays", config.retentionDays);
+  positiveInt("maxFetchItems", config.maxFetchItems);
+  if (config.maxFetchItems > 0xffff) throw new ConfigError("maxFetchItems must be at most 65535");
+  positiveInt("keyOverlapMs", config.keyOverlapMs, true);
+  positiveInt("descriptorLifetimeSeconds", config.descriptorLifetimeSeconds);
+  positiveInt("maintenanceIntervalMs", config.maintenanceIntervalMs);
+  const { min, max } = config.descriptorMaxAge;
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) {
+    throw new ConfigError("descriptorMaxAge needs 0 <= min <= max");
+  }
+  return config;
+}

@@ -1,0 +1,121 @@
+/**
+ * What the relay does with a request once its envelope is open. Pure relay logic against the
+ * ports; it never sees who sent the request.
+ */
+import { opaque, uint64 } from "../protocol/codec.js";
+import { inboxIdFor, writeTokenHash } from "../protocol/inbox-id.js";
+import type { PaddingPolicy } from "../protocol/padding-policy.js";
+import {
+  DepositFlags,
+  RequestKind,
+  type AckRequest,
+  type DepositRequest,
+  type FetchRequest,
+  type RelayRequest,
+} from "../protocol/relay-request.js";
+import type { FetchedItem, RelayResponse } from "../protocol/relay-response.js";
+import { RelayStatus } from "../protocol/relay-status.js";
+import { dayOf, type Clock } from "./ports/clock.js";
+import type { InboxStore } from "./ports/inbox-store.js";
+import type { RoundPool } from "./ports/round-pool.js";
+import type { RelayConfig } from "./relay-config.js";
+
+/** Bytes of a fetch response outside its items: status, kind, vector length, more flag. */
+const FETCH_FRAME = 1 + 1 + 4 + 1;
+
+export class RelayService {
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly inboxes: InboxStore,
+    private readonly pool: RoundPool,
+    private readonly clock: Clock,
+    /** Called after a deposit is added, e.g. to close the round at once when rounds are 0 ms. */
+    private readonly onDeposit: () => Promise<void> = async () => {},
+  ) {}
+
+  get padding(): PaddingPolicy {
+    return this.config.padding;
+  }
+
+  /**
+   * Handles one request; `responseCapacity` is how many plaintext bytes the sealed response
+   * can carry (the client chose the bucket).
+   */
+  async handle(request: RelayRequest, responseCapacity: number): Promise<RelayResponse> {
+    switch (request.kind) {
+      case RequestKind.deposit:
+        return this.#deposit(request);
+      case RequestKind.fetch:
+        return this.#fetch(request, responseCapacity);
+      case RequestKind.ack:
+        return this.#ack(request);
+      case RequestKind.cover:
+        return { status: RelayStatus.ok, kind: RequestKind.cover };
+    }
+  }
+
+  #expiresDay(): number {
+    return dayOf(this.clock.now()) + this.config.retentionDays;
+  }
+
+  async #deposit(request: DepositRequest): Promise<RelayResponse> {
+    if (request.flags & DepositFlags.commit) return { status: RelayStatus.unsupported };
+    if (request.flags !== 0) return { status: RelayStatus.bad_request };
+    let item: Uint8Array;
+    try {
+      item = this.config.padding.pad(request.payload);
+    } catch {
+      return { status: RelayStatus.too_large };
+    }
+    // Refuse what can never fit before touching state, so a bad deposit creates no inbox.
+    if (item.length > this.config.quota.maxBytes) return { status: RelayStatus.quota };
+    const { inboxId, messageId } = request;
+    const auth = await this.inboxes.authorize(
+      inboxId,
+      await writeTokenHash(request.writeToken),
+      this.#expiresDay(),
+    );
+    if (auth === "forbidden") return { status: RelayStatus.forbidden };
+    if (await this.inboxes.hasMessage(inboxId, messageId)) {
+      return { status: RelayStatus.accepted, kind: RequestKind.deposit, duplicate: true };
+    }
+    const added = await this.pool.add(
+      { inboxId, messageId, item },
+      { stored: await this.inboxes.usage(inboxId), ...this.config.quota },
+    );
+    if (added === "quota") return { status: RelayStatus.quota };
+    if (added === "added") await this.onDeposit();
+    return {
+      status: RelayStatus.accepted,
+      kind: RequestKind.deposit,
+      duplicate: added === "duplicate",
+    };
+  }
+
+  async #fetch(request: FetchRequest, responseCapacity: number): Promise<RelayResponse> {
+    const inboxId = await inboxIdFor(request.readSecret);
+    const maxItems = Math.min(request.maxItems, this.config.maxFetchItems);
+    const found = await this.inboxes.fetch(inboxId, request.afterSeq, maxItems);
+    if (!found) return { status: RelayStatus.not_found };
+    const items: FetchedItem[] = [];
+    let used = FETCH_FRAME;
+    let more = found.more;
+    for (const stored of found.items) {
+      const payload = this.config.padding.unpad(stored.item);
+      const cost = uint64.size(0) + opaque().size(payload);
+      if (used + cost > responseCapacity) {
+        more = true;
+        break;
+      }
+      used += cost;
+      items.push({ seq: stored.seq, payload });
+    }
+    return { status: RelayStatus.ok, kind: RequestKind.fetch, items, more };
+  }
+
+  async #ack(request: AckRequest): Promise<RelayResponse> {
+    const removed = await this.inboxes.ack(await inboxIdFor(request.readSecret), request.upToSeq);
+    if (removed === undefined) return { status: RelayStatus.not_found };
+    return { status: RelayStatus.ok, kind: RequestKind.ack, removed };
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * A relay: ports, keys, rounds and the sealed request pipeline, without any HTTP or runtime
+ * specifics (see app.ts for the Hono routes and src/node.ts for serving on Node).
+ */
+import { decode, encode } from "../protocol/codec.js";
+import { signDescriptor, type Descriptor } from "../protocol/descriptor.js";
+import { openRequest, requestKeyId, responseOverhead, sealResponse } from "../protocol/envelope.js";
+import { DecodeError, ReplayError, UnknownKeyError } from "../protocol/errors.js";
+import { relayRequestCodec, type RelayRequest } from "../protocol/relay-request.js";
+import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
+import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
+import { generateKeyRing, KeyRing, pruneKeyRing } from "./key-ring.js";
+import { dayOf, type Clock } from "./ports/clock.js";
+import type { InboxStore } from "./ports/inbox-store.js";
+import type { KeyStore } from "./ports/key-store.js";
+import { MetricName, type Metrics } from "./ports/metrics.js";
+import type { ReplaySet } from "./ports/replay-set.js";
+import type { RoundPool } from "./ports/round-pool.js";
+import type { RelayConfig } from "./relay-config.js";
+import { RelayService } from "./relay-service.js";
+import { RoundCloser } from "./round-closer.js";
+
+/** The adapters a relay runs on. */
+export interface RelayPorts {
+  inboxes: InboxStore;
+  pool: RoundPool;
+  replay: ReplaySet;
+  keys: KeyStore;
+  clock: Clock;
+  metrics: Metrics;
+  /** Where operational messages go; never given addresses, inbox ids or sizes. */
+  log?: (message: string) => void;
+}
+
+const KIND_NAMES = ["", "deposit", "fetch", "ack", "cover"] as const;
+/** Least time between key reloads triggered by an unknown key id. */
+const KEY_RELOAD_BACKOFF_MS = 5000;
+
+/**
+ * @example
+ * const relay = await Relay.open(relayConfig({ origin }), memoryPorts());
+ * relay.start();
+ * const answer = await relay.handleSealed(body); // sealed, bucket-sized
+ */
+export class Relay {
+  #keyRing: KeyRing;
+  #descriptor: { bytes: Uint8Array; fingerprint: string; issuedAt: number } | undefined;
+  #lastKeyReload = 0;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #service: RelayService;
+  readonly #closer: RoundCloser;
+  readonly #log: (message: string) => void;
+
+  private constructor(
+    readonly config: RelayConfig,
+    readonly ports: RelayPorts,
+    keyRing: KeyRing,
+  ) {
+    this.#keyRing = keyRing;
+    this.#log = ports.log ?? ((message) => console.error(message));
+    this.#closer = new RoundCloser(
+      ports.pool,
+      ports.inboxes,
+      ports.clock,
+      ports.metrics,
+      config.retentionDays,
+    );
+    const closeAtOnce = config.roundIntervalMs === 0 ? () => this.#closer.close() : undefined;
+    this.#service = new RelayService(config, ports.inboxes, ports.pool, ports.clock, closeAtOnce);
+  }
+
+  /** Loads the key ring from the key store (creating one on first start) and builds a relay. */
+  static async open(config: RelayConfig, ports: RelayPorts): Promise<Relay> {
+    let stored = await ports.keys.load();
+    if (!stored) {
+      stored = await generateKeyRing(ports.clock.now());
+      await ports.keys.save(stored);
+    }
+    return new Relay(config, ports, await KeyRing.load(stored));
+  }
+
+  get keyRing(): KeyRing {
+    return this.#keyRing;
+  }
+
+  /** Starts the round and maintenance timers. */
+  start(): void {
+    if (this.#timers.length > 0) return;
+    const guard = (what: string, task: () => Promise<void>) => () => {
+      task().catch((error: unknown) =>
+        this.#log(`shroud: ${what} failed (${error instanceof Error ? error.name : "error"})`),
+      );
+    };
+    if (this.config.roundIntervalMs > 0) {
+      this.#timers.push(
+        setInterval(
+          guard("round close", () => this.closeRound()),
+          this.config.roundIntervalMs,
+        ),
+      );
+    }
+    this.#timers.push(
+      setInterval(
+        guard("maintenance", () => this.maintain()),
+        this.config.maintenanceIntervalMs,
+      ),
+    );
+  }
+
+  /** Stops the timers and delivers the open round, so nothing accepted is held back. */
+  async stop(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    await this.closeRound();
+  }
+
+  /** Closes the current round now. */
+  closeRound(): Promise<void> {
+    return this.#closer.close();
+  }
+
+  /** Expires old items and inboxes, picks up rotated keys and deletes retired ones. */
+  async maintain(): Promise<void> {
+    const now = this.ports.clock.now();
+    await this.ports.inboxes.expire(dayOf(now));
+    await this.reloadKeys();
+    const { ring, removed } = pruneKeyRing(this.#keyRing.stored, now);
+    if (removed.length > 0) {
+      await this.ports.keys.save(ring);
+      this.#keyRing = await KeyRing.load(ring);
+      for (const tag of removed) await this.ports.replay.forget(tag);
+    }
+  }
+
+  /** Re-reads the key store, e.g. after `shroud keys rotate`. */
+  async reloadKeys(): Promise<void> {
+    this.#lastKeyReload = this.ports.clock.now();
+    const stored = await this.ports.keys.load();
+    if (!stored) return;
+    const fresh = await KeyRing.load(stored);
+    if (fresh.fingerprint === this.#keyRing.fingerprint) return;
+    const kept = new Set(stored.hpke.map((k) => k.keyId));
+    for (const key of this.#keyRing.stored.hpke) {
+      const tag = this.#keyRing.lookup(key.keyId)?.tag;
+      if (tag && (!kept.has(key.keyId) || fresh.lookup(key.keyId)?.tag !== tag)) {
+        await this.ports.replay.forget(tag);
+      }
+    }
+    this.#keyRing = fresh;
+  }
+
+  /** The signed descriptor, re-signed when keys change or half its lifetime has passed. */
+  async descriptor(): Promise<Uint8Array> {
+    const now = this.ports.clock.now();
+    const nowSeconds = Math.floor(now / 1000);
+    const cached = this.#descriptor;
+    const lifetime = this.config.descriptorLifetimeSeconds;
+    if (
+      cached &&
+      cached.fingerprint === this.#keyRing.fingerprint &&
+      nowSeconds - cached.issuedAt < lifetime / 2
+    ) {
+      return cached.bytes;
+    }
+    const body: Descriptor = {
+      origin: this.config.origin,
+      signingKey: this.#keyRing.stored.signing.publicKey,
+      keys: this.#keyRing.published(nowSeconds + lifetime),
+      buckets: [...this.config.padding.buckets],
+      roundIntervalMs: this.config.roundIntervalMs,
+      issuedAt: nowSeconds,
+      expiresAt: nowSeconds + lifetime,
+    };
+    const bytes = await signDescriptor(body, this.#keyRing.signingKey);
+    this.#descriptor = { bytes, fingerprint: this.#keyRing.fingerprint, issuedAt: nowSeconds };
+    return bytes;
+  }
+
+  /**
+   * The whole sealed pipeline for one POST /v1/relay body. Throws a ShroudError when the
+   * envelope does not open (the HTTP layer maps it); once it opens, always returns a sealed
+   * response of the bucket the client asked for, whatever happened inside.
+   */
+  async handleSealed(body: Uint8Array): Promise<Uint8Array> {
+    const padding = this.config.padding;
+    if (!padding.isBucket(body.length)) throw new DecodeError("body is not a bucket size");
+    const keyId = requestKeyId(body);
+    if (
+      !this.#keyRing.lookup(keyId) &&
+      this.ports.clock.now() - this.#lastKeyReload > KEY_RELOAD_BACKOFF_MS
+    ) {
+      await this.reloadKeys();
+    }
+    const key = this.#keyRing.lookup(keyId);
+    if (!key) throw new UnknownKeyError();
+    const opened = await openRequest((id) => (id === keyId ? key : undefined), body);
+    if (!(await this.ports.replay.add(key.tag, opened.keying.enc))) throw new ReplayError();
+
+    const overhead = responseOverhead(opened.keying.suite);
+    let request: RelayRequest | undefined;
+    try {
+      request = decode(relayRequestCodec, padding.unpad(opened.plaintext));
+    } catch {
+      request = undefined;
+    }
+    let responseSize = body.length;
+    let response: RelayResponse;
+    if (!request) {
+      response = { status: RelayStatus.bad_request };
+    } else if (!padding.isBucket(request.responseSize)) {
+      response = { status: RelayStatus.bad_request };
+    } else {
+      responseSize = request.responseSize;
+      response = await this.#handle(request, padding.capacity(responseSize, overhead));
+    }
+    const kind = request ? KIND_NAMES[request.kind] : "invalid";
+    this.ports.metrics.count(MetricName.requests, {
+      kind,
+      status: relayStatusName(response.status),
+    });
+    const plaintext = padding.pad(encode(relayResponseCodec, response), overhead, responseSize);
+    return sealResponse(opened.keying, plaintext);
+  }
+
+  async #handle(request: RelayRequest, capacity: number): Promise<RelayResponse> {
+    try {
+      return await this.#service.handle(request, capacity);
+    } catch (error) {
+      this.#log(`shroud: request failed (${error instanceof Error ? error.name : "error"})`);
+      return { status: RelayStatus.internal };
+    }
+  }
+}
