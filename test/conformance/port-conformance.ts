@@ -1,0 +1,224 @@
+/**
+ * The one conformance suite every backend's ports must pass (memory now; Redis and Workers
+ * later). Call `describePortConformance` from a test file with a factory for fresh ports.
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import { randomBytes, toHex } from "../../src/protocol/bytes.js";
+import { SecretBytes } from "../../src/protocol/secret-bytes.js";
+import { generateKeyRing, rotateKeyRing } from "../../src/relay/key-ring.js";
+import type { InboxStore, RoundEntry } from "../../src/relay/ports/inbox-store.js";
+import type { KeyStore } from "../../src/relay/ports/key-store.js";
+import type { ReplaySet } from "../../src/relay/ports/replay-set.js";
+import type { RoundPool } from "../../src/relay/ports/round-pool.js";
+
+export interface ConformancePorts {
+  inboxes: InboxStore;
+  pool: RoundPool;
+  replay: ReplaySet;
+  keys: KeyStore;
+}
+
+const DAY = 20_000;
+const quota = { stored: { items: 0, bytes: 0 }, maxItems: 100, maxBytes: 1 << 20 };
+
+function entry(inboxId: Uint8Array, size = 64): RoundEntry {
+  return { inboxId, messageId: randomBytes(16), item: randomBytes(size) };
+}
+
+const id = () => randomBytes(32);
+
+export function describePortConformance(
+  backend: string,
+  makePorts: () => Promise<ConformancePorts>,
+): void {
+  describe(`${backend}: inbox store`, () => {
+    let store: InboxStore;
+    beforeEach(async () => {
+      store = (await makePorts()).inboxes;
+    });
+
+    it("creates an inbox on first authorize; the first token wins", async () => {
+      const inbox = id();
+      const token = randomBytes(32);
+      expect(await store.authorize(inbox, token, DAY)).toBe("created");
+      expect(await store.authorize(inbox, token, DAY)).toBe("ok");
+      expect(await store.authorize(inbox, randomBytes(32), DAY)).toBe("forbidden");
+      expect(await store.authorize(inbox, token, DAY)).toBe("ok");
+    });
+
+    it("appends in the given order with per-inbox sequence numbers", async () => {
+      const a = id();
+      const b = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      await store.authorize(b, randomBytes(32), DAY);
+      const entries = [entry(a), entry(b), entry(a), entry(a)];
+      await store.appendRound(entries, DAY);
+      const fetched = await store.fetch(a, 0, 10);
+      expect(fetched?.items.map((i) => i.seq)).toEqual([1, 2, 3]);
+      expect(fetched?.items.map((i) => toHex(i.item))).toEqual(
+        [entries[0]!, entries[2]!, entries[3]!].map((e) => toHex(e.item)),
+      );
+      expect((await store.fetch(b, 0, 10))?.items.map((i) => i.seq)).toEqual([1]);
+      expect(await store.usage(a)).toEqual({ items: 3, bytes: 3 * 64 });
+    });
+
+    it("skips message ids it already holds, so a round appended twice delivers once", async () => {
+      const a = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      const round = [entry(a), entry(a)];
+      await store.appendRound(round, DAY);
+      await store.appendRound(round, DAY);
+      expect((await store.fetch(a, 0, 10))?.items).toHaveLength(2);
+      expect(await store.hasMessage(a, round[0]!.messageId)).toBe(true);
+      expect(await store.hasMessage(a, randomBytes(16))).toBe(false);
+    });
+
+    it("drops entries for inboxes that do not exist", async () => {
+      const ghost = id();
+      await store.appendRound([entry(ghost)], DAY);
+      expect(await store.fetch(ghost, 0, 10)).toBeUndefined();
+      expect(await store.usage(ghost)).toEqual({ items: 0, bytes: 0 });
+    });
+
+    it("fetches after a sequence number, bounded, with a more flag", async () => {
+      const a = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      await store.appendRound([entry(a), entry(a), entry(a), entry(a), entry(a)], DAY);
+      const page = await store.fetch(a, 1, 2);
+      expect(page?.items.map((i) => i.seq)).toEqual([2, 3]);
+      expect(page?.more).toBe(true);
+      const rest = await store.fetch(a, 3, 10);
+      expect(rest?.items.map((i) => i.seq)).toEqual([4, 5]);
+      expect(rest?.more).toBe(false);
+      expect(await store.fetch(id(), 0, 10)).toBeUndefined();
+    });
+
+    it("acks up to a sequence number; numbers are never reused; ids stay known", async () => {
+      const a = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      const first = [entry(a), entry(a), entry(a)];
+      await store.appendRound(first, DAY);
+      expect(await store.ack(a, 2)).toBe(2);
+      expect(await store.ack(a, 2)).toBe(0);
+      expect(await store.ack(id(), 2)).toBeUndefined();
+      expect(await store.usage(a)).toEqual({ items: 1, bytes: 64 });
+      expect(await store.hasMessage(a, first[0]!.messageId)).toBe(true);
+      await store.appendRound([first[0]!, entry(a)], DAY);
+      expect((await store.fetch(a, 0, 10))?.items.map((i) => i.seq)).toEqual([3, 4]);
+    });
+
+    it("expires items, message ids and idle inboxes by day", async () => {
+      const a = id();
+      const token = randomBytes(32);
+      await store.authorize(a, token, DAY);
+      const old = entry(a);
+      await store.appendRound([old], DAY);
+      await store.appendRound([entry(a)], DAY + 2);
+      await store.expire(DAY + 1);
+      expect((await store.fetch(a, 0, 10))?.items.map((i) => i.seq)).toEqual([2]);
+      expect(await store.hasMessage(a, old.messageId)).toBe(false);
+      await store.expire(DAY + 3);
+      expect(await store.fetch(a, 0, 10)).toBeUndefined();
+      expect(await store.authorize(a, randomBytes(32), DAY + 3)).toBe("created");
+    });
+
+    it("returns copies: mutating a fetched item changes nothing stored", async () => {
+      const a = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      const e = entry(a);
+      await store.appendRound([e], DAY);
+      const first = await store.fetch(a, 0, 1);
+      first!.items[0]!.item.fill(0);
+      expect(toHex((await store.fetch(a, 0, 1))!.items[0]!.item)).toBe(toHex(e.item));
+    });
+  });
+
+  describe(`${backend}: round pool`, () => {
+    let pool: RoundPool;
+    beforeEach(async () => {
+      pool = (await makePorts()).pool;
+    });
+
+    it("adds, refuses a pending duplicate, and closes the round whole", async () => {
+      const a = id();
+      const e1 = entry(a);
+      const e2 = entry(a);
+      expect(await pool.add(e1, quota)).toBe("added");
+      expect(await pool.add(e2, quota)).toBe("added");
+      expect(await pool.add({ ...e1, item: randomBytes(8) }, quota)).toBe("duplicate");
+      const round = await pool.close();
+      expect(round?.entries.map((e) => toHex(e.item)).sort()).toEqual(
+        [e1, e2].map((e) => toHex(e.item)).sort(),
+      );
+      expect(await pool.close()).toBeUndefined();
+    });
+
+    it("keeps a closed round until it is released", async () => {
+      await pool.add(entry(id()), quota);
+      const round = await pool.close();
+      expect((await pool.unreleased()).map((r) => r.id)).toEqual([round!.id]);
+      await pool.add(entry(id()), quota);
+      const next = await pool.close();
+      expect((await pool.unreleased()).map((r) => r.id).sort()).toEqual(
+        [round!.id, next!.id].sort(),
+      );
+      await pool.release(round!.id);
+      expect((await pool.unreleased()).map((r) => r.id)).toEqual([next!.id]);
+    });
+
+    it("enforces item and byte quotas over stored plus pending", async () => {
+      const a = id();
+      const limits = { stored: { items: 1, bytes: 100 }, maxItems: 3, maxBytes: 250 };
+      expect(await pool.add(entry(a, 100), limits)).toBe("added");
+      await pool.close();
+      // Closed but unreleased entries still count: they are not stored yet.
+      expect(await pool.add(entry(a, 100), limits)).toBe("quota");
+      expect(await pool.add(entry(a, 50), limits)).toBe("added");
+      expect(await pool.add(entry(a, 1), { ...limits, maxBytes: 1000 })).toBe("quota");
+      expect(await pool.add(entry(id(), 10), limits)).toBe("added");
+    });
+  });
+
+  describe(`${backend}: replay set`, () => {
+    let replay: ReplaySet;
+    beforeEach(async () => {
+      replay = (await makePorts()).replay;
+    });
+
+    it("remembers each enc per key until the key is forgotten", async () => {
+      const enc = randomBytes(32);
+      expect(await replay.add("k1", enc)).toBe(true);
+      expect(await replay.add("k1", enc)).toBe(false);
+      expect(await replay.add("k2", enc)).toBe(true);
+      expect(await replay.add("k1", randomBytes(32))).toBe(true);
+      await replay.forget("k1");
+      expect(await replay.add("k1", enc)).toBe(true);
+      expect(await replay.add("k2", enc)).toBe(false);
+    });
+  });
+
+  describe(`${backend}: key store`, () => {
+    let keys: KeyStore;
+    beforeEach(async () => {
+      keys = (await makePorts()).keys;
+    });
+
+    it("stores and returns the key ring, secrets included", async () => {
+      expect(await keys.load()).toBeUndefined();
+      const ring = await generateKeyRing(1_700_000_000_000);
+      await keys.save(ring);
+      const loaded = await keys.load();
+      expect(toHex(loaded!.signing.publicKey)).toBe(toHex(ring.signing.publicKey));
+      expect(toHex(loaded!.signing.privateKeyPkcs8.expose())).toBe(
+        toHex(ring.signing.privateKeyPkcs8.expose()),
+      );
+      expect(loaded!.signing.privateKeyPkcs8).toBeInstanceOf(SecretBytes);
+      const { ring: rotated } = await rotateKeyRing(ring, 1_700_000_100_000, 1000);
+      await keys.save(rotated);
+      const again = await keys.load();
+      expect(again!.hpke.map((k) => [k.keyId, k.retireAt, toHex(k.privateKey.expose())])).toEqual(
+        rotated.hpke.map((k) => [k.keyId, k.retireAt, toHex(k.privateKey.expose())]),
+      );
+    });
+  });
+}
