@@ -1,0 +1,130 @@
+/**
+ * Dependency rules from DEVELOPERS.md, checked on the source: layers point inward, node: imports
+ * stay in adapters and entry points, and there are no import cycles.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const src = join(root, "src");
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? walk(join(dir, entry.name))
+      : entry.name.endsWith(".ts")
+        ? [join(dir, entry.name)]
+        : [],
+  );
+}
+
+const IMPORT =
+  /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\s+from\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+
+interface Module {
+  file: string;
+  specifiers: string[];
+}
+
+const modules: Module[] = walk(src).map((file) => {
+  const text = readFileSync(file, "utf8");
+  return {
+    file: relative(root, file),
+    specifiers: [...text.matchAll(IMPORT)].map((m) => (m[1] ?? m[2])!),
+  };
+});
+
+function resolveLocal(from: string, specifier: string): string {
+  return relative(root, resolve(root, dirname(from), specifier)).replace(/\.js$/, ".ts");
+}
+
+/** Which top-level area a source file belongs to. */
+function area(file: string): string {
+  const parts = file.split("/");
+  if (parts[1] === "adapters") return `adapters/${parts[2]}`;
+  return parts.length > 2 ? parts[1]! : "entry";
+}
+
+const NODE_ALLOWED = ["adapters/node", "adapters/redis", "cli", "bench", "entry"];
+const LOCAL_ALLOWED: Record<string, string[]> = {
+  protocol: ["protocol"],
+  relay: ["protocol", "relay"],
+  client: ["protocol", "client"],
+  "adapters/memory": ["protocol", "relay", "adapters/memory"],
+  "adapters/node": ["protocol", "relay", "adapters/node"],
+};
+const PACKAGES_ALLOWED: Record<string, RegExp> = {
+  protocol: /^@hpke\/(core|chacha20poly1305)$/,
+  relay: /^hono(\/.*)?$/,
+  client: /^(ts-mls)$/,
+  "adapters/memory": /^$/,
+};
+
+describe("architecture", () => {
+  it("finds the source", () => {
+    expect(modules.length).toBeGreaterThan(20);
+  });
+
+  it("keeps node: imports in adapters, the CLI and entry points", () => {
+    const offenders = modules.flatMap((m) =>
+      m.specifiers
+        .filter((s) => s.startsWith("node:") && !NODE_ALLOWED.includes(area(m.file)))
+        .map((s) => `${m.file} imports ${s}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it("points dependencies inward", () => {
+    const offenders: string[] = [];
+    for (const m of modules) {
+      const from = area(m.file);
+      for (const s of m.specifiers) {
+        if (s.startsWith(".")) {
+          const to = area(resolveLocal(m.file, s));
+          const allowed = LOCAL_ALLOWED[from];
+          if (allowed && !allowed.includes(to)) offenders.push(`${m.file} -> ${to}`);
+        } else if (!s.startsWith("node:")) {
+          const rule = PACKAGES_ALLOWED[from];
+          if (rule && !rule.test(s)) offenders.push(`${m.file} -> package ${s}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it("has no import cycles", () => {
+    const graph = new Map(
+      modules.map((m) => [
+        m.file,
+        m.specifiers.filter((s) => s.startsWith(".")).map((s) => resolveLocal(m.file, s)),
+      ]),
+    );
+    const state = new Map<string, "visiting" | "done">();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "visiting") {
+        cycles.push([...path.slice(path.indexOf(file)), file].join(" -> "));
+        return;
+      }
+      state.set(file, "visiting");
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of graph.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it("resolves every relative import to a file", () => {
+    const known = new Set(modules.map((m) => m.file));
+    const missing = modules.flatMap((m) =>
+      m.specifiers
+        .filter((s) => s.startsWith("."))
+        .map((s) => resolveLocal(m.file, s))
+        .filter((f) => !known.has(f)),
+    );
+    expect(missing).toEqual([]);
+  });
+});
