@@ -23,5 +23,7 @@ export const MediaTypes = {
   request: "application/shroud-request",
   response: "application/shroud-response",
   descriptor: "application/shroud-descriptor",
+  /** RFC 9458 §3.2 key configuration list. */
+  ohttpKeys: "application/ohttp-keys",
 } as const;
 export type MediaTypes = (typeof MediaTypes)[keyof typeof MediaTypes];

@@ -1,10 +1,13 @@
 /**
- * The relay's HTTP surface (Hono): POST /v1/relay, GET /.well-known/shroud, GET /healthz.
+ * The relay's HTTP surface (Hono): POST /v1/relay, GET /.well-known/shroud,
+ * GET /.well-known/ohttp-keys, GET /healthz.
  * Works on any runtime Hono supports; no Node APIs here.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { encode } from "../protocol/codec.js";
 import { MediaTypeError, TooLargeError } from "../protocol/errors.js";
+import { keyConfigListCodec } from "../protocol/key-config.js";
 import { MediaTypes } from "../protocol/labels.js";
 import { httpFailureFor } from "./http-errors.js";
 import { MetricName } from "./ports/metrics.js";
@@ -35,6 +38,16 @@ export function createRelayApp(relay: Relay): Hono {
     return c.body(new Uint8Array(bytes), 200, {
       "content-type": MediaTypes.descriptor,
       "cache-control": `public, max-age=${maxAge}`,
+    });
+  });
+
+  // The bare RFC 9458 key list, for tooling that speaks OHTTP key configs; unsigned, so
+  // clients use the signed descriptor instead.
+  app.get("/.well-known/ohttp-keys", (c) => {
+    const configs = relay.keyRing.published(0).map((k) => k.config);
+    return c.body(new Uint8Array(encode(keyConfigListCodec, configs)), 200, {
+      "content-type": MediaTypes.ohttpKeys,
+      "cache-control": "public, max-age=300",
     });
   });
 

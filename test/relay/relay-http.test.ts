@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, toBase64Url, toHex } from "../../src/protocol/bytes.js";
+import { decode } from "../../src/protocol/codec.js";
+import { TooLargeError } from "../../src/protocol/errors.js";
+import { keyConfigListCodec } from "../../src/protocol/key-config.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { rotateKeyRing } from "../../src/relay/key-ring.js";
@@ -187,6 +190,23 @@ describe("relay over HTTP", () => {
     expect(status).toBe(413);
     const oversize = await post(relay.url, new Uint8Array(relay.relay.config.padding.largest + 1));
     expect(oversize.status).toBe(413);
+  });
+
+  it("refuses a message too big for the largest bucket before sending anything", async () => {
+    const { client, card, exchanges } = await setup();
+    const largest = client.descriptor.buckets.at(-1)!;
+    await expect(client.deposit(card, new Uint8Array(largest))).rejects.toThrow(TooLargeError);
+    expect(exchanges).toEqual([]);
+  });
+
+  it("publishes the key configs in the application/ohttp-keys form", async () => {
+    const { client, relay } = await setup();
+    const res = await fetch(new URL("/.well-known/ohttp-keys", relay.url));
+    expect(res.headers.get("content-type")).toBe(MediaTypes.ohttpKeys);
+    const list = decode(keyConfigListCodec, new Uint8Array(await res.arrayBuffer()));
+    expect(list.map((c) => toHex(c.publicKey))).toEqual(
+      client.descriptor.keys.map((k) => toHex(k.config.publicKey)),
+    );
   });
 
   it("enforces the per-inbox item quota", async () => {
