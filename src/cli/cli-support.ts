@@ -1,0 +1,169 @@
+/**
+ * What every command shares: the process streams (injectable, so main can run in-process), the
+ * two error kinds that decide the exit code, strict argument parsing and careful file IO.
+ */
+import { chmod, readFile, unlink, writeFile } from "node:fs/promises";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ShroudError } from "../protocol/errors.js";
+
+/** The streams and environment a command may touch. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+/** The real process. */
+export const processIo: CliIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+};
+
+/** Bad arguments or usage: exit code 2. */
+export class UsageError extends ShroudError {
+  constructor(message: string) {
+    super("usage", message);
+  }
+}
+
+/** A runtime failure the user can act on (missing file, file exists): exit code 1. */
+export class CliError extends ShroudError {
+  constructor(message: string) {
+    super("cli", message);
+  }
+}
+
+/** Writes to a stream and waits until it is handed off, so output is never lost at exit. */
+export function write(stream: NodeJS.WritableStream, data: string | Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(data, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/** Writes one line. */
+export function line(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return write(stream, `${text}\n`);
+}
+
+type OptionSpecs = NonNullable<ParseArgsConfig["options"]>;
+type ParsedValues<T extends OptionSpecs> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>
+>["values"];
+
+/**
+ * parseArgs in strict mode without positionals; errors become one-line UsageErrors that point
+ * at the command's help.
+ */
+export function parseOptions<T extends OptionSpecs>(
+  args: string[],
+  options: T,
+  command: string,
+): ParsedValues<T> {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
+      // Node's messages run on with advice about "--"; the first sentence is the useful part.
+      const first = (error as Error).message.split(/\.\s|\n/)[0]?.replace(/\.$/, "");
+      throw new UsageError(
+        `${lowerFirst(first || "invalid arguments")} (see \`shroud ${command} --help\`)`,
+      );
+    }
+    throw error;
+  }
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** A required string option, or a UsageError naming it. */
+export function required(value: string | undefined, flag: string, command: string): string {
+  if (value === undefined || value === "") {
+    throw new UsageError(`missing ${flag} (see \`shroud ${command} --help\`)`);
+  }
+  return value;
+}
+
+function isErrno(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === "string";
+}
+
+function describeFsError(error: unknown): string {
+  if (!isErrno(error)) return "unknown error";
+  switch (error.code) {
+    case "ENOENT":
+      return "no such file";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "is a directory";
+    case "EEXIST":
+      return "already exists";
+    default:
+      return error.code ?? "error";
+  }
+}
+
+/** Reads a UTF-8 file; a missing or unreadable file is a CliError naming the path. */
+export async function readTextFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new CliError(`cannot read ${what} ${path}: ${describeFsError(error)}`);
+  }
+}
+
+/** Reads a whole file as bytes. */
+export async function readBytesFile(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    throw new CliError(`cannot read ${what} ${path}: ${describeFsError(error)}`);
+  }
+}
+
+/**
+ * Creates a file that must not exist yet, with exactly `mode` (chmod after creation because the
+ * umask may have cleared bits, and an explicit 0600 must not depend on it).
+ */
+export async function writeNewFile(
+  path: string,
+  data: string | Uint8Array,
+  mode: number,
+  what: string,
+): Promise<void> {
+  try {
+    await writeFile(path, data, { flag: "wx", mode });
+  } catch (error) {
+    if (isErrno(error) && error.code === "EEXIST") {
+      throw new CliError(`${what} ${path} already exists; not overwriting it`);
+    }
+    throw new CliError(`cannot write ${what} ${path}: ${describeFsError(error)}`);
+  }
+  await chmod(path, mode);
+}
+
+/** Removes a file we created, ignoring failure (used to undo a half-done command). */
+export async function removeQuietly(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
+}
+
+/** Whether an error is a filesystem "already exists". */
+export function isAlreadyExists(error: unknown): boolean {
+  return isErrno(error) && error.code === "EEXIST";
+}
+
+/** Reads stdin to the end. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk));
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}

@@ -1,0 +1,81 @@
+/**
+ * The `shroud` command line: dispatches to one module per command and turns every failure into
+ * one "shroud: ..." line and an exit code (2 bad arguments, 1 runtime failure). It never calls
+ * process.exit, so pending output is flushed and tests can run it in-process.
+ */
+import { readFile } from "node:fs/promises";
+import { ShroudError } from "../protocol/errors.js";
+import { line, processIo, UsageError, type CliIo } from "./cli-support.js";
+import { fetchCommand } from "./fetch-command.js";
+import { inboxCommand } from "./inbox-command.js";
+import { keysCommand } from "./keys-command.js";
+import { sendCommand } from "./send-command.js";
+import { serveCommand } from "./serve-command.js";
+import { MAIN_USAGE } from "./usage.js";
+
+type Command = (args: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+  inbox: inboxCommand,
+  send: sendCommand,
+  fetch: fetchCommand,
+  keys: keysCommand,
+};
+
+/** The package version, read from package.json next to dist/ (or src/) at run time. */
+export async function version(): Promise<string> {
+  // Both src/cli and dist/cli sit two levels below the package root.
+  const text = await readFile(new URL("../../package.json", import.meta.url), "utf8");
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    await line(io.stdout, MAIN_USAGE);
+    return 0;
+  }
+  if (name === "help") {
+    const topic = rest[0];
+    if (topic === undefined) {
+      await line(io.stdout, MAIN_USAGE);
+      return 0;
+    }
+    const command = COMMANDS[topic];
+    if (!command) throw new UsageError(`no help for unknown command "${topic}"`);
+    return command(["--help"], io);
+  }
+  if (name === "--version" || name === "-v") {
+    await line(io.stdout, await version());
+    return 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    const what = name.startsWith("-") ? "option" : "command";
+    throw new UsageError(`unknown ${what} "${name}" (see \`shroud --help\`)`);
+  }
+  return command(rest, io);
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      await line(io.stderr, `shroud: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof ShroudError) {
+      await line(io.stderr, `shroud: ${error.message}`);
+      return 1;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    await line(io.stderr, `shroud: unexpected error: ${message}`);
+    if (io.env["SHROUD_DEBUG"] && error instanceof Error && error.stack) {
+      await line(io.stderr, error.stack);
+    }
+    return 1;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * `shroud serve`: a relay on the embedded memory store until SIGINT or SIGTERM. It prints its URL
+ * and nothing about clients: no addresses, inbox ids or sizes ever reach the console here.
+ */
+import { normalizeOrigin } from "../protocol/descriptor.js";
+import { startNodeRelay, type RunningRelay } from "../node.js";
+import { CliError, line, parseOptions, UsageError, type CliIo } from "./cli-support.js";
+import { SERVE_USAGE } from "./usage.js";
+
+/** Everything `serve` is configured with, read once from flags and environment. */
+export interface ServeConfig {
+  port: number;
+  host: string;
+  /** Public origin; undefined means http://HOST:PORT as bound. */
+  origin: string | undefined;
+  dataDir: string;
+  roundIntervalMs: number;
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+
+function integer(text: string, name: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/** Builds the serve configuration: flags first, then SHROUD_* variables, then defaults. */
+export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig | "help" {
+  const values = parseOptions(
+    args,
+    {
+      port: { type: "string" },
+      host: { type: "string" },
+      origin: { type: "string" },
+      data: { type: "string" },
+      "round-ms": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    "serve",
+  );
+  if (values.help) return "help";
+  // Each value travels with where it came from, so an error names the flag or the variable.
+  const pick = (flag: keyof typeof values, variable: string): [string, string] | undefined => {
+    const given = values[flag];
+    if (typeof given === "string") return [given, `--${flag}`];
+    const fromEnv = env[variable];
+    return fromEnv === undefined || fromEnv === "" ? undefined : [fromEnv, variable];
+  };
+  const port = pick("port", "SHROUD_PORT");
+  const host = pick("host", "SHROUD_HOST");
+  const origin = pick("origin", "SHROUD_ORIGIN");
+  const data = pick("data", "SHROUD_DATA");
+  const round = pick("round-ms", "SHROUD_ROUND_MS");
+  let normalized: string | undefined;
+  if (origin) {
+    try {
+      normalized = normalizeOrigin(origin[0]);
+    } catch {
+      throw new UsageError(`${origin[1]} must be an http or https URL, got "${origin[0]}"`);
+    }
+  }
+  if (host && host[0].trim() === "") throw new UsageError(`${host[1]} must not be empty`);
+  return {
+    port: port ? integer(port[0], port[1], 0, 65535) : 8787,
+    host: host ? host[0].trim() : "127.0.0.1",
+    origin: normalized,
+    dataDir: data ? data[0] : ".shroud",
+    roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
+  };
+}
+
+async function start(config: ServeConfig): Promise<RunningRelay> {
+  try {
+    return await startNodeRelay({
+      port: config.port,
+      host: config.host,
+      dataDir: config.dataDir,
+      config: { roundIntervalMs: config.roundIntervalMs },
+      ...(config.origin === undefined ? {} : { origin: config.origin }),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `${config.host}:${config.port}`;
+    if (code === "EADDRINUSE") throw new CliError(`cannot listen on ${where}: address in use`);
+    if (code === "EACCES") throw new CliError(`cannot listen on ${where}: permission denied`);
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+      throw new CliError(`cannot listen on ${where}: no such local address`);
+    }
+    throw error;
+  }
+}
+
+/** Runs `shroud serve`; resolves with the exit code once the server has closed after a signal. */
+export async function serveCommand(args: string[], io: CliIo): Promise<number> {
+  const config = serveConfig(args, io.env);
+  if (config === "help") {
+    await line(io.stdout, SERVE_USAGE);
+    return 0;
+  }
+  // Listen for signals before the (slow) start, so a signal during start-up still shuts down
+  // cleanly instead of killing the process with a half-written key file.
+  let signalled: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal means "now": fall back to the default action, which ends the process.
+      for (const name of SIGNALS) process.removeListener(name, onSignal);
+      process.kill(process.pid, signal);
+      return;
+    }
+    stopping = true;
+    signalled(signal);
+  };
+  for (const name of SIGNALS) process.on(name, onSignal);
+  try {
+    const running = await start(config);
+    const relayArg = config.origin ?? running.url;
+    // One write, so whoever waits for the URL line also has the hint.
+    await line(
+      io.stdout,
+      [
+        `shroud relay listening on ${running.url} (keys in ${config.dataDir})`,
+        "try it:",
+        `  shroud inbox create --relay ${relayArg} --out inbox.json --card card.json`,
+        "  echo hello | shroud send --card card.json",
+        "  shroud fetch --inbox inbox.json --ack",
+      ].join("\n"),
+    );
+    const signal = await stopRequested;
+    await line(io.stdout, `${signal}: closing (delivering the open round)`);
+    await running.close();
+    await line(io.stdout, "relay closed");
+    return 0;
+  } finally {
+    for (const name of SIGNALS) process.removeListener(name, onSignal);
+  }
+}

@@ -1,0 +1,72 @@
+/** Help texts, kept together so the overview and each command's --help stay consistent. */
+
+export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--data DIR] [--round-ms N]
+
+Runs a relay on the embedded in-memory store until SIGINT or SIGTERM. Messages live in memory
+and are lost on exit; the relay's keys persist in DIR.
+
+  --port N       port to listen on, 0 picks a free one    (SHROUD_PORT, default 8787)
+  --host HOST    interface to bind                        (SHROUD_HOST, default 127.0.0.1)
+  --origin URL   public origin clients use                (SHROUD_ORIGIN, default http://HOST:PORT)
+  --data DIR     directory holding the relay's keys       (SHROUD_DATA, default ./.shroud)
+  --round-ms N   round length in ms, 0 delivers at once   (SHROUD_ROUND_MS, default 1000)
+
+Flags take precedence over the environment variables. Set --origin when binding 0.0.0.0 or
+serving behind a proxy: clients check it against the relay's signed descriptor.`;
+
+export const INBOX_USAGE = `Usage: shroud inbox create --relay URL --out INBOX.json [--card CARD.json]
+
+Creates a personal inbox on a relay, pinned to the relay's signing key.
+
+  --relay URL    the relay's origin, e.g. http://127.0.0.1:8787
+  --out FILE     where to write the private inbox file (mode 0600; never overwritten)
+  --card FILE    also write the contact card to share with senders (never overwritten)`;
+
+export const SEND_USAGE = `Usage: shroud send --card CARD.json [--file FILE]
+
+Seals a message to the inbox named by a contact card and deposits it.
+
+  --card FILE    contact card of the recipient's inbox
+  --file FILE    message to send (default: read stdin to the end)`;
+
+export const FETCH_USAGE = `Usage: shroud fetch --inbox INBOX.json [--ack] [--out DIR]
+
+Fetches and opens every message waiting in an inbox. Messages go to stdout, one after another,
+each ending with a newline; the count goes to stderr.
+
+  --inbox FILE   private inbox file from \`shroud inbox create\`
+  --out DIR      write one file per message, DIR/<seq>.msg, instead of stdout (DIR is created)
+  --ack          after the messages are written, delete them from the relay`;
+
+export const KEYS_USAGE = `Usage: shroud keys rotate [--data DIR] [--overlap-hours H]
+
+Adds a new HPKE key to the relay's key ring; older keys keep working for the overlap, then are
+deleted. A running relay picks the new key up by itself (at its next maintenance, within a minute).
+
+  --data DIR            directory holding the relay's keys (env SHROUD_DATA, default ./.shroud)
+  --overlap-hours H     how long older keys keep opening requests (default 24; 0 drops them now)`;
+
+export const MAIN_USAGE = `Shroud: a metadata-minimizing relay for MLS messaging.
+
+Usage: shroud <command> [options]
+
+Commands:
+  serve           run a relay
+  inbox create    create an inbox on a relay and write its inbox and card files
+  send            send a message to an inbox, given its contact card
+  fetch           fetch (and optionally ack) the messages in an inbox
+  keys rotate     rotate the relay's HPKE key
+  help            show this help (\`shroud <command> --help\` for a command's options)
+
+Options:
+  --help, -h      show this help
+  --version, -v   print the version
+
+Try it:
+  shroud serve --round-ms 0 &
+  shroud inbox create --relay http://127.0.0.1:8787 --out inbox.json --card card.json
+  echo hello | shroud send --card card.json
+  shroud fetch --inbox inbox.json --ack
+
+Exit codes: 0 success, 1 runtime failure, 2 bad arguments.
+Set SHROUD_DEBUG=1 to print stack traces of unexpected errors.`;
