@@ -1,9 +1,10 @@
 /**
  * RelayClient: talks to one relay through sealed, bucket-padded requests.
  *
- * Every call is one POST /v1/relay whose body and answer are bucket sizes. Deposits, fetches,
- * acks and cover traffic are indistinguishable on the wire when they use the same bucket
- * (see `minBucket`).
+ * Every call is one POST /v1/relay whose body and answer are the same bucket size. By default a
+ * deposit uses the smallest bucket that fits, a fetch `fetchBucket` (16 KiB) and ack and cover
+ * the smallest bucket, so an observer can tell a fetch from a small deposit by size; setting
+ * `minBucket` to `fetchBucket` makes all of them one size.
  */
 import { decode, encode } from "../protocol/codec.js";
 import { usableKeys, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
@@ -173,13 +174,19 @@ export class RelayClient {
     return failure(response.status);
   }
 
-  /** Fetches and opens items after `afterSeq` (default 0: everything not yet acked). */
+  /**
+   * Fetches and opens items after `afterSeq` (default 0: everything not yet acked). `bucket`
+   * overrides the fetch bucket for this call.
+   */
   async fetch(
     inbox: Inbox,
-    options: { afterSeq?: number; maxItems?: number } = {},
+    options: { afterSeq?: number; maxItems?: number; bucket?: number } = {},
   ): Promise<FetchResult> {
     const bucket = this.#padding.bucketFor(
-      Math.max(this.options.fetchBucket ?? 16 * 1024, this.options.minBucket ?? 0),
+      Math.max(
+        options.bucket ?? this.options.fetchBucket ?? 16 * 1024,
+        this.options.minBucket ?? 0,
+      ),
     );
     const afterSeq = options.afterSeq ?? 0;
     const response = await this.#send(
@@ -211,20 +218,28 @@ export class RelayClient {
     return { status: "ok", messages, unreadable, lastSeq, more: response.more };
   }
 
-  /** Fetches everything after `afterSeq`, page by page. */
+  /**
+   * Fetches everything after `afterSeq`, page by page. An item too big for the fetch bucket
+   * comes back as an empty page with `more`; the next page then uses a larger bucket.
+   */
   async fetchAll(inbox: Inbox, afterSeq = 0): Promise<FetchResult> {
     const messages: InboxMessage[] = [];
     const unreadable: number[] = [];
     let lastSeq = afterSeq;
+    let bucket: number | undefined;
     for (;;) {
-      const page = await this.fetch(inbox, { afterSeq: lastSeq });
+      const page = await this.fetch(inbox, { afterSeq: lastSeq, ...(bucket ? { bucket } : {}) });
       if (page.status !== "ok") return page;
       messages.push(...page.messages);
       unreadable.push(...page.unreadable);
       const progressed = page.lastSeq > lastSeq;
       lastSeq = page.lastSeq;
-      if (!page.more || !progressed)
+      const used = this.#padding.bucketFor(bucket ?? this.options.fetchBucket ?? 16 * 1024);
+      const larger = this.#padding.buckets.find((b) => b > used);
+      if (!page.more || (!progressed && larger === undefined)) {
         return { status: "ok", messages, unreadable, lastSeq, more: page.more };
+      }
+      bucket = progressed ? undefined : larger;
     }
   }
 
@@ -290,6 +305,6 @@ export class RelayClient {
     if (body.length !== expected)
       throw new TransportError("relay response is not the requested bucket");
     const padded = await openResponse(keying, body);
-    return decode(relayResponseCodec, this.#padding.unpad(padded));
+    return decode(relayResponseCodec, this.#padding.unpad(padded), this.#padding.largest);
   }
 }

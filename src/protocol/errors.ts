@@ -32,7 +32,7 @@ export class CryptoError extends ShroudError {
   }
 }
 
-/** A sealed request names a key id the relay does not hold (RFC 9458 answers 422). */
+/** A sealed request names a key id the relay does not hold (HTTP 422). */
 export class UnknownKeyError extends ShroudError {
   constructor() {
     super("unknown_key", "unknown key id");

@@ -1,7 +1,7 @@
 /**
  * Plain HKDF (RFC 5869) on WebCrypto HMAC. RFC 9458's response keying extracts with a salt
- * (enc || nonce) longer than the hash, which @hpke/core's KDF interface refuses, so the
- * response layer uses this instead.
+ * (enc || nonce) longer than the hash, and @hpke/core's extract accepts only an empty salt or
+ * one of exactly the hash length, so the response layer uses this instead.
  */
 import { asBytes, concat } from "./bytes.js";
 import { KdfId } from "./hpke-suite.js";

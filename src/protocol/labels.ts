@@ -7,9 +7,9 @@ export const Labels = {
   request: "shroud/v1 request",
   /** Exporter label for a sealed response key (RFC 9458 uses "message/bhttp response"). */
   response: "shroud/v1 response",
-  /** inbox_id = SHA-256(label || read_secret). */
+  /** inbox_id = SHA-256(label || 0x00 || read_secret). */
   inboxId: "shroud/v1 inbox id",
-  /** What the relay stores of a write token: SHA-256(label || write_token). */
+  /** What the relay stores of a write token: SHA-256(label || 0x00 || write_token). */
   writeToken: "shroud/v1 write token",
   /** Prefix of the bytes a relay descriptor signature covers. */
   descriptor: "shroud/v1 descriptor",

@@ -6,13 +6,15 @@
  *   struct {
  *     RelayStatus status;
  *     select (status) {
- *       case ok, accepted:
+ *       case accepted:                     // only for deposits
+ *         RequestKind kind = deposit;
+ *         uint8 duplicate;                 // 1 if the message id was already known
+ *       case ok:                           // fetch, ack or cover
  *         RequestKind kind;
  *         select (kind) {
- *           case deposit: uint8 duplicate;                  // 1 if the message id was known
- *           case fetch:   FetchedItem items<V>; uint8 more;  // more: items remain after these
- *           case ack:     uint32 removed;
- *           case cover:   struct {};
+ *           case fetch: FetchedItem items<V>; uint8 more;   // more: items remain after these
+ *           case ack:   uint32 removed;
+ *           case cover: struct {};
  *         };
  *       default: struct {};
  *     };

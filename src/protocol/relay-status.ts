@@ -15,7 +15,7 @@ export const RelayStatus = {
   quota: 4,
   /** No inbox for this read secret. */
   not_found: 5,
-  /** The payload or the requested response size exceeds what the relay allows. */
+  /** The payload does not fit the relay's largest padding bucket. */
   too_large: 6,
   /** The request opened but its contents are malformed. */
   bad_request: 7,

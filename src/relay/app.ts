@@ -30,14 +30,17 @@ export function createRelayApp(relay: Relay): Hono {
 
   app.get("/healthz", (c) => c.text("ok"));
 
-  app.get("/.well-known/shroud", async (c) => {
+  // A randomised lifetime keeps clients from refreshing in lockstep, which would link them.
+  const cacheControl = () => {
     const { min, max } = relay.config.descriptorMaxAge;
-    // A randomised lifetime keeps clients from refreshing in lockstep, which would link them.
-    const maxAge = min + randomBelow(max - min + 1);
+    return `public, max-age=${min + randomBelow(max - min + 1)}`;
+  };
+
+  app.get("/.well-known/shroud", async (c) => {
     const bytes = await relay.descriptor();
     return c.body(new Uint8Array(bytes), 200, {
       "content-type": MediaTypes.descriptor,
-      "cache-control": `public, max-age=${maxAge}`,
+      "cache-control": cacheControl(),
     });
   });
 
@@ -47,7 +50,7 @@ export function createRelayApp(relay: Relay): Hono {
     const configs = relay.keyRing.published(0).map((k) => k.config);
     return c.body(new Uint8Array(encode(keyConfigListCodec, configs)), 200, {
       "content-type": MediaTypes.ohttpKeys,
-      "cache-control": "public, max-age=300",
+      "cache-control": cacheControl(),
     });
   });
 

@@ -16,6 +16,8 @@ export interface RelayConfig {
   retentionDays: number;
   /** Most items one fetch returns (default 256). */
   maxFetchItems: number;
+  /** Age at which the relay rotates its HPKE key by itself (default 24 h). */
+  keyRotationMs: number;
   /** How long a rotated-out HPKE key keeps opening requests (default 24 h). */
   keyOverlapMs: number;
   /** Descriptor validity in seconds (default 24 h). */
@@ -32,6 +34,7 @@ export const DEFAULT_RELAY_CONFIG: Omit<RelayConfig, "origin"> = {
   quota: { maxItems: 10_000, maxBytes: 64 * 1024 * 1024 },
   retentionDays: 7,
   maxFetchItems: 256,
+  keyRotationMs: 24 * 3600 * 1000,
   keyOverlapMs: 24 * 3600 * 1000,
   descriptorLifetimeSeconds: 24 * 3600,
   descriptorMaxAge: { min: 300, max: 900 },
@@ -60,6 +63,7 @@ export function relayConfig(
   positiveInt("retentionDays", config.retentionDays);
   positiveInt("maxFetchItems", config.maxFetchItems);
   if (config.maxFetchItems > 0xffff) throw new ConfigError("maxFetchItems must be at most 65535");
+  positiveInt("keyRotationMs", config.keyRotationMs);
   positiveInt("keyOverlapMs", config.keyOverlapMs, true);
   positiveInt("descriptorLifetimeSeconds", config.descriptorLifetimeSeconds);
   positiveInt("maintenanceIntervalMs", config.maintenanceIntervalMs);

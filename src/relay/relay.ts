@@ -9,7 +9,7 @@ import { DecodeError, ReplayError, UnknownKeyError } from "../protocol/errors.js
 import { relayRequestCodec, type RelayRequest } from "../protocol/relay-request.js";
 import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
 import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
-import { generateKeyRing, KeyRing, pruneKeyRing } from "./key-ring.js";
+import { generateKeyRing, KeyRing, pruneKeyRing, rotateKeyRing } from "./key-ring.js";
 import { dayOf, type Clock } from "./ports/clock.js";
 import type { InboxStore } from "./ports/inbox-store.js";
 import type { KeyStore } from "./ports/key-store.js";
@@ -69,11 +69,19 @@ export class Relay {
     this.#service = new RelayService(config, ports.inboxes, ports.pool, ports.clock, closeAtOnce);
   }
 
-  /** Loads the key ring from the key store (creating one on first start) and builds a relay. */
+  /**
+   * Loads the key ring from the key store (creating one on first start) and builds a relay.
+   * With a volatile replay set, HPKE keys from before this start are deleted at once: the
+   * replay records that guarded them are gone. The signing key (the relay's identity) stays.
+   */
   static async open(config: RelayConfig, ports: RelayPorts): Promise<Relay> {
+    const now = ports.clock.now();
     let stored = await ports.keys.load();
     if (!stored) {
-      stored = await generateKeyRing(ports.clock.now());
+      stored = await generateKeyRing(now);
+      await ports.keys.save(stored);
+    } else if (!ports.replay.durable) {
+      stored = (await rotateKeyRing(stored, now, 0)).ring;
       await ports.keys.save(stored);
     }
     return new Relay(config, ports, await KeyRing.load(stored));
@@ -119,13 +127,21 @@ export class Relay {
     return this.#closer.close();
   }
 
-  /** Expires old items and inboxes, picks up rotated keys and deletes retired ones. */
+  /**
+   * Expires old items and inboxes, picks up keys rotated by `shroud keys rotate`, rotates the
+   * HPKE key once it is `keyRotationMs` old and deletes keys whose overlap has passed.
+   */
   async maintain(): Promise<void> {
     const now = this.ports.clock.now();
     await this.ports.inboxes.expire(dayOf(now));
     await this.reloadKeys();
-    const { ring, removed } = pruneKeyRing(this.#keyRing.stored, now);
-    if (removed.length > 0) {
+    const current = this.#keyRing.stored;
+    const newest = Math.max(...current.hpke.map((k) => k.createdAt));
+    const { ring, removed } =
+      now - newest >= this.config.keyRotationMs
+        ? await rotateKeyRing(current, now, this.config.keyOverlapMs)
+        : pruneKeyRing(current, now);
+    if (ring.hpke.length !== current.hpke.length || removed.length > 0) {
       await this.ports.keys.save(ring);
       this.#keyRing = await KeyRing.load(ring);
       for (const tag of removed) await this.ports.replay.forget(tag);
@@ -199,7 +215,7 @@ export class Relay {
     const overhead = responseOverhead(opened.keying.suite);
     let request: RelayRequest | undefined;
     try {
-      request = decode(relayRequestCodec, padding.unpad(opened.plaintext));
+      request = decode(relayRequestCodec, padding.unpad(opened.plaintext), padding.largest);
     } catch {
       request = undefined;
     }
@@ -207,7 +223,8 @@ export class Relay {
     let response: RelayResponse;
     if (!request) {
       response = { status: RelayStatus.bad_request };
-    } else if (!padding.isBucket(request.responseSize)) {
+    } else if (!padding.isBucket(request.responseSize) || request.responseSize > body.length) {
+      // A response may not outgrow its request: no amplification through the relay.
       response = { status: RelayStatus.bad_request };
     } else {
       responseSize = request.responseSize;

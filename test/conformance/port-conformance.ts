@@ -153,6 +153,15 @@ export function describePortConformance(
       expect(await pool.close()).toBeUndefined();
     });
 
+    it("treats an entry in a closed, unreleased round as a duplicate", async () => {
+      const e = entry(id());
+      expect(await pool.add(e, quota)).toBe("added");
+      const round = await pool.close();
+      expect(await pool.add(e, quota)).toBe("duplicate");
+      await pool.release(round!.id);
+      expect(await pool.close()).toBeUndefined();
+    });
+
     it("keeps a closed round until it is released", async () => {
       await pool.add(entry(id()), quota);
       const round = await pool.close();

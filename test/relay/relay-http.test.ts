@@ -4,10 +4,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, toBase64Url, toHex } from "../../src/protocol/bytes.js";
-import { decode } from "../../src/protocol/codec.js";
+import { decode, encode } from "../../src/protocol/codec.js";
 import { TooLargeError } from "../../src/protocol/errors.js";
 import { keyConfigListCodec } from "../../src/protocol/key-config.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
+import { openResponse, REQUEST_OVERHEAD, sealRequest } from "../../src/protocol/envelope.js";
+import { RequestKind, relayRequestCodec } from "../../src/protocol/relay-request.js";
+import { relayResponseCodec } from "../../src/protocol/relay-response.js";
+import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { rotateKeyRing } from "../../src/relay/key-ring.js";
 import { MS_PER_DAY } from "../../src/relay/ports/clock.js";
@@ -207,6 +211,35 @@ describe("relay over HTTP", () => {
     expect(list.map((c) => toHex(c.publicKey))).toEqual(
       client.descriptor.keys.map((k) => toHex(k.config.publicKey)),
     );
+  });
+
+  it("fetches items larger than the fetch bucket by moving up a bucket", async () => {
+    const { relay, client, inbox, card } = await setup();
+    const big = randomBytes(100_000);
+    await client.deposit(card, text("small 1"));
+    await client.deposit(card, big);
+    await client.deposit(card, text("small 2"));
+    await relay.relay.closeRound();
+    const result = await client.fetchAll(inbox);
+    expect(result.status).toBe("ok");
+    if (result.status !== "ok") return;
+    expect(result.messages).toHaveLength(3);
+    expect(result.messages.some((m) => toHex(m.payload) === toHex(big))).toBe(true);
+    expect(result.more).toBe(false);
+  });
+
+  it("refuses a response larger than its request (no amplification)", async () => {
+    const { relay, client } = await setup();
+    const padding = relay.relay.config.padding;
+    const config = client.descriptor.keys[0]!.config;
+    const request = encode(relayRequestCodec, { kind: RequestKind.cover, responseSize: 64 * 1024 });
+    const { sealed, keying } = await sealRequest(config, padding.pad(request, REQUEST_OVERHEAD));
+    expect(sealed.length).toBe(1024);
+    const res = await post(relay.url, sealed);
+    const body = new Uint8Array(await res.arrayBuffer());
+    expect(body.length).toBe(1024);
+    const answer = decode(relayResponseCodec, padding.unpad(await openResponse(keying, body)));
+    expect(answer.status).toBe(RelayStatus.bad_request);
   });
 
   it("enforces the per-inbox item quota", async () => {

@@ -7,6 +7,7 @@ import type { ReplaySet } from "../../relay/ports/replay-set.js";
  * @example const replay = new MemoryReplaySet();
  */
 export class MemoryReplaySet implements ReplaySet {
+  readonly durable = false;
   readonly #byKey = new Map<string, Set<string>>();
 
   async add(keyTag: string, enc: Uint8Array): Promise<boolean> {

@@ -8,8 +8,9 @@ import type {
 } from "../../relay/ports/round-pool.js";
 
 /**
- * The embedded round pool. The open round is a map keyed by (inbox, message id); nothing about
- * when an entry arrived is kept, and the closer shuffles before appending.
+ * The embedded round pool. The open round is a map keyed by (inbox, message id). Its insertion
+ * order lives only in process memory and only until the closer shuffles the round; no time is
+ * recorded.
  *
  * @example const pool = new MemoryRoundPool();
  */
@@ -20,7 +21,7 @@ export class MemoryRoundPool implements RoundPool {
   async add(entry: RoundEntry, quota: QuotaCheck): Promise<AddResult> {
     const inboxKey = toHex(entry.inboxId);
     const key = `${inboxKey}/${toHex(entry.messageId)}`;
-    if (this.#open.has(key)) return "duplicate";
+    if (this.#open.has(key) || this.#inClosedRound(key)) return "duplicate";
     let items = quota.stored.items + 1;
     let bytes = quota.stored.bytes + entry.item.length;
     for (const pending of this.#pendingFor(inboxKey)) {
@@ -34,6 +35,13 @@ export class MemoryRoundPool implements RoundPool {
       item: entry.item.slice(),
     });
     return "added";
+  }
+
+  #inClosedRound(key: string): boolean {
+    for (const entries of this.#closed.values()) {
+      if (entries.some((e) => `${toHex(e.inboxId)}/${toHex(e.messageId)}` === key)) return true;
+    }
+    return false;
   }
 
   *#pendingFor(inboxKey: string): Iterable<RoundEntry> {

@@ -1,8 +1,8 @@
 /**
- * Keeps the relay's key ring in DATA_DIR/keys.json (directory 0700, file 0600), written
- * atomically so a crash mid-write never leaves a torn key file.
+ * Keeps the relay's key ring in <data dir>/keys.json (directory 0700, file 0600), written to a
+ * temporary file, flushed to disk and renamed, so a crash never leaves a torn or lost key file.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { fromBase64Url, toBase64Url } from "../../protocol/bytes.js";
 import { ConfigError } from "../../protocol/errors.js";
@@ -101,9 +101,23 @@ export class FileKeyStore implements KeyStore {
 
   async save(ring: StoredKeyRing): Promise<void> {
     await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    await chmod(this.dataDir, 0o700);
     const temp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(toFile(ring), null, 2), { mode: 0o600 });
-    await chmod(temp, 0o600);
+    const file = await open(temp, "w", 0o600);
+    try {
+      await file.chmod(0o600);
+      await file.writeFile(JSON.stringify(toFile(ring), null, 2));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await rename(temp, this.path);
+    // The rename is durable only once the directory entry is flushed too.
+    const dir = await open(this.dataDir, "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 }
