@@ -130,7 +130,15 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
         "  shroud fetch --inbox inbox.json --ack",
       ].join("\n"),
     );
-    const signal = await stopRequested;
+    // SIGHUP picks up `shroud keys rotate` at once instead of at the next maintenance run.
+    const onHangup = () => {
+      running.relay.reloadKeys().then(
+        () => line(io.stdout, "SIGHUP: keys reloaded"),
+        () => line(io.stderr, "shroud: key reload failed"),
+      );
+    };
+    process.on("SIGHUP", onHangup);
+    const signal = await stopRequested.finally(() => process.removeListener("SIGHUP", onHangup));
     await line(io.stdout, `${signal}: closing (delivering the open round)`);
     await running.close();
     await line(io.stdout, "relay closed");

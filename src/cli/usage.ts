@@ -3,7 +3,9 @@
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--data DIR] [--round-ms N]
 
 Runs a relay on the embedded in-memory store until SIGINT or SIGTERM. Messages live in memory
-and are lost on exit; the relay's keys persist in DIR.
+and are lost on exit; the relay's keys persist in DIR (its HPKE key is renewed at every start,
+because the record of opened requests that guards against replays does not survive one).
+The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys from DIR at once.
 
   --port N       port to listen on, 0 picks a free one    (SHROUD_PORT, default 8787)
   --host HOST    interface to bind                        (SHROUD_HOST, default 127.0.0.1)
@@ -41,7 +43,8 @@ each ending with a newline; the count goes to stderr.
 export const KEYS_USAGE = `Usage: shroud keys rotate [--data DIR] [--overlap-hours H]
 
 Adds a new HPKE key to the relay's key ring; older keys keep working for the overlap, then are
-deleted. A running relay picks the new key up by itself (at its next maintenance, within a minute).
+deleted. A running relay picks the new key up by itself (at its next maintenance, within a
+minute), or at once on SIGHUP.
 
   --data DIR            directory holding the relay's keys (env SHROUD_DATA, default ./.shroud)
   --overlap-hours H     how long older keys keep opening requests (default 24; 0 drops them now)`;

@@ -314,4 +314,31 @@ describe("shroud CLI", () => {
     expect(other.output().stdout).toMatch(/relay closed\n$/);
     expect(other.output().stderr).toBe("");
   });
+
+  it("serve reloads rotated keys at once on SIGHUP", async () => {
+    const data = join(dir, "data3");
+    const other = await serve(["--port", "0", "--data", data]);
+    const keyIds = async () => {
+      const res = await fetch(new URL("/.well-known/ohttp-keys", other.url));
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const ids: number[] = [];
+      // application/ohttp-keys: uint16 length, then a config whose first byte is its key id.
+      for (let at = 0; at < bytes.length; at += 2 + ((bytes[at]! << 8) | bytes[at + 1]!)) {
+        ids.push(bytes[at + 2]!);
+      }
+      return ids;
+    };
+    const before = await keyIds();
+    expect(before).toHaveLength(1);
+    const rotated = await run(["keys", "rotate", "--data", data, "--overlap-hours", "0"]);
+    expect(rotated.code).toBe(0);
+    const newId = Number(/new key id (\d+)/.exec(rotated.stdout)![1]);
+    other.child.kill("SIGHUP");
+    await expect
+      .poll(() => other.output().stdout, { timeout: 5000 })
+      .toContain("SIGHUP: keys reloaded");
+    expect(await keyIds()).toEqual([newId]);
+    other.child.kill("SIGTERM");
+    expect(await other.exited).toBe(0);
+  });
 });
