@@ -116,8 +116,19 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     signalled(signal);
   };
   for (const name of SIGNALS) process.on(name, onSignal);
+  // SIGHUP picks up `shroud keys rotate` at once instead of at the next maintenance run; during
+  // start-up there is nothing to reload, but the signal must not end the process either.
+  let reload = async () => {};
+  const onHangup = () => {
+    reload().then(
+      () => line(io.stdout, "SIGHUP: keys reloaded"),
+      () => line(io.stderr, "shroud: key reload failed"),
+    );
+  };
+  process.on("SIGHUP", onHangup);
   try {
     const running = await start(config);
+    reload = () => running.relay.reloadKeys();
     const relayArg = config.origin ?? running.url;
     // One write, so whoever waits for the URL line also has the hint.
     await line(
@@ -130,20 +141,13 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
         "  shroud fetch --inbox inbox.json --ack",
       ].join("\n"),
     );
-    // SIGHUP picks up `shroud keys rotate` at once instead of at the next maintenance run.
-    const onHangup = () => {
-      running.relay.reloadKeys().then(
-        () => line(io.stdout, "SIGHUP: keys reloaded"),
-        () => line(io.stderr, "shroud: key reload failed"),
-      );
-    };
-    process.on("SIGHUP", onHangup);
-    const signal = await stopRequested.finally(() => process.removeListener("SIGHUP", onHangup));
+    const signal = await stopRequested;
     await line(io.stdout, `${signal}: closing (delivering the open round)`);
     await running.close();
     await line(io.stdout, "relay closed");
     return 0;
   } finally {
     for (const name of SIGNALS) process.removeListener(name, onSignal);
+    process.removeListener("SIGHUP", onHangup);
   }
 }

@@ -234,7 +234,9 @@ export class RelayClient {
       unreadable.push(...page.unreadable);
       const progressed = page.lastSeq > lastSeq;
       lastSeq = page.lastSeq;
-      const used = this.#padding.bucketFor(bucket ?? this.options.fetchBucket ?? 16 * 1024);
+      const used = this.#padding.bucketFor(
+        Math.max(bucket ?? this.options.fetchBucket ?? 16 * 1024, this.options.minBucket ?? 0),
+      );
       const larger = this.#padding.buckets.find((b) => b > used);
       if (!page.more || (!progressed && larger === undefined)) {
         return { status: "ok", messages, unreadable, lastSeq, more: page.more };

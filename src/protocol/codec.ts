@@ -6,7 +6,10 @@
  */
 import { DecodeError } from "./errors.js";
 
-/** Default cap on any decoded input: the largest padding bucket plus framing headroom. */
+/**
+ * Default cap on a decoded input when the caller gives none (descriptors, key configs). Relay
+ * requests and responses are decoded with the padding policy's largest bucket instead.
+ */
 export const DEFAULT_MAX_INPUT = 2 * 1024 * 1024;
 
 /** Writes into a buffer sized in advance by Codec.size. */

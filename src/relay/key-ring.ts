@@ -104,6 +104,11 @@ export async function rotateKeyRing(
   };
 }
 
+/** Identifies the set of HPKE keys and their retirement times (not their secrets). */
+export function keyRingFingerprint(ring: StoredKeyRing): string {
+  return ring.hpke.map((k) => `${keyTag(k)}:${k.retireAt ?? ""}`).join(",");
+}
+
 export interface LoadedKey extends OpeningKey {
   tag: string;
   stored: StoredHpkeKey;
@@ -156,6 +161,6 @@ export class KeyRing {
 
   /** Changes whenever a key is added, retired or removed: the descriptor must be re-signed. */
   get fingerprint(): string {
-    return this.stored.hpke.map((k) => `${k.keyId}:${k.retireAt ?? ""}`).join(",");
+    return keyRingFingerprint(this.stored);
   }
 }

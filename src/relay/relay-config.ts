@@ -22,9 +22,9 @@ export interface RelayConfig {
   keyOverlapMs: number;
   /** Descriptor validity in seconds (default 24 h). */
   descriptorLifetimeSeconds: number;
-  /** Cache-Control max-age for the descriptor is drawn uniformly from this range (seconds). */
+  /** Cache-Control max-age of the descriptor and key list, drawn uniformly from this range (s). */
   descriptorMaxAge: { min: number; max: number };
-  /** How often expiry and key pruning run, in ms (default 60 s). */
+  /** How often expiry, key reload, rotation and pruning run, in ms (default 60 s). */
   maintenanceIntervalMs: number;
 }
 

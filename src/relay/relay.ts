@@ -9,7 +9,13 @@ import { DecodeError, ReplayError, UnknownKeyError } from "../protocol/errors.js
 import { relayRequestCodec, type RelayRequest } from "../protocol/relay-request.js";
 import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
 import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
-import { generateKeyRing, KeyRing, pruneKeyRing, rotateKeyRing } from "./key-ring.js";
+import {
+  generateKeyRing,
+  KeyRing,
+  keyRingFingerprint,
+  pruneKeyRing,
+  rotateKeyRing,
+} from "./key-ring.js";
 import { dayOf, type Clock } from "./ports/clock.js";
 import type { InboxStore } from "./ports/inbox-store.js";
 import type { KeyStore } from "./ports/key-store.js";
@@ -142,6 +148,10 @@ export class Relay {
         ? await rotateKeyRing(current, now, this.config.keyOverlapMs)
         : pruneKeyRing(current, now);
     if (ring.hpke.length !== current.hpke.length || removed.length > 0) {
+      // Another writer (`shroud keys rotate`, another instance) may have saved meanwhile: leave
+      // its ring alone and redo this step on the next run rather than overwrite it.
+      const latest = await this.ports.keys.load();
+      if (latest && keyRingFingerprint(latest) !== keyRingFingerprint(current)) return;
       await this.ports.keys.save(ring);
       this.#keyRing = await KeyRing.load(ring);
       for (const tag of removed) await this.ports.replay.forget(tag);
@@ -195,7 +205,8 @@ export class Relay {
   /**
    * The whole sealed pipeline for one POST /v1/relay body. Throws a ShroudError when the
    * envelope does not open (the HTTP layer maps it); once it opens, always returns a sealed
-   * response of the bucket the client asked for, whatever happened inside.
+   * response: of the bucket the client asked for, or of the request's own size when the inner
+   * request is malformed or asks for a larger response.
    */
   async handleSealed(body: Uint8Array): Promise<Uint8Array> {
     const padding = this.config.padding;

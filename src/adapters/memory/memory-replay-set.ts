@@ -2,7 +2,8 @@ import { toHex } from "../../protocol/bytes.js";
 import type { ReplaySet } from "../../relay/ports/replay-set.js";
 
 /**
- * The embedded replay set: 32 bytes per opened request, kept per key until the key is retired.
+ * The embedded replay set: 32 bytes per opened request, kept per key until the key is deleted
+ * (after its overlap). Not durable: the relay renews its HPKE keys at start because of it.
  *
  * @example const replay = new MemoryReplaySet();
  */
