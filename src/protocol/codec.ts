@@ -290,7 +290,7 @@ export function enumeration<V extends number>(
 ): Codec<V> {
   const allowed = new Set<number>(Object.values(values));
   return {
-    size: () => base.size(0),
+    size: (v) => base.size(v),
     write(v, w) {
       if (!allowed.has(v)) throw new RangeError(`value ${v} not in enumeration`);
       base.write(v, w);

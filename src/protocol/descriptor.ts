@@ -188,7 +188,8 @@ export async function verifyDescriptor(
   if (descriptor.issuedAt > nowSeconds + SKEW_SECONDS) {
     throw new DescriptorError("descriptor issued in the future");
   }
-  if (descriptor.expiresAt < nowSeconds) throw new DescriptorError("descriptor expired");
+  // Same boundary as a key's not_after: valid strictly before, expired from that second on.
+  if (descriptor.expiresAt <= nowSeconds) throw new DescriptorError("descriptor expired");
   return descriptor;
 }
 

@@ -16,7 +16,7 @@
  * The application/ohttp-keys list (RFC 9458 §3.2) is a sequence of KeyConfig, each preceded by
  * its length as a uint16.
  */
-import { Reader, Writer, decode, type Codec } from "./codec.js";
+import { Reader, Writer, decode, uint16, uint8, type Codec } from "./codec.js";
 import { DecodeError } from "./errors.js";
 import {
   isAeadId,
@@ -46,14 +46,19 @@ export const keyConfigCodec: Codec<KeyConfig> = {
     if (c.suites.length === 0 || c.suites.length > 16383) {
       throw new RangeError("a key config needs 1..16383 cipher suites");
     }
-    if (c.publicKey.length !== publicKeyLength(c.kemId)) throw new RangeError("bad public key");
-    w.u8(c.keyId);
-    w.u16(c.kemId);
-    w.raw(c.publicKey);
-    w.u16(4 * c.suites.length);
+    if (!isKemId(c.kemId) || c.publicKey.length !== publicKeyLength(c.kemId)) {
+      throw new RangeError("unsupported KEM or bad public key");
+    }
     for (const s of c.suites) {
-      w.u16(s.kdfId);
-      w.u16(s.aeadId);
+      if (!isKdfId(s.kdfId) || !isAeadId(s.aeadId)) throw new RangeError("unsupported suite");
+    }
+    uint8.write(c.keyId, w);
+    uint16.write(c.kemId, w);
+    w.raw(c.publicKey);
+    uint16.write(4 * c.suites.length, w);
+    for (const s of c.suites) {
+      uint16.write(s.kdfId, w);
+      uint16.write(s.aeadId, w);
     }
   },
   read(r: Reader) {
@@ -81,7 +86,7 @@ export const keyConfigListCodec: Codec<KeyConfig[]> = {
   size: (list) => list.reduce((sum, c) => sum + 2 + keyConfigCodec.size(c), 0),
   write(list, w) {
     for (const c of list) {
-      w.u16(keyConfigCodec.size(c));
+      uint16.write(keyConfigCodec.size(c), w);
       keyConfigCodec.write(c, w);
     }
   },

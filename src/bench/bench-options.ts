@@ -1,0 +1,60 @@
+/** Command-line options of `npm run bench -- [--seconds N] [--concurrency N] ...`. */
+import { argv as processArgv } from "node:process";
+
+export interface BenchOptions {
+  /** Measured seconds per row (default 3). */
+  seconds: number;
+  /** Warm-up seconds before each row, not counted (default 0.5). */
+  warmupSeconds: number;
+  /** Operations kept in flight at once (default 16). */
+  concurrency: number;
+  /** The relay's roundIntervalMs (default 1000, the production default). */
+  roundMs: number;
+  /** Inboxes the deposits are spread over (default 32). */
+  inboxes: number;
+}
+
+const DEFAULTS: BenchOptions = {
+  seconds: 3,
+  warmupSeconds: 0.5,
+  concurrency: 16,
+  roundMs: 1000,
+  inboxes: 32,
+};
+
+const FLAGS: Record<string, { key: keyof BenchOptions; integer: boolean; min: number }> = {
+  "--seconds": { key: "seconds", integer: false, min: 0.1 },
+  "--warmup": { key: "warmupSeconds", integer: false, min: 0 },
+  "--concurrency": { key: "concurrency", integer: true, min: 1 },
+  "--round-ms": { key: "roundMs", integer: true, min: 0 },
+  "--inboxes": { key: "inboxes", integer: true, min: 1 },
+};
+
+export const USAGE =
+  "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
+  " [--inboxes 32]";
+
+/** Parses `--flag value` and `--flag=value`; throws RangeError with the usage on bad input. */
+export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)): BenchOptions {
+  const options = { ...DEFAULTS };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    const flag = FLAGS[name];
+    const text = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    const value = Number(text);
+    if (
+      !flag ||
+      text === undefined ||
+      text.trim() === "" ||
+      !Number.isFinite(value) ||
+      value < flag.min ||
+      (flag.integer && !Number.isInteger(value))
+    ) {
+      throw new RangeError(`bad argument ${JSON.stringify(arg)}\n${USAGE}`);
+    }
+    options[flag.key] = value;
+  }
+  return options;
+}

@@ -1,0 +1,166 @@
+import { describe, expect, it } from "vitest";
+import { concat, fromHex, toHex } from "../../src/protocol/bytes.js";
+import { decode, encode } from "../../src/protocol/codec.js";
+import {
+  DepositFlags,
+  RequestKind,
+  relayRequestCodec,
+  type AckRequest,
+  type CoverRequest,
+  type DepositRequest,
+  type FetchRequest,
+  type RelayRequest,
+} from "../../src/protocol/relay-request.js";
+import {
+  expectDecodeError,
+  expectEveryPrefixRefused,
+  expectExactly,
+  pattern,
+  thrown,
+} from "./helpers.js";
+
+const inboxId = pattern(32, 1);
+const writeToken = pattern(32, 2);
+const messageId = pattern(16, 3);
+const readSecret = pattern(32, 4);
+
+const deposit: DepositRequest = {
+  kind: RequestKind.deposit,
+  responseSize: 4096,
+  inboxId,
+  writeToken,
+  messageId,
+  flags: 0,
+  payload: fromHex("68656c6c6f"),
+};
+const fetch: FetchRequest = {
+  kind: RequestKind.fetch,
+  responseSize: 65536,
+  readSecret,
+  afterSeq: 2 ** 40 + 5,
+  maxItems: 0xffff,
+};
+const ack: AckRequest = {
+  kind: RequestKind.ack,
+  responseSize: 1024,
+  readSecret,
+  upToSeq: Number.MAX_SAFE_INTEGER,
+};
+const cover: CoverRequest = { kind: RequestKind.cover, responseSize: 0xffffffff };
+
+const representatives: [string, RelayRequest][] = [
+  ["deposit", deposit],
+  ["fetch", fetch],
+  ["ack", ack],
+  ["cover", cover],
+];
+
+function roundtrip(request: RelayRequest, wireHex: string): void {
+  const encoded = encode(relayRequestCodec, request);
+  expect(toHex(encoded)).toBe(wireHex);
+  expect(decode(relayRequestCodec, encoded)).toEqual(request);
+}
+
+describe("relayRequestCodec roundtrips", () => {
+  it("deposit", () => {
+    roundtrip(
+      deposit,
+      "00001000" +
+        "01" +
+        toHex(inboxId) +
+        toHex(writeToken) +
+        toHex(messageId) +
+        "00" +
+        "05" +
+        "68656c6c6f",
+    );
+    expect(encode(relayRequestCodec, deposit).length).toBe(4 + 1 + 32 + 32 + 16 + 1 + 1 + 5);
+  });
+
+  it("deposit with the commit flag, an empty payload and a 2-byte-length payload", () => {
+    const prefix = "00000400" + "01" + toHex(inboxId) + toHex(writeToken) + toHex(messageId);
+    const committed = { ...deposit, responseSize: 1024, flags: DepositFlags.commit };
+    roundtrip({ ...committed, payload: new Uint8Array(0) }, prefix + "01" + "00");
+    const long = pattern(300, 9);
+    roundtrip({ ...committed, payload: long }, prefix + "01" + "412c" + toHex(long));
+  });
+
+  it("fetch", () => {
+    roundtrip(fetch, "00010000" + "02" + toHex(readSecret) + "0000010000000005" + "ffff");
+  });
+
+  it("ack", () => {
+    roundtrip(ack, "00000400" + "03" + toHex(readSecret) + "001fffffffffffff");
+  });
+
+  it("cover", () => {
+    roundtrip(cover, "ffffffff" + "04");
+    roundtrip({ kind: RequestKind.cover, responseSize: 0 }, "00000000" + "04");
+  });
+
+  it("keeps only the fields of the kind (no cross-kind leftovers)", () => {
+    const decoded = decode(relayRequestCodec, encode(relayRequestCodec, cover));
+    expect(Object.keys(decoded).sort()).toEqual(["kind", "responseSize"]);
+    const decodedFetch = decode(relayRequestCodec, encode(relayRequestCodec, fetch));
+    expect(Object.keys(decodedFetch).sort()).toEqual([
+      "afterSeq",
+      "kind",
+      "maxItems",
+      "readSecret",
+      "responseSize",
+    ]);
+  });
+});
+
+describe("relayRequestCodec refuses", () => {
+  it.each([0, 5, 0x80, 0xff])("request kind %d", (kind) => {
+    const wire = concat(fromHex("00000400"), new Uint8Array([kind]));
+    expect(expectDecodeError(() => decode(relayRequestCodec, wire)).message).toBe(
+      "unknown request kind",
+    );
+  });
+
+  it("a sequence number past Number.MAX_SAFE_INTEGER", () => {
+    const wire = fromHex("00000400" + "03" + toHex(readSecret) + "0020000000000000");
+    expect(expectDecodeError(() => decode(relayRequestCodec, wire)).message).toBe(
+      "integer out of range",
+    );
+  });
+
+  it("a payload length that runs past the input", () => {
+    const encoded = encode(relayRequestCodec, deposit);
+    const lying = new Uint8Array(encoded);
+    lying[4 + 1 + 32 + 32 + 16 + 1] = 6;
+    expectDecodeError(() => decode(relayRequestCodec, lying));
+  });
+
+  it.each(representatives)("a %s request followed by a trailing byte", (_, request) => {
+    const encoded = concat(encode(relayRequestCodec, request), new Uint8Array([0]));
+    expect(expectDecodeError(() => decode(relayRequestCodec, encoded)).message).toBe(
+      "trailing bytes",
+    );
+  });
+
+  it.each(representatives)("every truncation of a %s request", (_, request) => {
+    expectEveryPrefixRefused(relayRequestCodec, encode(relayRequestCodec, request));
+  });
+});
+
+describe("relayRequestCodec refuses to encode", () => {
+  it.each<[string, RelayRequest]>([
+    ["a response size of 2^32", { ...cover, responseSize: 2 ** 32 }],
+    ["a negative response size", { ...cover, responseSize: -1 }],
+    ["flags past a byte", { ...deposit, flags: 0x100 }],
+    ["a 31-byte inbox id", { ...deposit, inboxId: new Uint8Array(31) }],
+    ["a 33-byte write token", { ...deposit, writeToken: new Uint8Array(33) }],
+    ["a 15-byte message id", { ...deposit, messageId: new Uint8Array(15) }],
+    ["max items past uint16", { ...fetch, maxItems: 0x10000 }],
+    ["an unsafe sequence number", { ...fetch, afterSeq: 2 ** 53 }],
+    ["a fractional sequence number", { ...ack, upToSeq: 1.5 }],
+  ])("%s", (_, request) => {
+    expectExactly(
+      thrown(() => encode(relayRequestCodec, request)),
+      RangeError,
+    );
+  });
+});
