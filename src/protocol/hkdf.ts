@@ -10,23 +10,26 @@ const HASH: Record<KdfId, { name: string; length: number }> = {
   [KdfId.HkdfSha256]: { name: "SHA-256", length: 32 },
 };
 
-async function hmac(kdfId: KdfId, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
+function hmacKey(kdfId: KdfId, key: Uint8Array): Promise<CryptoKey> {
   const hash = HASH[kdfId];
   // HMAC treats an empty key like a block of zeros; WebCrypto refuses empty keys.
   const keyBytes = key.length === 0 ? new Uint8Array(hash.length) : new Uint8Array(key);
-  const cryptoKey = await crypto.subtle.importKey(
-    "raw",
-    keyBytes,
-    { name: "HMAC", hash: hash.name },
-    false,
-    ["sign"],
-  );
-  return asBytes(await crypto.subtle.sign("HMAC", cryptoKey, new Uint8Array(data)));
+  return crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: hash.name }, false, [
+    "sign",
+  ]);
+}
+
+async function hmac(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
+  return asBytes(await crypto.subtle.sign("HMAC", key, new Uint8Array(data)));
 }
 
 /** HKDF-Extract(salt, ikm). */
-export function hkdfExtract(kdfId: KdfId, salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array> {
-  return hmac(kdfId, salt, ikm);
+export async function hkdfExtract(
+  kdfId: KdfId,
+  salt: Uint8Array,
+  ikm: Uint8Array,
+): Promise<Uint8Array> {
+  return hmac(await hmacKey(kdfId, salt), ikm);
 }
 
 /** HKDF-Expand(prk, info, length). */
@@ -38,12 +41,11 @@ export async function hkdfExpand(
 ): Promise<Uint8Array> {
   const hashLength = HASH[kdfId].length;
   if (length > 255 * hashLength) throw new RangeError("HKDF-Expand length too large");
+  const key = await hmacKey(kdfId, prk);
   const out = new Uint8Array(length);
-  let previous = new Uint8Array(0);
+  let previous: Uint8Array = new Uint8Array(0);
   for (let i = 0, offset = 0; offset < length; i++) {
-    previous = new Uint8Array(
-      await hmac(kdfId, prk, concat(previous, info, new Uint8Array([i + 1]))),
-    );
+    previous = await hmac(key, concat(previous, info, new Uint8Array([i + 1])));
     out.set(previous.subarray(0, Math.min(hashLength, length - offset)), offset);
     offset += hashLength;
   }

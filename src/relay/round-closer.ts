@@ -11,6 +11,7 @@ import { secureShuffle } from "./shuffle.js";
  */
 export class RoundCloser {
   #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
 
   constructor(
     private readonly pool: RoundPool,
@@ -20,14 +21,28 @@ export class RoundCloser {
     private readonly retentionDays: number,
   ) {}
 
-  /** Closes the current round; concurrent calls share one run. */
+  /**
+   * Closes the current round. A call made while a close runs is answered by one further close
+   * that starts after it, so whatever was added before the call is delivered when it resolves;
+   * any number of such calls share that one further close.
+   */
   close(): Promise<void> {
     if (!this.#running) {
       this.#running = this.#closeOnce().finally(() => {
         this.#running = undefined;
       });
+      return this.#running;
     }
-    return this.#running;
+    this.#queued ??= this.#running.then(
+      () => this.#next(),
+      () => this.#next(),
+    );
+    return this.#queued;
+  }
+
+  #next(): Promise<void> {
+    this.#queued = undefined;
+    return this.close();
   }
 
   async #closeOnce(): Promise<void> {

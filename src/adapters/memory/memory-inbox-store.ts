@@ -13,6 +13,18 @@ interface Item {
   expiresDay: number;
 }
 
+/** Index of the first item with seq > `seq` (items are sorted by seq). */
+function firstAfter(items: readonly Item[], seq: number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (items[mid]!.seq <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 interface Inbox {
   writeTokenHash: Uint8Array;
   expiresDay: number;
@@ -83,19 +95,19 @@ export class MemoryInboxStore implements InboxStore {
   ): Promise<{ items: StoredItem[]; more: boolean } | undefined> {
     const inbox = this.#inboxes.get(toHex(inboxId));
     if (!inbox) return undefined;
-    const after = inbox.items.filter((i) => i.seq > afterSeq);
-    const items = after.slice(0, maxItems).map((i) => ({ seq: i.seq, item: i.item.slice() }));
-    return { items, more: after.length > items.length };
+    const start = firstAfter(inbox.items, afterSeq);
+    const items = inbox.items
+      .slice(start, start + maxItems)
+      .map((i) => ({ seq: i.seq, item: i.item.slice() }));
+    return { items, more: inbox.items.length - start > items.length };
   }
 
   async ack(inboxId: Uint8Array, upToSeq: number): Promise<number | undefined> {
     const inbox = this.#inboxes.get(toHex(inboxId));
     if (!inbox) return undefined;
-    const kept = inbox.items.filter((i) => i.seq > upToSeq);
-    const removed = inbox.items.length - kept.length;
-    inbox.items = kept;
-    inbox.bytes = kept.reduce((sum, i) => sum + i.item.length, 0);
-    return removed;
+    const removed = inbox.items.splice(0, firstAfter(inbox.items, upToSeq));
+    for (const i of removed) inbox.bytes -= i.item.length;
+    return removed.length;
   }
 
   async expire(today: number): Promise<void> {

@@ -1,8 +1,7 @@
-import { toHex } from "../../protocol/bytes.js";
 import type { ReplaySet } from "../../relay/ports/replay-set.js";
 
 /**
- * The embedded replay set: 32 bytes per opened request, kept per key until the key is deleted
+ * The embedded replay set: 16 bytes of each opened request's enc, kept per key until the key is deleted
  * (after its overlap). Not durable: the relay renews its HPKE keys at start because of it.
  *
  * @example const replay = new MemoryReplaySet();
@@ -17,7 +16,8 @@ export class MemoryReplaySet implements ReplaySet {
       seen = new Set();
       this.#byKey.set(keyTag, seen);
     }
-    const value = toHex(enc);
+    // 16 bytes as a latin1 string: a collision needs ~2^64 envelopes under one key.
+    const value = String.fromCharCode(...enc.subarray(0, 16));
     if (seen.has(value)) return false;
     seen.add(value);
     return true;
