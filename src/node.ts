@@ -75,7 +75,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     throw error;
   }
   handler = createRelayApp(relay).fetch;
-  relay.start();
+  await relay.start();
   return {
     relay,
     url,

@@ -30,7 +30,7 @@ export async function openBenchRelay(roundIntervalMs: number): Promise<BenchRela
   const relay = await Relay.open(relayConfig({ origin: BENCH_ORIGIN, roundIntervalMs }), ports);
   const app = createRelayApp(relay);
   const inProcess: typeof fetch = async (input, init) => app.fetch(new Request(input, init));
-  relay.start();
+  await relay.start();
   return { relay, ports, fetch: inProcess };
 }
 

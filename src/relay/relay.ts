@@ -22,6 +22,7 @@ import type { KeyStore } from "./ports/key-store.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
 import type { ReplaySet } from "./ports/replay-set.js";
 import type { RoundPool } from "./ports/round-pool.js";
+import type { RoundScheduler } from "./ports/round-scheduler.js";
 import type { RelayConfig } from "./relay-config.js";
 import { RelayService } from "./relay-service.js";
 import { RoundCloser } from "./round-closer.js";
@@ -34,6 +35,8 @@ export interface RelayPorts {
   keys: KeyStore;
   clock: Clock;
   metrics: Metrics;
+  /** Decides when rounds close (a timer in one process; a shared schedule across many). */
+  rounds: RoundScheduler;
   /** Where operational messages go; never given addresses, inbox ids or sizes. */
   log?: (message: string) => void;
 }
@@ -45,14 +48,14 @@ const KEY_RELOAD_BACKOFF_MS = 5000;
 /**
  * @example
  * const relay = await Relay.open(relayConfig({ origin }), memoryPorts());
- * relay.start();
+ * await relay.start();
  * const answer = await relay.handleSealed(body); // sealed, bucket-sized
  */
 export class Relay {
   #keyRing: KeyRing;
   #descriptor: { bytes: Uint8Array; fingerprint: string; issuedAt: number } | undefined;
   #lastKeyReload = 0;
-  #timers: ReturnType<typeof setInterval>[] = [];
+  #maintenance: ReturnType<typeof setInterval> | undefined;
   readonly #service: RelayService;
   readonly #closer: RoundCloser;
   readonly #log: (message: string) => void;
@@ -84,8 +87,8 @@ export class Relay {
     const now = ports.clock.now();
     let stored = await ports.keys.load();
     if (!stored) {
-      stored = await generateKeyRing(now);
-      await ports.keys.save(stored);
+      // Instances starting together on one backend must agree on one ring: the first wins.
+      stored = await ports.keys.create(await generateKeyRing(now));
     } else if (!ports.replay.durable) {
       stored = (await rotateKeyRing(stored, now, 0)).ring;
       await ports.keys.save(stored);
@@ -97,34 +100,25 @@ export class Relay {
     return this.#keyRing;
   }
 
-  /** Starts the round and maintenance timers. */
-  start(): void {
-    if (this.#timers.length > 0) return;
-    const guard = (what: string, task: () => Promise<void>) => () => {
-      task().catch((error: unknown) =>
-        this.#log(`shroud: ${what} failed (${error instanceof Error ? error.name : "error"})`),
+  /** Runs maintenance once, then starts the round schedule and the maintenance timer. */
+  async start(): Promise<void> {
+    if (this.#maintenance) return;
+    const maintain = () =>
+      this.maintain().catch((error: unknown) =>
+        this.#log(`shroud: maintenance failed (${error instanceof Error ? error.name : "error"})`),
       );
-    };
+    this.#maintenance = setInterval(maintain, this.config.maintenanceIntervalMs);
+    await maintain();
     if (this.config.roundIntervalMs > 0) {
-      this.#timers.push(
-        setInterval(
-          guard("round close", () => this.closeRound()),
-          this.config.roundIntervalMs,
-        ),
-      );
+      await this.ports.rounds.start(this.config.roundIntervalMs, () => this.closeRound());
     }
-    this.#timers.push(
-      setInterval(
-        guard("maintenance", () => this.maintain()),
-        this.config.maintenanceIntervalMs,
-      ),
-    );
   }
 
-  /** Stops the timers and delivers the open round, so nothing accepted is held back. */
+  /** Stops scheduling and delivers the open round, so nothing accepted is held back. */
   async stop(): Promise<void> {
-    for (const timer of this.#timers) clearInterval(timer);
-    this.#timers = [];
+    clearInterval(this.#maintenance);
+    this.#maintenance = undefined;
+    await this.ports.rounds.stop();
     await this.closeRound();
   }
 

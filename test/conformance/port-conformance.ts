@@ -206,6 +206,20 @@ export function describePortConformance(
     });
   });
 
+  describe(`${backend}: key store creation`, () => {
+    it("creates a ring once: a second create returns the first ring", async () => {
+      const { keys } = await makePorts();
+      const first = await generateKeyRing(1_700_000_000_000);
+      const second = await generateKeyRing(1_700_000_000_000);
+      expect(toHex((await keys.create(first)).signing.publicKey)).toBe(
+        toHex(first.signing.publicKey),
+      );
+      const raced = await keys.create(second);
+      expect(toHex(raced.signing.publicKey)).toBe(toHex(first.signing.publicKey));
+      expect(toHex((await keys.load())!.signing.publicKey)).toBe(toHex(first.signing.publicKey));
+    });
+  });
+
   describe(`${backend}: key store`, () => {
     let keys: KeyStore;
     beforeEach(async () => {
@@ -225,6 +239,7 @@ export function describePortConformance(
       const { ring: rotated } = await rotateKeyRing(ring, 1_700_000_100_000, 1000);
       await keys.save(rotated);
       const again = await keys.load();
+      expect(again!.hpke.map((k) => k.keyId)).toEqual(rotated.hpke.map((k) => k.keyId));
       expect(again!.hpke.map((k) => [k.keyId, k.retireAt, toHex(k.privateKey.expose())])).toEqual(
         rotated.hpke.map((k) => [k.keyId, k.retireAt, toHex(k.privateKey.expose())]),
       );

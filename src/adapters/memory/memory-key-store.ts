@@ -13,6 +13,11 @@ export class MemoryKeyStore implements KeyStore {
     return this.#ring;
   }
 
+  async create(ring: StoredKeyRing): Promise<StoredKeyRing> {
+    if (!this.#ring) await this.save(ring);
+    return this.#ring!;
+  }
+
   async save(ring: StoredKeyRing): Promise<void> {
     this.#ring = { signing: ring.signing, hpke: ring.hpke.map((k) => ({ ...k })) };
   }

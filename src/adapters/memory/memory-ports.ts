@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from "../../relay/ports/clock.js";
 import type { KeyStore } from "../../relay/ports/key-store.js";
 import type { RelayPorts } from "../../relay/relay.js";
+import { IntervalRoundScheduler } from "./interval-round-scheduler.js";
 import { MemoryInboxStore } from "./memory-inbox-store.js";
 import { MemoryKeyStore } from "./memory-key-store.js";
 import { MemoryMetrics } from "./memory-metrics.js";
@@ -28,5 +29,6 @@ export function memoryPorts(options: { keys?: KeyStore; clock?: Clock } = {}): M
     keys: options.keys ?? new MemoryKeyStore(),
     clock: options.clock ?? systemClock,
     metrics: new MemoryMetrics(),
+    rounds: new IntervalRoundScheduler(),
   };
 }

@@ -25,5 +25,7 @@ export interface StoredKeyRing {
 
 export interface KeyStore {
   load(): Promise<StoredKeyRing | undefined>;
+  /** Stores `ring` unless a ring is already stored; returns whichever ring is stored after. */
+  create(ring: StoredKeyRing): Promise<StoredKeyRing>;
   save(ring: StoredKeyRing): Promise<void>;
 }
