@@ -6,6 +6,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { memoryPorts } from "./adapters/memory/memory-ports.js";
 import { FileKeyStore } from "./adapters/node/file-key-store.js";
+import { redisPorts, type RedisPortsOptions } from "./adapters/redis/redis-ports.js";
 import { createRelayApp } from "./relay/app.js";
 import type { KeyStore } from "./relay/ports/key-store.js";
 import { relayConfig, type RelayConfig } from "./relay/relay-config.js";
@@ -24,8 +25,10 @@ export interface NodeRelayOptions {
   keys?: KeyStore;
   /** Relay settings other than the origin. */
   config?: Partial<Omit<RelayConfig, "origin">>;
-  /** Ports to run on; default: the embedded memory backend. */
+  /** Ports to run on; default: the embedded memory backend (or Redis, with `redis`). */
   ports?: RelayPorts;
+  /** Run on Redis (ioredis + BullMQ) instead of the embedded store; keys then live in Redis. */
+  redis?: RedisPortsOptions;
 }
 
 export interface RunningRelay {
@@ -55,8 +58,11 @@ function listen(
  */
 export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<RunningRelay> {
   const host = options.host ?? "127.0.0.1";
-  const keys = options.keys ?? new FileKeyStore(options.dataDir ?? ".shroud");
-  const ports = options.ports ?? memoryPorts({ keys });
+  const redis = options.redis && !options.ports ? redisPorts(options.redis) : undefined;
+  const ports =
+    options.ports ??
+    redis ??
+    memoryPorts({ keys: options.keys ?? new FileKeyStore(options.dataDir ?? ".shroud") });
   // The origin is part of the signed descriptor, so the port must be known before the relay
   // opens: bind first with a placeholder app, then swap in the real one.
   let handler: (request: Request) => Response | Promise<Response> = () =>
@@ -72,6 +78,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     );
   } catch (error) {
     server.close();
+    await redis?.close();
     throw error;
   }
   handler = createRelayApp(relay).fetch;
@@ -82,6 +89,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await relay.stop();
+      await redis?.close();
     },
   };
 }

@@ -2,6 +2,8 @@
  * What every command shares: the process streams (injectable, so main can run in-process), the
  * two error kinds that decide the exit code, strict argument parsing and careful file IO.
  */
+import { fromBase64Url } from "../protocol/bytes.js";
+import { SecretBytes } from "../protocol/secret-bytes.js";
 import { chmod, readFile, unlink, writeFile } from "node:fs/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ShroudError } from "../protocol/errors.js";
@@ -166,4 +168,26 @@ export async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array
     chunks.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk));
   }
   return new Uint8Array(Buffer.concat(chunks));
+}
+
+/**
+ * The Redis key ring's master key from SHROUD_MASTER_KEY (32 bytes, base64 or base64url). It is
+ * read from the environment only: a flag would show it in the process list.
+ */
+export function masterKeyFromEnv(env: NodeJS.ProcessEnv): SecretBytes {
+  const text = env["SHROUD_MASTER_KEY"];
+  if (!text) {
+    throw new UsageError(
+      "SHROUD_MASTER_KEY must be set with Redis: 32 random bytes in base64 " +
+        "(make one with `shroud keys new-master-key`)",
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(text.trim().replace(/\+/g, "-").replace(/\//g, "_"));
+  } catch {
+    bytes = new Uint8Array(0);
+  }
+  if (bytes.length !== 32) throw new UsageError("SHROUD_MASTER_KEY must be 32 bytes in base64");
+  return new SecretBytes(bytes);
 }

@@ -1,7 +1,20 @@
-/** `shroud keys rotate`: add a fresh HPKE key to the relay's key ring on disk. */
+/**
+ * `shroud keys rotate`: add a fresh HPKE key to the relay's key ring (on disk, or in Redis with
+ * --redis); `shroud keys new-master-key`: print a random master key for the Redis key ring.
+ */
 import { FileKeyStore } from "../adapters/node/file-key-store.js";
+import { redisPorts } from "../adapters/redis/redis-ports.js";
+import { randomBytes, toBase64Url } from "../protocol/bytes.js";
 import { rotateKeyRing } from "../relay/key-ring.js";
-import { CliError, line, parseOptions, UsageError, type CliIo } from "./cli-support.js";
+import type { KeyStore } from "../relay/ports/key-store.js";
+import {
+  CliError,
+  line,
+  masterKeyFromEnv,
+  parseOptions,
+  UsageError,
+  type CliIo,
+} from "./cli-support.js";
 import { KEYS_USAGE } from "./usage.js";
 
 const HOUR_MS = 3600 * 1000;
@@ -26,6 +39,10 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, KEYS_USAGE);
     return 0;
   }
+  if (sub === "new-master-key") {
+    await line(io.stdout, toBase64Url(randomBytes(32)));
+    return 0;
+  }
   if (sub !== "rotate") {
     throw new UsageError(`unknown keys command "${sub}" (see \`shroud keys --help\`)`);
   }
@@ -33,6 +50,8 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
     rest,
     {
       data: { type: "string" },
+      redis: { type: "string" },
+      "redis-prefix": { type: "string" },
       "overlap-hours": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -42,17 +61,36 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, KEYS_USAGE);
     return 0;
   }
-  const dataDir = values.data ?? (io.env["SHROUD_DATA"] || ".shroud");
   const overlap = overlapMs(values["overlap-hours"]);
-  const store = new FileKeyStore(dataDir);
-  const ring = await store.load();
-  if (!ring) {
-    throw new CliError(
-      `no keys in ${dataDir}; start \`shroud serve --data ${dataDir}\` once first`,
-    );
+  const redisUrl = values.redis ?? (io.env["REDIS_URL"] || undefined);
+  let store: KeyStore;
+  let where: string;
+  let hint: string;
+  let close = async () => {};
+  if (redisUrl) {
+    const prefix = values["redis-prefix"] ?? (io.env["SHROUD_REDIS_PREFIX"] || "shroud");
+    const ports = redisPorts({ url: redisUrl, prefix, masterKey: masterKeyFromEnv(io.env) });
+    store = ports.keys;
+    where = `Redis (prefix ${prefix})`;
+    hint = "shroud serve --redis URL";
+    close = () => ports.close();
+  } else {
+    const dataDir = values.data ?? (io.env["SHROUD_DATA"] || ".shroud");
+    store = new FileKeyStore(dataDir);
+    where = dataDir;
+    hint = `shroud serve --data ${dataDir}`;
   }
-  const rotated = await rotateKeyRing(ring, Date.now(), overlap);
-  await store.save(rotated.ring);
+  let rotated: Awaited<ReturnType<typeof rotateKeyRing>>;
+  try {
+    const ring = await store.load();
+    if (!ring) {
+      throw new CliError(`no keys in ${where}; start \`${hint}\` once first`);
+    }
+    rotated = await rotateKeyRing(ring, Date.now(), overlap);
+    await store.save(rotated.ring);
+  } finally {
+    await close();
+  }
   // rotateKeyRing appends the new key after the ones it kept.
   const fresh = rotated.ring.hpke.at(-1)!;
   const removed = rotated.removed.length;

@@ -1,10 +1,19 @@
 /**
- * `shroud serve`: a relay on the embedded memory store until SIGINT or SIGTERM. It prints its URL
- * and nothing about clients: no addresses, inbox ids or sizes ever reach the console here.
+ * `shroud serve`: a relay on the embedded memory store (or on Redis with --redis) until SIGINT or
+ * SIGTERM. It prints its URL and nothing about clients: no addresses, inbox ids or sizes ever
+ * reach the console here.
  */
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { startNodeRelay, type RunningRelay } from "../node.js";
-import { CliError, line, parseOptions, UsageError, type CliIo } from "./cli-support.js";
+import type { SecretBytes } from "../protocol/secret-bytes.js";
+import {
+  CliError,
+  line,
+  masterKeyFromEnv,
+  parseOptions,
+  UsageError,
+  type CliIo,
+} from "./cli-support.js";
 import { SERVE_USAGE } from "./usage.js";
 
 /** Everything `serve` is configured with, read once from flags and environment. */
@@ -15,6 +24,8 @@ export interface ServeConfig {
   origin: string | undefined;
   dataDir: string;
   roundIntervalMs: number;
+  /** Redis backend: URL, key prefix and the key ring's master key; undefined = embedded store. */
+  redis: { url: string; prefix: string; masterKey: SecretBytes } | undefined;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -37,6 +48,8 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       origin: { type: "string" },
       data: { type: "string" },
       "round-ms": { type: "string" },
+      redis: { type: "string" },
+      "redis-prefix": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "serve",
@@ -54,6 +67,14 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const origin = pick("origin", "SHROUD_ORIGIN");
   const data = pick("data", "SHROUD_DATA");
   const round = pick("round-ms", "SHROUD_ROUND_MS");
+  const redisUrl = pick("redis", "REDIS_URL");
+  const redisPrefix = pick("redis-prefix", "SHROUD_REDIS_PREFIX");
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl[0])) {
+    throw new UsageError(`${redisUrl[1]} must be a redis:// or rediss:// URL`);
+  }
+  if (redisPrefix && !/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix[0])) {
+    throw new UsageError(`${redisPrefix[1]} must be 1-64 letters, digits, '_', '.' or '-'`);
+  }
   let normalized: string | undefined;
   if (origin) {
     try {
@@ -69,6 +90,13 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     origin: normalized,
     dataDir: data ? data[0] : ".shroud",
     roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
+    redis: redisUrl
+      ? {
+          url: redisUrl[0],
+          prefix: redisPrefix ? redisPrefix[0] : "shroud",
+          masterKey: masterKeyFromEnv(env),
+        }
+      : undefined,
   };
 }
 
@@ -79,6 +107,7 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
       host: config.host,
       dataDir: config.dataDir,
       config: { roundIntervalMs: config.roundIntervalMs },
+      ...(config.redis ? { redis: config.redis } : {}),
       ...(config.origin === undefined ? {} : { origin: config.origin }),
     });
   } catch (error) {
@@ -134,7 +163,9 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     await line(
       io.stdout,
       [
-        `shroud relay listening on ${running.url} (keys in ${config.dataDir})`,
+        `shroud relay listening on ${running.url} (${
+          config.redis ? `on Redis, prefix ${config.redis.prefix}` : `keys in ${config.dataDir}`
+        })`,
         "try it:",
         `  shroud inbox create --relay ${relayArg} --out inbox.json --card card.json`,
         "  echo hello | shroud send --card card.json",

@@ -1,17 +1,31 @@
 /** Help texts, kept together so the overview and each command's --help stay consistent. */
 
-export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--data DIR] [--round-ms N]
+export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
+                    [--data DIR | --redis URL [--redis-prefix P]]
 
-Runs a relay on the embedded in-memory store until SIGINT or SIGTERM. Messages live in memory
-and are lost on exit; the relay's keys persist in DIR (its HPKE key is renewed at every start,
-because the record of opened requests that guards against replays does not survive one).
-The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys from DIR at once.
+Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting.
 
-  --port N       port to listen on, 0 picks a free one    (SHROUD_PORT, default 8787)
-  --host HOST    interface to bind                        (SHROUD_HOST, default 127.0.0.1)
-  --origin URL   public origin clients use                (SHROUD_ORIGIN, default http://HOST:PORT)
-  --data DIR     directory holding the relay's keys       (SHROUD_DATA, default ./.shroud)
-  --round-ms N   round length in ms, 0 delivers at once   (SHROUD_ROUND_MS, default 1000)
+On the embedded in-memory store (the default) messages are lost on exit; the relay's keys
+persist in DIR, and its HPKE key is renewed at every start because the record of opened
+requests that guards against replays does not survive one.
+
+With --redis, inboxes, rounds, replay records and the key ring (encrypted under
+SHROUD_MASTER_KEY) live in Redis, rounds close through BullMQ, and any number of relay
+processes may share one Redis: each round closes once, and nothing acknowledged is lost when a
+process dies. See deploy/README.md for the Redis settings this needs.
+
+The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once.
+
+  --port N          port to listen on, 0 picks a free one  (SHROUD_PORT, default 8787)
+  --host HOST       interface to bind                      (SHROUD_HOST, default 127.0.0.1)
+  --origin URL      public origin clients use              (SHROUD_ORIGIN, default http://HOST:PORT)
+  --round-ms N      round length in ms, 0 delivers at once (SHROUD_ROUND_MS, default 1000)
+  --data DIR        directory holding the relay's keys     (SHROUD_DATA, default ./.shroud)
+  --redis URL       run on Redis (redis:// or rediss://)   (REDIS_URL)
+  --redis-prefix P  Redis key prefix for this relay        (SHROUD_REDIS_PREFIX, default shroud)
+
+SHROUD_MASTER_KEY (environment only, never a flag): 32 bytes in base64 that encrypt the key
+ring in Redis; every process of one relay needs the same one (\`shroud keys new-master-key\`).
 
 Flags take precedence over the environment variables. Set --origin when binding 0.0.0.0 or
 serving behind a proxy: clients check it against the relay's signed descriptor.`;
@@ -40,14 +54,19 @@ each ending with a newline; the count goes to stderr.
   --out DIR      write one file per message, DIR/<seq>.msg, instead of stdout (DIR is created)
   --ack          after the messages are written, delete them from the relay`;
 
-export const KEYS_USAGE = `Usage: shroud keys rotate [--data DIR] [--overlap-hours H]
+export const KEYS_USAGE = `Usage: shroud keys rotate [--data DIR | --redis URL [--redis-prefix P]] [--overlap-hours H]
+       shroud keys new-master-key
 
-Adds a new HPKE key to the relay's key ring; older keys keep working for the overlap, then are
-deleted. A running relay picks the new key up by itself (at its next maintenance, within a
-minute), or at once on SIGHUP.
+rotate: adds a new HPKE key to the relay's key ring; older keys keep working for the overlap,
+then are deleted. A running relay picks the new key up by itself (at its next maintenance,
+within a minute, or when a client uses it), or at once on SIGHUP.
 
   --data DIR            directory holding the relay's keys (env SHROUD_DATA, default ./.shroud)
-  --overlap-hours H     how long older keys keep opening requests (default 24; 0 drops them now)`;
+  --redis URL           the key ring in Redis instead (env REDIS_URL; needs SHROUD_MASTER_KEY)
+  --redis-prefix P      Redis key prefix (env SHROUD_REDIS_PREFIX, default shroud)
+  --overlap-hours H     how long older keys keep opening requests (default 24; 0 drops them now)
+
+new-master-key: prints 32 random bytes (base64url) to use as SHROUD_MASTER_KEY.`;
 
 export const MAIN_USAGE = `Shroud: a metadata-minimizing relay for MLS messaging.
 
@@ -59,6 +78,7 @@ Commands:
   send            send a message to an inbox, given its contact card
   fetch           fetch (and optionally ack) the messages in an inbox
   keys rotate     rotate the relay's HPKE key
+  keys new-master-key  print a random SHROUD_MASTER_KEY for the Redis backend
   help            show this help (\`shroud <command> --help\` for a command's options)
 
 Options:

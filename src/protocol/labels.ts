@@ -13,6 +13,8 @@ export const Labels = {
   writeToken: "shroud/v1 write token",
   /** Prefix of the bytes a relay descriptor signature covers. */
   descriptor: "shroud/v1 descriptor",
+  /** AES-GCM associated data of a key ring encrypted at rest (Redis key store). */
+  keyRingAtRest: "shroud/v1 key ring",
   /** HPKE info for a payload sealed to an inbox's public key. */
   inboxPayload: "shroud/v1 inbox payload",
 } as const;

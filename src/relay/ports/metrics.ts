@@ -6,6 +6,8 @@ export const MetricName = {
   requests: "shroud_requests_total",
   envelopeErrors: "shroud_envelope_errors_total",
   roundsClosed: "shroud_rounds_closed_total",
+  /** Scheduled round closes run (including empty rounds), across all instances. */
+  roundRuns: "shroud_round_runs_total",
   roundSize: "shroud_round_size",
   itemsDelivered: "shroud_items_delivered_total",
 } as const;

@@ -1,0 +1,132 @@
+import type { Redis } from "ioredis";
+import { toHex } from "../../protocol/bytes.js";
+import type {
+  AuthorizeResult,
+  InboxStore,
+  InboxUsage,
+  RoundEntry,
+  StoredItem,
+} from "../../relay/ports/inbox-store.js";
+import { buf } from "./redis-connection.js";
+import type { RedisKeys } from "./redis-keys.js";
+import { runScript } from "./redis-scripts.js";
+
+/** Bytes before the item in an items-zset member: 16 digits of seq, 8 of expiry day. */
+const MEMBER_HEADER = 24;
+const EXPIRE_BATCH = 500;
+
+/**
+ * Inboxes on Redis. Each inbox is a meta hash, an items zset scored by sequence number and a
+ * zset of delivered message ids scored by expiry day; `{P:expiry}` names the day each inbox next
+ * needs expiring. Days are the finest time anything here records.
+ *
+ * @example const inboxes = new RedisInboxStore(connectRedis(url), new RedisKeys());
+ */
+export class RedisInboxStore implements InboxStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  #keysFor(inboxId: Uint8Array): string[] {
+    const k = this.keys.inbox(inboxId);
+    return [k.meta, k.items, k.ids];
+  }
+
+  async authorize(
+    inboxId: Uint8Array,
+    writeTokenHash: Uint8Array,
+    expiresDay: number,
+  ): Promise<AuthorizeResult> {
+    // Registered for expiry before it exists, so no crash can leave an inbox never expired.
+    await this.redis.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
+    const [meta] = this.#keysFor(inboxId);
+    return (await runScript(this.redis, "inboxAuthorize", [
+      meta!,
+      buf(writeTokenHash),
+      expiresDay,
+    ])) as AuthorizeResult;
+  }
+
+  async usage(inboxId: Uint8Array): Promise<InboxUsage> {
+    const [items, bytes] = await this.redis.hmget(this.keys.inbox(inboxId).meta, "c", "b");
+    return { items: Number(items ?? 0), bytes: Number(bytes ?? 0) };
+  }
+
+  async hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean> {
+    return (await this.redis.zscore(this.keys.inbox(inboxId).ids, buf(messageId))) !== null;
+  }
+
+  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
+    const byInbox = new Map<string, RoundEntry[]>();
+    for (const entry of entries) {
+      const key = toHex(entry.inboxId);
+      const list = byInbox.get(key);
+      if (list) list.push(entry);
+      else byInbox.set(key, [entry]);
+    }
+    // One script call per inbox, all in one pipeline: each call is atomic for its inbox.
+    const pipeline = this.redis.pipeline();
+    for (const list of byInbox.values()) {
+      const inboxId = list[0]!.inboxId;
+      pipeline.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
+      const args = list.flatMap((e) => [buf(e.messageId), buf(e.item)]);
+      void runScript(pipeline, "inboxAppend", [...this.#keysFor(inboxId), expiresDay, ...args]);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
+  }
+
+  async fetch(
+    inboxId: Uint8Array,
+    afterSeq: number,
+    maxItems: number,
+  ): Promise<{ items: StoredItem[]; more: boolean } | undefined> {
+    const [meta, items] = this.#keysFor(inboxId);
+    const members = (await runScript(
+      this.redis,
+      "inboxFetch",
+      [meta!, items!, afterSeq, maxItems],
+      true,
+    )) as Buffer[] | null;
+    if (members === null) return undefined;
+    const page = members.slice(0, maxItems).map((m) => ({
+      seq: Number(m.subarray(0, 16).toString("latin1")),
+      item: new Uint8Array(m.subarray(MEMBER_HEADER)),
+    }));
+    return { items: page, more: members.length > maxItems };
+  }
+
+  async ack(inboxId: Uint8Array, upToSeq: number): Promise<number | undefined> {
+    const [meta, items] = this.#keysFor(inboxId);
+    const removed = Number(await runScript(this.redis, "inboxAck", [meta!, items!, upToSeq]));
+    return removed < 0 ? undefined : removed;
+  }
+
+  async expire(today: number): Promise<void> {
+    for (;;) {
+      const due = await this.redis.zrangebyscoreBuffer(
+        this.keys.expiry,
+        "-inf",
+        today,
+        "LIMIT",
+        0,
+        EXPIRE_BATCH,
+      );
+      if (due.length === 0) return;
+      const pipeline = this.redis.pipeline();
+      for (const id of due) void runScript(pipeline, "inboxExpire", [...this.#keysFor(id), today]);
+      const results = (await pipeline.exec()) ?? [];
+      const next = this.redis.pipeline();
+      due.forEach((id, i) => {
+        const [error, day] = results[i] ?? [new Error("missing reply")];
+        if (error) throw error;
+        if (Number(day) < 0) next.zrem(this.keys.expiry, id);
+        // Whatever is left expires on a day >= today, so this inbox leaves the due range.
+        else next.zadd(this.keys.expiry, "XX", Math.max(Number(day), today) + 1, id);
+      });
+      await next.exec();
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { Redis } from "ioredis";
+import type { MetricLabels, MetricName, Metrics } from "../../relay/ports/metrics.js";
+import type { RedisKeys } from "./redis-keys.js";
+
+function seriesKey(name: string, labels?: MetricLabels): string {
+  if (!labels) return name;
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]}"`);
+  return `${name}{${parts.join(",")}}`;
+}
+
+/**
+ * Aggregate metrics summed over every relay instance in one Redis hash. Updates are
+ * fire-and-forget: a metric must never fail or slow a request.
+ *
+ * @example const metrics = new RedisMetrics(redis, new RedisKeys());
+ */
+export class RedisMetrics implements Metrics {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  count(name: MetricName, labels?: MetricLabels, by = 1): void {
+    this.redis.hincrby(this.keys.metrics, seriesKey(name, labels), by).catch(() => undefined);
+  }
+
+  observe(name: MetricName, value: number, labels?: MetricLabels): void {
+    const key = seriesKey(name, labels);
+    const brace = key.indexOf("{");
+    const [base, rest] = brace < 0 ? [key, ""] : [key.slice(0, brace), key.slice(brace)];
+    this.redis.hincrby(this.keys.metrics, `${base}_count${rest}`, 1).catch(() => undefined);
+    this.redis.hincrbyfloat(this.keys.metrics, `${base}_sum${rest}`, value).catch(() => undefined);
+  }
+
+  /** Current value of a series (summed over instances). */
+  async counter(name: MetricName, labels?: MetricLabels): Promise<number> {
+    return Number((await this.redis.hget(this.keys.metrics, seriesKey(name, labels))) ?? 0);
+  }
+
+  /** Prometheus text of every series. */
+  async render(): Promise<string> {
+    const all = await this.redis.hgetall(this.keys.metrics);
+    return Object.keys(all)
+      .sort()
+      .map((k) => `${k} ${all[k]}\n`)
+      .join("");
+  }
+}

@@ -1,0 +1,60 @@
+import type { Redis } from "ioredis";
+import type { SecretBytes } from "../../protocol/secret-bytes.js";
+import { systemClock, type Clock } from "../../relay/ports/clock.js";
+import type { RelayPorts } from "../../relay/relay.js";
+import { BullMqRoundScheduler } from "./bullmq-round-scheduler.js";
+import { connectRedis } from "./redis-connection.js";
+import { RedisInboxStore } from "./redis-inbox-store.js";
+import { RedisKeyStore } from "./redis-key-store.js";
+import { RedisKeys } from "./redis-keys.js";
+import { RedisMetrics } from "./redis-metrics.js";
+import { RedisReplaySet } from "./redis-replay-set.js";
+import { RedisRoundPool } from "./redis-round-pool.js";
+
+export interface RedisPortsOptions {
+  /** redis:// or rediss:// URL. */
+  url: string;
+  /** Key prefix (default "shroud"); relays sharing a prefix share everything. */
+  prefix?: string;
+  /** 32-byte key that encrypts the relay's key ring at rest. */
+  masterKey: SecretBytes;
+  clock?: Clock;
+}
+
+/** The Redis backend's ports, with concrete types for tests and the CLI. */
+export interface RedisPorts extends RelayPorts {
+  inboxes: RedisInboxStore;
+  pool: RedisRoundPool;
+  replay: RedisReplaySet;
+  keys: RedisKeyStore;
+  metrics: RedisMetrics;
+  redis: Redis;
+  /** Closes the connections (after the relay has stopped). */
+  close(): Promise<void>;
+}
+
+/**
+ * Every port on one Redis (ioredis) with rounds on BullMQ.
+ *
+ * @example
+ * const ports = redisPorts({ url: "redis://127.0.0.1:6379", masterKey });
+ * const relay = await Relay.open(config, ports);
+ */
+export function redisPorts(options: RedisPortsOptions): RedisPorts {
+  const keys = new RedisKeys(options.prefix);
+  const redis = connectRedis(options.url);
+  const metrics = new RedisMetrics(redis, keys);
+  return {
+    inboxes: new RedisInboxStore(redis, keys),
+    pool: new RedisRoundPool(redis, keys),
+    replay: new RedisReplaySet(redis, keys),
+    keys: new RedisKeyStore(redis, keys, options.masterKey),
+    clock: options.clock ?? systemClock,
+    metrics,
+    rounds: new BullMqRoundScheduler(options.url, keys, metrics),
+    redis,
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Loads the Lua scripts in ./lua (each file's header names its KEYS and ARGV) and registers
+ * them as ioredis commands, which run them by SHA and reload them after a NOSCRIPT.
+ */
+import { readFileSync } from "node:fs";
+import type { ChainableCommander, Redis } from "ioredis";
+
+const SCRIPTS = {
+  inboxAuthorize: { file: "inbox-authorize.lua", keys: 1 },
+  inboxAppend: { file: "inbox-append.lua", keys: 3 },
+  inboxFetch: { file: "inbox-fetch.lua", keys: 2 },
+  inboxAck: { file: "inbox-ack.lua", keys: 2 },
+  inboxExpire: { file: "inbox-expire.lua", keys: 3 },
+  poolAdd: { file: "pool-add.lua", keys: 4 },
+  poolClose: { file: "pool-close.lua", keys: 3 },
+  poolRelease: { file: "pool-release.lua", keys: 4 },
+} as const;
+export type ScriptName = keyof typeof SCRIPTS;
+
+type Arg = string | number | Buffer;
+type ScriptCall = (...args: Arg[]) => Promise<unknown>;
+
+const sources = new Map<ScriptName, string>();
+
+function source(name: ScriptName): string {
+  let lua = sources.get(name);
+  if (!lua) {
+    lua = readFileSync(new URL(`./lua/${SCRIPTS[name].file}`, import.meta.url), "utf8");
+    sources.set(name, lua);
+  }
+  return lua;
+}
+
+/** Registers every script on a connection (once per connection). */
+export function defineScripts(redis: Redis): void {
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
+  }
+}
+
+/**
+ * Runs a registered script on a connection or queues it on a pipeline. With `buffers`, replies
+ * come back as Buffers instead of strings.
+ */
+export function runScript(
+  target: Redis | ChainableCommander,
+  name: ScriptName,
+  args: Arg[],
+  buffers = false,
+): Promise<unknown> {
+  const commands = target as unknown as Record<string, ScriptCall>;
+  const call = commands[buffers ? `${name}Buffer` : name];
+  if (!call) throw new Error(`script ${name} is not defined on this connection`);
+  return call.apply(target, args);
+}
