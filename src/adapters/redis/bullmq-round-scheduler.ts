@@ -3,6 +3,11 @@
  * instances on a Redis, and a worker in each instance. BullMQ hands each scheduled job to one
  * worker, so each round is closed once; a job whose worker died stalls and is retried, and the
  * next round's close delivers any round a dead closer left behind anyway.
+ *
+ * BullMQ schedules the next round in a step of its own after taking the current job; a worker
+ * killed between the two would leave no next round until the stalled job is retried (~30 s).
+ * Each instance therefore re-asserts the scheduler every few intervals, which recreates a
+ * missing next job and leaves an existing one alone.
  */
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -21,6 +26,7 @@ export class BullMqRoundScheduler implements RoundScheduler {
   #queue: Queue | undefined;
   #worker: Worker | undefined;
   #connections: Redis[] = [];
+  #watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly url: string,
@@ -36,10 +42,17 @@ export class BullMqRoundScheduler implements RoundScheduler {
     const prefix = this.keys.queuePrefix;
     // Round jobs carry no client data; their events are kept short (the schedule is public).
     this.#queue = new Queue(QUEUE, { connection, prefix, streams: { events: { maxLen: 100 } } });
-    await this.#queue.upsertJobScheduler(
-      SCHEDULER_ID,
-      { every: intervalMs },
-      { name: SCHEDULER_ID, opts: { removeOnComplete: true, removeOnFail: 100 } },
+    const queue = this.#queue;
+    const assertSchedule = () =>
+      queue.upsertJobScheduler(
+        SCHEDULER_ID,
+        { every: intervalMs },
+        { name: SCHEDULER_ID, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      );
+    await assertSchedule();
+    this.#watchdog = setInterval(
+      () => void assertSchedule().catch(() => undefined),
+      Math.max(5000, 5 * intervalMs),
     );
     this.#worker = new Worker(
       QUEUE,
@@ -56,6 +69,8 @@ export class BullMqRoundScheduler implements RoundScheduler {
 
   async stop(): Promise<void> {
     // The scheduler stays in Redis: the other instances keep using it.
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
     await this.#worker?.close();
     await this.#queue?.close();
     for (const connection of this.#connections) connection.disconnect();
