@@ -12,6 +12,14 @@ export interface BenchOptions {
   roundMs: number;
   /** Inboxes the deposits are spread over (default 32). */
   inboxes: number;
+  /** Measured seconds of the HTTP run against the relay on Redis (default 5). */
+  redisSeconds: number;
+  /** Connections (= requests in flight) of the HTTP load client (default 50). */
+  redisConnections: number;
+  /** Run the in-process memory-backend part (default true; --no-memory skips it). */
+  memory: boolean;
+  /** Run the Redis part (default true; --no-redis skips it). */
+  redis: boolean;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -20,25 +28,50 @@ const DEFAULTS: BenchOptions = {
   concurrency: 16,
   roundMs: 1000,
   inboxes: 32,
+  redisSeconds: 5,
+  redisConnections: 50,
+  memory: true,
+  redis: true,
 };
 
-const FLAGS: Record<string, { key: keyof BenchOptions; integer: boolean; min: number }> = {
+type NumericKey = {
+  [K in keyof BenchOptions]: BenchOptions[K] extends number ? K : never;
+}[keyof BenchOptions];
+type SwitchKey = {
+  [K in keyof BenchOptions]: BenchOptions[K] extends boolean ? K : never;
+}[keyof BenchOptions];
+
+const FLAGS: Record<string, { key: NumericKey; integer: boolean; min: number }> = {
   "--seconds": { key: "seconds", integer: false, min: 0.1 },
   "--warmup": { key: "warmupSeconds", integer: false, min: 0 },
   "--concurrency": { key: "concurrency", integer: true, min: 1 },
   "--round-ms": { key: "roundMs", integer: true, min: 0 },
   "--inboxes": { key: "inboxes", integer: true, min: 1 },
+  "--redis-seconds": { key: "redisSeconds", integer: false, min: 0.1 },
+  "--redis-connections": { key: "redisConnections", integer: true, min: 1 },
+};
+
+/** Flags without a value that turn a part off. */
+const SWITCHES: Record<string, SwitchKey> = {
+  "--no-memory": "memory",
+  "--no-redis": "redis",
 };
 
 export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
-  " [--inboxes 32]";
+  " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--no-memory] [--no-redis]\n" +
+  "  The Redis part uses REDIS_URL if set, else starts redis-server on a free loopback port.";
 
 /** Parses `--flag value` and `--flag=value`; throws RangeError with the usage on bad input. */
 export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)): BenchOptions {
   const options = { ...DEFAULTS };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    const off = SWITCHES[arg];
+    if (off) {
+      options[off] = false;
+      continue;
+    }
     const eq = arg.indexOf("=");
     const name = eq < 0 ? arg : arg.slice(0, eq);
     const flag = FLAGS[name];

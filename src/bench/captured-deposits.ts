@@ -6,17 +6,25 @@
 import { contactCard, type Inbox } from "../client/inbox.js";
 import { RelayClient } from "../client/relay-client.js";
 import { TransportError } from "../protocol/errors.js";
-import { BENCH_ORIGIN, type BenchRelay } from "./bench-relay.js";
+import { BENCH_ORIGIN } from "./bench-relay.js";
 
 /** HTTP status the capturing fetch answers POSTs with; the client turns it into TransportError. */
 const NOT_SENT = 503;
 
+/** Where the relay's descriptor comes from: an in-process BenchRelay, or a relay over HTTP. */
+export interface DescriptorSource {
+  /** The relay's origin (default BENCH_ORIGIN, the in-process bench relay's). */
+  origin?: string;
+  /** A fetch that reaches that relay. */
+  fetch: typeof fetch;
+}
+
 /**
  * Seals `count` deposits of `message`, spread over `inboxes`, with `concurrency` in flight.
- * Descriptor requests go to `bench`; POST bodies are kept and never reach a relay.
+ * Descriptor requests go to `source`; POST bodies are kept and never reach a relay.
  */
 export async function captureDeposits(
-  bench: BenchRelay,
+  source: DescriptorSource,
   inboxes: readonly Inbox[],
   message: Uint8Array,
   count: number,
@@ -25,11 +33,11 @@ export async function captureDeposits(
   const captured: Uint8Array[] = [];
   const capturing: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
-    if (request.method !== "POST") return bench.fetch(request);
+    if (request.method !== "POST") return source.fetch(request);
     captured.push(new Uint8Array(await request.arrayBuffer()));
     return new Response(null, { status: NOT_SENT });
   };
-  const client = await RelayClient.connect(BENCH_ORIGIN, { fetch: capturing });
+  const client = await RelayClient.connect(source.origin ?? BENCH_ORIGIN, { fetch: capturing });
   const cards = inboxes.map(contactCard);
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: sealed deposits per second through an in-process relay, next to the raw HPKE
- * open rate of the same suite, from one run. Nothing here asserts; it prints a table.
+ * open rate of the same suite; then the Redis backend (redis-bench.ts): deposits/s over HTTP
+ * against `shroud serve --redis`, round close time and memory per item. From one run; nothing
+ * here asserts, it prints tables. --no-memory and --no-redis skip a part.
  */
 import { exit } from "node:process";
 import { contactCard, createInbox, type Inbox } from "../client/inbox.js";
@@ -13,6 +15,7 @@ import { parseBenchOptions, type BenchOptions } from "./bench-options.js";
 import { BENCH_ORIGIN, depositCounts, openBenchRelay } from "./bench-relay.js";
 import { captureDeposits } from "./captured-deposits.js";
 import { environment } from "./environment.js";
+import { runRedisBench } from "./redis-bench.js";
 import { formatNumber, textTable } from "./text-table.js";
 import { timedRun, type TimedRunResult } from "./timed-run.js";
 
@@ -51,18 +54,23 @@ async function newInboxes(count: number, relaySigningKey: Uint8Array): Promise<I
   return inboxes;
 }
 
-function printHeader(options: BenchOptions): void {
+function printEnvironment(): void {
   const env = environment();
+  console.log("Shroud relay benchmark");
+  console.log(`  date     ${env.date}`);
+  console.log(`  node     ${env.node} (${env.platform})`);
+  console.log(`  cpus     ${env.cpus} x ${env.cpuModel}`);
+  console.log("");
+}
+
+function printMemoryHeader(options: BenchOptions): void {
   const rounds =
     options.roundMs === 0
       ? "roundIntervalMs 0 (a round closes after every deposit; development mode)"
       : `roundIntervalMs ${options.roundMs}` +
         (options.roundMs === DEFAULT_RELAY_CONFIG.roundIntervalMs ? " (the default; " : " (") +
         "rounds closed by relay.start()'s timer while deposits arrive, as `shroud serve` does)";
-  console.log("Shroud relay benchmark");
-  console.log(`  date     ${env.date}`);
-  console.log(`  node     ${env.node} (${env.platform})`);
-  console.log(`  cpus     ${env.cpus} x ${env.cpuModel}`);
+  console.log("Memory backend");
   console.log(`  relay    Relay.open on memoryPorts() + MemoryKeyStore, in-process, ${rounds}`);
   console.log(
     `  load     ${MESSAGE_BYTES} B messages (1 KiB sealed envelopes) over ${options.inboxes}` +
@@ -72,8 +80,8 @@ function printHeader(options: BenchOptions): void {
   console.log("");
 }
 
-async function run(options: BenchOptions): Promise<void> {
-  printHeader(options);
+async function runMemoryBench(options: BenchOptions): Promise<void> {
+  printMemoryHeader(options);
   const timing = {
     seconds: options.seconds,
     warmupSeconds: options.warmupSeconds,
@@ -207,6 +215,22 @@ function optionsOrExit(): BenchOptions {
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     return exit(2);
+  }
+}
+
+async function run(options: BenchOptions): Promise<void> {
+  printEnvironment();
+  if (options.memory) {
+    await runMemoryBench(options);
+    console.log("");
+  }
+  if (options.redis) {
+    try {
+      await runRedisBench(options);
+    } catch (error) {
+      console.error(`Redis part failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }
   }
 }
 

@@ -9,6 +9,8 @@ export interface TimedRunOptions {
   concurrency: number;
   /** Number of indexes available (warm-up included); the run ends early when they run out. */
   limit?: number;
+  /** Called when the warm-up is over and the measured window starts. */
+  onWindowStart?: () => void;
 }
 
 export interface TimedRunResult {
@@ -85,6 +87,7 @@ export async function timedRun(
     await drive(task, nextIndex, options.concurrency, options.warmupSeconds * 1000, warmup);
   }
   const tally: Tally = { ops: 0, errors: 0, firstError: undefined, latencies: [] };
+  options.onWindowStart?.();
   const started = performance.now();
   await drive(task, nextIndex, options.concurrency, options.seconds * 1000, tally);
   const elapsedMs = performance.now() - started;

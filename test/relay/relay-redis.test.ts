@@ -6,6 +6,7 @@ import { toHex } from "../../src/protocol/bytes.js";
 import { ConfigError } from "../../src/protocol/errors.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
+import { MetricName } from "../../src/relay/ports/metrics.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
@@ -107,6 +108,19 @@ describe("relay on Redis over HTTP", () => {
     } finally {
       await portsA.close();
       await portsB.close();
+    }
+  });
+
+  it("flushes metrics before the connection closes", async () => {
+    const prefix = uniquePrefix();
+    const ports = redisPorts({ url: redis.url, prefix, masterKey: SecretBytes.random(32) });
+    for (let i = 0; i < 50; i++) ports.metrics.count(MetricName.roundsClosed);
+    await ports.close();
+    const reader = redisPorts({ url: redis.url, prefix, masterKey: SecretBytes.random(32) });
+    try {
+      expect(await reader.metrics.counter(MetricName.roundsClosed)).toBe(50);
+    } finally {
+      await reader.close();
     }
   });
 

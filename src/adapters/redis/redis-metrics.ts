@@ -12,26 +12,39 @@ function seriesKey(name: string, labels?: MetricLabels): string {
 
 /**
  * Aggregate metrics summed over every relay instance in one Redis hash. Updates are
- * fire-and-forget: a metric must never fail or slow a request.
+ * fire-and-forget: a metric must never fail or slow a request; `flush()` waits for the ones in
+ * flight (before the connection closes).
  *
  * @example const metrics = new RedisMetrics(redis, new RedisKeys());
  */
 export class RedisMetrics implements Metrics {
+  readonly #inFlight = new Set<Promise<unknown>>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
   ) {}
 
+  #track(update: Promise<unknown>): void {
+    const settled = update.catch(() => undefined).finally(() => this.#inFlight.delete(settled));
+    this.#inFlight.add(settled);
+  }
+
   count(name: MetricName, labels?: MetricLabels, by = 1): void {
-    this.redis.hincrby(this.keys.metrics, seriesKey(name, labels), by).catch(() => undefined);
+    this.#track(this.redis.hincrby(this.keys.metrics, seriesKey(name, labels), by));
   }
 
   observe(name: MetricName, value: number, labels?: MetricLabels): void {
     const key = seriesKey(name, labels);
     const brace = key.indexOf("{");
     const [base, rest] = brace < 0 ? [key, ""] : [key.slice(0, brace), key.slice(brace)];
-    this.redis.hincrby(this.keys.metrics, `${base}_count${rest}`, 1).catch(() => undefined);
-    this.redis.hincrbyfloat(this.keys.metrics, `${base}_sum${rest}`, value).catch(() => undefined);
+    this.#track(this.redis.hincrby(this.keys.metrics, `${base}_count${rest}`, 1));
+    this.#track(this.redis.hincrbyfloat(this.keys.metrics, `${base}_sum${rest}`, value));
+  }
+
+  /** Resolves once every update made so far has reached Redis (or failed). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.#inFlight]);
   }
 
   /** Current value of a series (summed over instances). */

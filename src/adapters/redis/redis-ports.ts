@@ -54,6 +54,7 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
     rounds: new BullMqRoundScheduler(options.url, keys, metrics),
     redis,
     async close() {
+      await metrics.flush();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -1,0 +1,70 @@
+/**
+ * A relay on Redis in a child process, started the way an operator would: a master key from
+ * `shroud keys new-master-key`, then `shroud serve --redis URL --redis-prefix P --port 0`
+ * (the OS picks a free port and the relay prints its URL).
+ */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { BenchChild } from "./child-process.js";
+import type { Cleanup } from "./cleanup.js";
+
+/** bin/shroud.js, from dist/bench/ (built) where this module runs. */
+const SHROUD_BIN = fileURLToPath(new URL("../../bin/shroud.js", import.meta.url));
+const START_TIMEOUT_MS = 20_000;
+const LISTENING = /^shroud relay listening on (http:\/\/\S+)/;
+
+export interface RelayProcessOptions {
+  redisUrl: string;
+  prefix: string;
+  roundMs: number;
+}
+
+export interface RelayProcess {
+  url: string;
+  pid: number | undefined;
+  /** The command line, for the report (the master key is in the environment, not shown). */
+  command: string;
+  /** SIGTERM (the relay delivers its open round and exits), SIGKILL after a grace period. */
+  stop(): Promise<void>;
+}
+
+/** A fresh master key, base64url, from `shroud keys new-master-key`. */
+export async function newMasterKey(): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    SHROUD_BIN,
+    "keys",
+    "new-master-key",
+  ]);
+  return stdout.trim();
+}
+
+/**
+ * @example const relay = await startRelayProcess({ redisUrl, prefix, roundMs: 1000 }, cleanup);
+ */
+export async function startRelayProcess(
+  options: RelayProcessOptions,
+  cleanup: Cleanup,
+): Promise<RelayProcess> {
+  const masterKey = await newMasterKey();
+  const args = ["serve", "--redis", options.redisUrl, "--redis-prefix", options.prefix];
+  args.push("--port", "0", "--round-ms", String(options.roundMs));
+  const child = new BenchChild("relay (shroud serve)", process.execPath, [SHROUD_BIN, ...args], {
+    env: { ...process.env, SHROUD_MASTER_KEY: masterKey },
+  });
+  const stop = cleanup.add({
+    name: "relay",
+    stop: async () => {
+      const code = await child.stop("SIGTERM", 10_000);
+      if (code !== 0) throw new Error(`relay exited with ${code ?? "a signal"}: ${child.stderr}`);
+    },
+    now: () => child.killNow(),
+  });
+  try {
+    const url = await child.waitForLine((line) => LISTENING.exec(line)?.[1], START_TIMEOUT_MS);
+    return { url, pid: child.pid, command: `node bin/shroud.js ${args.join(" ")}`, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
