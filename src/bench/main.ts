@@ -136,7 +136,7 @@ async function runMemoryBench(options: BenchOptions): Promise<void> {
   // 2. Raw HPKE open of the same 1 KiB envelopes (no replay check here, so they may repeat).
   const all = [...calibration, ...envelopes];
   const keyId = requestKeyId(all[0]!);
-  const key = direct.relay.keyRing.lookup(keyId);
+  const key = direct.relay.keyRing.lookup(keyId, Date.now());
   const stored = direct.relay.keyRing.stored.hpke.find((k) => k.keyId === keyId);
   if (!key || !stored) throw new Error("bench key not found");
   const lookup = (id: number) => (id === keyId ? key : undefined);

@@ -25,7 +25,7 @@ export interface ServeConfig {
   dataDir: string;
   roundIntervalMs: number;
   /** Redis backend: URL, key prefix and the key ring's master key; undefined = embedded store. */
-  redis: { url: string; prefix: string; masterKey: SecretBytes } | undefined;
+  redis: { url: string; prefix: string; masterKey: SecretBytes; queueUrl?: string } | undefined;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -50,6 +50,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "round-ms": { type: "string" },
       redis: { type: "string" },
       "redis-prefix": { type: "string" },
+      "redis-queue": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "serve",
@@ -69,9 +70,13 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const round = pick("round-ms", "SHROUD_ROUND_MS");
   const redisUrl = pick("redis", "REDIS_URL");
   const redisPrefix = pick("redis-prefix", "SHROUD_REDIS_PREFIX");
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl[0])) {
-    throw new UsageError(`${redisUrl[1]} must be a redis:// or rediss:// URL`);
+  const redisQueue = pick("redis-queue", "SHROUD_REDIS_QUEUE_URL");
+  for (const url of [redisUrl, redisQueue]) {
+    if (url && !/^rediss?:\/\//.test(url[0])) {
+      throw new UsageError(`${url[1]} must be a redis:// or rediss:// URL`);
+    }
   }
+  if (redisQueue && !redisUrl) throw new UsageError(`${redisQueue[1]} needs --redis`);
   if (redisPrefix && !/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix[0])) {
     throw new UsageError(`${redisPrefix[1]} must be 1-64 letters, digits, '_', '.' or '-'`);
   }
@@ -95,6 +100,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
           url: redisUrl[0],
           prefix: redisPrefix ? redisPrefix[0] : "shroud",
           masterKey: masterKeyFromEnv(env),
+          ...(redisQueue ? { queueUrl: redisQueue[0] } : {}),
         }
       : undefined,
   };

@@ -1,7 +1,7 @@
 /** Help texts, kept together so the overview and each command's --help stay consistent. */
 
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
-                    [--data DIR | --redis URL [--redis-prefix P]]
+                    [--data DIR | --redis URL [--redis-prefix P] [--redis-queue URL]]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting.
 
@@ -23,6 +23,8 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --data DIR        directory holding the relay's keys     (SHROUD_DATA, default ./.shroud)
   --redis URL       run on Redis (redis:// or rediss://)   (REDIS_URL)
   --redis-prefix P  Redis key prefix for this relay        (SHROUD_REDIS_PREFIX, default shroud)
+  --redis-queue URL a separate Redis for the round queue    (SHROUD_REDIS_QUEUE_URL, default: --redis)
+                    (BullMQ's jobs carry timestamps; keep them out of the deposits' AOF)
 
 SHROUD_MASTER_KEY (environment only, never a flag): 32 bytes in base64 that encrypt the key
 ring in Redis; every process of one relay needs the same one (\`shroud keys new-master-key\`).

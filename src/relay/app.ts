@@ -47,7 +47,7 @@ export function createRelayApp(relay: Relay): Hono {
   // The bare RFC 9458 key list, for tooling that speaks OHTTP key configs; unsigned, so
   // clients use the signed descriptor instead.
   app.get("/.well-known/ohttp-keys", (c) => {
-    const configs = relay.keyRing.published(0).map((k) => k.config);
+    const configs = relay.keyRing.published(relay.ports.clock.now(), 0).map((k) => k.config);
     return c.body(new Uint8Array(encode(keyConfigListCodec, configs)), 200, {
       "content-type": MediaTypes.ohttpKeys,
       "cache-control": cacheControl(),

@@ -69,14 +69,27 @@ export function keyTag(key: Pick<StoredHpkeKey, "publicKey">): string {
 }
 
 /**
- * Drops keys whose retirement time has passed.
+ * How long a retired key is kept (refusing requests) before it and its replay records are
+ * deleted. Every instance refuses a key from its retirement time on, but one that has not yet
+ * reloaded the ring (maintenance runs at most every 5 minutes) still opens requests under it;
+ * its replay records must outlive that.
+ */
+export const KEY_DELETE_GRACE_MS = 10 * 60_000;
+
+/** Whether a key has reached its retirement time and must no longer open requests. */
+export function isRetired(key: Pick<StoredHpkeKey, "retireAt">, now: number): boolean {
+  return key.retireAt !== undefined && key.retireAt <= now;
+}
+
+/**
+ * Drops keys retired for longer than KEY_DELETE_GRACE_MS.
  * Returns the new ring and the tags of removed keys (so their replay records can be forgotten).
  */
 export function pruneKeyRing(
   ring: StoredKeyRing,
   now: number,
 ): { ring: StoredKeyRing; removed: string[] } {
-  const kept = ring.hpke.filter((k) => k.retireAt === undefined || k.retireAt > now);
+  const kept = ring.hpke.filter((k) => !isRetired(k, now - KEY_DELETE_GRACE_MS));
   const removed = ring.hpke.filter((k) => !kept.includes(k)).map(keyTag);
   return { ring: { signing: ring.signing, hpke: kept }, removed };
 }
@@ -145,18 +158,22 @@ export class KeyRing {
     return new KeyRing(stored, signingKey, byId);
   }
 
-  lookup(keyId: number): LoadedKey | undefined {
-    return this.byId.get(keyId);
+  /** The key with this id, unless it is retired at `now`. */
+  lookup(keyId: number, now: number): LoadedKey | undefined {
+    const key = this.byId.get(keyId);
+    return key && !isRetired(key.stored, now) ? key : undefined;
   }
 
-  /** Keys as published in the descriptor: the newest is valid until `until`. */
-  published(untilSeconds: number): PublishedKey[] {
-    return [...this.byId.values()].map((k) => ({
-      config: k.config,
-      notBefore: Math.floor(k.stored.createdAt / 1000),
-      notAfter:
-        k.stored.retireAt === undefined ? untilSeconds : Math.floor(k.stored.retireAt / 1000),
-    }));
+  /** The unretired keys as published in the descriptor: the newest is valid until `until`. */
+  published(now: number, untilSeconds: number): PublishedKey[] {
+    return [...this.byId.values()]
+      .filter((k) => !isRetired(k.stored, now))
+      .map((k) => ({
+        config: k.config,
+        notBefore: Math.floor(k.stored.createdAt / 1000),
+        notAfter:
+          k.stored.retireAt === undefined ? untilSeconds : Math.floor(k.stored.retireAt / 1000),
+      }));
   }
 
   /** Changes whenever a key is added, retired or removed: the descriptor must be re-signed. */

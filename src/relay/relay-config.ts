@@ -67,6 +67,10 @@ export function relayConfig(
   positiveInt("keyOverlapMs", config.keyOverlapMs, true);
   positiveInt("descriptorLifetimeSeconds", config.descriptorLifetimeSeconds);
   positiveInt("maintenanceIntervalMs", config.maintenanceIntervalMs);
+  // Other instances must reload the key ring well within a retired key's deletion grace.
+  if (config.maintenanceIntervalMs > 5 * 60_000) {
+    throw new ConfigError("maintenanceIntervalMs must be at most 5 minutes");
+  }
   const { min, max } = config.descriptorMaxAge;
   if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) {
     throw new ConfigError("descriptorMaxAge needs 0 <= min <= max");

@@ -13,6 +13,7 @@ import {
   generateKeyRing,
   KeyRing,
   keyRingFingerprint,
+  keyTag,
   pruneKeyRing,
   rotateKeyRing,
 } from "./key-ring.js";
@@ -58,6 +59,8 @@ export class Relay {
   #maintenance: ReturnType<typeof setInterval> | undefined;
   readonly #service: RelayService;
   readonly #closer: RoundCloser;
+  /** Closes a round for the scheduler, logging a failure (with no detail) before passing it on. */
+  readonly #closeLogged: () => Promise<void>;
   readonly #log: (message: string) => void;
 
   private constructor(
@@ -75,6 +78,11 @@ export class Relay {
       config.retentionDays,
     );
     const closeAtOnce = config.roundIntervalMs === 0 ? () => this.#closer.close() : undefined;
+    this.#closeLogged = () =>
+      this.#closer.close().catch((error: unknown) => {
+        this.#log(`shroud: round close failed (${error instanceof Error ? error.name : "error"})`);
+        throw error;
+      });
     this.#service = new RelayService(config, ports.inboxes, ports.pool, ports.clock, closeAtOnce);
   }
 
@@ -110,7 +118,7 @@ export class Relay {
     this.#maintenance = setInterval(maintain, this.config.maintenanceIntervalMs);
     await maintain();
     if (this.config.roundIntervalMs > 0) {
-      await this.ports.rounds.start(this.config.roundIntervalMs, () => this.closeRound());
+      await this.ports.rounds.start(this.config.roundIntervalMs, this.#closeLogged);
     }
   }
 
@@ -159,12 +167,10 @@ export class Relay {
     if (!stored) return;
     const fresh = await KeyRing.load(stored);
     if (fresh.fingerprint === this.#keyRing.fingerprint) return;
-    const kept = new Set(stored.hpke.map((k) => k.keyId));
+    // Keys another writer deleted (after their grace period) take their replay records along.
+    const kept = new Set(stored.hpke.map(keyTag));
     for (const key of this.#keyRing.stored.hpke) {
-      const tag = this.#keyRing.lookup(key.keyId)?.tag;
-      if (tag && (!kept.has(key.keyId) || fresh.lookup(key.keyId)?.tag !== tag)) {
-        await this.ports.replay.forget(tag);
-      }
+      if (!kept.has(keyTag(key))) await this.ports.replay.forget(keyTag(key));
     }
     this.#keyRing = fresh;
   }
@@ -185,7 +191,7 @@ export class Relay {
     const body: Descriptor = {
       origin: this.config.origin,
       signingKey: this.#keyRing.stored.signing.publicKey,
-      keys: this.#keyRing.published(nowSeconds + lifetime),
+      keys: this.#keyRing.published(now, nowSeconds + lifetime),
       buckets: [...this.config.padding.buckets],
       roundIntervalMs: this.config.roundIntervalMs,
       issuedAt: nowSeconds,
@@ -206,13 +212,11 @@ export class Relay {
     const padding = this.config.padding;
     if (!padding.isBucket(body.length)) throw new DecodeError("body is not a bucket size");
     const keyId = requestKeyId(body);
-    if (
-      !this.#keyRing.lookup(keyId) &&
-      this.ports.clock.now() - this.#lastKeyReload > KEY_RELOAD_BACKOFF_MS
-    ) {
+    const now = this.ports.clock.now();
+    if (!this.#keyRing.lookup(keyId, now) && now - this.#lastKeyReload > KEY_RELOAD_BACKOFF_MS) {
       await this.reloadKeys();
     }
-    const key = this.#keyRing.lookup(keyId);
+    const key = this.#keyRing.lookup(keyId, now);
     if (!key) throw new UnknownKeyError();
     const opened = await openRequest((id) => (id === keyId ? key : undefined), body);
     if (!(await this.ports.replay.add(key.tag, opened.keying.enc))) throw new ReplayError();

@@ -13,7 +13,7 @@ import { RequestKind, relayRequestCodec } from "../../src/protocol/relay-request
 import { relayResponseCodec } from "../../src/protocol/relay-response.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
-import { rotateKeyRing } from "../../src/relay/key-ring.js";
+import { KEY_DELETE_GRACE_MS, rotateKeyRing } from "../../src/relay/key-ring.js";
 import { MS_PER_DAY } from "../../src/relay/ports/clock.js";
 import {
   manualClock,
@@ -305,25 +305,34 @@ describe("relay over HTTP", () => {
     expect(await (await fetch(new URL("/healthz", relay.url))).text()).toBe("ok");
   });
 
-  it("follows a key rotation: old key deleted after its overlap, client refreshes on 422", async () => {
+  it("follows a key rotation: old key refused after its overlap, deleted after a grace", async () => {
     const clock = manualClock();
-    const { relay, client, inbox, card } = await setup({ keyOverlapMs: 60_000 }, clock);
+    const { relay, client, inbox, card, exchanges } = await setup({ keyOverlapMs: 60_000 }, clock);
     await client.deposit(card, text("before"));
-    const oldTag = relay.relay.keyRing.lookup(client.descriptor.keys[0]!.config.keyId)!.tag;
+    const oldId = client.descriptor.keys[0]!.config.keyId;
+    const oldTag = relay.relay.keyRing.lookup(oldId, clock.now())!.tag;
     const { ring } = await rotateKeyRing((await relay.ports.keys.load())!, clock.now(), 60_000);
     await relay.ports.keys.save(ring);
     await relay.relay.maintain();
     // During the overlap the old key still opens requests.
     expect((await client.deposit(card, text("overlap"))).status).toBe("accepted");
+    const underOldKey = exchanges.at(-1)!.requestBody!;
     clock.advance(61_000);
     await relay.relay.maintain();
-    expect(relay.relay.keyRing.stored.hpke).toHaveLength(1);
-    expect(relay.ports.replay.size()).toBe(0);
+    // Retired: refused at once (422), but kept with its replay records for the grace period.
+    expect(relay.relay.keyRing.lookup(oldId, clock.now())).toBeUndefined();
+    expect(relay.relay.keyRing.stored.hpke).toHaveLength(2);
+    const refused = await post(relay.url, underOldKey);
+    expect(refused.status).toBe(422);
     // The client still holds the old descriptor: the relay answers 422 and the client refreshes.
     expect((await client.deposit(card, text("after"))).status).toBe("accepted");
-    expect(relay.relay.keyRing.lookup(client.descriptor.keys[0]!.config.keyId)!.tag).not.toBe(
-      oldTag,
-    );
+    const newId = client.descriptor.keys[0]!.config.keyId;
+    expect(relay.relay.keyRing.lookup(newId, clock.now())!.tag).not.toBe(oldTag);
+    expect(client.descriptor.keys).toHaveLength(1);
+    clock.advance(KEY_DELETE_GRACE_MS);
+    await relay.relay.maintain();
+    expect(relay.relay.keyRing.stored.hpke).toHaveLength(1);
+    expect(relay.ports.replay.size()).toBe(1);
     await relay.relay.closeRound();
     expect((await messagesOf(client, inbox)).sort()).toEqual(["after", "before", "overlap"]);
   });

@@ -3,6 +3,7 @@ import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { MemoryKeyStore } from "../../src/adapters/memory/memory-key-store.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { createRelayApp } from "../../src/relay/app.js";
+import { KEY_DELETE_GRACE_MS, keyTag } from "../../src/relay/key-ring.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
@@ -39,11 +40,16 @@ describe("relay keys", () => {
     expect((await ports.keys.load())!.hpke).toHaveLength(2);
     clock.advance(2 * HOUR);
     await relay.maintain();
+    // Retired at the end of the overlap: refused and unpublished, deleted after the grace.
+    expect(relay.keyRing.lookup(first.keyId, clock.now())).toBeUndefined();
+    expect(relay.keyRing.published(clock.now(), 0)).toHaveLength(1);
+    clock.advance(KEY_DELETE_GRACE_MS);
+    await relay.maintain();
     const left = relay.keyRing.stored.hpke;
     expect(left).toHaveLength(1);
     expect(toHex(left[0]!.publicKey)).not.toBe(toHex(first.publicKey));
     expect(relay.keyRing.stored.signing.publicKey).toEqual(
-      ports.keys && (await ports.keys.load())!.signing.publicKey,
+      (await ports.keys.load())!.signing.publicKey,
     );
   });
 
@@ -62,9 +68,11 @@ describe("relay keys", () => {
     const after = await Relay.open(relayConfig({ origin: ORIGIN }), memoryPorts({ keys }));
     target = after;
     expect(after.keyRing.stored.signing.publicKey).toEqual(signing);
-    expect(after.keyRing.stored.hpke.map((k) => toHex(k.publicKey))).not.toContain(
-      toHex(before.keyRing.stored.hpke[0]!.publicKey),
-    );
+    const oldKey = before.keyRing.stored.hpke[0]!;
+    expect(after.keyRing.lookup(oldKey.keyId, Date.now())?.tag).not.toBe(keyTag(oldKey));
+    expect(
+      after.keyRing.published(Date.now(), 0).map((k) => toHex(k.config.publicKey)),
+    ).not.toContain(toHex(oldKey.publicKey));
     const replay = await createRelayApp(after).fetch(
       new Request(`${ORIGIN}/v1/relay`, {
         method: "POST",
@@ -77,7 +85,7 @@ describe("relay keys", () => {
     // succeeds with the new HPKE key.
     expect((await client.deposit(contactCard(inbox), new Uint8Array([2]))).status).toBe("accepted");
     expect(toHex(client.descriptor.keys[0]!.config.publicKey)).toBe(
-      toHex(after.keyRing.stored.hpke[0]!.publicKey),
+      toHex(after.keyRing.stored.hpke.at(-1)!.publicKey),
     );
   });
 });

@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { redisPorts } from "../../src/adapters/redis/redis-ports.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
@@ -7,6 +8,8 @@ import { ConfigError } from "../../src/protocol/errors.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
+import { createRelayApp } from "../../src/relay/app.js";
+import { rotateKeyRing } from "../../src/relay/key-ring.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
@@ -16,7 +19,7 @@ import {
   uniquePrefix,
   type RedisFixture,
 } from "../fixtures/redis-fixture.js";
-import { recordingFetch, text, untext, type Exchange } from "./harness.js";
+import { manualClock, recordingFetch, text, untext, type Exchange } from "./harness.js";
 
 let redis: RedisFixture;
 const running: RunningRelay[] = [];
@@ -108,6 +111,82 @@ describe("relay on Redis over HTTP", () => {
     } finally {
       await portsA.close();
       await portsB.close();
+    }
+  });
+
+  it("a key one instance retires keeps its replay records for instances that have not reloaded", async () => {
+    const prefix = uniquePrefix();
+    const masterKey = SecretBytes.random(32);
+    const clock = manualClock(Date.now());
+    const portsA = redisPorts({ url: redis.url, prefix, masterKey, clock });
+    const portsB = redisPorts({ url: redis.url, prefix, masterKey, clock });
+    try {
+      const config = relayConfig({ origin: "http://relay.test", roundIntervalMs: 60_000 });
+      const a = await Relay.open(config, portsA);
+      const b = await Relay.open(config, portsB);
+      const appB = createRelayApp(b);
+      const bodies: Uint8Array[] = [];
+      const client = await RelayClient.connect("http://relay.test", {
+        now: clock.now,
+        fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+          if (init?.body instanceof Uint8Array) bodies.push(new Uint8Array(init.body));
+          return appB.fetch(new Request(input, init));
+        }) as typeof fetch,
+      });
+      const inbox = await createInbox("http://relay.test");
+      expect((await client.deposit(contactCard(inbox), text("once"))).status).toBe("accepted");
+      // Instance A rotates with no overlap and runs maintenance; B has not reloaded yet.
+      const { ring } = await rotateKeyRing((await portsA.keys.load())!, clock.now(), 0);
+      await portsA.keys.save(ring);
+      await a.maintain();
+      clock.advance(1000);
+      await a.maintain();
+      const replayed = await appB.fetch(
+        new Request("http://relay.test/v1/relay", {
+          method: "POST",
+          headers: { "content-type": MediaTypes.request },
+          body: new Uint8Array(bodies[0]!),
+        }),
+      );
+      expect(replayed.status).toBe(400);
+    } finally {
+      await portsA.close();
+      await portsB.close();
+    }
+  });
+
+  it("can keep the round queue on a Redis of its own", async () => {
+    const queue = redis.source === "REDIS_URL" ? undefined : await startRedis();
+    const queueUrl = queue ? queue.url : Object.assign(new URL(redis.url), { pathname: "/1" }).href;
+    const prefix = uniquePrefix();
+    try {
+      const relay = await startNodeRelay({
+        port: 0,
+        redis: { url: redis.url, prefix, masterKey: SecretBytes.random(32), queueUrl },
+        config: { roundIntervalMs: 100 },
+      });
+      running.push(relay);
+      const client = await RelayClient.connect(relay.url);
+      const inbox = await createInbox(relay.url);
+      await client.deposit(contactCard(inbox), text("queued elsewhere"));
+      await expect
+        .poll(async () => {
+          const r = await client.fetchAll(inbox);
+          return r.status === "ok" ? r.messages.length : -1;
+        })
+        .toBe(1);
+      const data = new Redis(redis.url);
+      const jobs = new Redis(queueUrl);
+      try {
+        expect(await data.keys(`{${prefix}:q}*`)).toEqual([]);
+        expect((await jobs.keys(`{${prefix}:q}*`)).length).toBeGreaterThan(0);
+      } finally {
+        data.disconnect();
+        jobs.disconnect();
+      }
+    } finally {
+      for (const r of running.splice(0)) await r.close();
+      await queue?.stop();
     }
   });
 

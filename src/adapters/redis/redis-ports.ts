@@ -18,6 +18,12 @@ export interface RedisPortsOptions {
   prefix?: string;
   /** 32-byte key that encrypts the relay's key ring at rest. */
   masterKey: SecretBytes;
+  /**
+   * Redis for the BullMQ round queue, if not `url`. Round jobs carry timestamps; on a Redis of
+   * their own (which needs no persistence: a lost round job is made up by the next) they stay
+   * out of the AOF that holds deposits.
+   */
+  queueUrl?: string;
   clock?: Clock;
 }
 
@@ -51,7 +57,7 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
     keys: new RedisKeyStore(redis, keys, options.masterKey),
     clock: options.clock ?? systemClock,
     metrics,
-    rounds: new BullMqRoundScheduler(options.url, keys, metrics),
+    rounds: new BullMqRoundScheduler(options.queueUrl ?? options.url, keys, metrics),
     redis,
     async close() {
       await metrics.flush();
