@@ -326,3 +326,22 @@ export function struct<F extends Fields>(fields: F): Codec<{ [K in keyof F]: Cod
     },
   };
 }
+
+/** A UTF-8 string as opaque<V> (at most `maxBytes` bytes); invalid UTF-8 is a DecodeError. */
+export function utf8String(maxBytes = VARINT_MAX): Codec<string> {
+  const bytes = opaque(maxBytes);
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  return {
+    size: (v) => bytes.size(encoder.encode(v)),
+    write: (v, w) => bytes.write(encoder.encode(v), w),
+    read(r) {
+      const raw = bytes.read(r);
+      try {
+        return decoder.decode(raw);
+      } catch {
+        throw new DecodeError("invalid UTF-8");
+      }
+    },
+  };
+}

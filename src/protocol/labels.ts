@@ -15,6 +15,8 @@ export const Labels = {
   descriptor: "shroud/v1 descriptor",
   /** AES-GCM associated data of a key ring encrypted at rest (Redis key store). */
   keyRingAtRest: "shroud/v1 key ring",
+  /** Prefix of the bytes a federation batch signature covers. */
+  federationBatch: "shroud/v1 federation batch",
   /** HPKE info for a payload sealed to an inbox's public key. */
   inboxPayload: "shroud/v1 inbox payload",
 } as const;
@@ -25,6 +27,8 @@ export const MediaTypes = {
   request: "application/shroud-request",
   response: "application/shroud-response",
   descriptor: "application/shroud-descriptor",
+  /** A signed federation batch (POST /v1/federation). */
+  federationBatch: "application/shroud-batch",
   /** RFC 9458 §3.2 key configuration list. */
   ohttpKeys: "application/ohttp-keys",
 } as const;

@@ -1,7 +1,9 @@
 /**
  * What a client asks the relay, inside a sealed request (after padding is removed).
  *
- *   enum { deposit(1), fetch(2), ack(3), cover(4), (255) } RequestKind;
+ *   enum {
+ *     deposit(1), fetch(2), ack(3), cover(4), forward(5), proxy(6), peer_descriptor(7), (255)
+ *   } RequestKind;
  *
  *   struct {
  *     opaque inbox_id[32];
@@ -16,6 +18,14 @@
  *   struct {} Cover;
  *
  *   struct {
+ *     opaque next_hop<V>;        // origin of the relay the envelope is sealed to (UTF-8)
+ *     opaque envelope<V>;        // a SealedRequest for next_hop, a bucket size there
+ *   } Forward;                   // queued and carried to next_hop in a federation batch
+ *
+ *   struct { opaque next_hop<V>; opaque envelope<V>; } Proxy;  // relayed to next_hop at once
+ *   struct { opaque origin<V>; } PeerDescriptor;               // a peer's signed descriptor
+ *
+ *   struct {
  *     uint32 response_size;      // the bucket the sealed response must fill
  *     RequestKind kind;
  *     select (kind) {
@@ -23,14 +33,35 @@
  *       case fetch:   Fetch;
  *       case ack:     Ack;
  *       case cover:   Cover;
+ *       case forward: Forward;
+ *       case proxy:   Proxy;
+ *       case peer_descriptor: PeerDescriptor;
  *     };
  *   } RelayRequest;
  */
-import { fixedBytes, opaque, struct, uint16, uint32, uint64, uint8, type Codec } from "./codec.js";
+import {
+  fixedBytes,
+  opaque,
+  struct,
+  uint16,
+  uint32,
+  uint64,
+  uint8,
+  utf8String,
+  type Codec,
+} from "./codec.js";
 import { DecodeError } from "./errors.js";
 import { CAPABILITY_LENGTH } from "./inbox-id.js";
 
-export const RequestKind = { deposit: 1, fetch: 2, ack: 3, cover: 4 } as const;
+export const RequestKind = {
+  deposit: 1,
+  fetch: 2,
+  ack: 3,
+  cover: 4,
+  forward: 5,
+  proxy: 6,
+  peer_descriptor: 7,
+} as const;
 export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
 
 /** Bits of Deposit.flags. */
@@ -53,6 +84,10 @@ const depositBody = struct({
 });
 const fetchBody = struct({ readSecret: capability, afterSeq: uint64, maxItems: uint16 });
 const ackBody = struct({ readSecret: capability, upToSeq: uint64 });
+/** Origins are URLs: 2 KiB is far more than any real one. */
+const origin = utf8String(2048);
+const hopBody = struct({ nextHop: origin, envelope: opaque() });
+const peerDescriptorBody = struct({ origin });
 
 export interface DepositRequest {
   kind: typeof RequestKind.deposit;
@@ -84,7 +119,34 @@ export interface CoverRequest {
   responseSize: number;
 }
 
-export type RelayRequest = DepositRequest | FetchRequest | AckRequest | CoverRequest;
+export interface ForwardRequest {
+  kind: typeof RequestKind.forward;
+  responseSize: number;
+  nextHop: string;
+  envelope: Uint8Array;
+}
+
+export interface ProxyRequest {
+  kind: typeof RequestKind.proxy;
+  responseSize: number;
+  nextHop: string;
+  envelope: Uint8Array;
+}
+
+export interface PeerDescriptorRequest {
+  kind: typeof RequestKind.peer_descriptor;
+  responseSize: number;
+  origin: string;
+}
+
+export type RelayRequest =
+  | DepositRequest
+  | FetchRequest
+  | AckRequest
+  | CoverRequest
+  | ForwardRequest
+  | ProxyRequest
+  | PeerDescriptorRequest;
 
 /** Codec of the body selected by a request kind (common fields excluded). */
 function bodyCodec(kind: RequestKind): Codec<Record<string, unknown>> {
@@ -97,6 +159,11 @@ function bodyCodec(kind: RequestKind): Codec<Record<string, unknown>> {
       return ackBody as Codec<Record<string, unknown>>;
     case RequestKind.cover:
       return struct({});
+    case RequestKind.forward:
+    case RequestKind.proxy:
+      return hopBody as Codec<Record<string, unknown>>;
+    case RequestKind.peer_descriptor:
+      return peerDescriptorBody as Codec<Record<string, unknown>>;
   }
 }
 
@@ -110,10 +177,18 @@ export const relayRequestCodec: Codec<RelayRequest> = {
   read(r) {
     const responseSize = uint32.read(r);
     const kind = uint8.read(r);
-    if (kind < RequestKind.deposit || kind > RequestKind.cover) {
+    if (kind < RequestKind.deposit || kind > RequestKind.peer_descriptor) {
       throw new DecodeError("unknown request kind");
     }
     const body = bodyCodec(kind as RequestKind).read(r);
     return { ...body, kind, responseSize } as RelayRequest;
   },
 };
+
+/** Name of a request kind, for metrics. */
+export function requestKindName(kind: RequestKind): keyof typeof RequestKind {
+  for (const [name, value] of Object.entries(RequestKind)) {
+    if (value === kind) return name as keyof typeof RequestKind;
+  }
+  throw new RangeError("unknown request kind");
+}

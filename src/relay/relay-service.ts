@@ -51,6 +51,11 @@ export class RelayService {
         return this.#ack(request);
       case RequestKind.cover:
         return { status: RelayStatus.ok, kind: RequestKind.cover };
+      case RequestKind.forward:
+      case RequestKind.proxy:
+      case RequestKind.peer_descriptor:
+        // Federation is not wired into the relay yet.
+        return { status: RelayStatus.unsupported };
     }
   }
 

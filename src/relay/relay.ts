@@ -6,7 +6,11 @@ import { decode, encode } from "../protocol/codec.js";
 import { signDescriptor, type Descriptor } from "../protocol/descriptor.js";
 import { openRequest, requestKeyId, responseOverhead, sealResponse } from "../protocol/envelope.js";
 import { DecodeError, ReplayError, UnknownKeyError } from "../protocol/errors.js";
-import { relayRequestCodec, type RelayRequest } from "../protocol/relay-request.js";
+import {
+  relayRequestCodec,
+  requestKindName,
+  type RelayRequest,
+} from "../protocol/relay-request.js";
 import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
 import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
 import {
@@ -42,7 +46,6 @@ export interface RelayPorts {
   log?: (message: string) => void;
 }
 
-const KIND_NAMES = ["", "deposit", "fetch", "ack", "cover"] as const;
 /** Least time between key reloads triggered by an unknown key id. */
 const KEY_RELOAD_BACKOFF_MS = 5000;
 
@@ -239,7 +242,7 @@ export class Relay {
       responseSize = request.responseSize;
       response = await this.#handle(request, padding.capacity(responseSize, overhead));
     }
-    const kind = request ? KIND_NAMES[request.kind] : "invalid";
+    const kind = request ? requestKindName(request.kind) : "invalid";
     this.ports.metrics.count(MetricName.requests, {
       kind,
       status: relayStatusName(response.status),

@@ -53,6 +53,28 @@ const representatives: [string, RelayRequest][] = [
   ["fetch", fetch],
   ["ack", ack],
   ["cover", cover],
+  [
+    "forward",
+    {
+      kind: RequestKind.forward,
+      responseSize: 1024,
+      nextHop: "https://b.example",
+      envelope: fromHex("0102"),
+    },
+  ],
+  [
+    "proxy",
+    {
+      kind: RequestKind.proxy,
+      responseSize: 4096,
+      nextHop: "https://b.example",
+      envelope: fromHex("03"),
+    },
+  ],
+  [
+    "peer_descriptor",
+    { kind: RequestKind.peer_descriptor, responseSize: 1024, origin: "https://é.example" },
+  ],
 ];
 
 function roundtrip(request: RelayRequest, wireHex: string): void {
@@ -98,6 +120,37 @@ describe("relayRequestCodec roundtrips", () => {
     roundtrip({ kind: RequestKind.cover, responseSize: 0 }, "00000000" + "04");
   });
 
+  it("forward, proxy and peer_descriptor", () => {
+    const hop = "68747470733a2f2f622e6578616d706c65"; // "https://b.example"
+    roundtrip(
+      {
+        kind: RequestKind.forward,
+        responseSize: 1024,
+        nextHop: "https://b.example",
+        envelope: fromHex("0102"),
+      },
+      "00000400" + "05" + "11" + hop + "02" + "0102",
+    );
+    roundtrip(
+      {
+        kind: RequestKind.proxy,
+        responseSize: 1024,
+        nextHop: "https://b.example",
+        envelope: fromHex(""),
+      },
+      "00000400" + "06" + "11" + hop + "00",
+    );
+    roundtrip(
+      { kind: RequestKind.peer_descriptor, responseSize: 1024, origin: "https://b.example" },
+      "00000400" + "07" + "11" + hop,
+    );
+  });
+
+  it("a next hop that is not UTF-8", () => {
+    const wire = fromHex("00000400" + "07" + "02" + "c328");
+    expect(expectDecodeError(() => decode(relayRequestCodec, wire)).message).toBe("invalid UTF-8");
+  });
+
   it("keeps only the fields of the kind (no cross-kind leftovers)", () => {
     const decoded = decode(relayRequestCodec, encode(relayRequestCodec, cover));
     expect(Object.keys(decoded).sort()).toEqual(["kind", "responseSize"]);
@@ -113,7 +166,7 @@ describe("relayRequestCodec roundtrips", () => {
 });
 
 describe("relayRequestCodec refuses", () => {
-  it.each([0, 5, 0x80, 0xff])("request kind %d", (kind) => {
+  it.each([0, 8, 0x80, 0xff])("request kind %d", (kind) => {
     const wire = concat(fromHex("00000400"), new Uint8Array([kind]));
     expect(expectDecodeError(() => decode(relayRequestCodec, wire)).message).toBe(
       "unknown request kind",

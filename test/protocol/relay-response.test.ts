@@ -20,6 +20,7 @@ const FAILURES: FailureStatus[] = [
   RelayStatus.bad_request,
   RelayStatus.unsupported,
   RelayStatus.internal,
+  RelayStatus.unavailable,
 ];
 
 const twoItems: RelayResponse = {
@@ -99,6 +100,27 @@ describe("relayResponseCodec roundtrips", () => {
     roundtrip({ status: RelayStatus.ok, kind: RequestKind.cover }, "0004");
   });
 
+  it("accepted forward, ok proxy and ok peer_descriptor", () => {
+    roundtrip({ status: RelayStatus.accepted, kind: RequestKind.forward }, "0105");
+    roundtrip(
+      {
+        status: RelayStatus.ok,
+        kind: RequestKind.proxy,
+        httpStatus: 422,
+        response: fromHex("aabb"),
+      },
+      "0006" + "01a6" + "02aabb",
+    );
+    roundtrip(
+      {
+        status: RelayStatus.ok,
+        kind: RequestKind.peer_descriptor,
+        descriptor: fromHex("010203"),
+      },
+      "0007" + "03010203",
+    );
+  });
+
   it("a fetched item on its own", () => {
     const item = { seq: 258, payload: fromHex("01") };
     expect(toHex(encode(fetchedItemCodec, item))).toBe("0000000000000102" + "0101");
@@ -109,7 +131,7 @@ describe("relayResponseCodec roundtrips", () => {
 describe("relayResponseCodec refuses", () => {
   // Every (status, kind) pair that is not one of the union's combinations, written as it would
   // be if the encoder accepted it: status byte, kind byte, then a plausible body.
-  const validPairs = new Set(["1/1", "0/2", "0/3", "0/4"]);
+  const validPairs = new Set(["1/1", "1/5", "0/2", "0/3", "0/4", "0/6", "0/7"]);
   const allPairs = Object.values(RelayStatus).flatMap((status) =>
     Object.values(RequestKind).map((kind) => [status, kind] as const),
   );
@@ -126,7 +148,7 @@ describe("relayResponseCodec refuses", () => {
   it.each([
     ["0201", "trailing bytes"],
     ["0101" + "00" + "00", "trailing bytes"],
-    ["0100" + "00", "accepted is only for deposits"],
+    ["0100" + "00", "accepted is only for deposits and forwards"],
     ["0002" + "00" + "0000", "trailing bytes"],
   ])("%s with the message %s", (wire, message) => {
     expect(expectDecodeError(() => decode(relayResponseCodec, fromHex(wire))).message).toBe(
@@ -134,7 +156,7 @@ describe("relayResponseCodec refuses", () => {
     );
   });
 
-  it.each([10, 0x7f, 0xff])("status %d", (status) => {
+  it.each([11, 0x7f, 0xff])("status %d", (status) => {
     const wire = new Uint8Array([status]);
     expect(expectDecodeError(() => decode(relayResponseCodec, wire)).message).toBe(
       "unknown relay status",
@@ -148,10 +170,10 @@ describe("relayResponseCodec refuses", () => {
     );
   });
 
-  it.each([2, 3, 4])("accepted with kind %d", (kind) => {
+  it.each([2, 3, 4, 6, 7])("accepted with kind %d", (kind) => {
     const wire = new Uint8Array([RelayStatus.accepted, kind, 0]);
     expect(expectDecodeError(() => decode(relayResponseCodec, wire)).message).toBe(
-      "accepted is only for deposits",
+      "accepted is only for deposits and forwards",
     );
   });
 
@@ -187,6 +209,15 @@ describe("relayResponseCodec refuses", () => {
     ],
     ["ok ack", { status: RelayStatus.ok, kind: RequestKind.ack, removed: 3 }],
     ["ok cover", { status: RelayStatus.ok, kind: RequestKind.cover }],
+    ["accepted forward", { status: RelayStatus.accepted, kind: RequestKind.forward }],
+    [
+      "ok proxy",
+      { status: RelayStatus.ok, kind: RequestKind.proxy, httpStatus: 200, response: fromHex("aa") },
+    ],
+    [
+      "ok peer_descriptor",
+      { status: RelayStatus.ok, kind: RequestKind.peer_descriptor, descriptor: fromHex("0102") },
+    ],
     ["not_found", { status: RelayStatus.not_found }],
   ])("every truncation of an %s response", (_, response) => {
     expectEveryPrefixRefused(relayResponseCodec, encode(relayResponseCodec, response));
