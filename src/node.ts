@@ -9,7 +9,7 @@ import { FileKeyStore } from "./adapters/node/file-key-store.js";
 import { redisPorts, type RedisPortsOptions } from "./adapters/redis/redis-ports.js";
 import { createRelayApp } from "./relay/app.js";
 import type { KeyStore } from "./relay/ports/key-store.js";
-import { relayConfig, type RelayConfig } from "./relay/relay-config.js";
+import { relayConfig, type RelayConfigInput } from "./relay/relay-config.js";
 import { Relay, type RelayPorts } from "./relay/relay.js";
 
 export interface NodeRelayOptions {
@@ -24,7 +24,7 @@ export interface NodeRelayOptions {
   /** Key store to use instead of the data directory. */
   keys?: KeyStore;
   /** Relay settings other than the origin. */
-  config?: Partial<Omit<RelayConfig, "origin">>;
+  config?: Omit<RelayConfigInput, "origin">;
   /** Ports to run on; default: the embedded memory backend (or Redis, with `redis`). */
   ports?: RelayPorts;
   /** Run on Redis (ioredis + BullMQ) instead of the embedded store; keys then live in Redis. */

@@ -8,7 +8,12 @@
  */
 import { decode, encode } from "../protocol/codec.js";
 import { usableKeys, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
-import { openResponse, REQUEST_OVERHEAD, sealRequest } from "../protocol/envelope.js";
+import {
+  openResponse,
+  REQUEST_OVERHEAD,
+  sealRequest,
+  type ResponseKeying,
+} from "../protocol/envelope.js";
 import { DescriptorError, TransportError } from "../protocol/errors.js";
 import { MediaTypes } from "../protocol/labels.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
@@ -30,7 +35,12 @@ const DEPOSIT_OVERHEAD = REQUEST_OVERHEAD + 4 + (4 + 1 + 32 + 32 + MESSAGE_ID_LE
 export type StatusName = keyof typeof RelayStatus;
 export type FailureName = Exclude<StatusName, "ok" | "accepted">;
 
-export type DepositResult = { status: "accepted"; duplicate: boolean } | { status: FailureName };
+/**
+ * "forwarded": the deposit went through an ingress relay (`connectVia`) and waits there for
+ * the next batch to the inbox's relay; what that relay makes of it is not reported back.
+ */
+export type DepositResult =
+  { status: "accepted"; duplicate: boolean } | { status: "forwarded" } | { status: FailureName };
 
 export interface InboxMessage {
   seq: number;
@@ -82,6 +92,8 @@ export class RelayClient {
     readonly origin: string,
     descriptor: Descriptor,
     private readonly options: RelayClientOptions,
+    /** The ingress relay every request goes through (see connectVia), if any. */
+    readonly via?: RelayClient,
   ) {
     this.#descriptor = descriptor;
     this.#padding = new PaddingPolicy(descriptor.buckets);
@@ -93,19 +105,34 @@ export class RelayClient {
     return new RelayClient(descriptor.origin, descriptor, options);
   }
 
-  static async #loadDescriptor(origin: string, options: RelayClientOptions): Promise<Descriptor> {
-    const doFetch = options.fetch ?? fetch;
-    const url = new URL("/.well-known/shroud", origin);
-    let response: Response;
-    try {
-      response = await doFetch(url);
-    } catch (cause) {
-      throw new TransportError(`cannot reach relay at ${url.origin}`, { cause });
-    }
-    if (response.status !== 200) {
-      throw new TransportError(`relay descriptor request failed with HTTP ${response.status}`);
-    }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+  /**
+   * A client for the relay at `origin` that never contacts it directly: its descriptor comes
+   * through `ingress` (peer_descriptor), deposits are forwarded by `ingress` in its next batch,
+   * and fetch, ack and cover are proxied by `ingress`. The relay at `origin` sees `ingress`,
+   * never this client; `ingress` sees this client, never the inbox.
+   *
+   * @example
+   * const a = await RelayClient.connect("https://a.example");
+   * const b = await RelayClient.connectVia("https://b.example", a);
+   * await b.deposit(cardOnB, message); // { status: "forwarded" }
+   */
+  static async connectVia(
+    origin: string,
+    ingress: RelayClient,
+    options: RelayClientOptions = {},
+  ): Promise<RelayClient> {
+    const descriptor = await RelayClient.#loadDescriptor(origin, options, ingress);
+    return new RelayClient(descriptor.origin, descriptor, options, ingress);
+  }
+
+  static async #loadDescriptor(
+    origin: string,
+    options: RelayClientOptions,
+    via?: RelayClient,
+  ): Promise<Descriptor> {
+    const bytes = via
+      ? await via.peerDescriptor(origin)
+      : await RelayClient.#fetchDescriptor(origin, options);
     let descriptor: Descriptor;
     try {
       descriptor = await verifyDescriptor(bytes, {
@@ -123,6 +150,93 @@ export class RelayClient {
     return descriptor;
   }
 
+  static async #fetchDescriptor(origin: string, options: RelayClientOptions): Promise<Uint8Array> {
+    const doFetch = options.fetch ?? fetch;
+    const url = new URL("/.well-known/shroud", origin);
+    let response: Response;
+    try {
+      response = await doFetch(url);
+    } catch (cause) {
+      throw new TransportError(`cannot reach relay at ${url.origin}`, { cause });
+    }
+    if (response.status !== 200) {
+      throw new TransportError(`relay descriptor request failed with HTTP ${response.status}`);
+    }
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** Asks this relay for a peer's signed descriptor (the caller verifies it). */
+  async peerDescriptor(origin: string): Promise<Uint8Array> {
+    const bucket = this.#padding.bucketFor(Math.max(4096, this.options.minBucket ?? 0));
+    const response = await this.#send(
+      { kind: RequestKind.peer_descriptor, responseSize: bucket, origin },
+      bucket,
+    );
+    if (
+      response.status === RelayStatus.ok &&
+      "kind" in response &&
+      response.kind === RequestKind.peer_descriptor
+    ) {
+      return response.descriptor;
+    }
+    throw new TransportError(
+      `relay could not provide the peer's descriptor (${relayStatusName(response.status)})`,
+    );
+  }
+
+  /** Bytes a forward or proxy request adds around an envelope for `nextHop`, at most. */
+  #hopOverhead(nextHop: string): number {
+    // padding prefix, response_size, kind, next_hop with its length, envelope length
+    return REQUEST_OVERHEAD + 4 + 4 + 1 + 4 + new TextEncoder().encode(nextHop).length + 4;
+  }
+
+  /** Has this relay queue a sealed envelope for `nextHop` (a forward). */
+  async #forward(nextHop: string, envelope: Uint8Array): Promise<DepositResult> {
+    const bucket = this.#padding.bucketFor(
+      Math.max(this.options.minBucket ?? 0, envelope.length + this.#hopOverhead(nextHop)),
+    );
+    const response = await this.#send(
+      { kind: RequestKind.forward, responseSize: bucket, nextHop, envelope },
+      bucket,
+    );
+    if (
+      response.status === RelayStatus.accepted &&
+      "kind" in response &&
+      response.kind === RequestKind.forward
+    ) {
+      return { status: "forwarded" };
+    }
+    return failure(response.status);
+  }
+
+  /** Has this relay pass a sealed request to `nextHop` now; returns the next hop's HTTP answer. */
+  async #proxy(
+    nextHop: string,
+    envelope: Uint8Array,
+    innerResponseSize: number,
+  ): Promise<{ status: number; body: Uint8Array }> {
+    // The answer carries the inner answer plus up to 60 bytes of framing and sealing.
+    const bucket = this.#padding.bucketFor(
+      Math.max(
+        this.options.minBucket ?? 0,
+        envelope.length + this.#hopOverhead(nextHop),
+        innerResponseSize + 60,
+      ),
+    );
+    const response = await this.#send(
+      { kind: RequestKind.proxy, responseSize: bucket, nextHop, envelope },
+      bucket,
+    );
+    if (
+      response.status === RelayStatus.ok &&
+      "kind" in response &&
+      response.kind === RequestKind.proxy
+    ) {
+      return { status: response.httpStatus, body: response.response };
+    }
+    throw new TransportError(`ingress relay answered ${relayStatusName(response.status)}`);
+  }
+
   get descriptor(): Descriptor {
     return this.#descriptor;
   }
@@ -133,10 +247,14 @@ export class RelayClient {
 
   /** Re-fetches the descriptor (done automatically once when the relay reports an unknown key). */
   async refresh(): Promise<void> {
-    this.#descriptor = await RelayClient.#loadDescriptor(this.origin, {
-      ...this.options,
-      pinnedSigningKey: this.options.pinnedSigningKey ?? this.#descriptor.signingKey,
-    });
+    this.#descriptor = await RelayClient.#loadDescriptor(
+      this.origin,
+      {
+        ...this.options,
+        pinnedSigningKey: this.options.pinnedSigningKey ?? this.#descriptor.signingKey,
+      },
+      this.via,
+    );
     this.#padding = new PaddingPolicy(this.#descriptor.buckets);
   }
 
@@ -152,18 +270,20 @@ export class RelayClient {
     const minBucket = this.options.minBucket ?? 0;
     const payload = await sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
     const bucket = this.#padding.bucketFor(Math.max(minBucket, payload.length + DEPOSIT_OVERHEAD));
-    const response = await this.#send(
-      {
-        kind: RequestKind.deposit,
-        responseSize: bucket,
-        inboxId: card.inboxId,
-        writeToken: card.writeToken.expose(),
-        messageId: options.messageId ?? randomBytes(MESSAGE_ID_LENGTH),
-        flags: 0,
-        payload,
-      },
-      bucket,
-    );
+    const request: RelayRequest = {
+      kind: RequestKind.deposit,
+      responseSize: bucket,
+      inboxId: card.inboxId,
+      writeToken: card.writeToken.expose(),
+      messageId: options.messageId ?? randomBytes(MESSAGE_ID_LENGTH),
+      flags: 0,
+      payload,
+    };
+    if (this.via) {
+      const { sealed } = await this.#seal(request, bucket, false);
+      return this.via.#forward(this.origin, sealed);
+    }
+    const response = await this.#send(request, bucket);
     if (
       response.status === RelayStatus.accepted &&
       "kind" in response &&
@@ -269,19 +389,28 @@ export class RelayClient {
     }
   }
 
-  async #send(request: RelayRequest, bucket: number, retried = false): Promise<RelayResponse> {
+  /** Pads and seals a request to this relay's newest usable key. */
+  async #seal(
+    request: RelayRequest,
+    bucket: number,
+    retried: boolean,
+  ): Promise<{ sealed: Uint8Array<ArrayBuffer>; keying: ResponseKeying }> {
     const [key] = usableKeys(this.#descriptor, (this.options.now ?? Date.now)());
     if (!key) {
       if (retried) throw new DescriptorError("relay descriptor has no usable key");
       await this.refresh();
-      return this.#send(request, bucket, true);
+      return this.#seal(request, bucket, true);
     }
     const plaintext = this.#padding.pad(
       encode(relayRequestCodec, request),
       REQUEST_OVERHEAD,
       bucket,
     );
-    const { sealed, keying } = await sealRequest(key.config, plaintext);
+    return sealRequest(key.config, plaintext);
+  }
+
+  /** POSTs a sealed request to this relay. */
+  async #post(sealed: Uint8Array<ArrayBuffer>): Promise<{ status: number; body: Uint8Array }> {
     const doFetch = this.options.fetch ?? fetch;
     let http: Response;
     try {
@@ -293,20 +422,26 @@ export class RelayClient {
     } catch (cause) {
       throw new TransportError(`cannot reach relay at ${this.origin}`, { cause });
     }
+    return {
+      status: http.status,
+      body: new Uint8Array(await http.arrayBuffer().catch(() => new ArrayBuffer(0))),
+    };
+  }
+
+  async #send(request: RelayRequest, bucket: number, retried = false): Promise<RelayResponse> {
+    const { sealed, keying } = await this.#seal(request, bucket, retried);
+    const http = this.via
+      ? await this.via.#proxy(this.origin, sealed, request.responseSize)
+      : await this.#post(sealed);
     if (http.status === 422 && !retried) {
-      await http.arrayBuffer();
       await this.refresh();
       return this.#send(request, bucket, true);
     }
-    if (http.status !== 200) {
-      await http.arrayBuffer().catch(() => undefined);
-      throw new TransportError(`relay answered HTTP ${http.status}`);
-    }
-    const body = new Uint8Array(await http.arrayBuffer());
-    const expected = request.responseSize;
-    if (body.length !== expected)
+    if (http.status !== 200) throw new TransportError(`relay answered HTTP ${http.status}`);
+    if (http.body.length !== request.responseSize) {
       throw new TransportError("relay response is not the requested bucket");
-    const padded = await openResponse(keying, body);
+    }
+    const padded = await openResponse(keying, http.body);
     return decode(relayResponseCodec, this.#padding.unpad(padded), this.#padding.largest);
   }
 }

@@ -74,6 +74,13 @@ export class TransportError extends ShroudError {
   }
 }
 
+/** Federation policy does not allow this peer (as sender or next hop). */
+export class PolicyError extends ShroudError {
+  constructor(message = "not allowed") {
+    super("policy", message);
+  }
+}
+
 /** A request arrived with the wrong Content-Type. */
 export class MediaTypeError extends ShroudError {
   constructor() {

@@ -76,6 +76,24 @@ export function createRelayApp(relay: Relay): Hono {
     },
   );
 
+  app.post(
+    "/v1/federation",
+    bodyLimit({
+      maxSize: relay.config.federation.maxBatchBytes,
+      onError: () => failure(new TooLargeError(), relay),
+    }),
+    async (c) => {
+      try {
+        const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+        if (type !== MediaTypes.federationBatch) throw new MediaTypeError();
+        const outcome = await relay.receiveBatch(new Uint8Array(await c.req.arrayBuffer()));
+        return c.text(outcome, 200);
+      } catch (error) {
+        return failure(error, relay);
+      }
+    },
+  );
+
   app.notFound(() => new Response("not found", { status: 404 }));
   app.onError((error) => failure(error, relay));
   return app;

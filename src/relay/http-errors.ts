@@ -1,7 +1,10 @@
 import {
   CryptoError,
   DecodeError,
+  DescriptorError,
   MediaTypeError,
+  PolicyError,
+  TransportError,
   ReplayError,
   TooLargeError,
   UnknownKeyError,
@@ -9,7 +12,7 @@ import {
 
 /** An HTTP answer for an envelope that never opened: a status and a fixed, opaque body. */
 export interface HttpFailure {
-  status: 400 | 413 | 415 | 422 | 500;
+  status: 400 | 403 | 413 | 415 | 422 | 500 | 503;
   body: string;
 }
 
@@ -26,6 +29,11 @@ export function httpFailureFor(error: unknown): HttpFailure {
     error instanceof ReplayError
   ) {
     return { status: 400, body: "bad request" };
+  }
+  if (error instanceof PolicyError) return { status: 403, body: "forbidden" };
+  // A peer's descriptor could not be had: the sender should retry later.
+  if (error instanceof TransportError || error instanceof DescriptorError) {
+    return { status: 503, body: "unavailable" };
   }
   if (error instanceof MediaTypeError) {
     return { status: 415, body: "unsupported media type" };

@@ -11,6 +11,9 @@ import {
   type AckRequest,
   type DepositRequest,
   type FetchRequest,
+  type ForwardRequest,
+  type PeerDescriptorRequest,
+  type ProxyRequest,
   type RelayRequest,
 } from "../protocol/relay-request.js";
 import type { FetchedItem, RelayResponse } from "../protocol/relay-response.js";
@@ -19,6 +22,13 @@ import { dayOf, type Clock } from "./ports/clock.js";
 import type { InboxStore } from "./ports/inbox-store.js";
 import type { RoundPool } from "./ports/round-pool.js";
 import type { RelayConfig } from "./relay-config.js";
+
+/** Handles the requests that involve another relay (see federation.ts). */
+export interface HopHandler {
+  forward(request: ForwardRequest): Promise<RelayResponse>;
+  proxy(request: ProxyRequest, capacity: number): Promise<RelayResponse>;
+  peerDescriptor(request: PeerDescriptorRequest, capacity: number): Promise<RelayResponse>;
+}
 
 /** Bytes of a fetch response outside its items: status, kind, vector length, more flag. */
 const FETCH_FRAME = 1 + 1 + 4 + 1;
@@ -31,6 +41,8 @@ export class RelayService {
     private readonly clock: Clock,
     /** Called after a deposit is added, e.g. to close the round at once when rounds are 0 ms. */
     private readonly onDeposit: () => Promise<void> = async () => {},
+    /** Carries forward, proxy and peer_descriptor requests; without it they are unsupported. */
+    private readonly hops?: HopHandler,
   ) {}
 
   get padding(): PaddingPolicy {
@@ -51,11 +63,20 @@ export class RelayService {
         return this.#ack(request);
       case RequestKind.cover:
         return { status: RelayStatus.ok, kind: RequestKind.cover };
-      case RequestKind.forward:
+      case RequestKind.forward: {
+        if (!this.hops) return { status: RelayStatus.unsupported };
+        const answer = await this.hops.forward(request);
+        if (answer.status === RelayStatus.accepted) await this.onDeposit();
+        return answer;
+      }
       case RequestKind.proxy:
+        return this.hops
+          ? this.hops.proxy(request, responseCapacity)
+          : { status: RelayStatus.unsupported };
       case RequestKind.peer_descriptor:
-        // Federation is not wired into the relay yet.
-        return { status: RelayStatus.unsupported };
+        return this.hops
+          ? this.hops.peerDescriptor(request, responseCapacity)
+          : { status: RelayStatus.unsupported };
     }
   }
 

@@ -9,6 +9,7 @@ import { DecodeError, ReplayError, UnknownKeyError } from "../protocol/errors.js
 import {
   relayRequestCodec,
   requestKindName,
+  RequestKind,
   type RelayRequest,
 } from "../protocol/relay-request.js";
 import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
@@ -22,6 +23,7 @@ import {
   rotateKeyRing,
 } from "./key-ring.js";
 import { dayOf, type Clock } from "./ports/clock.js";
+import type { FederationQueue } from "./ports/federation-queue.js";
 import type { InboxStore } from "./ports/inbox-store.js";
 import type { KeyStore } from "./ports/key-store.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
@@ -29,6 +31,8 @@ import type { ReplaySet } from "./ports/replay-set.js";
 import type { RoundPool } from "./ports/round-pool.js";
 import type { RoundScheduler } from "./ports/round-scheduler.js";
 import type { RelayConfig } from "./relay-config.js";
+import { Federation } from "./federation.js";
+import { PeerDirectory } from "./peer-directory.js";
 import { RelayService } from "./relay-service.js";
 import { RoundCloser } from "./round-closer.js";
 
@@ -42,8 +46,12 @@ export interface RelayPorts {
   metrics: Metrics;
   /** Decides when rounds close (a timer in one process; a shared schedule across many). */
   rounds: RoundScheduler;
+  /** Outbound traffic to peer relays, held, batched and delivered with retries. */
+  federation: FederationQueue;
   /** Where operational messages go; never given addresses, inbox ids or sizes. */
   log?: (message: string) => void;
+  /** Outbound HTTP to peers (default: the global fetch). */
+  http?: typeof fetch;
 }
 
 /** Least time between key reloads triggered by an unknown key id. */
@@ -62,6 +70,7 @@ export class Relay {
   #maintenance: ReturnType<typeof setInterval> | undefined;
   readonly #service: RelayService;
   readonly #closer: RoundCloser;
+  readonly #federation: Federation;
   /** Closes a round for the scheduler, logging a failure (with no detail) before passing it on. */
   readonly #closeLogged: () => Promise<void>;
   readonly #log: (message: string) => void;
@@ -80,13 +89,30 @@ export class Relay {
       ports.metrics,
       config.retentionDays,
     );
-    const closeAtOnce = config.roundIntervalMs === 0 ? () => this.#closer.close() : undefined;
+    const http = ports.http ?? ((input, init) => fetch(input, init));
+    this.#federation = new Federation(
+      config,
+      ports.federation,
+      ports.replay,
+      new PeerDirectory(config.federation, ports.clock, http),
+      ports.clock,
+      ports.metrics,
+      http,
+      () => this.#keyRing.signingKey,
+      this.#log,
+    );
+    const closeAtOnce = config.roundIntervalMs === 0 ? () => this.closeRound() : undefined;
     this.#closeLogged = () =>
-      this.#closer.close().catch((error: unknown) => {
+      this.closeRound().catch((error: unknown) => {
         this.#log(`shroud: round close failed (${error instanceof Error ? error.name : "error"})`);
         throw error;
       });
-    this.#service = new RelayService(config, ports.inboxes, ports.pool, ports.clock, closeAtOnce);
+    const federation = this.#federation;
+    this.#service = new RelayService(config, ports.inboxes, ports.pool, ports.clock, closeAtOnce, {
+      forward: (request) => federation.forward(request),
+      proxy: (request, capacity) => federation.proxy(request, capacity),
+      peerDescriptor: (request, capacity) => federation.peerDescriptor(request, capacity),
+    });
   }
 
   /**
@@ -120,6 +146,7 @@ export class Relay {
       );
     this.#maintenance = setInterval(maintain, this.config.maintenanceIntervalMs);
     await maintain();
+    await this.#federation.start();
     if (this.config.roundIntervalMs > 0) {
       await this.ports.rounds.start(this.config.roundIntervalMs, this.#closeLogged);
     }
@@ -131,11 +158,48 @@ export class Relay {
     this.#maintenance = undefined;
     await this.ports.rounds.stop();
     await this.closeRound();
+    await this.#federation.stop();
   }
 
-  /** Closes the current round now. */
-  closeRound(): Promise<void> {
-    return this.#closer.close();
+  /** Closes the current round now and sends this round's federation batches. */
+  async closeRound(): Promise<void> {
+    await this.#closer.close();
+    await this.#federation.flush();
+  }
+
+  /** Handles an inbound federation batch (POST /v1/federation); see Federation.receive. */
+  receiveBatch(body: Uint8Array): Promise<"accepted" | "duplicate"> {
+    return this.#federation.receive(body, (envelope, hops) =>
+      this.#acceptForwarded(envelope, hops),
+    );
+  }
+
+  /**
+   * One envelope from a batch, handled as if a client had sent it, except that nobody waits
+   * for an answer: deposits join the current round, forwards go on to their next hop, cover is
+   * dropped. It is recorded in the replay set only after it was handled, so a batch retried
+   * after a failure half way does not lose it; handling twice is harmless (deposits are
+   * idempotent by message id, a forwarded envelope is refused as a replay at its next hop).
+   */
+  async #acceptForwarded(envelope: Uint8Array, hops: number): Promise<void> {
+    const padding = this.config.padding;
+    if (!padding.isBucket(envelope.length)) throw new DecodeError("envelope is not a bucket size");
+    const keyId = requestKeyId(envelope);
+    const key = this.#keyRing.lookup(keyId, this.ports.clock.now());
+    if (!key) throw new DecodeError("unknown key id");
+    const opened = await openRequest((id) => (id === keyId ? key : undefined), envelope);
+    if (await this.ports.replay.has(key.tag, opened.keying.enc)) return;
+    const request = decode(relayRequestCodec, padding.unpad(opened.plaintext), padding.largest);
+    if (request.kind === RequestKind.deposit) {
+      await this.#service.handle(request, 0);
+    } else if (request.kind === RequestKind.forward) {
+      if (hops < this.config.federation.maxHops) await this.#federation.forward(request, hops + 1);
+    }
+    await this.ports.replay.add(key.tag, opened.keying.enc);
+    this.ports.metrics.count(MetricName.requests, {
+      kind: `forwarded_${requestKindName(request.kind)}`,
+      status: "handled",
+    });
   }
 
   /**
@@ -145,6 +209,7 @@ export class Relay {
   async maintain(): Promise<void> {
     const now = this.ports.clock.now();
     await this.ports.inboxes.expire(dayOf(now));
+    await this.#federation.maintain(dayOf(now));
     await this.reloadKeys();
     const current = this.#keyRing.stored;
     const newest = Math.max(...current.hpke.map((k) => k.createdAt));

@@ -196,7 +196,10 @@ export function describePortConformance(
 
     it("remembers each enc per key until the key is forgotten", async () => {
       const enc = randomBytes(32);
+      expect(await replay.has("k1", enc)).toBe(false);
       expect(await replay.add("k1", enc)).toBe(true);
+      expect(await replay.has("k1", enc)).toBe(true);
+      expect(await replay.has("k2", enc)).toBe(false);
       expect(await replay.add("k1", enc)).toBe(false);
       expect(await replay.add("k2", enc)).toBe(true);
       expect(await replay.add("k1", randomBytes(32))).toBe(true);

@@ -2,6 +2,7 @@ import { systemClock, type Clock } from "../../relay/ports/clock.js";
 import type { KeyStore } from "../../relay/ports/key-store.js";
 import type { RelayPorts } from "../../relay/relay.js";
 import { IntervalRoundScheduler } from "./interval-round-scheduler.js";
+import { MemoryFederationQueue } from "./memory-federation-queue.js";
 import { MemoryInboxStore } from "./memory-inbox-store.js";
 import { MemoryKeyStore } from "./memory-key-store.js";
 import { MemoryMetrics } from "./memory-metrics.js";
@@ -14,6 +15,7 @@ export interface MemoryPorts extends RelayPorts {
   pool: MemoryRoundPool;
   replay: MemoryReplaySet;
   metrics: MemoryMetrics;
+  federation: MemoryFederationQueue;
 }
 
 /**
@@ -30,5 +32,6 @@ export function memoryPorts(options: { keys?: KeyStore; clock?: Clock } = {}): M
     clock: options.clock ?? systemClock,
     metrics: new MemoryMetrics(),
     rounds: new IntervalRoundScheduler(),
+    federation: new MemoryFederationQueue(),
   };
 }

@@ -10,6 +10,10 @@ export class MemoryReplaySet implements ReplaySet {
   readonly durable = false;
   readonly #byKey = new Map<string, Set<string>>();
 
+  async has(keyTag: string, enc: Uint8Array): Promise<boolean> {
+    return this.#byKey.get(keyTag)?.has(String.fromCharCode(...enc.subarray(0, 16))) ?? false;
+  }
+
   async add(keyTag: string, enc: Uint8Array): Promise<boolean> {
     let seen = this.#byKey.get(keyTag);
     if (!seen) {

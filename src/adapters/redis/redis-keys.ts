@@ -11,9 +11,15 @@
  * | `{P:keys}`             | the encrypted key ring                                        |
  * | `{P:m}`                | aggregate metrics                                             |
  * | `{P:q}` (BullMQ prefix) | the round-closing queue and its job scheduler                |
+ * | `{P:f:<peer tag>}`     | one federation peer: `:h` held slot ids zset, `:e:<id>`      |
+ * |                        | slot strings, `:c:<claim id>` claimed slot ids zsets, `:u`   |
+ * |                        | unsent claim ids, `:r` recently sent claim ids list          |
+ * | `{P:fp}`               | federation peers: peer tag -> origin                         |
+ * | `{P:fq}` (BullMQ prefix) | federation delivery queues, one per peer (`f<peer tag>`)     |
  *
- * The round pool lives in one slot, so one shard carries all pending deposits; inboxes spread
- * over the cluster. P is the configured prefix (default "shroud").
+ * The round pool lives in one slot, so one shard carries all pending deposits; inboxes and
+ * federation peers spread over the cluster (all delivery queues share `{P:fq}`). A peer tag is
+ * the first 32 hex digits of SHA-256(origin). P is the configured prefix (default "shroud").
  */
 import { toHex } from "../../protocol/bytes.js";
 
@@ -70,6 +76,35 @@ export class RedisKeys {
 
   get metrics(): string {
     return `{${this.prefix}:m}`;
+  }
+
+  /** One federation peer's keys; `peerTag` is hex (see the table above). */
+  federationPeer(peerTag: string): {
+    held: string;
+    entryPrefix: string;
+    claim: (claimId: string) => string;
+    unsent: string;
+    sent: string;
+  } {
+    if (!/^[0-9a-f]{1,64}$/.test(peerTag)) throw new RangeError("invalid peer tag");
+    const tag = `{${this.prefix}:f:${peerTag}}`;
+    return {
+      held: `${tag}:h`,
+      entryPrefix: `${tag}:e:`,
+      claim: (claimId) => `${tag}:c:${claimId}`,
+      unsent: `${tag}:u`,
+      sent: `${tag}:r`,
+    };
+  }
+
+  /** Hash of the federation peers this relay has held traffic for: peer tag -> origin. */
+  get federationPeers(): string {
+    return `{${this.prefix}:fp}`;
+  }
+
+  /** BullMQ's own key prefix for the federation delivery queues. */
+  get federationQueuePrefix(): string {
+    return `{${this.prefix}:fq}`;
   }
 
   /** BullMQ's own key prefix for the round queue. */

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from "../../relay/ports/clock.js";
 import type { RelayPorts } from "../../relay/relay.js";
 import { BullMqRoundScheduler } from "./bullmq-round-scheduler.js";
 import { connectRedis } from "./redis-connection.js";
+import { RedisFederationQueue } from "./redis-federation-queue.js";
 import { RedisInboxStore } from "./redis-inbox-store.js";
 import { RedisKeyStore } from "./redis-key-store.js";
 import { RedisKeys } from "./redis-keys.js";
@@ -34,6 +35,7 @@ export interface RedisPorts extends RelayPorts {
   replay: RedisReplaySet;
   keys: RedisKeyStore;
   metrics: RedisMetrics;
+  federation: RedisFederationQueue;
   redis: Redis;
   /** Closes the connections (after the relay has stopped). */
   close(): Promise<void>;
@@ -50,6 +52,8 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
   const keys = new RedisKeys(options.prefix);
   const redis = connectRedis(options.url);
   const metrics = new RedisMetrics(redis, keys);
+  // Federation batches must survive a restart: their queues stay on `url`, not `queueUrl`.
+  const federation = new RedisFederationQueue(redis, options.url, keys);
   return {
     inboxes: new RedisInboxStore(redis, keys),
     pool: new RedisRoundPool(redis, keys),
@@ -58,8 +62,10 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
     clock: options.clock ?? systemClock,
     metrics,
     rounds: new BullMqRoundScheduler(options.queueUrl ?? options.url, keys, metrics),
+    federation,
     redis,
     async close() {
+      await federation.close();
       await metrics.flush();
       await redis.quit().catch(() => redis.disconnect());
     },

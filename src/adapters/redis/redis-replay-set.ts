@@ -21,6 +21,10 @@ export class RedisReplaySet implements ReplaySet {
     return (await this.redis.sadd(this.keys.replay(keyTag), buf(enc))) === 1;
   }
 
+  async has(keyTag: string, enc: Uint8Array): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.replay(keyTag), buf(enc))) === 1;
+  }
+
   async forget(keyTag: string): Promise<void> {
     await this.redis.unlink(this.keys.replay(keyTag));
   }

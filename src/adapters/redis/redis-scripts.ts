@@ -14,6 +14,10 @@ const SCRIPTS = {
   poolAdd: { file: "pool-add.lua", keys: 4 },
   poolClose: { file: "pool-close.lua", keys: 3 },
   poolRelease: { file: "pool-release.lua", keys: 4 },
+  fedHold: { file: "fed-hold.lua", keys: 2 },
+  fedClaim: { file: "fed-claim.lua", keys: 3 },
+  fedSent: { file: "fed-sent.lua", keys: 3 },
+  fedRemember: { file: "fed-remember.lua", keys: 1 },
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -10,6 +10,16 @@ export const MetricName = {
   roundRuns: "shroud_round_runs_total",
   roundSize: "shroud_round_size",
   itemsDelivered: "shroud_items_delivered_total",
+  /** Per peer (label `peer`, a relay origin): federation batches built and queued. */
+  federationBatchesSent: "shroud_federation_batches_sent_total",
+  /** Per peer: batches the peer acknowledged. */
+  federationBatchesDelivered: "shroud_federation_batches_delivered_total",
+  /** Per peer: failed delivery attempts (each is retried until the attempts run out). */
+  federationDeliveryFailures: "shroud_federation_delivery_failures_total",
+  /** Per peer: batches moved to the dead-letter queue (counted by the instance that saw it). */
+  federationDeadLettered: "shroud_federation_dead_lettered_total",
+  /** Per peer: inbound batches accepted. */
+  federationBatchesReceived: "shroud_federation_batches_received_total",
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

@@ -12,6 +12,9 @@ export interface ReplaySet {
   /** Records `enc` under the key named by `keyTag`; false if it was already recorded. */
   add(keyTag: string, enc: Uint8Array): Promise<boolean>;
 
+  /** Whether `enc` is recorded under `keyTag` (records nothing). */
+  has(keyTag: string, enc: Uint8Array): Promise<boolean>;
+
   /** Forgets everything recorded under a retired key. */
   forget(keyTag: string): Promise<void>;
 }

@@ -1,0 +1,288 @@
+/**
+ * Federation: carrying sealed traffic for and through other relays.
+ *
+ * - forward: a client's envelope sealed to a peer waits in the federation queue and leaves in
+ *   the next round's batch to that peer. This relay learns the client's address and "something
+ *   for that peer"; the peer learns the inbox and "from this relay".
+ * - proxy: a client's sealed request goes to the peer at once; the peer's sealed answer comes
+ *   back inside this relay's sealed answer (the OHTTP relay role).
+ * - peer_descriptor: a peer's signed descriptor, fetched by this relay so the peer never sees
+ *   the client.
+ * - batches: once per round every link gets at least one batch of `slotsPerBatch` slots, real
+ *   envelopes among cover in random positions; more batches of the same size when there is
+ *   more traffic. Inbound batches are checked (policy, signature, destination, batch id) before
+ *   each envelope is handled as if a client had sent it.
+ */
+import { fromHex, toHex, utf8 } from "../protocol/bytes.js";
+import { normalizeOrigin } from "../protocol/descriptor.js";
+import { CryptoError, DecodeError, PolicyError, TooLargeError } from "../protocol/errors.js";
+import {
+  batchOrigin,
+  coverSlot,
+  decodeSlot,
+  encodeSlot,
+  signBatch,
+  verifyBatch,
+  type Slot,
+} from "../protocol/federation-batch.js";
+import { MediaTypes } from "../protocol/labels.js";
+import {
+  RequestKind,
+  type ForwardRequest,
+  type PeerDescriptorRequest,
+  type ProxyRequest,
+} from "../protocol/relay-request.js";
+import type { RelayResponse } from "../protocol/relay-response.js";
+import { RelayStatus } from "../protocol/relay-status.js";
+import { dayOf, type Clock } from "./ports/clock.js";
+import type { FederationQueue, OutboundClaim } from "./ports/federation-queue.js";
+import { MetricName, type Metrics } from "./ports/metrics.js";
+import type { ReplaySet } from "./ports/replay-set.js";
+import type { PeerDirectory } from "./peer-directory.js";
+import type { RelayConfig } from "./relay-config.js";
+import { secureShuffle } from "./shuffle.js";
+
+const PROXY_TIMEOUT_MS = 15_000;
+const DELIVERY_TIMEOUT_MS = 30_000;
+/** Days back that maintenance looks for batch-id records to forget (covers downtime). */
+const FORGET_WINDOW_DAYS = 60;
+
+/** What the relay does with one envelope that arrived in a batch. */
+export type AcceptForwarded = (envelope: Uint8Array, hops: number) => Promise<void>;
+
+function batchTag(day: number): string {
+  return `batch-ids:${day}`;
+}
+
+export class Federation {
+  #seenDeadLetters = new Set<string>();
+
+  constructor(
+    private readonly config: RelayConfig,
+    private readonly queue: FederationQueue,
+    private readonly replay: ReplaySet,
+    private readonly directory: PeerDirectory,
+    private readonly clock: Clock,
+    private readonly metrics: Metrics,
+    private readonly http: typeof fetch,
+    private readonly signingKey: () => CryptoKey,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  get #settings() {
+    return this.config.federation;
+  }
+
+  /** Holds a client's envelope for `nextHop` until the next batch (hops so far: `hops`). */
+  async forward(request: ForwardRequest, hops = 1): Promise<RelayResponse> {
+    let nextHop: string;
+    try {
+      nextHop = normalizeOrigin(request.nextHop);
+    } catch {
+      return { status: RelayStatus.bad_request };
+    }
+    if (!this.directory.allows(nextHop)) return { status: RelayStatus.forbidden };
+    if (hops > this.#settings.maxHops) return { status: RelayStatus.forbidden };
+    if (request.envelope.length > this.#settings.slotCapacity) {
+      return { status: RelayStatus.too_large };
+    }
+    if (!this.config.padding.isBucket(request.envelope.length)) {
+      return { status: RelayStatus.bad_request };
+    }
+    const slot = encodeSlot({ hops, envelope: request.envelope }, this.#settings.slotCapacity);
+    await this.queue.hold(nextHop, slot);
+    return { status: RelayStatus.accepted, kind: RequestKind.forward };
+  }
+
+  /** Passes a sealed request to `nextHop` now and returns its sealed answer. */
+  async proxy(request: ProxyRequest, capacity: number): Promise<RelayResponse> {
+    let nextHop: string;
+    try {
+      nextHop = normalizeOrigin(request.nextHop);
+    } catch {
+      return { status: RelayStatus.bad_request };
+    }
+    if (!this.directory.allows(nextHop)) return { status: RelayStatus.forbidden };
+    let response: Response;
+    try {
+      response = await this.http(new URL("/v1/relay", nextHop), {
+        method: "POST",
+        headers: { "content-type": MediaTypes.request },
+        body: new Uint8Array(request.envelope),
+        signal: AbortSignal.timeout(PROXY_TIMEOUT_MS),
+      });
+    } catch {
+      return { status: RelayStatus.unavailable };
+    }
+    const body = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    // status, kind, uint16 and a varint of up to 4 bytes frame the answer.
+    if (body.length + 8 > capacity) return { status: RelayStatus.too_large };
+    return {
+      status: RelayStatus.ok,
+      kind: RequestKind.proxy,
+      httpStatus: response.status,
+      response: body,
+    };
+  }
+
+  /** A peer's signed descriptor, as this relay fetched and verified it. */
+  async peerDescriptor(request: PeerDescriptorRequest, capacity: number): Promise<RelayResponse> {
+    let origin: string;
+    try {
+      origin = normalizeOrigin(request.origin);
+    } catch {
+      return { status: RelayStatus.bad_request };
+    }
+    if (!this.directory.allows(origin)) return { status: RelayStatus.forbidden };
+    try {
+      const { bytes } = await this.directory.get(origin);
+      if (bytes.length + 6 > capacity) return { status: RelayStatus.too_large };
+      return { status: RelayStatus.ok, kind: RequestKind.peer_descriptor, descriptor: bytes };
+    } catch {
+      return { status: RelayStatus.unavailable };
+    }
+  }
+
+  /**
+   * Handles an inbound batch. Throws (for the HTTP mapping) when it is refused as a whole:
+   * TooLargeError, DecodeError, PolicyError, CryptoError, or a Transport/DescriptorError when
+   * the sender's descriptor cannot be had (so the sender retries). Resolves for an accepted
+   * batch and for a duplicate, which is acknowledged and dropped.
+   */
+  async receive(body: Uint8Array, accept: AcceptForwarded): Promise<"accepted" | "duplicate"> {
+    if (body.length > this.#settings.maxBatchBytes) throw new TooLargeError();
+    const claimed = batchOrigin(body, this.#settings.maxBatchBytes);
+    let sender: string;
+    try {
+      sender = normalizeOrigin(claimed);
+    } catch {
+      throw new DecodeError("invalid batch origin");
+    }
+    if (!this.directory.allows(sender)) throw new PolicyError();
+    const { descriptor } = await this.directory.get(sender);
+    const batch = await verifyBatch(body, descriptor.signingKey, this.#settings.maxBatchBytes);
+    if (normalizeOrigin(batch.destination) !== this.config.origin) {
+      throw new PolicyError("batch for another relay");
+    }
+    const record = utf8(`${sender} ${toHex(batch.batchId)}`);
+    const today = dayOf(this.clock.now());
+    for (let day = today - this.#settings.batchIdDays + 1; day <= today; day++) {
+      if (await this.replay.has(batchTag(day), record)) return "duplicate";
+    }
+    // Envelopes are replay-protected one by one, so a batch retried after a failure part way
+    // through delivers each of them once; the batch id is recorded only once all are handled.
+    for (const slot of batch.slots) {
+      try {
+        await accept(slot.envelope, slot.hops);
+      } catch (error) {
+        if (!(error instanceof DecodeError || error instanceof CryptoError)) throw error;
+      }
+    }
+    await this.replay.add(batchTag(today), record);
+    this.metrics.count(MetricName.federationBatchesReceived, { peer: sender });
+    return "accepted";
+  }
+
+  /** Sends this round's batches on every link (configured peers, and peers with traffic). */
+  async flush(): Promise<void> {
+    for (const claim of await this.queue.unsent()) await this.#send(claim);
+    const links = new Set([
+      ...this.directory.configuredPeers,
+      ...(await this.queue.peersWithTraffic()),
+    ]);
+    for (const peer of links) {
+      for (;;) {
+        const claim = await this.queue.claim(peer, this.#settings.slotsPerBatch);
+        await this.#send(claim);
+        if (claim.slots.length < this.#settings.slotsPerBatch) break;
+      }
+    }
+  }
+
+  async #send(claim: OutboundClaim): Promise<void> {
+    const { slotCapacity, slotsPerBatch } = this.#settings;
+    const slots: Slot[] = [];
+    for (const raw of claim.slots) {
+      try {
+        slots.push(decodeSlot(raw, slotCapacity));
+      } catch {
+        this.log("shroud: dropped a held envelope of another slot size");
+      }
+    }
+    const header = this.#coverHeader(claim.peer);
+    const coverLength = Math.min(this.config.padding.buckets[0]!, slotCapacity);
+    while (slots.length < slotsPerBatch) slots.push(coverSlot(header, coverLength));
+    const batch = await signBatch(
+      {
+        origin: this.config.origin,
+        destination: claim.peer,
+        batchId: fromHex(claim.id),
+        slotCapacity,
+        slots: secureShuffle(slots),
+      },
+      this.signingKey(),
+    );
+    await this.queue.send(claim, batch);
+    this.metrics.count(MetricName.federationBatchesSent, { peer: claim.peer });
+  }
+
+  /** The request header a real envelope to `peer` would start with, for cover to copy. */
+  #coverHeader(peer: string): Uint8Array {
+    const key = this.directory.cached(peer)?.descriptor.keys[0]?.config;
+    const header = new Uint8Array(7);
+    const view = new DataView(header.buffer);
+    view.setUint8(0, key?.keyId ?? 0);
+    view.setUint16(1, key?.kemId ?? 0x20);
+    view.setUint16(3, key?.suites[0]?.kdfId ?? 1);
+    view.setUint16(5, key?.suites[0]?.aeadId ?? 1);
+    return header;
+  }
+
+  /** Sends one batch to its peer; throws unless the peer acknowledged it (HTTP 200). */
+  readonly deliver = async (peer: string, batch: Uint8Array): Promise<void> => {
+    // The peer's key is fetched ahead, so cover in later batches looks like real envelopes.
+    void this.directory.get(peer).catch(() => undefined);
+    let response: Response;
+    try {
+      response = await this.http(new URL("/v1/federation", peer), {
+        method: "POST",
+        headers: { "content-type": MediaTypes.federationBatch },
+        body: new Uint8Array(batch),
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      });
+    } catch (error) {
+      this.metrics.count(MetricName.federationDeliveryFailures, { peer });
+      throw error;
+    }
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.status !== 200) {
+      this.metrics.count(MetricName.federationDeliveryFailures, { peer });
+      throw new Error(`peer answered HTTP ${response.status}`);
+    }
+    this.metrics.count(MetricName.federationBatchesDelivered, { peer });
+  };
+
+  async start(): Promise<void> {
+    await this.queue.startDelivery(this.deliver, this.#settings.delivery);
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.stopDelivery();
+  }
+
+  /** Forgets old batch ids and counts newly dead-lettered batches per peer. */
+  async maintain(today: number): Promise<void> {
+    for (
+      let day = today - this.#settings.batchIdDays - FORGET_WINDOW_DAYS;
+      day <= today - this.#settings.batchIdDays;
+      day++
+    ) {
+      await this.replay.forget(batchTag(day));
+    }
+    for (const dead of await this.queue.deadLetters()) {
+      if (this.#seenDeadLetters.has(dead.id)) continue;
+      this.#seenDeadLetters.add(dead.id);
+      this.metrics.count(MetricName.federationDeadLettered, { peer: dead.peer });
+    }
+  }
+}

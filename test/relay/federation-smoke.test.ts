@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
+import { contactCard, createInbox } from "../../src/client/inbox.js";
+import { RelayClient } from "../../src/client/relay-client.js";
+import { startNodeRelay, type RunningRelay } from "../../src/node.js";
+import { freePort } from "../fixtures/redis-fixture.js";
+import { text, untext } from "./harness.js";
+
+const running: RunningRelay[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.close();
+});
+
+describe("federation smoke", () => {
+  it("deposits into B through A and fetches from B through A", async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const [urlA, urlB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+    const fast = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 200 };
+    const a = await startNodeRelay({
+      port: portA,
+      ports: memoryPorts(),
+      config: {
+        roundIntervalMs: 60_000,
+        federation: { policy: "allowlist", peers: [urlB], delivery: fast },
+      },
+    });
+    running.push(a);
+    const b = await startNodeRelay({
+      port: portB,
+      ports: memoryPorts(),
+      config: {
+        roundIntervalMs: 60_000,
+        federation: { policy: "allowlist", peers: [urlA], delivery: fast },
+      },
+    });
+    running.push(b);
+    const viaA = await RelayClient.connect(urlA);
+    const onB = await RelayClient.connectVia(urlB, viaA);
+    const inbox = await createInbox(urlB, onB.descriptor.signingKey);
+    expect(await onB.deposit(contactCard(inbox), text("hello through A"))).toEqual({
+      status: "forwarded",
+    });
+    await a.relay.closeRound();
+    await expect
+      .poll(
+        async () => {
+          await b.relay.closeRound();
+          const r = await onB.fetchAll(inbox);
+          return r.status === "ok" ? r.messages.map((m) => untext(m.payload)) : r.status;
+        },
+        { timeout: 5000 },
+      )
+      .toEqual(["hello through A"]);
+  });
+});
