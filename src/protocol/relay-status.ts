@@ -23,7 +23,7 @@ export const RelayStatus = {
   unsupported: 8,
   /** The relay failed; the request may be retried. */
   internal: 9,
-  /** The next hop (proxy, peer descriptor) could not be reached or answered outside the protocol. */
+  /** The next hop (proxy, peer descriptor) could not be reached in time. */
   unavailable: 10,
 } as const;
 export type RelayStatus = (typeof RelayStatus)[keyof typeof RelayStatus];

@@ -1,6 +1,6 @@
 /**
- * The relay's HTTP surface (Hono): POST /v1/relay, GET /.well-known/shroud,
- * GET /.well-known/ohttp-keys, GET /healthz.
+ * The relay's HTTP surface (Hono): POST /v1/relay, POST /v1/federation (batches from peers),
+ * GET /.well-known/shroud, GET /.well-known/ohttp-keys, GET /healthz.
  * Works on any runtime Hono supports; no Node APIs here.
  */
 import { Hono } from "hono";

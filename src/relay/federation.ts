@@ -14,7 +14,7 @@
  *   each envelope is handled as if a client had sent it.
  */
 import { fromHex, toHex, utf8 } from "../protocol/bytes.js";
-import { normalizeOrigin } from "../protocol/descriptor.js";
+import { normalizeOrigin, usableKeys } from "../protocol/descriptor.js";
 import { CryptoError, DecodeError, PolicyError, TooLargeError } from "../protocol/errors.js";
 import {
   batchOrigin,
@@ -39,6 +39,7 @@ import type { FederationQueue, OutboundClaim } from "./ports/federation-queue.js
 import { MetricName, type Metrics } from "./ports/metrics.js";
 import type { ReplaySet } from "./ports/replay-set.js";
 import type { PeerDirectory } from "./peer-directory.js";
+import { readLimited } from "./read-limited.js";
 import type { RelayConfig } from "./relay-config.js";
 import { secureShuffle } from "./shuffle.js";
 
@@ -82,7 +83,6 @@ export class Federation {
       return { status: RelayStatus.bad_request };
     }
     if (!this.directory.allows(nextHop)) return { status: RelayStatus.forbidden };
-    if (hops > this.#settings.maxHops) return { status: RelayStatus.forbidden };
     if (request.envelope.length > this.#settings.slotCapacity) {
       return { status: RelayStatus.too_large };
     }
@@ -109,14 +109,15 @@ export class Federation {
         method: "POST",
         headers: { "content-type": MediaTypes.request },
         body: new Uint8Array(request.envelope),
+        redirect: "manual",
         signal: AbortSignal.timeout(PROXY_TIMEOUT_MS),
       });
     } catch {
       return { status: RelayStatus.unavailable };
     }
-    const body = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     // status, kind, uint16 and a varint of up to 4 bytes frame the answer.
-    if (body.length + 8 > capacity) return { status: RelayStatus.too_large };
+    const body = await readLimited(response, capacity - 8);
+    if (body === undefined) return { status: RelayStatus.too_large };
     return {
       status: RelayStatus.ok,
       kind: RequestKind.proxy,
@@ -161,9 +162,13 @@ export class Federation {
     if (!this.directory.allows(sender)) throw new PolicyError();
     const { descriptor } = await this.directory.get(sender);
     const batch = await verifyBatch(body, descriptor.signingKey, this.#settings.maxBatchBytes);
-    if (normalizeOrigin(batch.destination) !== this.config.origin) {
-      throw new PolicyError("batch for another relay");
+    let destination: string | undefined;
+    try {
+      destination = normalizeOrigin(batch.destination);
+    } catch {
+      destination = undefined;
     }
+    if (destination !== this.config.origin) throw new PolicyError("batch for another relay");
     const record = utf8(`${sender} ${toHex(batch.batchId)}`);
     const today = dayOf(this.clock.now());
     for (let day = today - this.#settings.batchIdDays + 1; day <= today; day++) {
@@ -228,7 +233,9 @@ export class Federation {
 
   /** The request header a real envelope to `peer` would start with, for cover to copy. */
   #coverHeader(peer: string): Uint8Array {
-    const key = this.directory.cached(peer)?.descriptor.keys[0]?.config;
+    const cached = this.directory.cached(peer)?.descriptor;
+    // Clients seal to the newest usable key, so cover copies that one.
+    const key = cached ? usableKeys(cached, this.clock.now())[0]?.config : undefined;
     const header = new Uint8Array(7);
     const view = new DataView(header.buffer);
     view.setUint8(0, key?.keyId ?? 0);
@@ -248,13 +255,14 @@ export class Federation {
         method: "POST",
         headers: { "content-type": MediaTypes.federationBatch },
         body: new Uint8Array(batch),
+        redirect: "manual",
         signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
       });
     } catch (error) {
       this.metrics.count(MetricName.federationDeliveryFailures, { peer });
       throw error;
     }
-    await response.arrayBuffer().catch(() => undefined);
+    await response.body?.cancel().catch(() => undefined);
     if (response.status !== 200) {
       this.metrics.count(MetricName.federationDeliveryFailures, { peer });
       throw new Error(`peer answered HTTP ${response.status}`);

@@ -5,12 +5,15 @@
  */
 import { normalizeOrigin, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
 import { DescriptorError, TransportError } from "../protocol/errors.js";
+import { readLimited } from "./read-limited.js";
 import type { Clock } from "./ports/clock.js";
 import type { FederationConfig } from "./relay-config.js";
 
 /** Longest a verified descriptor is used before it is fetched again. */
 const MAX_CACHE_MS = 10 * 60_000;
 const FETCH_TIMEOUT_MS = 10_000;
+/** A descriptor with many keys is a few KiB; anything near this is not one. */
+const MAX_DESCRIPTOR_BYTES = 64 * 1024;
 
 export interface PeerDescriptor {
   bytes: Uint8Array;
@@ -67,16 +70,18 @@ export class PeerDirectory {
     let response: Response;
     try {
       response = await this.http(new URL("/.well-known/shroud", origin), {
+        redirect: "manual",
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });
     } catch (cause) {
       throw new TransportError("peer unreachable", { cause });
     }
     if (response.status !== 200) {
-      await response.arrayBuffer().catch(() => undefined);
+      await response.body?.cancel().catch(() => undefined);
       throw new TransportError(`peer descriptor answered HTTP ${response.status}`);
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const bytes = await readLimited(response, MAX_DESCRIPTOR_BYTES);
+    if (!bytes) throw new DescriptorError("peer descriptor too large");
     const now = this.clock.now();
     // The first verified signing key is pinned: a later descriptor must be signed by it too.
     const pinned = this.#cache.get(origin)?.value.descriptor.signingKey;

@@ -205,6 +205,13 @@ export function describePortConformance(
       expect(await replay.add("k1", randomBytes(32))).toBe(true);
       await replay.forget("k1");
       expect(await replay.add("k1", enc)).toBe(true);
+      // Records are compared whole: a long shared prefix does not make two records one.
+      const prefix = new TextEncoder().encode("https://a.example ");
+      const first = new Uint8Array([...prefix, ...randomBytes(16)]);
+      const second = new Uint8Array([...prefix, ...randomBytes(16)]);
+      expect(await replay.add("batch", first)).toBe(true);
+      expect(await replay.has("batch", second)).toBe(false);
+      expect(await replay.add("batch", second)).toBe(true);
       expect(await replay.add("k2", enc)).toBe(false);
     });
   });

@@ -51,5 +51,22 @@ describe("federation smoke", () => {
         { timeout: 5000 },
       )
       .toEqual(["hello through A"]);
+    // Later rounds' batches from the same sender are new batches, not duplicates of the first.
+    for (const round of [2, 3]) {
+      expect((await onB.deposit(contactCard(inbox), text(`round ${round}`))).status).toBe(
+        "forwarded",
+      );
+      await a.relay.closeRound();
+    }
+    await expect
+      .poll(
+        async () => {
+          await b.relay.closeRound();
+          const r = await onB.fetchAll(inbox);
+          return r.status === "ok" ? r.messages.map((m) => untext(m.payload)).sort() : r.status;
+        },
+        { timeout: 5000 },
+      )
+      .toEqual(["hello through A", "round 2", "round 3"]);
   });
 });

@@ -1,6 +1,8 @@
 /**
- * Replay set port: the encapsulated keys (enc) of every request opened under a key, kept for
- * that key's lifetime and forgotten when it is deleted.
+ * Replay set port: records kept per tag until the tag is forgotten. The relay records the
+ * encapsulated key (enc) of every request opened under an HPKE key (tag: the key), and the ids
+ * of federation batches it accepted (tag: the day). Records are compared whole, whatever their
+ * length.
  */
 export interface ReplaySet {
   /**
