@@ -67,16 +67,60 @@ export function parseOptions<T extends OptionSpecs>(
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
-      // Node's messages run on with advice about "--"; the first sentence is the useful part.
-      const first = (error as Error).message.split(/\.\s|\n/)[0]?.replace(/\.$/, "");
-      throw new UsageError(
-        `${lowerFirst(first || "invalid arguments")} (see \`shroud ${command} --help\`)`,
-      );
-    }
-    throw error;
+    throw toUsageError(error, command);
   }
+}
+
+type PositionalValues<T extends OptionSpecs> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: true }>
+>["values"];
+
+/** Like parseOptions, but also returns positional arguments (in order) for subcommands. */
+export function parseWithPositionals<T extends OptionSpecs>(
+  args: string[],
+  options: T,
+  command: string,
+): { values: PositionalValues<T>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    throw toUsageError(error, command);
+  }
+}
+
+function toUsageError(error: unknown, command: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
+    // Node's messages run on with advice about "--"; the first sentence is the useful part.
+    const first = (error as Error).message.split(/\.\s|\n/)[0]?.replace(/\.$/, "");
+    return new UsageError(
+      `${lowerFirst(first || "invalid arguments")} (see \`shroud ${command} --help\`)`,
+    );
+  }
+  return error;
+}
+
+/**
+ * A relay origin given on the command line (a peer, an ingress relay): http or https, no
+ * credentials, path, query or fragment. Returns it normalised (scheme://host[:port]).
+ */
+export function originArgument(text: string, name: string): string {
+  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  if (
+    !url ||
+    (url.protocol !== "http:" && url.protocol !== "https:") ||
+    url.username !== "" ||
+    url.password !== "" ||
+    url.pathname !== "/" ||
+    url.search !== "" ||
+    url.hash !== ""
+  ) {
+    const got = JSON.stringify(text);
+    throw new UsageError(
+      `${name} must be an http or https origin like https://relay.example, got ${got}`,
+    );
+  }
+  return url.origin;
 }
 
 function lowerFirst(text: string): string {

@@ -1,8 +1,11 @@
-/** `shroud fetch`: read an inbox's messages to stdout or to files, then optionally ack them. */
+/**
+ * `shroud fetch`: read an inbox's messages to stdout or to files, then optionally ack them;
+ * with --via, fetch and ack are proxied by an ingress relay so the inbox's relay never sees us.
+ */
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { inboxFromJson, type Inbox } from "../client/inbox.js";
-import { RelayClient, type InboxMessage } from "../client/relay-client.js";
+import type { InboxMessage } from "../client/relay-client.js";
 import { ShroudError } from "../protocol/errors.js";
 import {
   CliError,
@@ -15,6 +18,7 @@ import {
   writeNewFile,
   type CliIo,
 } from "./cli-support.js";
+import { connectRelay, viaOption } from "./relay-connection.js";
 import { FETCH_USAGE } from "./usage.js";
 
 const NEWLINE = 0x0a;
@@ -60,6 +64,7 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
       inbox: { type: "string" },
       out: { type: "string" },
       ack: { type: "boolean" },
+      via: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "fetch",
@@ -69,6 +74,7 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const inbox = await loadInbox(required(values.inbox, "--inbox FILE", "fetch"));
+  const via = viaOption(values.via);
   const outDir = values.out;
   if (outDir !== undefined) {
     await mkdir(outDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
@@ -76,10 +82,7 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
       throw new CliError(`cannot create directory ${outDir}`);
     });
   }
-  const client = await RelayClient.connect(
-    inbox.relay,
-    inbox.relaySigningKey ? { pinnedSigningKey: inbox.relaySigningKey } : {},
-  );
+  const { client } = await connectRelay(io, inbox.relay, inbox.relaySigningKey, via);
   const result = await client.fetchAll(inbox);
   // An inbox exists on the relay only from its first deposit on, so "not found" just means empty.
   if (result.status === "not_found") {

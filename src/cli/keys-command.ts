@@ -62,7 +62,12 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const overlap = overlapMs(values["overlap-hours"]);
-  const redisUrl = values.redis ?? (io.env["REDIS_URL"] || undefined);
+  if (values.data !== undefined && values.redis !== undefined) {
+    throw new UsageError("--data and --redis exclude each other: keys live in one place");
+  }
+  // An explicit --data means the key file, whatever REDIS_URL says.
+  const redisUrl =
+    values.data !== undefined ? undefined : (values.redis ?? (io.env["REDIS_URL"] || undefined));
   let store: KeyStore;
   let where: string;
   let hint: string;

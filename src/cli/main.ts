@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { ShroudError } from "../protocol/errors.js";
 import { line, processIo, UsageError, type CliIo } from "./cli-support.js";
+import { federationCommand } from "./federation-command.js";
 import { fetchCommand } from "./fetch-command.js";
 import { inboxCommand } from "./inbox-command.js";
 import { keysCommand } from "./keys-command.js";
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   send: sendCommand,
   fetch: fetchCommand,
   keys: keysCommand,
+  federation: federationCommand,
 };
 
 /** The package version, read from package.json next to dist/ (or src/) at run time. */

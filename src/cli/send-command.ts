@@ -1,6 +1,8 @@
-/** `shroud send`: seal a message to a contact card's inbox and deposit it. */
+/**
+ * `shroud send`: seal a message to a contact card's inbox and deposit it, directly or (--via)
+ * forwarded by an ingress relay in its next federation batch.
+ */
 import { cardFromJson, type ContactCard } from "../client/inbox.js";
-import { RelayClient } from "../client/relay-client.js";
 import { ShroudError } from "../protocol/errors.js";
 import {
   CliError,
@@ -12,6 +14,7 @@ import {
   required,
   type CliIo,
 } from "./cli-support.js";
+import { connectRelay, viaOption } from "./relay-connection.js";
 import { SEND_USAGE } from "./usage.js";
 
 /** Reads and parses a contact card, naming the file in any error. */
@@ -32,6 +35,7 @@ export async function sendCommand(args: string[], io: CliIo): Promise<number> {
     {
       card: { type: "string" },
       file: { type: "string" },
+      via: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "send",
@@ -40,7 +44,9 @@ export async function sendCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, SEND_USAGE);
     return 0;
   }
-  const card = await loadCard(required(values.card, "--card FILE", "send"));
+  const cardPath = required(values.card, "--card FILE", "send");
+  const viaOrigin = viaOption(values.via);
+  const card = await loadCard(cardPath);
   let message: Uint8Array;
   if (values.file !== undefined) {
     message = await readBytesFile(values.file, "message file");
@@ -48,13 +54,19 @@ export async function sendCommand(args: string[], io: CliIo): Promise<number> {
     if (io.stdin.isTTY) await line(io.stderr, "reading the message from stdin (end with Ctrl-D)");
     message = await readAll(io.stdin);
   }
-  const client = await RelayClient.connect(
-    card.relay,
-    card.relaySigningKey ? { pinnedSigningKey: card.relaySigningKey } : {},
-  );
+  const { client, via } = await connectRelay(io, card.relay, card.relaySigningKey, viaOrigin);
   const result = await client.deposit(card, message);
+  if (result.status === "forwarded" && via !== undefined) {
+    // Held by the ingress relay; it reaches the inbox's relay in the ingress's next batch.
+    await line(io.stdout, `forwarded via ${via}`);
+    return 0;
+  }
   if (result.status !== "accepted") {
-    await line(io.stderr, `shroud: deposit failed: ${result.status}`);
+    const hint =
+      via !== undefined && result.status === "forbidden"
+        ? ` (${via} does not forward to ${client.origin})`
+        : "";
+    await line(io.stderr, `shroud: deposit failed: ${result.status}${hint}`);
     return 1;
   }
   await line(io.stdout, result.duplicate ? "accepted (duplicate)" : "accepted");

@@ -10,6 +10,7 @@ import {
   CliError,
   line,
   masterKeyFromEnv,
+  originArgument,
   parseOptions,
   UsageError,
   type CliIo,
@@ -26,6 +27,8 @@ export interface ServeConfig {
   roundIntervalMs: number;
   /** Redis backend: URL, key prefix and the key ring's master key; undefined = embedded store. */
   redis: { url: string; prefix: string; masterKey: SecretBytes; queueUrl?: string } | undefined;
+  /** Federation: "allowlist" of `peers` (none: off) or "open" to any relay. */
+  federation: { policy: "allowlist" | "open"; peers: string[] };
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -51,13 +54,18 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       redis: { type: "string" },
       "redis-prefix": { type: "string" },
       "redis-queue": { type: "string" },
+      peer: { type: "string", multiple: true },
+      federation: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "serve",
   );
   if (values.help) return "help";
   // Each value travels with where it came from, so an error names the flag or the variable.
-  const pick = (flag: keyof typeof values, variable: string): [string, string] | undefined => {
+  const pick = (
+    flag: Exclude<keyof typeof values, "peer">,
+    variable: string,
+  ): [string, string] | undefined => {
     const given = values[flag];
     if (typeof given === "string") return [given, `--${flag}`];
     const fromEnv = env[variable];
@@ -68,9 +76,14 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const origin = pick("origin", "SHROUD_ORIGIN");
   const data = pick("data", "SHROUD_DATA");
   const round = pick("round-ms", "SHROUD_ROUND_MS");
-  const redisUrl = pick("redis", "REDIS_URL");
+  if (typeof values.data === "string" && typeof values.redis === "string") {
+    throw new UsageError("--data and --redis exclude each other: keys live in one place");
+  }
+  // An explicit --data means the embedded store, whatever REDIS_URL says.
+  const redisUrl = typeof values.data === "string" ? undefined : pick("redis", "REDIS_URL");
   const redisPrefix = pick("redis-prefix", "SHROUD_REDIS_PREFIX");
   const redisQueue = pick("redis-queue", "SHROUD_REDIS_QUEUE_URL");
+  const policy = pick("federation", "SHROUD_FEDERATION");
   for (const url of [redisUrl, redisQueue]) {
     if (url && !/^rediss?:\/\//.test(url[0])) {
       throw new UsageError(`${url[1]} must be a redis:// or rediss:// URL`);
@@ -89,9 +102,23 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     }
   }
   if (host && host[0].trim() === "") throw new UsageError(`${host[1]} must not be empty`);
+  if (policy && policy[0] !== "open" && policy[0] !== "allowlist") {
+    throw new UsageError(
+      `${policy[1]} must be "open" or "allowlist", got ${JSON.stringify(policy[0])}`,
+    );
+  }
+  const peers = peerOrigins(values.peer, env["SHROUD_PEERS"]);
+  const portNumber = port ? integer(port[0], port[1], 0, 65535) : 8787;
+  const hostName = host ? host[0].trim() : "127.0.0.1";
+  // This relay's own origin, when it is known before binding: a relay is no peer of its own.
+  const urlHost = hostName.includes(":") ? `[${hostName}]` : hostName;
+  const own =
+    normalized ?? (portNumber === 0 ? null : originOrNull(`http://${urlHost}:${portNumber}`));
+  const self = peers.find(([peer]) => peer === own);
+  if (self) throw new UsageError(`${self[1]} names this relay itself (${self[0]})`);
   return {
-    port: port ? integer(port[0], port[1], 0, 65535) : 8787,
-    host: host ? host[0].trim() : "127.0.0.1",
+    port: portNumber,
+    host: hostName,
     origin: normalized,
     dataDir: data ? data[0] : ".shroud",
     roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
@@ -103,7 +130,43 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
           ...(redisQueue ? { queueUrl: redisQueue[0] } : {}),
         }
       : undefined,
+    federation: {
+      policy: policy?.[0] === "open" ? "open" : "allowlist",
+      peers: [...new Set(peers.map(([peer]) => peer))],
+    },
   };
+}
+
+/** Peer origins from --peer (repeatable) or else SHROUD_PEERS (comma-separated), with sources. */
+function peerOrigins(
+  flags: string[] | undefined,
+  fromEnv: string | undefined,
+): [origin: string, source: string][] {
+  if (flags !== undefined && flags.length > 0) {
+    return flags.map((text) => [originArgument(text, "--peer"), "--peer"]);
+  }
+  const entries = (fromEnv ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  return entries.map((text) => [originArgument(text, "SHROUD_PEERS"), "SHROUD_PEERS"]);
+}
+
+function originOrNull(text: string): string | null {
+  try {
+    return new URL(text).origin;
+  } catch {
+    return null;
+  }
+}
+
+/** How the startup line describes federation; empty when it is off. */
+function federationNote(federation: ServeConfig["federation"]): string {
+  const peers = federation.peers.join(", ");
+  if (federation.policy === "open") {
+    return `; federation open to any relay${peers ? `, peers ${peers}` : ""}`;
+  }
+  return peers ? `; federation with ${peers}` : "";
 }
 
 async function start(config: ServeConfig): Promise<RunningRelay> {
@@ -112,7 +175,7 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
       port: config.port,
       host: config.host,
       dataDir: config.dataDir,
-      config: { roundIntervalMs: config.roundIntervalMs },
+      config: { roundIntervalMs: config.roundIntervalMs, federation: config.federation },
       ...(config.redis ? { redis: config.redis } : {}),
       ...(config.origin === undefined ? {} : { origin: config.origin }),
     });
@@ -171,7 +234,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       [
         `shroud relay listening on ${running.url} (${
           config.redis ? `on Redis, prefix ${config.redis.prefix}` : `keys in ${config.dataDir}`
-        })`,
+        }${federationNote(config.federation)})`,
         "try it:",
         `  shroud inbox create --relay ${relayArg} --out inbox.json --card card.json`,
         "  echo hello | shroud send --card card.json",

@@ -2,6 +2,7 @@
 
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
                     [--data DIR | --redis URL [--redis-prefix P] [--redis-queue URL]]
+                    [--peer URL ...] [--federation open|allowlist]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting.
 
@@ -25,6 +26,14 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --redis-prefix P  Redis key prefix for this relay        (SHROUD_REDIS_PREFIX, default shroud)
   --redis-queue URL a separate Redis for the round queue    (SHROUD_REDIS_QUEUE_URL, default: --redis)
                     (BullMQ's jobs carry timestamps; keep them out of the deposits' AOF)
+  --peer URL        a peer relay's origin, repeatable      (SHROUD_PEERS, comma-separated)
+  --federation P    allowlist (only the peers) or open     (SHROUD_FEDERATION, default allowlist)
+
+Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
+a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets at
+least one signed batch of fixed size, padded with cover. open accepts any relay as next hop and
+sender. No peers and allowlist: federation is off. Both sides must name each other by the origin
+each serves (--origin).
 
 SHROUD_MASTER_KEY (environment only, never a flag): 32 bytes in base64 that encrypt the key
 ring in Redis; every process of one relay needs the same one (\`shroud keys new-master-key\`).
@@ -40,21 +49,27 @@ Creates a personal inbox on a relay, pinned to the relay's signing key.
   --out FILE     where to write the private inbox file (mode 0600; never overwritten)
   --card FILE    also write the contact card to share with senders (never overwritten)`;
 
-export const SEND_USAGE = `Usage: shroud send --card CARD.json [--file FILE]
+export const SEND_USAGE = `Usage: shroud send --card CARD.json [--file FILE] [--via URL]
 
 Seals a message to the inbox named by a contact card and deposits it.
 
   --card FILE    contact card of the recipient's inbox
-  --file FILE    message to send (default: read stdin to the end)`;
+  --file FILE    message to send (default: read stdin to the end)
+  --via URL      go through this relay, a peer of the inbox's relay: it forwards the message in
+                 its next federation batch ("forwarded via URL"). It sees you, not the inbox;
+                 the inbox's relay sees it, not you. (The inbox's own relay: sends directly.)`;
 
-export const FETCH_USAGE = `Usage: shroud fetch --inbox INBOX.json [--ack] [--out DIR]
+export const FETCH_USAGE = `Usage: shroud fetch --inbox INBOX.json [--ack] [--out DIR] [--via URL]
 
 Fetches and opens every message waiting in an inbox. Messages go to stdout, one after another,
 each ending with a newline; the count goes to stderr.
 
   --inbox FILE   private inbox file from \`shroud inbox create\`
   --out DIR      write one file per message, DIR/<seq>.msg, instead of stdout (DIR is created)
-  --ack          after the messages are written, delete them from the relay`;
+  --ack          after the messages are written, delete them from the relay
+  --via URL      fetch (and ack) through this relay, a peer of the inbox's relay, so the inbox's
+                 relay never sees your address. A message sent with --via arrives after the
+                 ingress relay's next round and the inbox relay's next one.`;
 
 export const KEYS_USAGE = `Usage: shroud keys rotate [--data DIR | --redis URL [--redis-prefix P]] [--overlap-hours H]
        shroud keys new-master-key
@@ -70,6 +85,22 @@ within a minute, or when a client uses it), or at once on SIGHUP.
 
 new-master-key: prints 32 random bytes (base64url) to use as SHROUD_MASTER_KEY.`;
 
+export const FEDERATION_USAGE = `Usage: shroud federation dlq list|replay ID|drop ID --redis URL [--redis-prefix P]
+
+The dead-letter queue: federation batches a peer did not acknowledge within their delivery
+attempts (10 by default, retried with backoff up to a minute apart).
+
+list: one line per dead letter, oldest first: ID, peer, attempts, batch size in bytes.
+replay ID: puts the batch back into delivery with fresh attempts (a running relay sends it).
+drop ID: deletes the batch; the messages in it are lost.
+replay and drop exit 1 when there is no dead letter ID.
+
+  --redis URL           the relay's Redis (env REDIS_URL; needs SHROUD_MASTER_KEY)
+  --redis-prefix P      Redis key prefix (env SHROUD_REDIS_PREFIX, default shroud)
+
+On the embedded store dead letters live inside the running relay process and cannot be
+managed from another process; this command then exits 1.`;
+
 export const MAIN_USAGE = `Shroud: a metadata-minimizing relay for MLS messaging.
 
 Usage: shroud <command> [options]
@@ -81,6 +112,7 @@ Commands:
   fetch           fetch (and optionally ack) the messages in an inbox
   keys rotate     rotate the relay's HPKE key
   keys new-master-key  print a random SHROUD_MASTER_KEY for the Redis backend
+  federation dlq  list, replay or drop federation batches that could not be delivered
   help            show this help (\`shroud <command> --help\` for a command's options)
 
 Options:

@@ -2,115 +2,21 @@
  * End-to-end tests of the `shroud` command line: every case runs the built CLI (bin/shroud.js ->
  * dist/cli/main.js) in a child process against a relay started with `shroud serve`.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const bin = join(root, "bin", "shroud.js");
-const built = join(root, "dist", "cli", "main.js");
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without SHROUD_* variables, so the caller's shell cannot change a test. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SHROUD_")));
-}
-
-function spawnCli(args: string[]): ChildProcess {
-  return spawn(process.execPath, [bin, ...args], { cwd: root, env: cleanEnv() });
-}
-
-const children = new Set<ChildProcess>();
-
-/** Runs the CLI to completion, feeding `input` (if any) to stdin. */
-function run(args: string[], input?: string): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawnCli(args);
-    children.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolvePromise({ code, stdout, stderr });
-    });
-    child.stdin!.end(input ?? "");
-  });
-}
-
-/** A port nothing listens on right now (the kernel's pick, released again). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") return reject(new Error("no port"));
-      server.close(() => resolvePromise(address.port));
-    });
-  });
-}
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  output: () => { stdout: string; stderr: string };
-  exited: Promise<number | null>;
-}
-
-/** Starts `shroud serve` and resolves once it has printed its URL. */
-function serve(args: string[]): Promise<Served> {
-  const child = spawnCli(["serve", ...args]);
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  const exited = new Promise<number | null>((resolveExit) =>
-    child.on("close", (code) => {
-      children.delete(child);
-      resolveExit(code);
-    }),
-  );
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10_000);
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d;
-      const match = /listening on (http:\/\/\S+)/.exec(stdout);
-      // serve prints its URL and the try-it hint in one write; wait for the end of the hint.
-      if (match && stdout.includes("fetch --inbox inbox.json --ack\n")) {
-        clearTimeout(timer);
-        resolvePromise({ child, url: match[1]!, output: () => ({ stdout, stderr }), exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${stderr}`));
-    });
-  });
-}
-
-function expectOneErrorLine(result: RunResult, code: number, pattern: RegExp): void {
-  expect(result.code).toBe(code);
-  const lines = result.stderr.trimEnd().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^shroud: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\bat .*\.js:\d+/);
-}
+import {
+  expectOneErrorLine,
+  freePort,
+  killAll,
+  requireBuild,
+  root,
+  run,
+  serve,
+  type Served,
+} from "./cli-harness.js";
 
 function mode(stats: { mode: number }): number {
   return stats.mode & 0o777;
@@ -125,11 +31,7 @@ describe("shroud CLI", () => {
   const cardPath = () => join(dir, "card.json");
 
   beforeAll(async () => {
-    if (!existsSync(built)) {
-      throw new Error(
-        `${built} is missing: run \`npm run build\` before these tests (npm test builds first)`,
-      );
-    }
+    requireBuild();
     dir = await mkdtemp(join(tmpdir(), "shroud-cli-"));
     dataDir = join(dir, "data");
     const port = await freePort();
@@ -138,7 +40,7 @@ describe("shroud CLI", () => {
   });
 
   afterAll(async () => {
-    for (const child of children) child.kill("SIGKILL");
+    killAll();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -268,6 +170,21 @@ describe("shroud CLI", () => {
     expectOneErrorLine(await run(["fetch", "--inbox"]), 2, /argument missing/);
     expectOneErrorLine(await run(["frobnicate"]), 2, /unknown command "frobnicate"/);
     expectOneErrorLine(await run(["serve", "--port", "http"]), 2, /--port must be an integer/);
+    expectOneErrorLine(
+      await run(["keys", "rotate", "--data", "x", "--redis", "redis://127.0.0.1:1"]),
+      2,
+      /--data and --redis exclude each other/,
+    );
+  });
+
+  it("keys rotate --data uses the key file even with REDIS_URL in the environment", async () => {
+    const copy = join(dir, "data-copy");
+    await cp(dataDir, copy, { recursive: true });
+    const rotated = await run(["keys", "rotate", "--data", copy], undefined, {
+      REDIS_URL: "redis://127.0.0.1:1",
+    });
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/^new key id \d+/);
   });
 
   it("exits 1 with one line when the relay is unreachable", async () => {
