@@ -20,6 +20,10 @@ export interface BenchOptions {
   memory: boolean;
   /** Run the Redis part (default true; --no-redis skips it). */
   redis: boolean;
+  /** Measured seconds of forwarded deposits sent to relay A (default 6). */
+  federationSeconds: number;
+  /** Run the federation part (default true; --no-federation skips it). */
+  federation: boolean;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -32,6 +36,8 @@ const DEFAULTS: BenchOptions = {
   redisConnections: 50,
   memory: true,
   redis: true,
+  federationSeconds: 6,
+  federation: true,
 };
 
 type NumericKey = {
@@ -49,18 +55,22 @@ const FLAGS: Record<string, { key: NumericKey; integer: boolean; min: number }> 
   "--inboxes": { key: "inboxes", integer: true, min: 1 },
   "--redis-seconds": { key: "redisSeconds", integer: false, min: 0.1 },
   "--redis-connections": { key: "redisConnections", integer: true, min: 1 },
+  "--federation-seconds": { key: "federationSeconds", integer: false, min: 0.1 },
 };
 
 /** Flags without a value that turn a part off. */
 const SWITCHES: Record<string, SwitchKey> = {
   "--no-memory": "memory",
   "--no-redis": "redis",
+  "--no-federation": "federation",
 };
 
 export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
-  " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--no-memory] [--no-redis]\n" +
-  "  The Redis part uses REDIS_URL if set, else starts redis-server on a free loopback port.";
+  " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
+  " [--no-memory] [--no-redis] [--no-federation]\n" +
+  "  The Redis and federation parts use REDIS_URL if set, else start redis-server on free" +
+  " loopback ports.";
 
 /** Parses `--flag value` and `--flag=value`; throws RangeError with the usage on bad input. */
 export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)): BenchOptions {

@@ -4,19 +4,17 @@
  * any timing (captured, not sent), then POSTs those bodies over keep-alive node:http connections,
  * `connections` in flight, so the rate it measures is the relay's and not this process's
  * sealing. Lines on stdout are JSON (see http-load-report.ts).
- *
- * node:http rather than fetch: on Node 20 a fetch POST costs this process ~300-500 us of CPU,
- * node:http with a keep-alive Agent ~40 us, and both processes share the same cores.
+ * The POSTs go over node:http (see http-poster.ts for why).
  */
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { exit, stdout } from "node:process";
 import { parseArgs } from "node:util";
 import { createInbox, type Inbox } from "../client/inbox.js";
 import { RelayClient } from "../client/relay-client.js";
 import { randomBytes } from "../protocol/bytes.js";
-import { MediaTypes } from "../protocol/labels.js";
 import { captureDeposits } from "./captured-deposits.js";
 import type { HttpLoadResult, LoadEvent } from "./http-load-report.js";
+import { poster } from "./http-poster.js";
 import { timedRun } from "./timed-run.js";
 
 /**
@@ -71,38 +69,6 @@ function emit(event: LoadEvent): Promise<void> {
   return new Promise((resolve, reject) =>
     stdout.write(`${JSON.stringify(event)}\n`, (error) => (error ? reject(error) : resolve())),
   );
-}
-
-/** POSTs one sealed body; resolves once the whole answer is read, rejects unless it is a 200. */
-function poster(url: string, agent: Agent, statuses: Record<string, number>) {
-  const target = new URL("/v1/relay", url);
-  return (body: Uint8Array) =>
-    new Promise<void>((resolve, reject) => {
-      const req = request(
-        target,
-        {
-          method: "POST",
-          agent,
-          headers: { "content-type": MediaTypes.request, "content-length": body.length },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("error", reject);
-          res.on("end", () => {
-            const status = res.statusCode ?? 0;
-            statuses[status] = (statuses[status] ?? 0) + 1;
-            const answer = Buffer.concat(chunks);
-            if (status !== 200) reject(new Error(`HTTP ${status}: ${answer.toString("utf8")}`));
-            else if (answer.length !== body.length) {
-              reject(new Error(`answer of ${answer.length} B to a ${body.length} B request`));
-            } else resolve();
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
 }
 
 async function run(options: LoadOptions): Promise<HttpLoadResult> {

@@ -1,8 +1,10 @@
 /**
  * `npm run bench`: sealed deposits per second through an in-process relay, next to the raw HPKE
  * open rate of the same suite; then the Redis backend (redis-bench.ts): deposits/s over HTTP
- * against `shroud serve --redis`, round close time and memory per item. From one run; nothing
- * here asserts, it prints tables. --no-memory and --no-redis skip a part.
+ * against `shroud serve --redis`, round close time and memory per item; then federation
+ * (federation-bench.ts): forwarded deposits/s carried from relay A to relay B, both on Redis,
+ * and the latency a hop adds beyond the round interval. From one run; nothing here asserts, it
+ * prints tables. --no-memory, --no-redis and --no-federation skip a part.
  */
 import { exit } from "node:process";
 import { contactCard, createInbox, type Inbox } from "../client/inbox.js";
@@ -15,6 +17,7 @@ import { parseBenchOptions, type BenchOptions } from "./bench-options.js";
 import { BENCH_ORIGIN, depositCounts, openBenchRelay } from "./bench-relay.js";
 import { captureDeposits } from "./captured-deposits.js";
 import { environment } from "./environment.js";
+import { runFederationBench } from "./federation-bench.js";
 import { runRedisBench } from "./redis-bench.js";
 import { formatNumber, textTable } from "./text-table.js";
 import { timedRun, type TimedRunResult } from "./timed-run.js";
@@ -229,6 +232,16 @@ async function run(options: BenchOptions): Promise<void> {
       await runRedisBench(options);
     } catch (error) {
       console.error(`Redis part failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }
+  }
+  if (options.federation) {
+    if (options.redis) console.log("");
+    try {
+      await runFederationBench(options);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`Federation part failed: ${message}`);
       process.exitCode = 1;
     }
   }

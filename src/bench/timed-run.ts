@@ -2,6 +2,7 @@
  * Runs an async task with a fixed number in flight for a fixed time, after a warm-up that is
  * not counted, and reports completions per second and latency percentiles.
  */
+import { ascending, percentile } from "./percentile.js";
 
 export interface TimedRunOptions {
   seconds: number;
@@ -64,11 +65,6 @@ async function drive(
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
 /**
  * `task(index)` gets a fresh index on every call (warm-up included), so a task can use each
  * pre-built input once.
@@ -91,7 +87,7 @@ export async function timedRun(
   const started = performance.now();
   await drive(task, nextIndex, options.concurrency, options.seconds * 1000, tally);
   const elapsedMs = performance.now() - started;
-  const sorted = Float64Array.from(tally.latencies).sort();
+  const sorted = ascending(tally.latencies);
   return {
     ops: tally.ops,
     warmupOps: warmup.ops,

@@ -56,8 +56,6 @@ function batchTag(day: number): string {
 }
 
 export class Federation {
-  #seenDeadLetters = new Set<string>();
-
   constructor(
     private readonly config: RelayConfig,
     private readonly queue: FederationQueue,
@@ -195,9 +193,12 @@ export class Federation {
       ...this.directory.configuredPeers,
       ...(await this.queue.peersWithTraffic()),
     ]);
+    // One batch per link every round, cover only if need be; then one more per full batch's
+    // worth of traffic: max(1, ceil(held / slotsPerBatch)) batches, all the same size.
     for (const peer of links) {
-      for (;;) {
+      for (let first = true; ; first = false) {
         const claim = await this.queue.claim(peer, this.#settings.slotsPerBatch);
+        if (!first && claim.slots.length === 0) break;
         await this.#send(claim);
         if (claim.slots.length < this.#settings.slotsPerBatch) break;
       }
@@ -271,14 +272,16 @@ export class Federation {
   };
 
   async start(): Promise<void> {
-    await this.queue.startDelivery(this.deliver, this.#settings.delivery);
+    await this.queue.startDelivery(this.deliver, this.#settings.delivery, (peer) =>
+      this.metrics.count(MetricName.federationDeadLettered, { peer }),
+    );
   }
 
   async stop(): Promise<void> {
     await this.queue.stopDelivery();
   }
 
-  /** Forgets old batch ids and counts newly dead-lettered batches per peer. */
+  /** Forgets batch ids older than the dedup window. */
   async maintain(today: number): Promise<void> {
     for (
       let day = today - this.#settings.batchIdDays - FORGET_WINDOW_DAYS;
@@ -286,11 +289,6 @@ export class Federation {
       day++
     ) {
       await this.replay.forget(batchTag(day));
-    }
-    for (const dead of await this.queue.deadLetters()) {
-      if (this.#seenDeadLetters.has(dead.id)) continue;
-      this.#seenDeadLetters.add(dead.id);
-      this.metrics.count(MetricName.federationDeadLettered, { peer: dead.peer });
     }
   }
 }

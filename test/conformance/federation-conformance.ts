@@ -313,6 +313,21 @@ export function describeFederationQueueConformance(
       expect(await queue.replay(claim.id)).toBe(false);
     });
 
+    it("tells onDeadLetter once per batch that dies, with its peer", async () => {
+      const { queue } = await open();
+      const peer = link(() => true);
+      const dead: string[] = [];
+      await queue.startDelivery(peer.deliver, { ...QUICK, maxAttempts: 2 }, (p) => dead.push(p));
+      const [claim] = await sendOne(queue, A);
+      await waitFor(async () => (await queue.deadLetters()).length === 1);
+      await sleep(50);
+      expect(dead).toEqual([A]);
+      // A replayed batch that dies again is told again.
+      expect(await queue.replay(claim.id)).toBe(true);
+      await waitFor(() => dead.length === 2);
+      expect(dead).toEqual([A, A]);
+    });
+
     it("drops a dead letter", async () => {
       const { queue } = await open();
       const peer = link(() => true);

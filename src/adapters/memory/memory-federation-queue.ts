@@ -5,6 +5,7 @@ import type {
   Deliver,
   DeliveryOptions,
   FederationQueue,
+  OnDeadLetter,
   OutboundClaim,
 } from "../../relay/ports/federation-queue.js";
 
@@ -40,7 +41,9 @@ export class MemoryFederationQueue implements FederationQueue {
   /** Dead letters in the order they died. */
   readonly #dead = new Map<string, DeadLetter>();
   readonly #running = new Set<Promise<void>>();
-  #delivery: { deliver: Deliver; options: DeliveryOptions } | undefined;
+  #delivery:
+    | { deliver: Deliver; options: DeliveryOptions; onDeadLetter: OnDeadLetter | undefined }
+    | undefined;
 
   async hold(peer: string, slot: Uint8Array): Promise<void> {
     let slots = this.#held.get(peer);
@@ -89,9 +92,13 @@ export class MemoryFederationQueue implements FederationQueue {
     if (this.#delivery) this.#schedule(outbound, 0);
   }
 
-  async startDelivery(deliver: Deliver, options: DeliveryOptions): Promise<void> {
+  async startDelivery(
+    deliver: Deliver,
+    options: DeliveryOptions,
+    onDeadLetter?: OnDeadLetter,
+  ): Promise<void> {
     if (this.#delivery) return;
-    this.#delivery = { deliver, options };
+    this.#delivery = { deliver, options, onDeadLetter };
     for (const outbound of this.#queued.values()) {
       if (!outbound.running && !outbound.timer) this.#schedule(outbound, 0);
     }
@@ -167,6 +174,7 @@ export class MemoryFederationQueue implements FederationQueue {
         attempts: outbound.attempts,
         batch: outbound.batch,
       });
+      (this.#delivery ?? delivery).onDeadLetter?.(outbound.peer);
     } else if (this.#delivery) {
       this.#schedule(outbound, retryDelay(outbound.attempts, options));
     }

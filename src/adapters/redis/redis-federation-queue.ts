@@ -43,6 +43,7 @@ import type {
   Deliver,
   DeliveryOptions,
   FederationQueue,
+  OnDeadLetter,
   OutboundClaim,
 } from "../../relay/ports/federation-queue.js";
 import { RECENTLY_SENT, retryDelay } from "../../relay/retry-delay.js";
@@ -76,6 +77,7 @@ export interface RedisFederationQueueOptions {
 interface Delivery {
   deliver: Deliver;
   options: DeliveryOptions;
+  onDeadLetter: OnDeadLetter | undefined;
 }
 
 /** The tag of a peer's keys and queue: the first 32 hex digits of SHA-256(origin). */
@@ -179,10 +181,14 @@ export class RedisFederationQueue implements FederationQueue {
     if (this.#delivery) this.#ensureWorker(this.#delivery, tag, claim.peer);
   }
 
-  async startDelivery(deliver: Deliver, options: DeliveryOptions): Promise<void> {
+  async startDelivery(
+    deliver: Deliver,
+    options: DeliveryOptions,
+    onDeadLetter?: OnDeadLetter,
+  ): Promise<void> {
     if (this.#delivery) return;
     if (!(options.maxAttempts >= 1)) throw new RangeError("maxAttempts must be at least 1");
-    const delivery: Delivery = { deliver, options: { ...options } };
+    const delivery: Delivery = { deliver, options: { ...options }, onDeadLetter };
     this.#delivery = delivery;
     this.#discovery = setInterval(
       () => void this.#discover(delivery).catch(() => undefined),
@@ -313,6 +319,7 @@ export class RedisFederationQueue implements FederationQueue {
           await delivery.deliver(peer, decodeBatch(job));
         } catch {
           if (job.attemptsMade + 1 >= delivery.options.maxAttempts) {
+            delivery.onDeadLetter?.(peer);
             throw new UnrecoverableError(UNDELIVERED);
           }
           throw new Error(UNDELIVERED);

@@ -34,6 +34,9 @@ export interface DeliveryOptions {
 /** Sends one batch to its peer; resolves when the peer acknowledged it, throws otherwise. */
 export type Deliver = (peer: string, batch: Uint8Array) => Promise<void>;
 
+/** Told once, by the process whose attempt was the last, when a batch becomes a dead letter. */
+export type OnDeadLetter = (peer: string) => void;
+
 export interface FederationQueue {
   /** Holds a slot for `peer` until a claim takes it. Durable when it resolves. */
   hold(peer: string, slot: Uint8Array): Promise<void>;
@@ -54,7 +57,11 @@ export interface FederationQueue {
   send(claim: OutboundClaim, batch: Uint8Array): Promise<void>;
 
   /** Starts delivering queued batches (this process's share of them). */
-  startDelivery(deliver: Deliver, options: DeliveryOptions): Promise<void>;
+  startDelivery(
+    deliver: Deliver,
+    options: DeliveryOptions,
+    onDeadLetter?: OnDeadLetter,
+  ): Promise<void>;
 
   /** Stops delivery; resolves when no delivery attempt of this process is running. */
   stopDelivery(): Promise<void>;

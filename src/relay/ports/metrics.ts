@@ -16,7 +16,7 @@ export const MetricName = {
   federationBatchesDelivered: "shroud_federation_batches_delivered_total",
   /** Per peer: failed delivery attempts (each is retried until the attempts run out). */
   federationDeliveryFailures: "shroud_federation_delivery_failures_total",
-  /** Per peer: batches moved to the dead-letter queue (counted by the instance that saw it). */
+  /** Per peer: batches moved to the dead-letter queue (counted once, where the last attempt ran). */
   federationDeadLettered: "shroud_federation_dead_lettered_total",
   /** Per peer: inbound batches accepted. */
   federationBatchesReceived: "shroud_federation_batches_received_total",
