@@ -87,8 +87,17 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     relay,
     url,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Stop accepting first; a peer's keep-alive connection would hold close() open for ever,
+      // so idle connections are dropped now and any left once the relay has stopped.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const http = server as {
+        closeIdleConnections?: () => void;
+        closeAllConnections?: () => void;
+      };
+      http.closeIdleConnections?.();
       await relay.stop();
+      http.closeAllConnections?.();
+      await closed;
       await redis?.close();
     },
   };

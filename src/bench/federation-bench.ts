@@ -9,13 +9,15 @@ import type { BenchOptions } from "./bench-options.js";
 import { ForwardSealer } from "./captured-forwards.js";
 import { Cleanup } from "./cleanup.js";
 import { measureFederationLatency } from "./federation-latency.js";
-import { startFederationPair } from "./federation-pair.js";
+import { STOP_GRACE_MS, startFederationPair, type FederatedRelay } from "./federation-pair.js";
 import { FederationProbe } from "./federation-probe.js";
 import {
   printFederationHeader,
   printFederationLatency,
   printFederationThroughput,
   printRelayLogs,
+  printShutdowns,
+  type RelayShutdown,
 } from "./federation-report.js";
 import { measureFederationThroughput } from "./federation-throughput.js";
 import { redisVersion } from "./redis-info.js";
@@ -26,8 +28,15 @@ import { formatNumber } from "./text-table.js";
 const ROUND_MS = 200;
 const IN_FLIGHT = 50;
 const MESSAGE_BYTES = 100;
-const LATENCY_SAMPLES = 40;
+const LATENCY_SAMPLES = 50;
 const LATENCY_WARMUP = 3;
+
+async function stopRelay(relay: FederatedRelay): Promise<RelayShutdown> {
+  const started = performance.now();
+  await relay.stop();
+  const code = await relay.exited();
+  return { name: relay.name, code, ms: performance.now() - started };
+}
 
 /**
  * @example await runFederationBench(parseBenchOptions());
@@ -57,6 +66,10 @@ export async function runFederationBench(options: BenchOptions): Promise<void> {
     printFederationThroughput(throughput);
     printFederationLatency(latency);
     printRelayLogs(pair);
+    // B first, while its peer A still delivers a batch to it every round; then A.
+    const shutdowns: RelayShutdown[] = [];
+    for (const relay of [pair.b, pair.a]) shutdowns.push(await stopRelay(relay));
+    printShutdowns(shutdowns, STOP_GRACE_MS);
   } finally {
     await cleanup.close();
   }

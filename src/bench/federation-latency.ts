@@ -46,6 +46,18 @@ export interface FederationLatency {
   timedOut: number;
   /** Mean time between two readings of the Redis state: the resolution of the figures. */
   pollIntervalMs: number;
+  /**
+   * How long after A's rounds B's rounds close (0..T), from the two schedules, read before and
+   * after the samples; undefined when a schedule could not be read.
+   */
+  phaseMs: [number | undefined, number | undefined];
+}
+
+/** B's schedule minus A's, modulo the round interval. */
+async function phase(probe: FederationProbe, roundMs: number): Promise<number | undefined> {
+  const { a, b } = await probe.nextRounds();
+  if (a === undefined || b === undefined) return undefined;
+  return (((b - a) % roundMs) + roundMs) % roundMs;
 }
 
 /**
@@ -65,6 +77,7 @@ export async function measureFederationLatency(
   let timedOut = 0;
   let polls = 0;
   let pollingMs = 0;
+  const phaseBefore = await phase(probe, pair.roundMs);
   for (let i = 0; i < options.warmup + options.samples; i++) {
     // A random phase against both relays' round schedules.
     await sleep(randomBelow(pair.roundMs));
@@ -115,5 +128,6 @@ export async function measureFederationLatency(
     warmup: options.warmup,
     timedOut,
     pollIntervalMs: polls === 0 ? NaN : pollingMs / polls,
+    phaseMs: [phaseBefore, await phase(probe, pair.roundMs)],
   };
 }

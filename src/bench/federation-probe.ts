@@ -3,6 +3,7 @@
  * holds for B, envelopes B took from A's batches, items visible in B's inboxes, and the link's
  * batch counters. Reading keys and metrics changes nothing in either relay.
  */
+import type { Redis } from "ioredis";
 import type { Inbox } from "../client/inbox.js";
 import { peerTag } from "../adapters/redis/redis-federation-queue.js";
 import { RedisKeys } from "../adapters/redis/redis-keys.js";
@@ -21,6 +22,9 @@ export interface LinkCounters {
   failures: number;
   /** Batches from A that B accepted. */
   received: number;
+  /** Scheduled round closes A and B ran (each close also flushes that relay's batches). */
+  roundsA: number;
+  roundsB: number;
 }
 
 export class FederationProbe {
@@ -72,14 +76,32 @@ export class FederationProbe {
     return this.pair.b.admin.zcard(this.#keysB.openRound);
   }
 
+  /**
+   * When A's and B's round schedules fire next (ms since the epoch): the score of the BullMQ
+   * job scheduler "close-round" in each relay's round queue; undefined if it is not there.
+   */
+  async nextRounds(): Promise<{ a: number | undefined; b: number | undefined }> {
+    const next = async (admin: Redis, keys: RedisKeys) => {
+      const score = await admin.zscore(`${keys.queuePrefix}:rounds:repeat`, "close-round");
+      return score === null ? undefined : Number(score);
+    };
+    const [a, b] = await Promise.all([
+      next(this.pair.a.admin, this.#keysA),
+      next(this.pair.b.admin, this.#keysB),
+    ]);
+    return { a, b };
+  }
+
   async link(): Promise<LinkCounters> {
-    const [sent, delivered, failures, received] = await Promise.all([
+    const [sent, delivered, failures, received, roundsA, roundsB] = await Promise.all([
       this.#metricsA.counter(MetricName.federationBatchesSent, this.#peerB),
       this.#metricsA.counter(MetricName.federationBatchesDelivered, this.#peerB),
       this.#metricsA.counter(MetricName.federationDeliveryFailures, this.#peerB),
       this.#metricsB.counter(MetricName.federationBatchesReceived, this.#peerA),
+      this.#metricsA.counter(MetricName.roundRuns),
+      this.#metricsB.counter(MetricName.roundRuns),
     ]);
-    return { sent, delivered, failures, received };
+    return { sent, delivered, failures, received, roundsA, roundsB };
   }
 }
 
@@ -90,5 +112,7 @@ export function linkDelta(before: LinkCounters, after: LinkCounters): LinkCounte
     delivered: after.delivered - before.delivered,
     failures: after.failures - before.failures,
     received: after.received - before.received,
+    roundsA: after.roundsA - before.roundsA,
+    roundsB: after.roundsB - before.roundsB,
   };
 }

@@ -27,8 +27,8 @@ export function printFederationHeader(pair: FederationPair, version: string): vo
     console.log(`  relay ${relay.name}  ${relay.command}`);
   }
   console.log(
-    "           (child processes: startNodeRelay with redis: { url, prefix, masterKey } and " +
-      'federation: { policy: "allowlist", peers: [the other] };',
+    "           (child processes, SHROUD_MASTER_KEY from `node bin/shroud.js keys " +
+      "new-master-key`; --peer makes each the other's allowlisted federation peer;",
   );
   console.log(
     `           ${pair.setup}; each relay's BullMQ scheduler closes its rounds, and every ` +
@@ -70,9 +70,9 @@ export function printFederationThroughput(figures: FederationThroughput): void {
   console.log(
     `           (${formatNumber(figures.sealed / figures.sealSeconds)}/s), then POSTed as-is ` +
       `to A over ${figures.inFlight} keep-alive node:http connections, ${figures.inFlight} in ` +
-      `flight; first ${formatNumber(calibration.ops)} to warm up (all visible at B ` +
-      `${formatNumber(figures.calibrationDrainMs)} ms after the last was sent), then a ` +
-      `${formatNumber(windowS, 1)} s window`,
+      `flight; first ${formatNumber(calibration.ops)} to warm up (${formatNumber(calibration.perSecond)}` +
+      `/s, all visible at B ${formatNumber(figures.calibrationDrainMs)} ms after the last was ` +
+      `sent; that rate sizes the pool), then a ${formatNumber(windowS, 1)} s window`,
   );
   console.log("");
   const end = pointAt(timeline, run.elapsedMs);
@@ -126,6 +126,13 @@ export function printFederationThroughput(figures: FederationThroughput): void {
       `accepted at B, ${formatNumber(link.failures)} failed attempts; ` +
       `${formatNumber((100 * run.ops) / Math.max(1, link.sent * slots), 0)} % of their ` +
       `${slots}-slot capacity carried real envelopes.`,
+  );
+  const scheduled = figures.linkMs / figures.roundMs;
+  console.log(
+    `Round closes in those ${formatNumber(figures.linkMs / 1000, 1)} s: A ran ` +
+      `${formatNumber(link.roundsA)}, B ${formatNumber(link.roundsB)}, of ` +
+      `${formatNumber(scheduled)} scheduled at T = ${figures.roundMs} ms (a close that outlasts T ` +
+      "delays the next one).",
   );
   console.log(
     `CPU in the window (${formatNumber(cpu.seconds, 1)} s, share of one core): relay A ` +
@@ -253,10 +260,23 @@ export function printFederationLatency(figures: FederationLatency): void {
     "  With both waits measured per deposit, raw - wait at A - wait at B is the hop itself (the " +
       "HOP row): A's flush, signing, BullMQ, POST /v1/federation, B's checks, open and deposit.",
   );
+  const hop = percentile(ascending(pick((s) => s.hop)), 0.5);
+  const [before, after] = figures.phaseMs;
+  const expectedB = before === undefined ? NaN : (((before - hop) % roundMs) + roundMs) % roundMs;
+  const nearZero = samples.filter((s) => s.waitA < 5).length;
   console.log(
-    `  Waits seen: at A p50 ${ms(percentile(waitA, 0.5))} ms (a random phase gives T/2 = ` +
-      `${roundMs / 2} ms); at B p50 ${ms(percentile(waitB, 0.5))} ms (T/2 if B's rounds are ` +
-      "independent of A's, near T - hop if both tick together).",
+    `  Waits seen: at A p50 ${ms(percentile(waitA, 0.5))} ms (a random moment waits T/2 = ` +
+      `${roundMs / 2} ms on average; ${nearZero} of ${samples.length} read under 5 ms: A holds ` +
+      "a forward before it answers, so an answer held up (behind A's round close or a batch",
+  );
+  console.log(
+    `  from B) can come after the claim). At B p50 ${ms(percentile(waitB, 0.5))} ms, and B's ` +
+      "wait is not random: A flushes at its round close, so a batch reaches B a hop later at the same",
+  );
+  console.log(
+    `  point of B's round every time. B's BullMQ schedule fires ${ms(before, 0)} ms after A's ` +
+      `(${ms(after, 0)} ms after the samples; each relay's phase is set when it starts), so ` +
+      `B's wait should be about (${ms(before, 0)} - hop p50) mod T = ${ms(expectedB, 0)} ms.`,
   );
   console.log("");
 }
@@ -270,4 +290,24 @@ export function printRelayLogs(pair: FederationPair): void {
     const log = relay.stderr();
     if (log) console.log(`Relay ${relay.name} logged: ${log.slice(-LOG_SHOWN)}`);
   }
+}
+
+/** How one relay ended when the bench sent it SIGTERM. */
+export interface RelayShutdown {
+  name: string;
+  /** Exit code; null when it was still running after the grace period and got SIGKILL. */
+  code: number | null;
+  ms: number;
+}
+
+export function printShutdowns(shutdowns: readonly RelayShutdown[], graceMs: number): void {
+  const parts = shutdowns.map(({ name, code, ms: took }) =>
+    code === 0
+      ? `relay ${name} exited ${formatNumber(took)} ms after SIGTERM`
+      : `relay ${name} was still running ${formatNumber(graceMs)} ms after SIGTERM and was ` +
+        `killed (exit ${code ?? "by signal"})`,
+  );
+  console.log(
+    `Shutdown (B first, while A still sends it a batch every round): ${parts.join("; ")}.`,
+  );
 }

@@ -18,8 +18,11 @@ import { timedRun, type TimedRunResult } from "./timed-run.js";
 
 /** Forwards per connection sent before the window: warms A, B and the link; sizes the pool. */
 const CALIBRATION_PER_CONNECTION = 20;
-/** The pool holds this many times what the calibration rate says the window needs. */
-const POOL_MARGIN = 1.4;
+/**
+ * The pool holds this many times what the calibration rate says the window needs: the relays
+ * are still warming up during the calibration.
+ */
+const POOL_MARGIN = 2;
 /**
  * Seconds the window's sealing may take at the calibration's sealing rate (each forward is three
  * HPKE seals, in this process); fewer forwards than the window needs shorten the window.
@@ -49,6 +52,7 @@ export interface StatePoint {
 }
 
 export interface FederationThroughput {
+  roundMs: number;
   inFlight: number;
   inboxes: number;
   messageBytes: number;
@@ -68,6 +72,8 @@ export interface FederationThroughput {
   /** Window deposits visible at B in the end (should equal run.ops). */
   delivered: number;
   link: LinkCounters;
+  /** ms over which `link` was counted: the window and the drain. */
+  linkMs: number;
   /** CPU seconds each process used in the window (undefined where /proc is not available). */
   cpu: {
     seconds: number;
@@ -233,6 +239,7 @@ export async function measureFederationThroughput(
       return a === undefined || b === undefined ? undefined : b - a;
     };
     return {
+      roundMs: pair.roundMs,
       inFlight: options.inFlight,
       inboxes: options.inboxes,
       messageBytes: options.messageBytes,
@@ -247,6 +254,7 @@ export async function measureFederationThroughput(
       allVisibleAt: allVisible === undefined ? undefined : allVisible - windowStart,
       delivered,
       link: linkDelta(linkBefore, await probe.link()),
+      linkMs: performance.now() - windowStart,
       cpu: {
         seconds: cpuSeconds,
         load: used(0),

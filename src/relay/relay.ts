@@ -167,6 +167,18 @@ export class Relay {
     await this.#federation.flush();
   }
 
+  /**
+   * The unretired key with this id, reloading the key ring first (at most every 5 s) when it is
+   * unknown: another instance or `shroud keys rotate` may have added it since the last reload.
+   */
+  async #keyFor(keyId: number) {
+    const now = this.ports.clock.now();
+    if (!this.#keyRing.lookup(keyId, now) && now - this.#lastKeyReload > KEY_RELOAD_BACKOFF_MS) {
+      await this.reloadKeys();
+    }
+    return this.#keyRing.lookup(keyId, now);
+  }
+
   /** Handles an inbound federation batch (POST /v1/federation); see Federation.receive. */
   receiveBatch(body: Uint8Array): Promise<"accepted" | "duplicate"> {
     return this.#federation.receive(body, (envelope, hops) =>
@@ -185,20 +197,21 @@ export class Relay {
     const padding = this.config.padding;
     if (!padding.isBucket(envelope.length)) throw new DecodeError("envelope is not a bucket size");
     const keyId = requestKeyId(envelope);
-    const key = this.#keyRing.lookup(keyId, this.ports.clock.now());
+    const key = await this.#keyFor(keyId);
     if (!key) throw new DecodeError("unknown key id");
     const opened = await openRequest((id) => (id === keyId ? key : undefined), envelope);
     if (await this.ports.replay.has(key.tag, opened.keying.enc)) return;
     const request = decode(relayRequestCodec, padding.unpad(opened.plaintext), padding.largest);
+    let status = "dropped";
     if (request.kind === RequestKind.deposit) {
-      await this.#service.handle(request, 0);
-    } else if (request.kind === RequestKind.forward) {
-      if (hops < this.config.federation.maxHops) await this.#federation.forward(request, hops + 1);
+      status = relayStatusName((await this.#service.handle(request, 0)).status);
+    } else if (request.kind === RequestKind.forward && hops < this.config.federation.maxHops) {
+      status = relayStatusName((await this.#federation.forward(request, hops + 1)).status);
     }
     await this.ports.replay.add(key.tag, opened.keying.enc);
     this.ports.metrics.count(MetricName.requests, {
       kind: `forwarded_${requestKindName(request.kind)}`,
-      status: "handled",
+      status,
     });
   }
 
@@ -280,11 +293,7 @@ export class Relay {
     const padding = this.config.padding;
     if (!padding.isBucket(body.length)) throw new DecodeError("body is not a bucket size");
     const keyId = requestKeyId(body);
-    const now = this.ports.clock.now();
-    if (!this.#keyRing.lookup(keyId, now) && now - this.#lastKeyReload > KEY_RELOAD_BACKOFF_MS) {
-      await this.reloadKeys();
-    }
-    const key = this.#keyRing.lookup(keyId, now);
+    const key = await this.#keyFor(keyId);
     if (!key) throw new UnknownKeyError();
     const opened = await openRequest((id) => (id === keyId ? key : undefined), body);
     if (!(await this.ports.replay.add(key.tag, opened.keying.enc))) throw new ReplayError();
