@@ -5,26 +5,21 @@
  * and neither relay logs anything. Run on the embedded store (both relays in this process, the
  * demo's configuration) and on two Redis servers.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
+import { freePort } from "../fixtures/redis-fixture.js";
 import {
   boundFetch,
   containsAny,
   drainLink,
   encodings,
-  newMasterKey,
   startRelay,
   text,
   untext,
   type Backend,
   type TestRelay,
+  twoRedisServers,
 } from "./support.js";
 
 const CLIENT_ADDRESS = "127.0.0.2";
@@ -124,18 +119,6 @@ const memory = (): Backend => ({ kind: "memory" });
 scenario("embedded store, one process", memory, memory);
 
 describe("on Redis", () => {
-  const fixtures: RedisFixture[] = [];
-  beforeAll(async () => {
-    fixtures.push(...(await Promise.all([startRedis(), startRedis()])));
-  });
-  afterAll(async () => {
-    await Promise.all(fixtures.map((f) => f.stop()));
-  });
-  const redis = (index: number) => (): Backend => ({
-    kind: "redis",
-    url: fixtures[index]!.url,
-    prefix: uniquePrefix(),
-    masterKey: newMasterKey(),
-  });
+  const redis = twoRedisServers();
   scenario("two Redis servers", redis(0), redis(1));
 });

@@ -5,25 +5,20 @@
  * On Redis B is restarted with the new policy (same data) and A is restarted too (its dead
  * letters are durable); on the embedded store B's policy is changed in place.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
+import { freePort } from "../fixtures/redis-fixture.js";
 import {
   drainLink,
-  newMasterKey,
   startRelay,
   text,
   untext,
   waitFor,
   type Backend,
   type TestRelay,
+  twoRedisServers,
 } from "./support.js";
 
 const DELIVERY = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 };
@@ -174,19 +169,7 @@ scenario("embedded store, one process", () => ({
 }));
 
 describe("on Redis", () => {
-  const fixtures: RedisFixture[] = [];
-  beforeAll(async () => {
-    fixtures.push(...(await Promise.all([startRedis(), startRedis()])));
-  });
-  afterAll(async () => {
-    await Promise.all(fixtures.map((f) => f.stop()));
-  });
-  const redis = (index: number) => (): Backend => ({
-    kind: "redis",
-    url: fixtures[index]!.url,
-    prefix: uniquePrefix(),
-    masterKey: newMasterKey(),
-  });
+  const redis = twoRedisServers();
   scenario("two Redis servers", () => ({
     backendA: redis(0),
     backendB: redis(1),

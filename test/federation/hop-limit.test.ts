@@ -6,25 +6,19 @@
  * With maxHops 2, X arrives and Y is dropped at A (nothing is held for B); with maxHops 3, Y is
  * held at A for B, and (on Redis) arrives.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import type { Descriptor } from "../../src/protocol/descriptor.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { RequestKind } from "../../src/protocol/relay-request.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
+import { freePort } from "../fixtures/redis-fixture.js";
 import {
   depositRequest,
   descriptorOf,
   drainLink,
   forwardRequest,
-  newMasterKey,
   postSealed,
   sealFor,
   startRelay,
@@ -32,6 +26,7 @@ import {
   untext,
   type Backend,
   type TestRelay,
+  twoRedisServers,
 } from "./support.js";
 
 /** Three layers of forward around a 1 KiB deposit need 16 KiB slots. */
@@ -177,18 +172,6 @@ const memory = (): Backend => ({ kind: "memory" });
 scenario("embedded store, one process", memory, memory, false);
 
 describe("on Redis", () => {
-  const fixtures: RedisFixture[] = [];
-  beforeAll(async () => {
-    fixtures.push(...(await Promise.all([startRedis(), startRedis()])));
-  });
-  afterAll(async () => {
-    await Promise.all(fixtures.map((f) => f.stop()));
-  });
-  const redis = (index: number) => (): Backend => ({
-    kind: "redis",
-    url: fixtures[index]!.url,
-    prefix: uniquePrefix(),
-    masterKey: newMasterKey(),
-  });
+  const redis = twoRedisServers();
   scenario("two Redis servers", redis(0), redis(1), true);
 });

@@ -3,24 +3,19 @@
  * after the answer), so A sends the same batch again; B answers "duplicate" and nothing is
  * delivered twice. On the embedded store and on two Redis servers.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
+import { freePort } from "../fixtures/redis-fixture.js";
 import {
   drainLink,
-  newMasterKey,
   startRelay,
   text,
   untext,
   type Backend,
   type TestRelay,
+  twoRedisServers,
 } from "./support.js";
 
 const FAST = { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 100 };
@@ -98,18 +93,6 @@ const memory = (): Backend => ({ kind: "memory" });
 scenario("embedded store, one process", memory, memory);
 
 describe("on Redis", () => {
-  const fixtures: RedisFixture[] = [];
-  beforeAll(async () => {
-    fixtures.push(...(await Promise.all([startRedis(), startRedis()])));
-  });
-  afterAll(async () => {
-    await Promise.all(fixtures.map((f) => f.stop()));
-  });
-  const redis = (index: number) => (): Backend => ({
-    kind: "redis",
-    url: fixtures[index]!.url,
-    prefix: uniquePrefix(),
-    masterKey: newMasterKey(),
-  });
+  const redis = twoRedisServers();
   scenario("two Redis servers", redis(0), redis(1));
 });

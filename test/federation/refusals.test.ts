@@ -12,17 +12,11 @@ import type { Descriptor } from "../../src/protocol/descriptor.js";
 import { coverSlot, signBatch, type Slot } from "../../src/protocol/federation-batch.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { DEFAULT_FEDERATION } from "../../src/relay/relay-config.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
+import { freePort } from "../fixtures/redis-fixture.js";
 import {
   depositRequest,
   descriptorOf,
   drainLink,
-  newMasterKey,
   postBatch,
   postOversize,
   sealFor,
@@ -31,6 +25,7 @@ import {
   untext,
   type Backend,
   type TestRelay,
+  twoRedisServers,
 } from "./support.js";
 
 const { slotsPerBatch, slotCapacity } = DEFAULT_FEDERATION;
@@ -284,18 +279,6 @@ const memory = (): Backend => ({ kind: "memory" });
 scenario("embedded store, one process", memory, memory);
 
 describe("on Redis", () => {
-  const fixtures: RedisFixture[] = [];
-  beforeAll(async () => {
-    fixtures.push(...(await Promise.all([startRedis(), startRedis()])));
-  });
-  afterAll(async () => {
-    await Promise.all(fixtures.map((f) => f.stop()));
-  });
-  const redis = (index: number) => (): Backend => ({
-    kind: "redis",
-    url: fixtures[index]!.url,
-    prefix: uniquePrefix(),
-    masterKey: newMasterKey(),
-  });
+  const redis = twoRedisServers();
   scenario("two Redis servers", redis(0), redis(1));
 });

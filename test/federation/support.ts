@@ -5,6 +5,7 @@
  * batches on the wire, Redis state dumps, and hand-sealed requests for crafted traffic.
  */
 import { serve, type ServerType } from "@hono/node-server";
+import { afterAll, beforeAll } from "vitest";
 import { Redis } from "ioredis";
 import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -30,6 +31,7 @@ import { createRelayApp } from "../../src/relay/app.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { relayConfig, type RelayConfigInput } from "../../src/relay/relay-config.js";
 import { Relay, type RelayPorts } from "../../src/relay/relay.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -537,3 +539,23 @@ export function postOversize(url: string, body: Uint8Array, announce: boolean): 
 
 export const text = (s: string) => utf8(s);
 export const untext = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/**
+ * Starts two redis-servers for the enclosing describe block (one per relay) and returns a
+ * factory of Redis backends on server 0 or 1, each with a fresh key prefix.
+ */
+export function twoRedisServers(): (index: 0 | 1) => () => Backend {
+  const fixtures: RedisFixture[] = [];
+  beforeAll(async () => {
+    fixtures.push(...(await Promise.all([startRedis(), startRedis()])));
+  });
+  afterAll(async () => {
+    await Promise.all(fixtures.map((f) => f.stop()));
+  });
+  return (index) => () => ({
+    kind: "redis",
+    url: fixtures[index]!.url,
+    prefix: uniquePrefix(),
+    masterKey: newMasterKey(),
+  });
+}
