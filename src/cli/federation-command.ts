@@ -3,10 +3,12 @@
  * that exhausted their delivery attempts, on Redis. Only ids, peers, attempt counts and sizes
  * are shown: a batch is signed, padded and sealed, and its content is nobody's business here.
  *
- * The embedded store keeps its dead letters inside the relay process that made them, where no
- * other process can reach them; this command then says so instead of pretending the list is
- * empty.
+ * On the embedded store the dead letters live in the serving relay, which mirrors them into
+ * DATA_DIR/dead-letters every few seconds and applies the replay and drop requests this command
+ * leaves there (see DeadLetterDirectory).
  */
+import { join } from "node:path";
+import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
 import { redisPorts } from "../adapters/redis/redis-ports.js";
 import { ShroudError } from "../protocol/errors.js";
 import {
@@ -45,6 +47,7 @@ export async function federationCommand(args: string[], io: CliIo): Promise<numb
   const { values, positionals } = parseWithPositionals(
     rest,
     {
+      data: { type: "string" },
       redis: { type: "string" },
       "redis-prefix": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -75,12 +78,13 @@ export async function federationCommand(args: string[], io: CliIo): Promise<numb
       );
     }
   }
-  const redisUrl = values.redis ?? (io.env["REDIS_URL"] || undefined);
+  if (values.data !== undefined && values.redis !== undefined) {
+    throw new UsageError("--data and --redis exclude each other");
+  }
+  const redisUrl =
+    values.data !== undefined ? undefined : (values.redis ?? (io.env["REDIS_URL"] || undefined));
   if (redisUrl === undefined) {
-    throw new CliError(
-      "the embedded store keeps dead letters inside the running relay process, where no other " +
-        "process can list, replay or drop them; run the relay with --redis to manage them here",
-    );
+    return embeddedDeadLetters(values.data ?? (io.env["SHROUD_DATA"] || ".shroud"), action, id, io);
   }
   if (!/^rediss?:\/\//.test(redisUrl)) {
     throw new UsageError(`${values.redis ? "--redis" : "REDIS_URL"} must be a redis:// URL`);
@@ -118,4 +122,29 @@ export async function federationCommand(args: string[], io: CliIo): Promise<numb
   } finally {
     await ports.close();
   }
+}
+
+/** The dead letters a relay on the embedded store mirrors into its data directory. */
+async function embeddedDeadLetters(
+  dataDir: string,
+  action: Action,
+  id: string | undefined,
+  io: CliIo,
+): Promise<number> {
+  const dead = new DeadLetterDirectory(join(dataDir, "dead-letters"));
+  if (action === "list") {
+    for (const letter of await dead.list()) {
+      const attempts = `${letter.attempts} attempt${letter.attempts === 1 ? "" : "s"}`;
+      await line(io.stdout, `${letter.id}  ${letter.peer}  ${attempts}  ${letter.bytes} bytes`);
+    }
+    return 0;
+  }
+  if (!(await dead.request(action, id!))) {
+    throw new CliError(`no dead letter ${id} in ${dataDir} (see \`shroud federation dlq list\`)`);
+  }
+  await line(
+    io.stdout,
+    `${action} of ${id} requested: the relay serving ${dataDir} applies it within 5 s`,
+  );
+  return 0;
 }

@@ -4,6 +4,8 @@
  * reach the console here.
  */
 import { normalizeOrigin } from "../protocol/descriptor.js";
+import { join } from "node:path";
+import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
 import { startNodeRelay, type RunningRelay } from "../node.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
 import {
@@ -32,6 +34,8 @@ export interface ServeConfig {
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
+/** How often the embedded store's dead letters are mirrored and dlq requests applied. */
+const DEAD_LETTER_SYNC_MS = 5000;
 
 function integer(text: string, name: string, min: number, max: number): number {
   const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
@@ -226,7 +230,18 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   process.on("SIGHUP", onHangup);
   try {
     const running = await start(config);
-    reload = () => running.relay.reloadKeys();
+    // On the embedded store, dead letters are mirrored where `shroud federation dlq` finds them.
+    const dead = config.redis
+      ? undefined
+      : new DeadLetterDirectory(join(config.dataDir, "dead-letters"));
+    const syncDead = () => dead?.sync(running.relay.ports.federation) ?? Promise.resolve();
+    const deadTimer = dead
+      ? setInterval(() => void syncDead().catch(() => undefined), DEAD_LETTER_SYNC_MS)
+      : undefined;
+    reload = async () => {
+      await running.relay.reloadKeys();
+      await syncDead();
+    };
     const relayArg = config.origin ?? running.url;
     // One write, so whoever waits for the URL line also has the hint.
     await line(
@@ -242,6 +257,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       ].join("\n"),
     );
     const signal = await stopRequested;
+    clearInterval(deadTimer);
     await line(io.stdout, `${signal}: closing (delivering the open round)`);
     await running.close();
     await line(io.stdout, "relay closed");

@@ -85,7 +85,7 @@ within a minute, or when a client uses it), or at once on SIGHUP.
 
 new-master-key: prints 32 random bytes (base64url) to use as SHROUD_MASTER_KEY.`;
 
-export const FEDERATION_USAGE = `Usage: shroud federation dlq list|replay ID|drop ID --redis URL [--redis-prefix P]
+export const FEDERATION_USAGE = `Usage: shroud federation dlq list|replay ID|drop ID [--data DIR | --redis URL [--redis-prefix P]]
 
 The dead-letter queue: federation batches a peer did not acknowledge within their delivery
 attempts (10 by default, retried with backoff up to a minute apart).
@@ -95,11 +95,14 @@ replay ID: puts the batch back into delivery with fresh attempts (a running rela
 drop ID: deletes the batch; the messages in it are lost.
 replay and drop exit 1 when there is no dead letter ID.
 
+  --data DIR            the data directory of a relay on the embedded store (env SHROUD_DATA,
+                        default ./.shroud)
   --redis URL           the relay's Redis (env REDIS_URL; needs SHROUD_MASTER_KEY)
   --redis-prefix P      Redis key prefix (env SHROUD_REDIS_PREFIX, default shroud)
 
-On the embedded store dead letters live inside the running relay process and cannot be
-managed from another process; this command then exits 1.`;
+On the embedded store the serving relay mirrors its dead letters into DIR/dead-letters every
+5 s (and on SIGHUP); list reads that mirror, and replay and drop leave a request there that the
+relay applies at its next sync.`;
 
 export const MAIN_USAGE = `Shroud: a metadata-minimizing relay for MLS messaging.
 

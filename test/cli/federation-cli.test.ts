@@ -153,18 +153,18 @@ describe("federation arguments", () => {
     expect(federation!.stdout).toContain("shroud federation dlq list|replay ID|drop ID");
   });
 
-  it("federation dlq without --redis explains why, exit 1 in one line", async () => {
-    const [embedded, missing, unknown, badId] = await Promise.all([
-      run(["federation", "dlq", "list"]),
+  it("federation dlq on the embedded store reads the data directory; bad arguments exit 2", async () => {
+    const empty = join(dir, "no-dead-letters");
+    const [embedded, unknownId, missing, unknown, badId] = await Promise.all([
+      run(["federation", "dlq", "list", "--data", empty]),
+      run(["federation", "dlq", "replay", "0".repeat(32), "--data", empty]),
       run(["federation", "dlq"]),
       run(["federation", "queue"]),
       run(["federation", "dlq", "replay", "nope", "--redis", "redis://127.0.0.1:1"]),
     ]);
-    expectOneErrorLine(
-      embedded,
-      1,
-      /embedded store keeps dead letters inside the running relay process/,
-    );
+    expect(embedded.code).toBe(0);
+    expect(embedded.stdout).toBe("");
+    expectOneErrorLine(unknownId, 1, /no dead letter 0{32}/);
     expectOneErrorLine(missing, 2, /missing dlq command/);
     expectOneErrorLine(unknown, 2, /unknown federation command/);
     expectOneErrorLine(badId, 2, /ID must be 32 hex digits/);
