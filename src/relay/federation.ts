@@ -72,15 +72,21 @@ export class Federation {
     return this.config.federation;
   }
 
-  /** Holds a client's envelope for `nextHop` until the next batch (hops so far: `hops`). */
-  async forward(request: ForwardRequest, hops = 1): Promise<RelayResponse> {
-    let nextHop: string;
+  /** A client-named relay as a normalised origin, or the answer refusing it. */
+  #peer(named: string): string | RelayResponse {
+    let origin: string;
     try {
-      nextHop = normalizeOrigin(request.nextHop);
+      origin = normalizeOrigin(named);
     } catch {
       return { status: RelayStatus.bad_request };
     }
-    if (!this.directory.allows(nextHop)) return { status: RelayStatus.forbidden };
+    return this.directory.allows(origin) ? origin : { status: RelayStatus.forbidden };
+  }
+
+  /** Holds a client's envelope for `nextHop` until the next batch (hops so far: `hops`). */
+  async forward(request: ForwardRequest, hops = 1): Promise<RelayResponse> {
+    const nextHop = this.#peer(request.nextHop);
+    if (typeof nextHop !== "string") return nextHop;
     if (request.envelope.length > this.#settings.slotCapacity) {
       return { status: RelayStatus.too_large };
     }
@@ -94,13 +100,8 @@ export class Federation {
 
   /** Passes a sealed request to `nextHop` now and returns its sealed answer. */
   async proxy(request: ProxyRequest, capacity: number): Promise<RelayResponse> {
-    let nextHop: string;
-    try {
-      nextHop = normalizeOrigin(request.nextHop);
-    } catch {
-      return { status: RelayStatus.bad_request };
-    }
-    if (!this.directory.allows(nextHop)) return { status: RelayStatus.forbidden };
+    const nextHop = this.#peer(request.nextHop);
+    if (typeof nextHop !== "string") return nextHop;
     let response: Response;
     try {
       response = await this.http(new URL("/v1/relay", nextHop), {
@@ -126,13 +127,8 @@ export class Federation {
 
   /** A peer's signed descriptor, as this relay fetched and verified it. */
   async peerDescriptor(request: PeerDescriptorRequest, capacity: number): Promise<RelayResponse> {
-    let origin: string;
-    try {
-      origin = normalizeOrigin(request.origin);
-    } catch {
-      return { status: RelayStatus.bad_request };
-    }
-    if (!this.directory.allows(origin)) return { status: RelayStatus.forbidden };
+    const origin = this.#peer(request.origin);
+    if (typeof origin !== "string") return origin;
     try {
       const { bytes } = await this.directory.get(origin);
       if (bytes.length + 6 > capacity) return { status: RelayStatus.too_large };
