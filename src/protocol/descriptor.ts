@@ -23,7 +23,7 @@
  *     opaque signature[64];     // Ed25519 over "shroud/v1 descriptor" || 0x00 || body
  *   } SignedDescriptor;
  */
-import { asBytes, concat, constantTimeEqual, fromUtf8, utf8 } from "./bytes.js";
+import { constantTimeEqual, fromUtf8, utf8 } from "./bytes.js";
 import {
   decode,
   encode,
@@ -39,11 +39,11 @@ import {
 import { DecodeError, DescriptorError } from "./errors.js";
 import { keyConfigCodec, type KeyConfig } from "./key-config.js";
 import { Labels } from "./labels.js";
+import { signBody, signedBodyCodec, verifyBody } from "./signed-body.js";
 
 export const DESCRIPTOR_VERSION = 1;
 /** Clock skew tolerated when checking issued_at. */
 const SKEW_SECONDS = 300;
-const ED25519 = { name: "Ed25519" } as const;
 
 export interface PublishedKey {
   config: KeyConfig;
@@ -103,12 +103,6 @@ export const descriptorBodyCodec: Codec<Descriptor> = {
   },
 };
 
-const signedCodec = struct({ body: opaque(), signature: fixedBytes(64) });
-
-function signedBytes(body: Uint8Array): Uint8Array<ArrayBuffer> {
-  return concat(utf8(Labels.descriptor), new Uint8Array([0]), body);
-}
-
 /**
  * Encodes and signs a descriptor with the relay's Ed25519 private key.
  *
@@ -118,9 +112,7 @@ export async function signDescriptor(
   descriptor: Descriptor,
   privateKey: CryptoKey,
 ): Promise<Uint8Array> {
-  const body = encode(descriptorBodyCodec, descriptor);
-  const signature = asBytes(await crypto.subtle.sign(ED25519, privateKey, signedBytes(body)));
-  return encode(signedCodec, { body, signature });
+  return signBody(Labels.descriptor, encode(descriptorBodyCodec, descriptor), privateKey);
 }
 
 export interface VerifyOptions {
@@ -154,26 +146,14 @@ export async function verifyDescriptor(
   bytes: Uint8Array,
   options: VerifyOptions,
 ): Promise<Descriptor> {
-  const { body, signature } = decode(signedCodec, bytes);
+  const { body, signature } = decode(signedBodyCodec, bytes);
   const descriptor = decode(descriptorBodyCodec, body);
-  let publicKey: CryptoKey;
+  let valid: boolean;
   try {
-    publicKey = await crypto.subtle.importKey(
-      "raw",
-      new Uint8Array(descriptor.signingKey),
-      ED25519,
-      false,
-      ["verify"],
-    );
+    valid = await verifyBody(Labels.descriptor, body, signature, descriptor.signingKey);
   } catch {
     throw new DescriptorError("invalid signing key");
   }
-  const valid = await crypto.subtle.verify(
-    ED25519,
-    publicKey,
-    new Uint8Array(signature),
-    signedBytes(body),
-  );
   if (!valid) throw new DescriptorError("bad descriptor signature");
   if (
     options.pinnedSigningKey &&

@@ -24,7 +24,7 @@
  *     opaque signature[64];         // Ed25519 over "shroud/v1 federation batch" || 0x00 || body
  *   } SignedBatch;
  */
-import { asBytes, concat, randomBytes, utf8 } from "./bytes.js";
+import { concat, randomBytes } from "./bytes.js";
 import {
   decode,
   encode,
@@ -39,6 +39,7 @@ import {
 } from "./codec.js";
 import { CryptoError, DecodeError } from "./errors.js";
 import { Labels } from "./labels.js";
+import { signBody, signedBodyCodec, verifyBody } from "./signed-body.js";
 
 export const BATCH_VERSION = 1;
 export const BATCH_ID_LENGTH = 16;
@@ -46,7 +47,6 @@ export const BATCH_ID_LENGTH = 16;
 export const SLOT_OVERHEAD = 5;
 /** Largest slot capacity a batch may declare (the largest default bucket). */
 export const MAX_SLOT_CAPACITY = 1024 * 1024;
-const ED25519 = { name: "Ed25519" } as const;
 
 export interface Slot {
   hops: number;
@@ -138,26 +138,18 @@ function toFields(b: Batch) {
   };
 }
 
-const signedCodec = struct({ body: opaque(), signature: fixedBytes(64) });
-
-function signedBytes(body: Uint8Array): Uint8Array<ArrayBuffer> {
-  return concat(utf8(Labels.federationBatch), new Uint8Array([0]), body);
-}
-
 /**
  * Encodes and signs a batch with the sending relay's Ed25519 key.
  *
  * @example const bytes = await signBatch(batch, relay.keyRing.signingKey);
  */
 export async function signBatch(batch: Batch, privateKey: CryptoKey): Promise<Uint8Array> {
-  const body = encode(batchBodyCodec, batch);
-  const signature = asBytes(await crypto.subtle.sign(ED25519, privateKey, signedBytes(body)));
-  return encode(signedCodec, { body, signature });
+  return signBody(Labels.federationBatch, encode(batchBodyCodec, batch), privateKey);
 }
 
 /** Reads who claims to have sent a batch, before anything is verified (to find its key). */
 export function batchOrigin(bytes: Uint8Array, maxInput: number): string {
-  const { body } = decode(signedCodec, bytes, maxInput);
+  const { body } = decode(signedBodyCodec, bytes, maxInput);
   const reader = new Reader(body);
   if (uint8.read(reader) !== BATCH_VERSION) throw new DecodeError("unsupported batch version");
   return utf8String(2048).read(reader);
@@ -172,21 +164,8 @@ export async function verifyBatch(
   signingKey: Uint8Array,
   maxInput: number,
 ): Promise<Batch> {
-  const { body, signature } = decode(signedCodec, bytes, maxInput);
-  let key: CryptoKey;
-  try {
-    key = await crypto.subtle.importKey("raw", new Uint8Array(signingKey), ED25519, false, [
-      "verify",
-    ]);
-  } catch {
-    throw new CryptoError("invalid signing key");
-  }
-  const valid = await crypto.subtle.verify(
-    ED25519,
-    key,
-    new Uint8Array(signature),
-    signedBytes(body),
-  );
+  const { body, signature } = decode(signedBodyCodec, bytes, maxInput);
+  const valid = await verifyBody(Labels.federationBatch, body, signature, signingKey);
   if (!valid) throw new CryptoError("bad batch signature");
   return decode(batchBodyCodec, body, maxInput);
 }
