@@ -54,44 +54,44 @@ export function createRelayApp(relay: Relay): Hono {
     });
   });
 
-  app.post(
-    "/v1/relay",
-    bodyLimit({
-      maxSize: relay.config.padding.largest,
-      onError: () => failure(new TooLargeError(), relay),
-    }),
-    async (c) => {
-      try {
-        const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-        if (type !== MediaTypes.request) throw new MediaTypeError();
-        const body = new Uint8Array(await c.req.arrayBuffer());
-        const answer = await relay.handleSealed(body);
-        return c.body(new Uint8Array(answer), 200, {
-          "content-type": MediaTypes.response,
-          "cache-control": "no-store",
-        });
-      } catch (error) {
-        return failure(error, relay);
-      }
-    },
-  );
+  /** A POST of one binary body: size limit before reading, media type, one error mapping. */
+  const binaryPost = (
+    path: string,
+    maxSize: number,
+    mediaType: string,
+    handle: (body: Uint8Array) => Promise<Response>,
+  ) =>
+    app.post(
+      path,
+      bodyLimit({ maxSize, onError: () => failure(new TooLargeError(), relay) }),
+      async (c) => {
+        try {
+          const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+          if (type !== mediaType) throw new MediaTypeError();
+          return await handle(new Uint8Array(await c.req.arrayBuffer()));
+        } catch (error) {
+          return failure(error, relay);
+        }
+      },
+    );
 
-  app.post(
+  binaryPost("/v1/relay", relay.config.padding.largest, MediaTypes.request, async (body) => {
+    const answer = await relay.handleSealed(body);
+    return new Response(new Uint8Array(answer), {
+      status: 200,
+      headers: { "content-type": MediaTypes.response, "cache-control": "no-store" },
+    });
+  });
+
+  binaryPost(
     "/v1/federation",
-    bodyLimit({
-      maxSize: relay.config.federation.maxBatchBytes,
-      onError: () => failure(new TooLargeError(), relay),
-    }),
-    async (c) => {
-      try {
-        const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-        if (type !== MediaTypes.federationBatch) throw new MediaTypeError();
-        const outcome = await relay.receiveBatch(new Uint8Array(await c.req.arrayBuffer()));
-        return c.text(outcome, 200);
-      } catch (error) {
-        return failure(error, relay);
-      }
-    },
+    relay.config.federation.maxBatchBytes,
+    MediaTypes.federationBatch,
+    async (body) =>
+      new Response(await relay.receiveBatch(body), {
+        status: 200,
+        headers: { "content-type": "text/plain; charset=UTF-8" },
+      }),
   );
 
   app.notFound(() => new Response("not found", { status: 404 }));
