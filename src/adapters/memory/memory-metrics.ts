@@ -1,16 +1,13 @@
-import type { MetricLabels, MetricName, Metrics } from "../../relay/ports/metrics.js";
+import {
+  metricSeries,
+  type MetricLabels,
+  type MetricName,
+  type Metrics,
+} from "../../relay/ports/metrics.js";
 
 interface Histogram {
   count: number;
   sum: number;
-}
-
-function seriesKey(name: string, labels?: MetricLabels): string {
-  if (!labels) return name;
-  const parts = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${labels[k]}"`);
-  return `${name}{${parts.join(",")}}`;
 }
 
 /**
@@ -26,12 +23,12 @@ export class MemoryMetrics implements Metrics {
   readonly #histograms = new Map<string, Histogram>();
 
   count(name: MetricName, labels?: MetricLabels, by = 1): void {
-    const key = seriesKey(name, labels);
+    const key = metricSeries(name, labels);
     this.#counters.set(key, (this.#counters.get(key) ?? 0) + by);
   }
 
   observe(name: MetricName, value: number, labels?: MetricLabels): void {
-    const key = seriesKey(name, labels);
+    const key = metricSeries(name, labels);
     const h = this.#histograms.get(key) ?? { count: 0, sum: 0 };
     h.count += 1;
     h.sum += value;
@@ -40,7 +37,7 @@ export class MemoryMetrics implements Metrics {
 
   /** Current value of a counter series. */
   counter(name: MetricName, labels?: MetricLabels): number {
-    return this.#counters.get(seriesKey(name, labels)) ?? 0;
+    return this.#counters.get(metricSeries(name, labels)) ?? 0;
   }
 
   render(): string {

@@ -1,14 +1,11 @@
 import type { Redis } from "ioredis";
-import type { MetricLabels, MetricName, Metrics } from "../../relay/ports/metrics.js";
+import {
+  metricSeries,
+  type MetricLabels,
+  type MetricName,
+  type Metrics,
+} from "../../relay/ports/metrics.js";
 import type { RedisKeys } from "./redis-keys.js";
-
-function seriesKey(name: string, labels?: MetricLabels): string {
-  if (!labels) return name;
-  const parts = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${labels[k]}"`);
-  return `${name}{${parts.join(",")}}`;
-}
 
 /**
  * Aggregate metrics summed over every relay instance in one Redis hash. Updates are
@@ -31,11 +28,11 @@ export class RedisMetrics implements Metrics {
   }
 
   count(name: MetricName, labels?: MetricLabels, by = 1): void {
-    this.#track(this.redis.hincrby(this.keys.metrics, seriesKey(name, labels), by));
+    this.#track(this.redis.hincrby(this.keys.metrics, metricSeries(name, labels), by));
   }
 
   observe(name: MetricName, value: number, labels?: MetricLabels): void {
-    const key = seriesKey(name, labels);
+    const key = metricSeries(name, labels);
     const brace = key.indexOf("{");
     const [base, rest] = brace < 0 ? [key, ""] : [key.slice(0, brace), key.slice(brace)];
     this.#track(this.redis.hincrby(this.keys.metrics, `${base}_count${rest}`, 1));
@@ -49,7 +46,7 @@ export class RedisMetrics implements Metrics {
 
   /** Current value of a series (summed over instances). */
   async counter(name: MetricName, labels?: MetricLabels): Promise<number> {
-    return Number((await this.redis.hget(this.keys.metrics, seriesKey(name, labels))) ?? 0);
+    return Number((await this.redis.hget(this.keys.metrics, metricSeries(name, labels))) ?? 0);
   }
 
   /** Prometheus text of every series. */

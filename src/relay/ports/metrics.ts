@@ -25,6 +25,19 @@ export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 export type MetricLabels = Readonly<Record<string, string>>;
 
+/**
+ * The name of one series: `name{label="value",...}` with labels sorted, as Prometheus writes it.
+ *
+ * @example metricSeries("shroud_requests_total", { kind: "fetch" }) // 'shroud_requests_total{kind="fetch"}'
+ */
+export function metricSeries(name: string, labels?: MetricLabels): string {
+  if (!labels) return name;
+  const parts = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]}"`);
+  return `${name}{${parts.join(",")}}`;
+}
+
 export interface Metrics {
   count(name: MetricName, labels?: MetricLabels, by?: number): void;
   observe(name: MetricName, value: number, labels?: MetricLabels): void;
