@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
@@ -72,18 +71,7 @@ export function run(args: string[], input?: string, env?: NodeJS.ProcessEnv): Pr
   });
 }
 
-/** A port nothing listens on right now (the kernel's pick, released again). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") return reject(new Error("no port"));
-      server.close(() => resolvePromise(address.port));
-    });
-  });
-}
+export { freePort } from "../fixtures/redis-fixture.js";
 
 export interface Served {
   child: ChildProcess;
