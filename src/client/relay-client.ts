@@ -19,6 +19,7 @@ import { MediaTypes } from "../protocol/labels.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
 import { randomBytes } from "../protocol/bytes.js";
 import {
+  DepositFlags,
   MESSAGE_ID_LENGTH,
   RequestKind,
   relayRequestCodec,
@@ -26,6 +27,7 @@ import {
 } from "../protocol/relay-request.js";
 import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
 import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
+import type { SecretBytes } from "../protocol/secret-bytes.js";
 import type { ContactCard, Inbox } from "./inbox.js";
 import { openPayload, sealPayload } from "./payload-seal.js";
 
@@ -46,6 +48,33 @@ export interface InboxMessage {
   seq: number;
   payload: Uint8Array;
 }
+
+/** What a deposit needs: an inbox id and its write token (a contact card is one). */
+export interface DepositTarget {
+  inboxId: Uint8Array;
+  writeToken: SecretBytes;
+}
+
+/** What a fetch or ack needs: the inbox's read secret (an inbox is one). */
+export interface ReadCapability {
+  readSecret: SecretBytes;
+}
+
+export interface DepositOptions {
+  /** Pass the same id when retrying so the relay delivers the message once. */
+  messageId?: Uint8Array;
+  /**
+   * Claim the inbox's commit slot (MLS commit ordering): "accepted" if this deposit won it,
+   * "conflict" if another commit holds it. Through an ingress relay a commit is proxied rather
+   * than forwarded, so the answer comes back.
+   */
+  commit?: boolean;
+}
+
+/** Items as stored: payloads still sealed for the inbox's readers. */
+export type ItemsResult =
+  | { status: "ok"; items: InboxMessage[]; lastSeq: number; more: boolean }
+  | { status: FailureName };
 
 export type FetchResult =
   | {
@@ -265,21 +294,45 @@ export class RelayClient {
   async deposit(
     card: ContactCard,
     message: Uint8Array,
-    options: { messageId?: Uint8Array } = {},
+    options: DepositOptions = {},
   ): Promise<DepositResult> {
     const minBucket = this.options.minBucket ?? 0;
     const payload = await sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
+    return this.depositPayload(card, payload, options);
+  }
+
+  /**
+   * Pads `message` so that, once sealed with `sealOverhead` more bytes, a deposit of it fills a
+   * request bucket exactly (for payloads sealed by the caller, e.g. under a group key).
+   */
+  padPayload(message: Uint8Array, sealOverhead: number): Uint8Array {
+    return this.#padding.pad(message, DEPOSIT_OVERHEAD + sealOverhead, this.options.minBucket ?? 0);
+  }
+
+  /**
+   * Deposits a payload the caller has already sealed for the inbox's readers (see padPayload).
+   *
+   * @example
+   * const sealed = await seal(client.padPayload(message, SEAL_OVERHEAD));
+   * await client.depositPayload(target, sealed, { commit: true }); // { status: "conflict" }?
+   */
+  async depositPayload(
+    target: DepositTarget,
+    payload: Uint8Array,
+    options: DepositOptions = {},
+  ): Promise<DepositResult> {
+    const minBucket = this.options.minBucket ?? 0;
     const bucket = this.#padding.bucketFor(Math.max(minBucket, payload.length + DEPOSIT_OVERHEAD));
     const request: RelayRequest = {
       kind: RequestKind.deposit,
       responseSize: bucket,
-      inboxId: card.inboxId,
-      writeToken: card.writeToken.expose(),
+      inboxId: target.inboxId,
+      writeToken: target.writeToken.expose(),
       messageId: options.messageId ?? randomBytes(MESSAGE_ID_LENGTH),
-      flags: 0,
+      flags: options.commit ? DepositFlags.commit : 0,
       payload,
     };
-    if (this.via) {
+    if (this.via && !options.commit) {
       const { sealed } = await this.#seal(request, bucket, false);
       return this.via.#forward(this.origin, sealed);
     }
@@ -302,6 +355,14 @@ export class RelayClient {
     inbox: Inbox,
     options: { afterSeq?: number; maxItems?: number; bucket?: number } = {},
   ): Promise<FetchResult> {
+    return this.#opened(inbox, await this.fetchItems(inbox, options));
+  }
+
+  /** Fetches items as stored (still sealed), one page. */
+  async fetchItems(
+    reader: ReadCapability,
+    options: { afterSeq?: number; maxItems?: number; bucket?: number } = {},
+  ): Promise<ItemsResult> {
     const bucket = this.#padding.bucketFor(
       Math.max(
         options.bucket ?? this.options.fetchBucket ?? 16 * 1024,
@@ -313,7 +374,7 @@ export class RelayClient {
       {
         kind: RequestKind.fetch,
         responseSize: bucket,
-        readSecret: inbox.readSecret.expose(),
+        readSecret: reader.readSecret.expose(),
         afterSeq,
         maxItems: options.maxItems ?? 256,
       },
@@ -321,11 +382,15 @@ export class RelayClient {
     );
     if (!("kind" in response) || response.kind !== RequestKind.fetch)
       return failure(response.status);
+    const lastSeq = response.items.reduce((last, item) => Math.max(last, item.seq), afterSeq);
+    return { status: "ok", items: response.items, lastSeq, more: response.more };
+  }
+
+  async #opened(inbox: Inbox, result: ItemsResult): Promise<FetchResult> {
+    if (result.status !== "ok") return result;
     const messages: InboxMessage[] = [];
     const unreadable: number[] = [];
-    let lastSeq = afterSeq;
-    for (const item of response.items) {
-      lastSeq = Math.max(lastSeq, item.seq);
+    for (const item of result.items) {
       try {
         messages.push({
           seq: item.seq,
@@ -335,7 +400,7 @@ export class RelayClient {
         unreadable.push(item.seq);
       }
     }
-    return { status: "ok", messages, unreadable, lastSeq, more: response.more };
+    return { status: "ok", messages, unreadable, lastSeq: result.lastSeq, more: result.more };
   }
 
   /**
@@ -343,15 +408,21 @@ export class RelayClient {
    * comes back as an empty page with `more`; the next page then uses a larger bucket.
    */
   async fetchAll(inbox: Inbox, afterSeq = 0): Promise<FetchResult> {
-    const messages: InboxMessage[] = [];
-    const unreadable: number[] = [];
+    return this.#opened(inbox, await this.fetchAllItems(inbox, afterSeq));
+  }
+
+  /** fetchAll without opening: every item after `afterSeq` as stored. */
+  async fetchAllItems(reader: ReadCapability, afterSeq = 0): Promise<ItemsResult> {
+    const items: InboxMessage[] = [];
     let lastSeq = afterSeq;
     let bucket: number | undefined;
     for (;;) {
-      const page = await this.fetch(inbox, { afterSeq: lastSeq, ...(bucket ? { bucket } : {}) });
+      const page = await this.fetchItems(reader, {
+        afterSeq: lastSeq,
+        ...(bucket ? { bucket } : {}),
+      });
       if (page.status !== "ok") return page;
-      messages.push(...page.messages);
-      unreadable.push(...page.unreadable);
+      items.push(...page.items);
       const progressed = page.lastSeq > lastSeq;
       lastSeq = page.lastSeq;
       const used = this.#padding.bucketFor(
@@ -359,14 +430,14 @@ export class RelayClient {
       );
       const larger = this.#padding.buckets.find((b) => b > used);
       if (!page.more || (!progressed && larger === undefined)) {
-        return { status: "ok", messages, unreadable, lastSeq, more: page.more };
+        return { status: "ok", items, lastSeq, more: page.more };
       }
       bucket = progressed ? undefined : larger;
     }
   }
 
   /** Deletes items up to and including `upToSeq` from the inbox. */
-  async ack(inbox: Inbox, upToSeq: number): Promise<AckResult> {
+  async ack(inbox: ReadCapability, upToSeq: number): Promise<AckResult> {
     const bucket = this.#padding.bucketFor(this.options.minBucket ?? 0);
     const response = await this.#send(
       {

@@ -9,7 +9,7 @@
  *     opaque inbox_id[32];
  *     opaque write_token[32];
  *     opaque message_id[16];     // client-chosen; makes retries idempotent
- *     uint8 flags;               // DepositFlags; bit 0 (commit slot) is reserved
+ *     uint8 flags;               // DepositFlags; other bits must be 0
  *     opaque payload<V>;         // already sealed for the inbox's readers
  *   } Deposit;
  *
@@ -66,7 +66,10 @@ export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
 
 /** Bits of Deposit.flags. */
 export const DepositFlags = {
-  /** Reserved for MLS commit ordering: accept only if the inbox's commit slot is free. */
+  /**
+   * MLS commit ordering: accept only if the inbox's one-shot commit slot is free (or already held
+   * by this message id); otherwise the answer is `conflict` and nothing is stored.
+   */
   commit: 0x01,
 } as const;
 export type DepositFlags = (typeof DepositFlags)[keyof typeof DepositFlags];

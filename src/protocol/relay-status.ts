@@ -7,7 +7,7 @@ export const RelayStatus = {
   ok: 0,
   /** The deposit is in the current round (or was already, for a retried message id). */
   accepted: 1,
-  /** The commit slot of the inbox is taken (reserved for the MLS commit-slot flag). */
+  /** A commit deposit lost: another message holds the inbox's commit slot. */
   conflict: 2,
   /** Wrong write token for this inbox. */
   forbidden: 3,

@@ -85,8 +85,8 @@ export class RelayService {
   }
 
   async #deposit(request: DepositRequest): Promise<RelayResponse> {
-    if (request.flags & DepositFlags.commit) return { status: RelayStatus.unsupported };
-    if (request.flags !== 0) return { status: RelayStatus.bad_request };
+    if ((request.flags & ~DepositFlags.commit) !== 0) return { status: RelayStatus.bad_request };
+    const commit = (request.flags & DepositFlags.commit) !== 0;
     let item: Uint8Array;
     try {
       item = this.config.padding.pad(request.payload);
@@ -105,11 +105,20 @@ export class RelayService {
     if (await this.inboxes.hasMessage(inboxId, messageId)) {
       return { status: RelayStatus.accepted, kind: RequestKind.deposit, duplicate: true };
     }
+    // The slot is claimed before the deposit joins the round so a loser learns at once; "held"
+    // is this commit's own retry, which goes on (the pool drops a repeated message id).
+    if (commit && (await this.inboxes.claimCommitSlot(inboxId, messageId)) === "taken") {
+      return { status: RelayStatus.conflict };
+    }
     const added = await this.pool.add(
       { inboxId, messageId, item },
       { stored: await this.inboxes.usage(inboxId), ...this.config.quota },
     );
-    if (added === "quota") return { status: RelayStatus.quota };
+    if (added === "quota") {
+      // A commit that will never be delivered must not keep the epoch's slot.
+      if (commit) await this.inboxes.releaseCommitSlot(inboxId, messageId);
+      return { status: RelayStatus.quota };
+    }
     if (added === "added") await this.onDeposit();
     return {
       status: RelayStatus.accepted,

@@ -122,6 +122,48 @@ export function describePortConformance(
       expect(await store.authorize(a, randomBytes(32), DAY + 3)).toBe("created");
     });
 
+    it("gives an inbox's commit slot to exactly one of many concurrent claims", async () => {
+      const a = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      const claimants = Array.from({ length: 20 }, () => randomBytes(16));
+      const outcomes = await Promise.all(claimants.map((m) => store.claimCommitSlot(a, m)));
+      expect(outcomes.filter((o) => o === "won")).toHaveLength(1);
+      expect(outcomes.filter((o) => o === "taken")).toHaveLength(19);
+      const winner = claimants[outcomes.indexOf("won")]!;
+      expect(await store.claimCommitSlot(a, winner)).toBe("held");
+      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("taken");
+      // Another inbox has its own slot.
+      const b = id();
+      await store.authorize(b, randomBytes(32), DAY);
+      expect(await store.claimCommitSlot(b, randomBytes(16))).toBe("won");
+    });
+
+    it("releases a commit slot only for its holder", async () => {
+      const a = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      const holder = randomBytes(16);
+      expect(await store.claimCommitSlot(a, holder)).toBe("won");
+      await store.releaseCommitSlot(a, randomBytes(16));
+      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("taken");
+      await store.releaseCommitSlot(a, holder);
+      const next = randomBytes(16);
+      expect(await store.claimCommitSlot(a, next)).toBe("won");
+      expect(await store.claimCommitSlot(a, holder)).toBe("taken");
+      await store.releaseCommitSlot(id(), holder); // unknown inbox: nothing to do
+    });
+
+    it("keeps the commit slot through acks and drops it with the expired inbox", async () => {
+      const a = id();
+      await store.authorize(a, randomBytes(32), DAY);
+      await store.claimCommitSlot(a, randomBytes(16));
+      await store.appendRound([entry(a)], DAY);
+      await store.ack(a, 1);
+      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("taken");
+      await store.expire(DAY + 1);
+      expect(await store.authorize(a, randomBytes(32), DAY + 1)).toBe("created");
+      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("won");
+    });
+
     it("returns copies: mutating a fetched item changes nothing stored", async () => {
       const a = id();
       await store.authorize(a, randomBytes(32), DAY);

@@ -255,6 +255,45 @@ describe("relay over HTTP", () => {
     expect((await client.deposit(card, text("after ack"))).status).toBe("accepted");
   });
 
+  it("accepts one commit per inbox: the others conflict, a retry of the winner is a duplicate", async () => {
+    const { relay, client, inbox, card } = await setup();
+    const ids = Array.from({ length: 5 }, () => randomBytes(16));
+    const answers = await Promise.all(
+      ids.map((messageId, i) =>
+        client.deposit(card, text(`commit ${i}`), { messageId, commit: true }),
+      ),
+    );
+    const winners = answers.flatMap((a, i) => (a.status === "accepted" ? [i] : []));
+    expect(winners).toHaveLength(1);
+    expect(answers.filter((a) => a.status === "conflict")).toHaveLength(4);
+    const winner = winners[0]!;
+    expect(
+      await client.deposit(card, text(`commit ${winner}`), {
+        messageId: ids[winner]!,
+        commit: true,
+      }),
+    ).toEqual({ status: "accepted", duplicate: true });
+    // Ordinary messages still go in after the slot is taken.
+    expect((await client.deposit(card, text("after"))).status).toBe("accepted");
+    await relay.relay.closeRound();
+    expect((await messagesOf(client, inbox)).sort()).toEqual(["after", `commit ${winner}`]);
+    expect(
+      await client.deposit(card, text("late"), { messageId: randomBytes(16), commit: true }),
+    ).toEqual({ status: "conflict" });
+  });
+
+  it("frees the commit slot when the commit is refused for quota", async () => {
+    const { relay, client, inbox, card } = await setup({
+      quota: { maxItems: 1, maxBytes: 1 << 20 },
+    });
+    expect((await client.deposit(card, text("fills the inbox"))).status).toBe("accepted");
+    expect(await client.deposit(card, text("c1"), { commit: true })).toEqual({ status: "quota" });
+    await relay.relay.closeRound();
+    await client.ack(inbox, 1);
+    // Room again: a different commit can still win this inbox's slot.
+    expect((await client.deposit(card, text("c2"), { commit: true })).status).toBe("accepted");
+  });
+
   it("enforces the per-inbox byte quota", async () => {
     const { client, card } = await setup({ quota: { maxItems: 100, maxBytes: 10_000 } });
     expect((await client.deposit(card, randomBytes(3000))).status).toBe("accepted");

@@ -1,6 +1,7 @@
 import { constantTimeEqual, toHex } from "../../protocol/bytes.js";
 import type {
   AuthorizeResult,
+  CommitSlotClaim,
   InboxStore,
   InboxUsage,
   RoundEntry,
@@ -33,6 +34,8 @@ interface Inbox {
   bytes: number;
   /** message id (hex) -> expiry day */
   messageIds: Map<string, number>;
+  /** Message id (hex) holding the commit slot, if any. */
+  commitSlot?: string;
 }
 
 /**
@@ -73,6 +76,22 @@ export class MemoryInboxStore implements InboxStore {
 
   async hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean> {
     return this.#inboxes.get(toHex(inboxId))?.messageIds.has(toHex(messageId)) ?? false;
+  }
+
+  async claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim> {
+    const inbox = this.#inboxes.get(toHex(inboxId));
+    if (!inbox) throw new RangeError("commit slot of an inbox that does not exist");
+    const claimant = toHex(messageId);
+    if (inbox.commitSlot === undefined) {
+      inbox.commitSlot = claimant;
+      return "won";
+    }
+    return inbox.commitSlot === claimant ? "held" : "taken";
+  }
+
+  async releaseCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<void> {
+    const inbox = this.#inboxes.get(toHex(inboxId));
+    if (inbox?.commitSlot === toHex(messageId)) delete inbox.commitSlot;
   }
 
   async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
@@ -130,6 +149,7 @@ export class MemoryInboxStore implements InboxStore {
         nextSeq: inbox.nextSeq,
         items: inbox.items.map((i) => [i.seq, i.expiresDay, toHex(i.item)]),
         messageIds: [...inbox.messageIds.entries()].sort(),
+        commitSlot: inbox.commitSlot ?? null,
       })),
     );
   }

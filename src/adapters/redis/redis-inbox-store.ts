@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import { toHex } from "../../protocol/bytes.js";
 import type {
   AuthorizeResult,
+  CommitSlotClaim,
   InboxStore,
   InboxUsage,
   RoundEntry,
@@ -55,6 +56,24 @@ export class RedisInboxStore implements InboxStore {
 
   async hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean> {
     return (await this.redis.zscore(this.keys.inbox(inboxId).ids, buf(messageId))) !== null;
+  }
+
+  async claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim> {
+    const outcome = (await runScript(this.redis, "inboxCommitSlot", [
+      this.keys.inbox(inboxId).meta,
+      "claim",
+      buf(messageId),
+    ])) as CommitSlotClaim | "missing";
+    if (outcome === "missing") throw new RangeError("commit slot of an inbox that does not exist");
+    return outcome;
+  }
+
+  async releaseCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<void> {
+    await runScript(this.redis, "inboxCommitSlot", [
+      this.keys.inbox(inboxId).meta,
+      "release",
+      buf(messageId),
+    ]);
   }
 
   async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {

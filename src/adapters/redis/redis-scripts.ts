@@ -11,6 +11,7 @@ const SCRIPTS = {
   inboxFetch: { file: "inbox-fetch.lua", keys: 2 },
   inboxAck: { file: "inbox-ack.lua", keys: 2 },
   inboxExpire: { file: "inbox-expire.lua", keys: 3 },
+  inboxCommitSlot: { file: "inbox-commit-slot.lua", keys: 1 },
   poolAdd: { file: "pool-add.lua", keys: 4 },
   poolClose: { file: "pool-close.lua", keys: 3 },
   poolRelease: { file: "pool-release.lua", keys: 4 },

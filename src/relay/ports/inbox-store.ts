@@ -25,6 +25,12 @@ export interface InboxUsage {
 
 export type AuthorizeResult = "ok" | "created" | "forbidden";
 
+/**
+ * Outcome of claiming an inbox's commit slot: "won" (it was free and is now this message's),
+ * "held" (this message id already holds it: a retry), "taken" (another message holds it).
+ */
+export type CommitSlotClaim = "won" | "held" | "taken";
+
 export interface InboxStore {
   /**
    * Checks `writeTokenHash` against the inbox's in constant time. An unknown inbox is created
@@ -41,6 +47,20 @@ export interface InboxStore {
 
   /** Whether a message id was already delivered to this inbox (and not yet expired). */
   hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean>;
+
+  /**
+   * Claims the inbox's one-shot commit slot for `messageId`, atomically: of any number of
+   * concurrent claims with different message ids exactly one wins, on every instance. The slot
+   * stays taken for the inbox's life (an MLS epoch ends once); it goes when the inbox expires.
+   * The inbox must exist (authorize first).
+   */
+  claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim>;
+
+  /**
+   * Frees the commit slot if `messageId` holds it (its deposit was refused after the claim, e.g.
+   * at quota), so the commit can be retried or another one win. Otherwise changes nothing.
+   */
+  releaseCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<void>;
 
   /**
    * Appends a closed round's entries in the given order, which the caller has shuffled.

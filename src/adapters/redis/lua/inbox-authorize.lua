@@ -1,6 +1,7 @@
 -- Checks an inbox's write token hash, creating the inbox if it does not exist (the first token
 -- wins), and extends its expiry day. The comparison runs over every byte whatever they hold.
--- KEYS[1]  inbox meta hash ({P:i:<id>}:m): t token hash, e expiry day, n next seq, c items, b bytes
+-- KEYS[1]  inbox meta hash ({P:i:<id>}:m): t token hash, e expiry day, n next seq, c items, b bytes,
+--          s commit slot holder (see inbox-commit-slot.lua)
 -- ARGV[1]  write token hash (32 bytes)
 -- ARGV[2]  expiry day to extend to (days since the Unix epoch)
 -- Returns  "created", "ok" or "forbidden"
