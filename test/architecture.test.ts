@@ -58,7 +58,7 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
 const PACKAGES_ALLOWED: Record<string, RegExp> = {
   protocol: /^@hpke\/(core|chacha20poly1305)$/,
   relay: /^hono(\/.*)?$/,
-  client: /^(ts-mls)$/,
+  client: /^ts-mls(\/privateMessage\.js)?$/,
   "adapters/memory": /^$/,
 };
 

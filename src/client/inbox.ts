@@ -5,8 +5,10 @@
  *   Inbox file (JSON):  { "shroud": "inbox/v1", relay, inboxId, readSecret, writeToken,
  *                         publicKey, privateKey, relaySigningKey }
  *   Contact card (JSON): { "shroud": "card/v1", relay, inboxId, writeToken, publicKey,
- *                         relaySigningKey }
- * Byte fields are base64url. `relaySigningKey` pins the relay's descriptor key.
+ *                         relaySigningKey, name, keyPackages }
+ * Byte fields are base64url. `relaySigningKey` pins the relay's descriptor key. `name` and
+ * `keyPackages` (MLS KeyPackage messages, one per group that may add the owner) are present on
+ * a group member's card.
  */
 import { asBytes, fromBase64Url, toBase64Url } from "../protocol/bytes.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
@@ -29,6 +31,10 @@ export interface ContactCard {
   writeToken: SecretBytes;
   publicKey: Uint8Array;
   relaySigningKey?: Uint8Array;
+  /** The owner's name as its MLS credential shows it. */
+  name?: string;
+  /** Encoded MLS KeyPackage messages; each can be used once to add the owner to a group. */
+  keyPackages?: Uint8Array[];
 }
 
 /** The owner's inbox: a contact card plus the read secret and private key. */
@@ -79,6 +85,8 @@ export function cardToJson(card: ContactCard): string {
       writeToken: toBase64Url(card.writeToken.expose()),
       publicKey: toBase64Url(card.publicKey),
       ...pinJson(card.relaySigningKey),
+      ...(card.name === undefined ? {} : { name: card.name }),
+      ...(card.keyPackages ? { keyPackages: card.keyPackages.map(toBase64Url) } : {}),
     },
     null,
     2,
@@ -137,6 +145,26 @@ function parse(text: string, kind: string): Record<string, unknown> {
   return record as Record<string, unknown>;
 }
 
+function memberFields(record: Record<string, unknown>): Pick<ContactCard, "name" | "keyPackages"> {
+  const { name, keyPackages } = record;
+  if (name !== undefined && (typeof name !== "string" || name.length === 0 || name.length > 64)) {
+    throw new ConfigError('field "name" must be a string of 1 to 64 characters');
+  }
+  if (keyPackages !== undefined && !Array.isArray(keyPackages)) {
+    throw new ConfigError('field "keyPackages" must be a list');
+  }
+  return {
+    ...(name === undefined ? {} : { name }),
+    ...(keyPackages === undefined
+      ? {}
+      : {
+          keyPackages: (keyPackages as unknown[]).map((_, i) =>
+            field(keyPackages as unknown as Record<string, unknown>, String(i)),
+          ),
+        }),
+  };
+}
+
 function cardFields(record: Record<string, unknown>): ContactCard {
   const pin =
     record["relaySigningKey"] === undefined ? undefined : field(record, "relaySigningKey", 32);
@@ -146,6 +174,7 @@ function cardFields(record: Record<string, unknown>): ContactCard {
     writeToken: new SecretBytes(field(record, "writeToken", CAPABILITY_LENGTH)),
     publicKey: field(record, "publicKey", 32),
     ...(pin ? { relaySigningKey: pin } : {}),
+    ...memberFields(record),
   };
 }
 

@@ -73,8 +73,7 @@ export interface DepositOptions {
 
 /** Items as stored: payloads still sealed for the inbox's readers. */
 export type ItemsResult =
-  | { status: "ok"; items: InboxMessage[]; lastSeq: number; more: boolean }
-  | { status: FailureName };
+  { status: "ok"; items: InboxMessage[]; lastSeq: number; more: boolean } | { status: FailureName };
 
 export type FetchResult =
   | {
@@ -296,9 +295,13 @@ export class RelayClient {
     message: Uint8Array,
     options: DepositOptions = {},
   ): Promise<DepositResult> {
+    return this.depositPayload(card, await this.sealFor(card, message), options);
+  }
+
+  /** Pads and seals `message` to the card's inbox key, sized for a deposit at this relay. */
+  sealFor(card: ContactCard, message: Uint8Array): Promise<Uint8Array> {
     const minBucket = this.options.minBucket ?? 0;
-    const payload = await sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
-    return this.depositPayload(card, payload, options);
+    return sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
   }
 
   /**

@@ -81,6 +81,16 @@ export class PolicyError extends ShroudError {
   }
 }
 
+/**
+ * An MLS group operation over Shroud failed on the client: not a member, a commit that could not
+ * be placed, an invitation for a key package this member does not hold.
+ */
+export class GroupError extends ShroudError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("group", message, options);
+  }
+}
+
 /** A request arrived with the wrong Content-Type. */
 export class MediaTypeError extends ShroudError {
   constructor() {

@@ -19,6 +19,16 @@ export const Labels = {
   federationBatch: "shroud/v1 federation batch",
   /** HPKE info for a payload sealed to an inbox's public key. */
   inboxPayload: "shroud/v1 inbox payload",
+  /** MLS exporter label of an epoch's group inbox read secret. */
+  groupReadSecret: "shroud/v1 group read secret",
+  /** MLS exporter label of an epoch's group inbox write token. */
+  groupWriteToken: "shroud/v1 group write token",
+  /** MLS exporter label of an epoch's group payload key (AES-256-GCM). */
+  groupPayloadKey: "shroud/v1 group payload key",
+  /** AES-GCM associated data prefix of a payload sealed under a group payload key. */
+  groupPayload: "shroud/v1 group payload",
+  /** Prefix of the bytes hashed to name a key package in an invitation. */
+  keyPackageHash: "shroud/v1 key package",
 } as const;
 export type Labels = (typeof Labels)[keyof typeof Labels];
 

@@ -1,0 +1,92 @@
+/**
+ * What a group inbox holds: an MLS message sealed under the epoch's payload key, so the relay
+ * stores no group id, epoch or content type (the cleartext header of an MLS PrivateMessage).
+ *
+ *   struct {
+ *     opaque message_id[16];   // the deposit's message id: members skip their own messages
+ *     opaque mls_message<V>;   // an MLSMessage (a PrivateMessage: application data or commit)
+ *   } GroupMessage;
+ *
+ *   SealedGroupPayload = nonce[12] || AES-256-GCM(payload_key, nonce, Padded(GroupMessage),
+ *                                      aad = "shroud/v1 group payload" || 0x00 || inbox_id)
+ *
+ * The sender pads GroupMessage so the whole deposit fills a request bucket.
+ */
+import { asBytes, concat, randomBytes, utf8 } from "../../protocol/bytes.js";
+import { decode, encode, fixedBytes, opaque, struct, type Codec } from "../../protocol/codec.js";
+import { CryptoError, DecodeError } from "../../protocol/errors.js";
+import { Labels } from "../../protocol/labels.js";
+import type { PaddingPolicy } from "../../protocol/padding-policy.js";
+import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
+
+const NONCE_LENGTH = 12;
+const TAG_LENGTH = 16;
+/** Bytes sealing adds around a padded GroupMessage. */
+export const GROUP_SEAL_OVERHEAD = NONCE_LENGTH + TAG_LENGTH;
+
+export interface GroupMessage {
+  messageId: Uint8Array;
+  mlsMessage: Uint8Array;
+}
+
+export const groupMessageCodec: Codec<GroupMessage> = struct({
+  messageId: fixedBytes(MESSAGE_ID_LENGTH),
+  mlsMessage: opaque(),
+});
+
+function aad(inboxId: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concat(utf8(Labels.groupPayload), new Uint8Array([0]), inboxId);
+}
+
+async function aesKey(payloadKey: Uint8Array, use: KeyUsage): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", new Uint8Array(payloadKey), "AES-GCM", false, [use]);
+}
+
+/**
+ * Seals an already padded GroupMessage (see RelayClient.padPayload) for one epoch inbox.
+ *
+ * @example
+ * const padded = client.padPayload(encode(groupMessageCodec, message), GROUP_SEAL_OVERHEAD);
+ * const payload = await sealGroupPayload(epoch.payloadKey.expose(), epoch.inboxId, padded);
+ */
+export async function sealGroupPayload(
+  payloadKey: Uint8Array,
+  inboxId: Uint8Array,
+  padded: Uint8Array,
+): Promise<Uint8Array> {
+  const nonce = randomBytes(NONCE_LENGTH);
+  const ciphertext = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce, additionalData: aad(inboxId) },
+    await aesKey(payloadKey, "encrypt"),
+    new Uint8Array(padded),
+  );
+  return concat(nonce, asBytes(ciphertext));
+}
+
+/** Opens a group inbox item; CryptoError if it was not sealed under this epoch's key. */
+export async function openGroupPayload(
+  payloadKey: Uint8Array,
+  inboxId: Uint8Array,
+  payload: Uint8Array,
+  padding: PaddingPolicy,
+): Promise<GroupMessage> {
+  if (payload.length < GROUP_SEAL_OVERHEAD) throw new DecodeError("group payload too short");
+  let padded: Uint8Array;
+  try {
+    padded = asBytes(
+      await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: payload.slice(0, NONCE_LENGTH), additionalData: aad(inboxId) },
+        await aesKey(payloadKey, "decrypt"),
+        payload.slice(NONCE_LENGTH),
+      ),
+    );
+  } catch (cause) {
+    throw new CryptoError("group payload did not open", { cause });
+  }
+  return decode(groupMessageCodec, padding.unpad(padded), padding.largest);
+}
+
+/** Encodes a GroupMessage (before padding). */
+export function encodeGroupMessage(message: GroupMessage): Uint8Array {
+  return encode(groupMessageCodec, message);
+}

@@ -1,0 +1,811 @@
+/**
+ * One member's view of an MLS group carried by Shroud.
+ *
+ * Every message (application data or commit) is one deposit into the current epoch's inbox on the
+ * group's relay, sealed under the epoch's payload key; Welcomes go to each joiner's personal
+ * inbox, HPKE-sealed to its inbox key. A commit claims its inbox's one-shot commit slot: the
+ * winner adopts the state createCommit returned; a loser keeps its old state, fetches and applies
+ * the winner's commit, and tries again in the new epoch if its change is still wanted.
+ *
+ * Rules ts-mls needs from a delivery service, kept here: a member never processes its own
+ * messages (it skips its own message ids); a commit is processed before the next epoch's messages
+ * (the next epoch's inbox is only known once the commit is applied); messages from a future epoch
+ * wait in a buffer; every send is saved (state, then an outbox entry with its message id) before
+ * it leaves, so a retry after a crash is the same deposit.
+ */
+import {
+  createApplicationMessage,
+  createCommit,
+  createGroup,
+  decodeGroupState,
+  decodeMlsMessage,
+  emptyPskIndex,
+  encodeGroupState,
+  encodeMlsMessage,
+  joinGroup,
+  makePskIndex,
+  processPrivateMessage,
+  zeroOutUint8Array,
+  type ClientState,
+  type IncomingMessageCallback,
+  type PrivateMessage,
+  type Proposal,
+  type RatchetTree,
+} from "ts-mls";
+import { decryptSenderData } from "ts-mls/privateMessage.js";
+import {
+  fromBase64Url,
+  fromUtf8,
+  randomBytes,
+  toBase64Url,
+  toHex,
+  utf8,
+} from "../../protocol/bytes.js";
+import { ConfigError, GroupError, TransportError } from "../../protocol/errors.js";
+import { inboxIdFor } from "../../protocol/inbox-id.js";
+import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
+import { SecretBytes } from "../../protocol/secret-bytes.js";
+import type { ContactCard } from "../inbox.js";
+import type { RelayClient } from "../relay-client.js";
+import { epochInbox, type EpochInbox } from "./epoch-inbox.js";
+import {
+  encodeInvitation,
+  keyPackageHash,
+  PersonalMessageKind,
+  type GroupInvitation,
+} from "./group-invitation.js";
+import {
+  encodeGroupMessage,
+  GROUP_SEAL_OVERHEAD,
+  openGroupPayload,
+  sealGroupPayload,
+} from "./group-payload.js";
+import { decodeKeyPackage, newKeyPackage, type KeyPackageRecord } from "./member.js";
+import { mlsClientConfig, mlsSuite, RETAINED_EPOCHS } from "./mls-suite.js";
+
+/** What a sync or a change reports. */
+export type GroupEvent =
+  | { kind: "message"; epoch: bigint; sender: string; data: Uint8Array; text: string }
+  | { kind: "commit"; epoch: bigint; committer: string; added: string[]; removed: string[] }
+  | { kind: "removed"; epoch: bigint; committer: string }
+  | { kind: "unreadable"; reason: string };
+
+/** How a session reaches relays and keeps its state. */
+export interface GroupDeps {
+  /** A client for the relay at `origin` (direct, or through an ingress relay). */
+  route: (origin: string) => Promise<RelayClient>;
+  /** Persists the session (its toJson()); called before anything leaves. */
+  save?: (json: string) => Promise<void>;
+  /** Milliseconds between fetches while waiting for a winning commit (default 100). */
+  pollMs?: number;
+  /** How long to wait for a winning commit to become visible (default 30 s). */
+  commitWaitMs?: number;
+}
+
+/** A deposit waiting to leave, kept until the relay has it (retries reuse the message id). */
+interface OutboxEntry {
+  relay: string;
+  inboxId: Uint8Array;
+  writeToken: SecretBytes;
+  messageId: Uint8Array;
+  payload: Uint8Array;
+}
+
+/** A commit sent (or about to be) and not yet answered. */
+interface PendingCommit {
+  messageId: Uint8Array;
+  payload: Uint8Array;
+  newState: Uint8Array;
+  invitations: OutboxEntry[];
+}
+
+/** An epoch inbox and how far this member has read it. */
+interface Reading extends EpochInbox {
+  cursor: number;
+}
+
+export interface GroupChange {
+  /** Member cards (with key packages) to add; a name already in the group is skipped. */
+  add?: ContactCard[];
+  /** Names to remove; a name no longer in the group is skipped. */
+  remove?: string[];
+}
+
+export type ChangeOutcome =
+  | { status: "committed"; epoch: bigint; attempts: number }
+  /** Nothing left to do: the change was already made (possibly by someone else's commit). */
+  | { status: "unchanged"; epoch: bigint; attempts: number }
+  /** Another commit won and `retry` was off: the group moved on without this change. */
+  | { status: "superseded"; epoch: bigint; attempts: number };
+
+const MAX_SENT_IDS = 4096;
+const MAX_BUFFERED = 1024;
+
+function nameOf(tree: RatchetTree, leafIndex: number): string {
+  const node = tree[leafIndex * 2];
+  if (node?.nodeType !== "leaf") return `leaf ${leafIndex}`;
+  const { credential } = node.leaf;
+  return credential.credentialType === "basic"
+    ? fromUtf8(credential.identity)
+    : `leaf ${leafIndex}`;
+}
+
+function decodePrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
+  try {
+    const decoded = decodeMlsMessage(bytes, 0);
+    if (decoded?.[0].wireformat === "mls_private_message") return decoded[0].privateMessage;
+  } catch {
+    // malformed: reported as unreadable by the caller
+  }
+  return undefined;
+}
+
+function withConfig(bytes: Uint8Array): ClientState {
+  const decoded = decodeGroupState(bytes, 0);
+  if (!decoded) throw new ConfigError("group state is damaged");
+  return { ...decoded[0], clientConfig: mlsClientConfig };
+}
+
+function zero(consumed: Uint8Array[]): void {
+  for (const secret of consumed) zeroOutUint8Array(secret);
+}
+
+/**
+ * @example
+ * const group = await GroupSession.create("friends", alice, route);
+ * await group.change({ add: [bobCard, carolCard] });
+ * await group.send("hello");
+ * for (const event of await group.sync()) console.log(event);
+ */
+export class GroupSession {
+  #state: ClientState;
+  #removed = false;
+  /** Epoch inboxes being read, current first. */
+  #readings: Reading[];
+  #sent: string[];
+  #buffered: Uint8Array[];
+  #outbox: OutboxEntry[];
+  #pending: PendingCommit | undefined;
+  #consumedOnWin: Uint8Array[] = [];
+
+  private constructor(
+    readonly name: string,
+    /** Origin of the relay holding the group's epoch inboxes. */
+    readonly relay: string,
+    readonly relaySigningKey: Uint8Array | undefined,
+    state: ClientState,
+    readings: Reading[],
+    private readonly deps: GroupDeps,
+    saved: { sent?: string[]; buffered?: Uint8Array[]; outbox?: OutboxEntry[] } = {},
+  ) {
+    this.#state = state;
+    this.#readings = readings;
+    this.#sent = saved.sent ?? [];
+    this.#buffered = saved.buffered ?? [];
+    this.#outbox = saved.outbox ?? [];
+  }
+
+  /** Creates a group with `creator` as its only member; its inboxes live on `relay`. */
+  static async create(
+    name: string,
+    creator: { name: string },
+    relay: RelayClient,
+    deps: GroupDeps,
+  ): Promise<GroupSession> {
+    if (name.length === 0 || utf8(name).length > 64) {
+      throw new ConfigError("a group name has 1 to 64 bytes");
+    }
+    const own: KeyPackageRecord = await newKeyPackage(creator.name);
+    const state = await createGroup(
+      randomBytes(32),
+      own.publicPackage,
+      own.privatePackage,
+      [],
+      await mlsSuite(),
+      mlsClientConfig,
+    );
+    const session = new GroupSession(
+      name,
+      relay.origin,
+      relay.descriptor.signingKey,
+      state,
+      [{ ...(await epochInbox(state, relay.origin)), cursor: 0 }],
+      deps,
+    );
+    await session.#save();
+    return session;
+  }
+
+  /** Joins from an invitation with the key package it names. */
+  static async join(
+    invitation: GroupInvitation,
+    keyPackage: KeyPackageRecord,
+    deps: GroupDeps,
+  ): Promise<GroupSession> {
+    const decoded = (() => {
+      try {
+        return decodeMlsMessage(invitation.welcome, 0);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (decoded?.[0].wireformat !== "mls_welcome") {
+      throw new GroupError("the invitation holds no MLS Welcome");
+    }
+    let state: ClientState;
+    try {
+      state = await joinGroup(
+        decoded[0].welcome,
+        keyPackage.publicPackage,
+        keyPackage.privatePackage,
+        emptyPskIndex,
+        await mlsSuite(),
+        undefined,
+        undefined,
+        mlsClientConfig,
+      );
+    } catch (cause) {
+      throw new GroupError("the Welcome could not be joined", { cause });
+    }
+    const pin = invitation.relaySigningKey.length > 0 ? invitation.relaySigningKey : undefined;
+    const session = new GroupSession(
+      invitation.groupName,
+      invitation.groupRelay,
+      pin,
+      state,
+      [{ ...(await epochInbox(state, invitation.groupRelay)), cursor: 0 }],
+      deps,
+    );
+    await session.#save();
+    return session;
+  }
+
+  get epoch(): bigint {
+    return this.#state.groupContext.epoch;
+  }
+
+  get treeHash(): Uint8Array {
+    return this.#state.groupContext.treeHash;
+  }
+
+  /** Whether a commit removed this member (the session can then only be read, not used). */
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /** Names of the members, in leaf order. */
+  get members(): string[] {
+    const names: string[] = [];
+    for (let leaf = 0; leaf * 2 < this.#state.ratchetTree.length; leaf++) {
+      if (this.#state.ratchetTree[leaf * 2]) names.push(nameOf(this.#state.ratchetTree, leaf));
+    }
+    return names;
+  }
+
+  /** This member's own name in the group. */
+  get self(): string {
+    return nameOf(this.#state.ratchetTree, this.#state.privatePath.leafIndex);
+  }
+
+  /** The current epoch's inbox id (what the relay sees), for tests and operator views. */
+  get currentInboxId(): Uint8Array {
+    return this.#readings[0]!.inboxId;
+  }
+
+  /** Deposits waiting to leave (after a transport failure). */
+  get outboxSize(): number {
+    return this.#outbox.length;
+  }
+
+  #assertActive(): void {
+    if (this.#removed) throw new GroupError("this member was removed from the group");
+  }
+
+  async #save(): Promise<void> {
+    await this.deps.save?.(this.toJson());
+  }
+
+  async #home(): Promise<RelayClient> {
+    return this.deps.route(this.relay);
+  }
+
+  /** Seals an MLS message for the current epoch inbox. */
+  async #sealForEpoch(
+    reading: EpochInbox,
+    mlsMessage: Uint8Array,
+    messageId: Uint8Array,
+  ): Promise<Uint8Array> {
+    const client = await this.#home();
+    const padded = client.padPayload(
+      encodeGroupMessage({ messageId, mlsMessage }),
+      GROUP_SEAL_OVERHEAD,
+    );
+    return sealGroupPayload(reading.payloadKey.expose(), reading.inboxId, padded);
+  }
+
+  #rememberSent(messageId: Uint8Array): void {
+    this.#sent.push(toHex(messageId));
+    if (this.#sent.length > MAX_SENT_IDS) this.#sent.splice(0, this.#sent.length - MAX_SENT_IDS);
+  }
+
+  /**
+   * Sends application data to the group: one deposit, whatever the group's size. The new
+   * ratchet state and the sealed deposit are saved first, so a failed send is retried by the
+   * next sync (or send) with the same message id.
+   */
+  async send(message: string | Uint8Array): Promise<void> {
+    this.#assertActive();
+    const data = typeof message === "string" ? utf8(message) : message;
+    const { newState, privateMessage, consumed } = await createApplicationMessage(
+      this.#state,
+      data,
+      await mlsSuite(),
+    );
+    this.#state = newState;
+    const messageId = randomBytes(MESSAGE_ID_LENGTH);
+    const current = this.#readings[0]!;
+    const mls = encodeMlsMessage({
+      version: "mls10",
+      wireformat: "mls_private_message",
+      privateMessage,
+    });
+    this.#rememberSent(messageId);
+    this.#outbox.push({
+      relay: this.relay,
+      inboxId: current.inboxId,
+      writeToken: current.writeToken,
+      messageId,
+      payload: await this.#sealForEpoch(current, mls, messageId),
+    });
+    await this.#save();
+    zero(consumed);
+    await this.#flushOutbox();
+  }
+
+  /** Delivers saved deposits; stops at the first transport failure and rethrows it. */
+  async #flushOutbox(): Promise<GroupEvent[]> {
+    const events: GroupEvent[] = [];
+    while (this.#outbox.length > 0) {
+      const entry = this.#outbox[0]!;
+      const client = await this.deps.route(entry.relay);
+      const result = await client.depositPayload(entry, entry.payload, {
+        messageId: entry.messageId,
+      });
+      if (result.status !== "accepted" && result.status !== "forwarded") {
+        if (result.status === "internal" || result.status === "unavailable") {
+          throw new TransportError(`the relay could not take a deposit (${result.status})`);
+        }
+        // A definite refusal (forbidden, quota, too_large): retrying would not help.
+        events.push({ kind: "unreadable", reason: `a deposit was refused (${result.status})` });
+      }
+      this.#outbox.shift();
+      await this.#save();
+    }
+    return events;
+  }
+
+  /**
+   * Fetches every inbox this member reads and processes what arrived, in order: the current
+   * epoch's inbox (moving to the next one when a commit is applied), then older epochs' inboxes
+   * still within key retention, then buffered future-epoch messages. Returns what happened.
+   */
+  async sync(): Promise<GroupEvent[]> {
+    const events = await this.#flushOutbox();
+    if (this.#pending) events.push(...(await this.#resolvePending()));
+    for (;;) {
+      let progressed = false;
+      for (const reading of [...this.#readings]) {
+        if (this.#removed) break;
+        const client = await this.#home();
+        const page = await client.fetchAllItems(reading, reading.cursor);
+        if (page.status === "not_found") continue;
+        if (page.status !== "ok") throw new TransportError(`group fetch failed (${page.status})`);
+        for (const item of page.items) {
+          reading.cursor = Math.max(reading.cursor, item.seq);
+          progressed = true;
+          let opened;
+          try {
+            opened = await openGroupPayload(
+              reading.payloadKey.expose(),
+              reading.inboxId,
+              item.payload,
+              client.padding,
+            );
+          } catch {
+            events.push({ kind: "unreadable", reason: "an item did not open under the epoch key" });
+            continue;
+          }
+          if (this.#sent.includes(toHex(opened.messageId))) continue;
+          events.push(...(await this.#receive(opened.mlsMessage)));
+        }
+      }
+      events.push(...(await this.#drainBuffer()));
+      this.#prune();
+      await this.#save();
+      if (!progressed || this.#removed) return events;
+    }
+  }
+
+  /** Processes one MLS message from a group inbox. */
+  async #receive(bytes: Uint8Array): Promise<GroupEvent[]> {
+    const pm = decodePrivateMessage(bytes);
+    if (!pm) return [{ kind: "unreadable", reason: "not an MLS private message" }];
+    if (this.#removed) return [];
+    if (pm.epoch > this.epoch) {
+      this.#buffered.push(bytes);
+      if (this.#buffered.length > MAX_BUFFERED) this.#buffered.shift();
+      return [];
+    }
+    const suite = await mlsSuite();
+    const before = this.#state;
+    const past = pm.epoch < before.groupContext.epoch;
+    const receiver = past ? before.historicalReceiverData.get(pm.epoch) : undefined;
+    let sender = "someone";
+    try {
+      const senderData = await decryptSenderData(
+        pm,
+        receiver ? receiver.senderDataSecret : before.keySchedule.senderDataSecret,
+        suite,
+      );
+      if (senderData) {
+        sender = nameOf(receiver ? receiver.ratchetTree : before.ratchetTree, senderData.leafIndex);
+      }
+    } catch {
+      // processPrivateMessage below reports the failure
+    }
+    let commit: { committer: string; added: string[]; removed: string[] } | undefined;
+    const observe: IncomingMessageCallback = (incoming) => {
+      if (incoming.kind === "commit") {
+        commit = {
+          committer:
+            incoming.senderLeafIndex === undefined
+              ? "someone"
+              : nameOf(before.ratchetTree, incoming.senderLeafIndex),
+          added: incoming.proposals.flatMap((p) =>
+            p.proposal.proposalType === "add" &&
+            p.proposal.add.keyPackage.leafNode.credential.credentialType === "basic"
+              ? [fromUtf8(p.proposal.add.keyPackage.leafNode.credential.identity)]
+              : [],
+          ),
+          removed: incoming.proposals.flatMap((p) =>
+            p.proposal.proposalType === "remove"
+              ? [nameOf(before.ratchetTree, p.proposal.remove.removed)]
+              : [],
+          ),
+        };
+      }
+      return "accept";
+    };
+    let result;
+    try {
+      result = await processPrivateMessage(before, pm, makePskIndex(before, {}), suite, observe);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : "rejected";
+      return [{ kind: "unreadable", reason: `epoch ${pm.epoch} message: ${reason}` }];
+    }
+    if (result.kind === "applicationMessage") {
+      this.#state = result.newState;
+      zero(result.consumed);
+      return [
+        {
+          kind: "message",
+          epoch: pm.epoch,
+          sender,
+          data: result.message,
+          text: fromUtf8(result.message),
+        },
+      ];
+    }
+    if (result.newState.groupActiveState.kind === "removedFromGroup") {
+      this.#removed = true;
+      this.#pending = undefined;
+      this.#outbox = [];
+      return [{ kind: "removed", epoch: pm.epoch + 1n, committer: commit?.committer ?? sender }];
+    }
+    this.#state = result.newState;
+    zero(result.consumed);
+    if (this.epoch === before.groupContext.epoch) return []; // a proposal: applied at the commit
+    await this.#enterEpoch();
+    return [
+      {
+        kind: "commit",
+        epoch: this.epoch,
+        committer: commit?.committer ?? sender,
+        added: commit?.added ?? [],
+        removed: commit?.removed ?? [],
+      },
+    ];
+  }
+
+  async #enterEpoch(): Promise<void> {
+    this.#readings.unshift({ ...(await epochInbox(this.#state, this.relay)), cursor: 0 });
+  }
+
+  /** Retries buffered messages whose epoch has come. */
+  async #drainBuffer(): Promise<GroupEvent[]> {
+    const events: GroupEvent[] = [];
+    let progressed = true;
+    while (progressed && !this.#removed) {
+      progressed = false;
+      const waiting = this.#buffered;
+      this.#buffered = [];
+      for (const bytes of waiting) {
+        const pm = decodePrivateMessage(bytes);
+        if (pm && pm.epoch <= this.epoch) {
+          events.push(...(await this.#receive(bytes)));
+          progressed = true;
+        } else this.#buffered.push(bytes);
+      }
+    }
+    return events;
+  }
+
+  /** Stops reading epoch inboxes whose keys ts-mls no longer keeps (nothing there opens). */
+  #prune(): void {
+    this.#readings = this.#readings.filter(
+      (r, i) => i === 0 || this.epoch - r.epoch <= BigInt(RETAINED_EPOCHS),
+    );
+  }
+
+  /** Proposals for what is still wanted of `change` in the current epoch. */
+  #proposals(change: GroupChange): Proposal[] {
+    const present = new Map<string, number>();
+    for (let leaf = 0; leaf * 2 < this.#state.ratchetTree.length; leaf++) {
+      if (this.#state.ratchetTree[leaf * 2]) {
+        present.set(nameOf(this.#state.ratchetTree, leaf), leaf);
+      }
+    }
+    const proposals: Proposal[] = [];
+    for (const card of change.add ?? []) {
+      if (card.name !== undefined && present.has(card.name)) continue;
+      const encoded = card.keyPackages?.[0];
+      if (!encoded) throw new GroupError("the contact card has no key package");
+      proposals.push({ proposalType: "add", add: { keyPackage: decodeKeyPackage(encoded) } });
+    }
+    for (const name of change.remove ?? []) {
+      const leaf = present.get(name);
+      if (leaf === undefined) continue;
+      if (leaf === this.#state.privatePath.leafIndex) {
+        throw new GroupError("a member cannot remove itself with a commit");
+      }
+      proposals.push({ proposalType: "remove", remove: { removed: leaf } });
+    }
+    return proposals;
+  }
+
+  /**
+   * Commits a change (adds, removes; none: a key update). If another member's commit wins the
+   * epoch, this member applies that commit and, with `retry` (default), tries again with what is
+   * still wanted. Added members receive their Welcome in their personal inbox.
+   */
+  async change(
+    change: GroupChange = {},
+    options: { retry?: boolean; maxAttempts?: number } = {},
+  ): Promise<ChangeOutcome> {
+    const retry = options.retry ?? true;
+    const maxAttempts = options.maxAttempts ?? 10;
+    const update = (change.add?.length ?? 0) + (change.remove?.length ?? 0) === 0;
+    for (let attempts = 1; attempts <= maxAttempts; attempts++) {
+      this.#assertActive();
+      await this.sync();
+      this.#assertActive();
+      const proposals = this.#proposals(change);
+      if (!update && proposals.length === 0) {
+        return { status: "unchanged", epoch: this.epoch, attempts };
+      }
+      const won = await this.#commit(proposals, change.add ?? []);
+      if (won) return { status: "committed", epoch: this.epoch, attempts };
+      if (!retry) return { status: "superseded", epoch: this.epoch, attempts };
+    }
+    throw new GroupError(`no commit won the epoch in ${maxAttempts} attempts`);
+  }
+
+  /** Creates, saves and sends one commit; true if it won the epoch. */
+  async #commit(proposals: Proposal[], cards: ContactCard[]): Promise<boolean> {
+    const suite = await mlsSuite();
+    const result = await createCommit(
+      { state: this.#state, cipherSuite: suite },
+      { extraProposals: proposals, ratchetTreeExtension: true },
+    );
+    const messageId = randomBytes(MESSAGE_ID_LENGTH);
+    const invitations: OutboxEntry[] = [];
+    if (result.welcome) {
+      const welcome = encodeMlsMessage({
+        version: "mls10",
+        wireformat: "mls_welcome",
+        welcome: result.welcome,
+      });
+      for (const card of cards) {
+        const encoded = card.keyPackages?.[0];
+        const name = card.name;
+        if (!encoded || (name !== undefined && this.members.includes(name))) continue;
+        const invitation = encodeInvitation({
+          kind: PersonalMessageKind.invitation,
+          groupName: this.name,
+          groupRelay: this.relay,
+          relaySigningKey: this.relaySigningKey ?? new Uint8Array(0),
+          keyPackageHash: await keyPackageHash(encoded),
+          welcome,
+        });
+        const client = await this.deps.route(card.relay);
+        invitations.push({
+          relay: card.relay,
+          inboxId: card.inboxId,
+          writeToken: card.writeToken,
+          messageId: randomBytes(MESSAGE_ID_LENGTH),
+          payload: await client.sealFor(card, invitation),
+        });
+      }
+    }
+    this.#pending = {
+      messageId,
+      payload: await this.#sealForEpoch(
+        this.#readings[0]!,
+        encodeMlsMessage(result.commit),
+        messageId,
+      ),
+      newState: encodeGroupState(result.newState),
+      invitations,
+    };
+    // The losing commit's secrets stay untouched: the old state must still apply the winner's.
+    this.#consumedOnWin = result.consumed;
+    await this.#save();
+    const fromEpoch = this.epoch;
+    await this.#resolvePending();
+    return this.epoch > fromEpoch && this.#sent.includes(toHex(messageId));
+  }
+
+  /** Sends the pending commit (again, after a crash) and acts on the relay's answer. */
+  async #resolvePending(): Promise<GroupEvent[]> {
+    const pending = this.#pending;
+    if (!pending) return [];
+    const current = this.#readings[0]!;
+    const client = await this.#home();
+    const result = await client.depositPayload(current, pending.payload, {
+      messageId: pending.messageId,
+      commit: true,
+    });
+    if (result.status === "accepted") {
+      this.#state = withConfig(pending.newState);
+      this.#rememberSent(pending.messageId);
+      this.#outbox.push(...pending.invitations);
+      this.#pending = undefined;
+      zero(this.#consumedOnWin);
+      this.#consumedOnWin = [];
+      await this.#enterEpoch();
+      await this.#save();
+      return this.#flushOutbox();
+    }
+    if (result.status !== "conflict") {
+      if (result.status === "internal" || result.status === "unavailable") {
+        throw new TransportError(`the relay could not take the commit (${result.status})`);
+      }
+      this.#pending = undefined;
+      await this.#save();
+      throw new GroupError(`the relay refused the commit (${result.status})`);
+    }
+    this.#pending = undefined;
+    this.#consumedOnWin = [];
+    await this.#save();
+    return this.#awaitEpochAfter(current.epoch);
+  }
+
+  /** Lost the epoch: fetch until the winning commit is visible and applied. */
+  async #awaitEpochAfter(epoch: bigint): Promise<GroupEvent[]> {
+    const events: GroupEvent[] = [];
+    const deadline = Date.now() + (this.deps.commitWaitMs ?? 30_000);
+    for (;;) {
+      events.push(...(await this.sync()));
+      if (this.epoch > epoch || this.#removed) return events;
+      if (Date.now() > deadline) {
+        throw new GroupError("another commit won the epoch but never became visible");
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.deps.pollMs ?? 100));
+    }
+  }
+
+  /** Serialises the session, private keys included, for an encrypted profile. */
+  toJson(): string {
+    const b64 = toBase64Url;
+    const entry = (e: OutboxEntry) => ({
+      relay: e.relay,
+      inboxId: b64(e.inboxId),
+      writeToken: b64(e.writeToken.expose()),
+      messageId: b64(e.messageId),
+      payload: b64(e.payload),
+    });
+    return JSON.stringify({
+      shroud: "group/v1",
+      name: this.name,
+      relay: this.relay,
+      ...(this.relaySigningKey ? { relaySigningKey: b64(this.relaySigningKey) } : {}),
+      removed: this.#removed,
+      state: b64(encodeGroupState(this.#state)),
+      readings: this.#readings.map((r) => ({
+        epoch: r.epoch.toString(),
+        readSecret: b64(r.readSecret.expose()),
+        writeToken: b64(r.writeToken.expose()),
+        payloadKey: b64(r.payloadKey.expose()),
+        cursor: r.cursor,
+      })),
+      sent: this.#sent,
+      buffered: this.#buffered.map(b64),
+      outbox: this.#outbox.map(entry),
+      ...(this.#pending
+        ? {
+            pending: {
+              messageId: b64(this.#pending.messageId),
+              payload: b64(this.#pending.payload),
+              newState: b64(this.#pending.newState),
+              invitations: this.#pending.invitations.map(entry),
+            },
+          }
+        : {}),
+    });
+  }
+
+  /** Restores a session from toJson's output; ConfigError when it is not one. */
+  static async fromJson(text: string, deps: GroupDeps): Promise<GroupSession> {
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new ConfigError("not a Shroud group file (invalid JSON)");
+    }
+    if (r["shroud"] !== "group/v1") throw new ConfigError("not a Shroud group file");
+    try {
+      const bytes = (v: unknown) => fromBase64Url(v as string);
+      const entry = (e: Record<string, unknown>): OutboxEntry => ({
+        relay: e["relay"] as string,
+        inboxId: bytes(e["inboxId"]),
+        writeToken: new SecretBytes(bytes(e["writeToken"])),
+        messageId: bytes(e["messageId"]),
+        payload: bytes(e["payload"]),
+      });
+      const readings: Reading[] = [];
+      for (const x of r["readings"] as Record<string, unknown>[]) {
+        const readSecret = new SecretBytes(bytes(x["readSecret"]));
+        readings.push({
+          epoch: BigInt(x["epoch"] as string),
+          inboxId: await inboxIdFor(readSecret.expose()),
+          readSecret,
+          writeToken: new SecretBytes(bytes(x["writeToken"])),
+          payloadKey: new SecretBytes(bytes(x["payloadKey"])),
+          cursor: Number(x["cursor"]),
+        });
+      }
+      const session = new GroupSession(
+        r["name"] as string,
+        r["relay"] as string,
+        r["relaySigningKey"] === undefined ? undefined : bytes(r["relaySigningKey"]),
+        withConfig(bytes(r["state"])),
+        readings,
+        deps,
+        {
+          sent: r["sent"] as string[],
+          buffered: (r["buffered"] as string[]).map(bytes),
+          outbox: (r["outbox"] as Record<string, unknown>[]).map(entry),
+        },
+      );
+      session.#removed = r["removed"] === true;
+      const pending = r["pending"] as Record<string, unknown> | undefined;
+      if (pending) {
+        session.#pending = {
+          messageId: bytes(pending["messageId"]),
+          payload: bytes(pending["payload"]),
+          newState: bytes(pending["newState"]),
+          invitations: (pending["invitations"] as Record<string, unknown>[]).map(entry),
+        };
+      }
+      if (readings.length === 0) throw new TypeError();
+      return session;
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ConfigError("group file is damaged");
+    }
+  }
+
+  toString(): string {
+    return `GroupSession(${this.name}, epoch ${this.epoch})`;
+  }
+}
