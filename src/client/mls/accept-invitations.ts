@@ -1,0 +1,57 @@
+/**
+ * Reads a member's personal inbox and joins the groups it was invited to. Invitations are
+ * acknowledged (deleted at the relay) once handled, whether they could be joined or not, so a
+ * bad one is reported once rather than forever.
+ */
+import { DecodeError } from "../../protocol/errors.js";
+import type { RelayClient } from "../relay-client.js";
+import { decodeInvitation } from "./group-invitation.js";
+import { GroupSession, type GroupDeps } from "./group-session.js";
+import type { Member } from "./member.js";
+
+export interface InvitationsResult {
+  joined: GroupSession[];
+  /** Why items in the personal inbox could not be used (no secrets, no ids). */
+  problems: string[];
+}
+
+/**
+ * @example
+ * const { joined } = await acceptInvitations(bob, await route(bob.inbox.relay), deps);
+ * // save bob (its used key packages are gone) and each joined session
+ */
+export async function acceptInvitations(
+  member: Member,
+  client: RelayClient,
+  deps: GroupDeps | ((groupName: string) => GroupDeps),
+): Promise<InvitationsResult> {
+  const page = await client.fetchAll(member.inbox);
+  if (page.status === "not_found") return { joined: [], problems: [] };
+  if (page.status !== "ok") throw new DecodeError(`personal inbox fetch failed (${page.status})`);
+  const joined: GroupSession[] = [];
+  const problems: string[] = page.unreadable.map(() => "an item did not open under the inbox key");
+  for (const message of page.messages) {
+    let invitation;
+    try {
+      invitation = decodeInvitation(message.payload);
+    } catch {
+      problems.push("an item is not an invitation");
+      continue;
+    }
+    const keyPackage = await member.takeKeyPackage(invitation.keyPackageHash);
+    if (!keyPackage) {
+      problems.push(
+        `an invitation to "${invitation.groupName}" names a key package this member does not hold`,
+      );
+      continue;
+    }
+    try {
+      const groupDeps = typeof deps === "function" ? deps(invitation.groupName) : deps;
+      joined.push(await GroupSession.join(invitation, keyPackage, groupDeps));
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : "an invitation could not be joined");
+    }
+  }
+  if (page.lastSeq > 0) await client.ack(member.inbox, page.lastSeq);
+  return { joined, problems };
+}
