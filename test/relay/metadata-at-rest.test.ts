@@ -2,16 +2,23 @@
  * What a seized Redis reveals: after a scenario with many inboxes, every key, value, TTL and
  * score is dumped and checked against SECURITY.md: no time finer than a day, no client
  * addresses, no payloads as deposited (only padded items of bucket sizes), and no arrival order
- * among pending deposits.
+ * among pending deposits. A second scenario does the same for an ingress relay's federation
+ * state: held and sent forwards, peers and the delivery queue.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
+import { MemoryKeyStore } from "../../src/adapters/memory/memory-key-store.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
+import {
+  freePort,
+  startRedis,
+  uniquePrefix,
+  type RedisFixture,
+} from "../fixtures/redis-fixture.js";
 import { text } from "./harness.js";
 
 interface Dumped {
@@ -183,6 +190,82 @@ describe("Redis state at rest", () => {
         const s = blob.toString("latin1");
         for (const hex of inboxHex) expect(s.includes(hex)).toBe(false);
       }
+    }
+  });
+});
+
+describe("Redis federation state at rest", () => {
+  it("holds forwards as same-size opaque slots, with no inbox ids, addresses or fine times", async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const urlA = `http://127.0.0.1:${portA}`;
+    const urlB = `http://127.0.0.1:${portB}`;
+    const fedPrefix = uniquePrefix();
+    // B runs on the embedded store; only A's (the ingress relay's) Redis state is examined.
+    const b = await startNodeRelay({
+      port: portB,
+      keys: new MemoryKeyStore(),
+      config: { roundIntervalMs: 60_000, federation: { peers: [urlA] } },
+    });
+    const a = await startNodeRelay({
+      port: portA,
+      redis: { url: redis.url, prefix: fedPrefix, masterKey: SecretBytes.random(32) },
+      config: { roundIntervalMs: 60_000, federation: { peers: [urlB] } },
+    });
+    try {
+      const ingress = await RelayClient.connect(urlA);
+      const viaA = await RelayClient.connectVia(urlB, ingress);
+      const inboxes: Inbox[] = [];
+      for (let i = 0; i < 6; i++) inboxes.push(await createInbox(urlB));
+      const messages: string[] = [];
+      for (const [i, inbox] of inboxes.entries()) {
+        const message = `forwarded secret ${i} ` + "y".repeat(i * 700);
+        messages.push(message.slice(0, 30));
+        expect((await viaA.deposit(contactCard(inbox), text(message))).status).toBe("forwarded");
+      }
+      const held = await dump(client, fedPrefix);
+      // One batch flush: slots claimed, signed and queued for delivery to B.
+      await a.relay.closeRound();
+      const flushed = await dump(client, fedPrefix);
+
+      const inboxHex = inboxes.map((i) => toHex(i.inboxId));
+      const looksLikeTime = (n: number) => n >= 1e9 && n <= 1e13;
+      for (const state of [held, flushed]) {
+        const federation = state.filter((d) =>
+          d.key.toString("latin1").startsWith(`{${fedPrefix}:f`),
+        );
+        expect(federation.length).toBeGreaterThan(0);
+        for (const d of state) {
+          for (const blob of [d.key, ...d.blobs]) {
+            const s = blob.toString("latin1");
+            // A forward is sealed to B: the ingress relay never holds the inbox it is for.
+            for (const hex of inboxHex) expect(s.includes(hex)).toBe(false);
+            for (const m of messages) expect(s.includes(m)).toBe(false);
+            for (const address of ["127.0.0.2", "::1", "localhost", "::ffff:"]) {
+              expect(s.includes(address)).toBe(false);
+            }
+          }
+        }
+        // Held and claimed slots are scored 0 and carry no dates; BullMQ's own delivery jobs
+        // ({P:fq}) do carry timestamps, as deploy/README.md documents.
+        const ours = federation.filter(
+          (d) => !d.key.toString("latin1").startsWith(`{${fedPrefix}:fq}`),
+        );
+        for (const d of ours) {
+          expect(d.pttl).toBe(-1);
+          for (const score of d.scores) expect(looksLikeTime(score)).toBe(false);
+        }
+      }
+      // Held forwards are stored as slot strings of one size whatever the message size.
+      const slots = held.filter(
+        (d) => d.type === "string" && d.key.toString("latin1").includes(":e:"),
+      );
+      expect(slots.length).toBe(inboxes.length);
+      expect(new Set(slots.map((d) => d.blobs[0]!.length)).size).toBe(1);
+      const heldSet = held.find((d) => d.key.toString("latin1").endsWith(":h"))!;
+      expect(new Set(heldSet.scores)).toEqual(new Set([0]));
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });
