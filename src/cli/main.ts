@@ -6,23 +6,21 @@
 import { readFile } from "node:fs/promises";
 import { ShroudError } from "../protocol/errors.js";
 import { line, processIo, UsageError, type CliIo } from "./cli-support.js";
-import { federationCommand } from "./federation-command.js";
-import { fetchCommand } from "./fetch-command.js";
-import { inboxCommand } from "./inbox-command.js";
-import { keysCommand } from "./keys-command.js";
-import { sendCommand } from "./send-command.js";
-import { serveCommand } from "./serve-command.js";
 import { MAIN_USAGE } from "./usage.js";
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
-  inbox: inboxCommand,
-  send: sendCommand,
-  fetch: fetchCommand,
-  keys: keysCommand,
-  federation: federationCommand,
+// Each command's module is imported when it runs: serve, keys and federation pull in Redis and
+// BullMQ, which would add most of a second to every `group read` in a conversation.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./serve-command.js")).serveCommand,
+  inbox: async () => (await import("./inbox-command.js")).inboxCommand,
+  send: async () => (await import("./send-command.js")).sendCommand,
+  fetch: async () => (await import("./fetch-command.js")).fetchCommand,
+  keys: async () => (await import("./keys-command.js")).keysCommand,
+  federation: async () => (await import("./federation-command.js")).federationCommand,
+  profile: async () => (await import("./profile-command.js")).profileCommand,
+  group: async () => (await import("./group-command.js")).groupCommand,
 };
 
 /** The package version, read from package.json next to dist/ (or src/) at run time. */
@@ -44,20 +42,20 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
       await line(io.stdout, MAIN_USAGE);
       return 0;
     }
-    const command = COMMANDS[topic];
-    if (!command) throw new UsageError(`no help for unknown command "${topic}"`);
-    return command(["--help"], io);
+    const load = Object.hasOwn(COMMANDS, topic) ? COMMANDS[topic] : undefined;
+    if (!load) throw new UsageError(`no help for unknown command "${topic}"`);
+    return (await load())(["--help"], io);
   }
   if (name === "--version" || name === "-v") {
     await line(io.stdout, await version());
     return 0;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     const what = name.startsWith("-") ? "option" : "command";
     throw new UsageError(`unknown ${what} "${name}" (see \`shroud --help\`)`);
   }
-  return command(rest, io);
+  return (await load())(rest, io);
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */

@@ -104,6 +104,59 @@ On the embedded store the serving relay mirrors its dead letters into DIR/dead-l
 5 s (and on SIGHUP); list reads that mirror, and replay and drop leave a request there that the
 relay applies at its next sync.`;
 
+export const PROFILE_USAGE = `Usage: shroud profile create --name NAME --relay URL [--via URL] [--key-packages N]
+                             [--profile DIR] [--key-file FILE]
+       shroud profile card [--profile DIR] [--key-file FILE]
+
+A profile is a directory holding one group member: its name, its personal inbox (where
+invitations arrive) and its key packages, plus every group it is in. Everything in it is
+encrypted (AES-256-GCM) under SHROUD_PASSPHRASE (through scrypt) or a 32-byte key file, except
+DIR/card.json, the contact card others need to add you to a group.
+
+create: makes the member with a personal inbox on URL (pinned to the relay's signing key) and
+writes DIR/card.json. With --via, every request of this profile goes through that relay, a peer
+of the others: the relays holding your inboxes see it, never you.
+card: prints the card (making new key packages when every one has been used) and rewrites
+DIR/card.json.
+
+  --name NAME         your name in groups (1 to 64 bytes)
+  --relay URL         the relay holding your personal inbox and the groups you create
+  --via URL           an ingress relay for every request (a peer of the other relays)
+  --key-packages N    how many groups may add you from one card (default 4, at most 64)
+  --profile DIR       the profile directory (SHROUD_PROFILE, default ./.shroud-profile)
+  --key-file FILE     a 32-byte key (raw or base64url) instead of a passphrase (SHROUD_KEY_FILE);
+                      profile create makes FILE with a random key if it does not exist
+
+SHROUD_PASSPHRASE (environment only, never a flag): the passphrase the profile is encrypted
+under. A wrong one fails with "cannot decrypt the profile".`;
+
+export const GROUP_USAGE = `Usage: shroud group create GROUP
+       shroud group add GROUP CARD_FILE...
+       shroud group remove GROUP NAME...
+       shroud group send GROUP [TEXT]
+       shroud group read [GROUP]
+       shroud group list
+  (each with [--profile DIR] [--key-file FILE]; see \`shroud profile --help\`)
+
+MLS groups of the profile's member. Each group's messages go to an inbox on the relay of the
+member who created it; the inbox changes with every epoch (every change of members).
+
+create: a new group with you as its only member, on your profile's relay.
+add: adds the members whose cards (card.json from \`shroud profile create\`) are given; each
+  gets an invitation in its personal inbox and joins at its next \`group read\`.
+remove: removes members by name.
+  add and remove print the outcome: "committed at epoch N" (possibly "after losing a race" to
+  another member's change, which is applied first), or "unchanged" when nothing was left to do.
+send: sends TEXT (default: stdin to the end) to the group.
+read: joins the groups you were invited to, then prints what arrived in every group (or in
+  GROUP), one line per event: "[friends] bob: hi", "[friends] alice added carol (epoch 3)",
+  "[friends] you were removed by alice". Messages sent through a --via relay show up after that
+  relay's next round and the group relay's next one.
+list: each group with its epoch and members (no network).
+
+Messages and commits are readable only by the group's members; the relays see sealed, padded
+deposits into inboxes whose ids change every epoch.`;
+
 export const MAIN_USAGE = `Shroud: a metadata-minimizing relay for MLS messaging.
 
 Usage: shroud <command> [options]
@@ -116,6 +169,9 @@ Commands:
   keys rotate     rotate the relay's HPKE key
   keys new-master-key  print a random SHROUD_MASTER_KEY for the Redis backend
   federation dlq  list, replay or drop federation batches that could not be delivered
+  profile create  make a group member in an encrypted profile directory, and its card
+  profile card    print the profile's contact card
+  group           create, add, remove, send, read, list: MLS groups of a profile
   help            show this help (\`shroud <command> --help\` for a command's options)
 
 Options:
