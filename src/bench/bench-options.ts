@@ -24,6 +24,10 @@ export interface BenchOptions {
   federationSeconds: number;
   /** Run the federation part (default true; --no-federation skips it). */
   federation: boolean;
+  /** Seconds the senders send in each MLS group flow (default 3). */
+  mlsSeconds: number;
+  /** Run the MLS groups part (default true; --no-mls skips it, --only-mls runs it alone). */
+  mls: boolean;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -38,6 +42,8 @@ const DEFAULTS: BenchOptions = {
   redis: true,
   federationSeconds: 6,
   federation: true,
+  mlsSeconds: 3,
+  mls: true,
 };
 
 type NumericKey = {
@@ -56,6 +62,7 @@ const FLAGS: Record<string, { key: NumericKey; integer: boolean; min: number }> 
   "--redis-seconds": { key: "redisSeconds", integer: false, min: 0.1 },
   "--redis-connections": { key: "redisConnections", integer: true, min: 1 },
   "--federation-seconds": { key: "federationSeconds", integer: false, min: 0.1 },
+  "--mls-seconds": { key: "mlsSeconds", integer: false, min: 0.1 },
 };
 
 /** Flags without a value that turn a part off. */
@@ -63,12 +70,19 @@ const SWITCHES: Record<string, SwitchKey> = {
   "--no-memory": "memory",
   "--no-redis": "redis",
   "--no-federation": "federation",
+  "--no-mls": "mls",
 };
+
+/** Flags without a value that run one part alone. */
+const ONLY: Record<string, SwitchKey> = {
+  "--only-mls": "mls",
+};
+const PARTS: readonly SwitchKey[] = ["memory", "redis", "federation", "mls"];
 
 export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
-  " [--no-memory] [--no-redis] [--no-federation]\n" +
+  " [--mls-seconds 3] [--no-memory] [--no-redis] [--no-federation] [--no-mls] [--only-mls]\n" +
   "  The Redis and federation parts use REDIS_URL if set, else start redis-server on free" +
   " loopback ports.";
 
@@ -80,6 +94,11 @@ export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)
     const off = SWITCHES[arg];
     if (off) {
       options[off] = false;
+      continue;
+    }
+    const only = ONLY[arg];
+    if (only) {
+      for (const part of PARTS) options[part] = part === only;
       continue;
     }
     const eq = arg.indexOf("=");

@@ -3,8 +3,10 @@
  * open rate of the same suite; then the Redis backend (redis-bench.ts): deposits/s over HTTP
  * against `shroud serve --redis`, round close time and memory per item; then federation
  * (federation-bench.ts): forwarded deposits/s carried from relay A to relay B, both on Redis,
- * and the latency a hop adds beyond the round interval. From one run; nothing here asserts, it
- * prints tables. --no-memory, --no-redis and --no-federation skip a part.
+ * and the latency a hop adds beyond the round interval; then MLS groups (mls-bench.ts): group
+ * messages/s and end-to-end latency for a 50-member group through two relays, and the work per
+ * group message against group size. From one run; nothing here asserts, it prints tables.
+ * --no-memory, --no-redis, --no-federation and --no-mls skip a part; --only-mls runs MLS alone.
  */
 import { exit } from "node:process";
 import { contactCard, createInbox, type Inbox } from "../client/inbox.js";
@@ -18,6 +20,7 @@ import { BENCH_ORIGIN, depositCounts, openBenchRelay } from "./bench-relay.js";
 import { captureDeposits } from "./captured-deposits.js";
 import { environment } from "./environment.js";
 import { runFederationBench } from "./federation-bench.js";
+import { runMlsBench } from "./mls-bench.js";
 import { runRedisBench } from "./redis-bench.js";
 import { formatNumber, textTable } from "./text-table.js";
 import { timedRun, type TimedRunResult } from "./timed-run.js";
@@ -242,6 +245,16 @@ async function run(options: BenchOptions): Promise<void> {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       console.error(`Federation part failed: ${message}`);
+      process.exitCode = 1;
+    }
+  }
+  if (options.mls) {
+    if (options.memory || options.redis || options.federation) console.log("");
+    try {
+      await runMlsBench(options);
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`MLS part failed: ${message}`);
       process.exitCode = 1;
     }
   }
