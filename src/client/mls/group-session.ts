@@ -11,7 +11,10 @@
  * messages (it skips its own message ids); a commit is processed before the next epoch's messages
  * (the next epoch's inbox is only known once the commit is applied); messages from a future epoch
  * wait in a buffer; every send is saved (state, then an outbox entry with its message id) before
- * it leaves, so a retry after a crash is the same deposit.
+ * it leaves, so a retry after a crash is the same deposit. The relay shuffles each round, so a
+ * fetched page is read with each sender's messages back in ratchet-generation order (ts-mls
+ * keeps only a few skipped generations). Whatever is read outside sync() (by change(), or by a
+ * sync that failed part-way) is saved with the session and returned by the next sync().
  */
 import {
   createApplicationMessage,
@@ -33,14 +36,7 @@ import {
   type RatchetTree,
 } from "ts-mls";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
-import {
-  fromBase64Url,
-  fromUtf8,
-  randomBytes,
-  toBase64Url,
-  toHex,
-  utf8,
-} from "../../protocol/bytes.js";
+import { fromBase64Url, randomBytes, toBase64Url, toHex, utf8 } from "../../protocol/bytes.js";
 import { ConfigError, GroupError, TransportError } from "../../protocol/errors.js";
 import { inboxIdFor } from "../../protocol/inbox-id.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
@@ -57,6 +53,7 @@ import {
 import {
   encodeGroupMessage,
   GROUP_SEAL_OVERHEAD,
+  type GroupMessage,
   openGroupPayload,
   sealGroupPayload,
 } from "./group-payload.js";
@@ -121,12 +118,18 @@ export type ChangeOutcome =
 const MAX_SENT_IDS = 4096;
 const MAX_BUFFERED = 1024;
 
+/**
+ * Decodes names and message text for display. Credentials and application data are bytes any
+ * member (or any key package's maker) chose: invalid UTF-8 becomes U+FFFD instead of throwing.
+ */
+const lenient = new TextDecoder("utf-8");
+
 function nameOf(tree: RatchetTree, leafIndex: number): string {
   const node = tree[leafIndex * 2];
   if (node?.nodeType !== "leaf") return `leaf ${leafIndex}`;
   const { credential } = node.leaf;
   return credential.credentialType === "basic"
-    ? fromUtf8(credential.identity)
+    ? lenient.decode(credential.identity)
     : `leaf ${leafIndex}`;
 }
 
@@ -150,6 +153,62 @@ function zero(consumed: Uint8Array[]): void {
   for (const secret of consumed) zeroOutUint8Array(secret);
 }
 
+/** A GroupEvent as saved with the session (epochs as decimal strings, data as base64url). */
+function eventToJson(event: GroupEvent): Record<string, unknown> {
+  switch (event.kind) {
+    case "message":
+      return {
+        kind: event.kind,
+        epoch: event.epoch.toString(),
+        sender: event.sender,
+        data: toBase64Url(event.data),
+      };
+    case "commit":
+      return { ...event, epoch: event.epoch.toString() };
+    case "removed":
+      return { ...event, epoch: event.epoch.toString() };
+    case "unreadable":
+      return { kind: event.kind, reason: event.reason };
+  }
+}
+
+function eventFromJson(x: Record<string, unknown>): GroupEvent {
+  const str = (v: unknown): string => {
+    if (typeof v !== "string") throw new TypeError();
+    return v;
+  };
+  const names = (v: unknown): string[] => {
+    if (!Array.isArray(v)) throw new TypeError();
+    return v.map(str);
+  };
+  switch (x["kind"]) {
+    case "message": {
+      const data = fromBase64Url(str(x["data"]));
+      return {
+        kind: "message",
+        epoch: BigInt(str(x["epoch"])),
+        sender: str(x["sender"]),
+        data,
+        text: lenient.decode(data),
+      };
+    }
+    case "commit":
+      return {
+        kind: "commit",
+        epoch: BigInt(str(x["epoch"])),
+        committer: str(x["committer"]),
+        added: names(x["added"]),
+        removed: names(x["removed"]),
+      };
+    case "removed":
+      return { kind: "removed", epoch: BigInt(str(x["epoch"])), committer: str(x["committer"]) };
+    case "unreadable":
+      return { kind: "unreadable", reason: str(x["reason"]) };
+    default:
+      throw new TypeError();
+  }
+}
+
 /**
  * @example
  * const group = await GroupSession.create("friends", alice, route);
@@ -167,6 +226,11 @@ export class GroupSession {
   #outbox: OutboxEntry[];
   #pending: PendingCommit | undefined;
   #consumedOnWin: Uint8Array[] = [];
+  /**
+   * Events not yet returned by sync(): what change() and send() read or met on the way, and
+   * what a sync that failed part-way had already read. Saved with the session.
+   */
+  #undelivered: GroupEvent[];
 
   private constructor(
     readonly name: string,
@@ -176,13 +240,19 @@ export class GroupSession {
     state: ClientState,
     readings: Reading[],
     private readonly deps: GroupDeps,
-    saved: { sent?: string[]; buffered?: Uint8Array[]; outbox?: OutboxEntry[] } = {},
+    saved: {
+      sent?: string[];
+      buffered?: Uint8Array[];
+      outbox?: OutboxEntry[];
+      undelivered?: GroupEvent[];
+    } = {},
   ) {
     this.#state = state;
     this.#readings = readings;
     this.#sent = saved.sent ?? [];
     this.#buffered = saved.buffered ?? [];
     this.#outbox = saved.outbox ?? [];
+    this.#undelivered = saved.undelivered ?? [];
   }
 
   /** Creates a group with `creator` as its only member; its inboxes live on `relay`. */
@@ -363,8 +433,7 @@ export class GroupSession {
   }
 
   /** Delivers saved deposits; stops at the first transport failure and rethrows it. */
-  async #flushOutbox(): Promise<GroupEvent[]> {
-    const events: GroupEvent[] = [];
+  async #flushOutbox(): Promise<void> {
     while (this.#outbox.length > 0) {
       const entry = this.#outbox[0]!;
       const client = await this.deps.route(entry.relay);
@@ -376,22 +445,35 @@ export class GroupSession {
           throw new TransportError(`the relay could not take a deposit (${result.status})`);
         }
         // A definite refusal (forbidden, quota, too_large): retrying would not help.
-        events.push({ kind: "unreadable", reason: `a deposit was refused (${result.status})` });
+        this.#undelivered.push({
+          kind: "unreadable",
+          reason: `a deposit was refused (${result.status})`,
+        });
       }
       this.#outbox.shift();
       await this.#save();
     }
-    return events;
   }
 
   /**
    * Fetches every inbox this member reads and processes what arrived, in order: the current
    * epoch's inbox (moving to the next one when a commit is applied), then older epochs' inboxes
-   * still within key retention, then buffered future-epoch messages. Returns what happened.
+   * still within key retention, then buffered future-epoch messages. Returns what happened,
+   * including what change() and send() read since the last sync.
    */
   async sync(): Promise<GroupEvent[]> {
-    const events = await this.#flushOutbox();
-    if (this.#pending) events.push(...(await this.#resolvePending()));
+    await this.#read();
+    const events = this.#undelivered;
+    if (events.length === 0) return [];
+    this.#undelivered = [];
+    await this.#save();
+    return events;
+  }
+
+  /** The work of sync(); what it reads is kept for the next sync() to return. */
+  async #read(): Promise<void> {
+    await this.#flushOutbox();
+    if (this.#pending) await this.#resolvePending();
     for (;;) {
       let progressed = false;
       for (const reading of [...this.#readings]) {
@@ -400,30 +482,83 @@ export class GroupSession {
         const page = await client.fetchAllItems(reading, reading.cursor);
         if (page.status === "not_found") continue;
         if (page.status !== "ok") throw new TransportError(`group fetch failed (${page.status})`);
+        const opened: (GroupMessage | undefined)[] = [];
         for (const item of page.items) {
-          reading.cursor = Math.max(reading.cursor, item.seq);
-          progressed = true;
-          let opened;
           try {
-            opened = await openGroupPayload(
-              reading.payloadKey.expose(),
-              reading.inboxId,
-              item.payload,
-              client.padding,
+            opened.push(
+              await openGroupPayload(
+                reading.payloadKey.expose(),
+                reading.inboxId,
+                item.payload,
+                client.padding,
+              ),
             );
           } catch {
-            events.push({ kind: "unreadable", reason: "an item did not open under the epoch key" });
+            opened.push(undefined);
+          }
+        }
+        for (const [i, message] of (await this.#inSenderOrder(opened)).entries()) {
+          reading.cursor = Math.max(reading.cursor, page.items[i]!.seq);
+          progressed = true;
+          if (!message) {
+            this.#undelivered.push({
+              kind: "unreadable",
+              reason: "an item did not open under the epoch key",
+            });
             continue;
           }
-          if (this.#sent.includes(toHex(opened.messageId))) continue;
-          events.push(...(await this.#receive(opened.mlsMessage)));
+          if (this.#sent.includes(toHex(message.messageId))) continue;
+          this.#undelivered.push(...(await this.#receive(message.mlsMessage)));
         }
       }
-      events.push(...(await this.#drainBuffer()));
+      this.#undelivered.push(...(await this.#drainBuffer()));
       this.#prune();
       await this.#save();
-      if (!progressed || this.#removed) return events;
+      if (!progressed || this.#removed) return;
     }
+  }
+
+  /**
+   * Puts each sender's messages of an epoch back in the order sent (by ratchet generation),
+   * keeping the places they occupy: a round reaches the inbox shuffled, and ts-mls keeps only a
+   * few skipped generations, so reading a sender's burst out of order would lose messages.
+   * Items whose sender data does not open here (future epochs, garbage) keep their place.
+   */
+  async #inSenderOrder(
+    messages: (GroupMessage | undefined)[],
+  ): Promise<(GroupMessage | undefined)[]> {
+    const suite = await mlsSuite();
+    const classes = new Map<string, { index: number; generation: number }[]>();
+    for (const [index, message] of messages.entries()) {
+      if (!message) continue;
+      const pm = decodePrivateMessage(message.mlsMessage);
+      if (!pm || pm.epoch > this.epoch) continue;
+      const secret =
+        pm.epoch === this.epoch
+          ? this.#state.keySchedule.senderDataSecret
+          : this.#state.historicalReceiverData.get(pm.epoch)?.senderDataSecret;
+      if (!secret) continue;
+      let senderData;
+      try {
+        senderData = await decryptSenderData(pm, secret, suite);
+      } catch {
+        continue;
+      }
+      if (!senderData) continue;
+      const ratchet = pm.contentType === "application" ? "application" : "handshake";
+      const key = `${pm.epoch}/${senderData.leafIndex}/${ratchet}`;
+      const members = classes.get(key) ?? [];
+      members.push({ index, generation: senderData.generation });
+      classes.set(key, members);
+    }
+    const ordered = [...messages];
+    for (const members of classes.values()) {
+      const byGeneration = [...members].sort((a, b) => a.generation - b.generation);
+      for (const [k, { index }] of members.entries()) {
+        ordered[index] = messages[byGeneration[k]!.index];
+      }
+    }
+    return ordered;
   }
 
   /** Processes one MLS message from a group inbox. */
@@ -464,7 +599,7 @@ export class GroupSession {
           added: incoming.proposals.flatMap((p) =>
             p.proposal.proposalType === "add" &&
             p.proposal.add.keyPackage.leafNode.credential.credentialType === "basic"
-              ? [fromUtf8(p.proposal.add.keyPackage.leafNode.credential.identity)]
+              ? [lenient.decode(p.proposal.add.keyPackage.leafNode.credential.identity)]
               : [],
           ),
           removed: incoming.proposals.flatMap((p) =>
@@ -492,7 +627,7 @@ export class GroupSession {
           epoch: pm.epoch,
           sender,
           data: result.message,
-          text: fromUtf8(result.message),
+          text: lenient.decode(result.message),
         },
       ];
     }
@@ -587,7 +722,7 @@ export class GroupSession {
     const update = (change.add?.length ?? 0) + (change.remove?.length ?? 0) === 0;
     for (let attempts = 1; attempts <= maxAttempts; attempts++) {
       this.#assertActive();
-      await this.sync();
+      await this.#read();
       this.#assertActive();
       const proposals = this.#proposals(change);
       if (!update && proposals.length === 0) {
@@ -656,9 +791,9 @@ export class GroupSession {
   }
 
   /** Sends the pending commit (again, after a crash) and acts on the relay's answer. */
-  async #resolvePending(): Promise<GroupEvent[]> {
+  async #resolvePending(): Promise<void> {
     const pending = this.#pending;
-    if (!pending) return [];
+    if (!pending) return;
     const current = this.#readings[0]!;
     const client = await this.#home();
     const result = await client.depositPayload(current, pending.payload, {
@@ -691,12 +826,11 @@ export class GroupSession {
   }
 
   /** Lost the epoch: fetch until the winning commit is visible and applied. */
-  async #awaitEpochAfter(epoch: bigint): Promise<GroupEvent[]> {
-    const events: GroupEvent[] = [];
+  async #awaitEpochAfter(epoch: bigint): Promise<void> {
     const deadline = Date.now() + (this.deps.commitWaitMs ?? 30_000);
     for (;;) {
-      events.push(...(await this.sync()));
-      if (this.epoch > epoch || this.#removed) return events;
+      await this.#read();
+      if (this.epoch > epoch || this.#removed) return;
       if (Date.now() > deadline) {
         throw new GroupError("another commit won the epoch but never became visible");
       }
@@ -731,6 +865,7 @@ export class GroupSession {
       sent: this.#sent,
       buffered: this.#buffered.map(b64),
       outbox: this.#outbox.map(entry),
+      ...(this.#undelivered.length > 0 ? { events: this.#undelivered.map(eventToJson) } : {}),
       ...(this.#pending
         ? {
             pending: {
@@ -785,6 +920,10 @@ export class GroupSession {
           sent: r["sent"] as string[],
           buffered: (r["buffered"] as string[]).map(bytes),
           outbox: (r["outbox"] as Record<string, unknown>[]).map(entry),
+          undelivered:
+            r["events"] === undefined
+              ? []
+              : (r["events"] as Record<string, unknown>[]).map(eventFromJson),
         },
       );
       session.#removed = r["removed"] === true;
