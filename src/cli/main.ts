@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   federation: async () => (await import("./federation-command.js")).federationCommand,
   profile: async () => (await import("./profile-command.js")).profileCommand,
   group: async () => (await import("./group-command.js")).groupCommand,
+  demo: async () => (await import("./demo-command.js")).demoCommand,
 };
 
 /** The package version, read from package.json next to dist/ (or src/) at run time. */

@@ -172,6 +172,7 @@ Commands:
   profile create  make a group member in an encrypted profile directory, and its card
   profile card    print the profile's contact card
   group           create, add, remove, send, read, list: MLS groups of a profile
+  demo            two federated relays and an MLS group, beside what each operator sees
   help            show this help (\`shroud <command> --help\` for a command's options)
 
 Options:
