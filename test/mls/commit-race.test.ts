@@ -25,7 +25,8 @@ async function setup(names = NAMES, roundIntervalMs = 0) {
   const client = await RelayClient.connect(relay.url);
   const recorder = recordCommitDeposits(client);
   const deps = { route: async () => client, pollMs: 5 };
-  const roundClosed = () => new Promise((resolve) => setTimeout(resolve, 2 * roundIntervalMs));
+  const roundClosed = () =>
+    new Promise<void>((resolve) => setTimeout(resolve, 2 * roundIntervalMs));
   const group = await buildGroup(client, names, deps, "friends", roundClosed);
   await roundClosed();
   // Joiners start in the creator's epoch; nothing is waiting for anyone.
