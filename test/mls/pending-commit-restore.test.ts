@@ -5,6 +5,8 @@
  */
 import { afterEach, expect, it } from "vitest";
 import { GroupSession, type GroupDeps } from "../../src/client/mls/group-session.js";
+import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
+import { Member } from "../../src/client/mls/member.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, recordCommitDeposits, savedForm, texts } from "./support.js";
@@ -140,4 +142,24 @@ it("crash before the commit left, and another commit won meanwhile: the restored
   });
   expect(await carol.sync()).toMatchObject([{ kind: "commit" }, { kind: "removed" }]);
   await expectConverged([restored, bob], e + 2n);
+});
+
+it("crash with a pending add: the restored session sends the commit, then the one invitation", async () => {
+  const { sessions, deps, armCrash, lastSave } = await setup();
+  const [alice, bob] = sessions;
+  const client = await RelayClient.connect(relay!.url);
+  const dave = await Member.create("dave", client.origin, undefined, 1);
+  armCrash();
+  await expect(alice.change({ add: [dave.card()] })).rejects.toThrow(Crash);
+  // Nothing left: no commit, no invitation.
+  const before = await client.fetchAll(dave.inbox);
+  expect(before.status === "ok" ? before.messages.length : before.status).toBe("not_found");
+  const restored = await GroupSession.fromJson(lastSave(), deps("alice"));
+  expect(await restored.sync()).toEqual([]);
+  expect(restored.members).toContain("dave");
+  const { joined, problems } = await acceptInvitations(dave, client, deps("dave"));
+  expect(problems).toEqual([]);
+  expect(joined).toHaveLength(1);
+  expect(await bob.sync()).toMatchObject([{ kind: "commit", added: ["dave"] }]);
+  await expectConverged([restored, bob, joined[0]!], restored.epoch);
 });
