@@ -39,7 +39,9 @@ export type FailureName = Exclude<StatusName, "ok" | "accepted">;
 
 /**
  * "forwarded": the deposit went through an ingress relay (`connectVia`) and waits there for
- * the next batch to the inbox's relay; what that relay makes of it is not reported back.
+ * the next batch to the inbox's relay; what that relay makes of it is not reported back. A
+ * deposit too large for the ingress's batch slots (and a commit) is proxied instead, and its
+ * answer is the inbox relay's.
  */
 export type DepositResult =
   { status: "accepted"; duplicate: boolean } | { status: "forwarded" } | { status: FailureName };
@@ -337,7 +339,11 @@ export class RelayClient {
     };
     if (this.via && !options.commit) {
       const { sealed } = await this.#seal(request, bucket, false);
-      return this.via.#forward(this.origin, sealed);
+      const forwarded = await this.via.#forward(this.origin, sealed);
+      // A federation batch slot has a fixed capacity at the ingress (4 KiB by default): a larger
+      // envelope (e.g. a big group's Welcome) goes by proxy instead, which still hides this client
+      // from the inbox relay but leaves at once rather than in the next batch.
+      if (forwarded.status !== "too_large") return forwarded;
     }
     const response = await this.#send(request, bucket);
     if (

@@ -30,6 +30,9 @@ export interface HopHandler {
   peerDescriptor(request: PeerDescriptorRequest, capacity: number): Promise<RelayResponse>;
 }
 
+/** The quota a commit deposit is held to (none: see #deposit). */
+const UNLIMITED = { maxItems: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+
 /** Bytes of a fetch response outside its items: status, kind, vector length, more flag. */
 const FETCH_FRAME = 1 + 1 + 4 + 1;
 
@@ -94,7 +97,7 @@ export class RelayService {
       return { status: RelayStatus.too_large };
     }
     // Refuse what can never fit before touching state, so a bad deposit creates no inbox.
-    if (item.length > this.config.quota.maxBytes) return { status: RelayStatus.quota };
+    if (!commit && item.length > this.config.quota.maxBytes) return { status: RelayStatus.quota };
     const { inboxId, messageId } = request;
     const auth = await this.inboxes.authorize(
       inboxId,
@@ -110,15 +113,14 @@ export class RelayService {
     if (commit && (await this.inboxes.claimCommitSlot(inboxId, messageId)) === "taken") {
       return { status: RelayStatus.conflict };
     }
+    // A commit is exempt from the quota: otherwise any member could fill the epoch's inbox and
+    // keep the group from ever moving on (or removing it). The slot bounds this to one item.
+    const quota = commit ? UNLIMITED : this.config.quota;
     const added = await this.pool.add(
       { inboxId, messageId, item },
-      { stored: await this.inboxes.usage(inboxId), ...this.config.quota },
+      { stored: await this.inboxes.usage(inboxId), ...quota },
     );
-    if (added === "quota") {
-      // A commit that will never be delivered must not keep the epoch's slot.
-      if (commit) await this.inboxes.releaseCommitSlot(inboxId, messageId);
-      return { status: RelayStatus.quota };
-    }
+    if (added === "quota") return { status: RelayStatus.quota };
     if (added === "added") await this.onDeposit();
     return {
       status: RelayStatus.accepted,

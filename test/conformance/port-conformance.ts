@@ -138,20 +138,6 @@ export function describePortConformance(
       expect(await store.claimCommitSlot(b, randomBytes(16))).toBe("won");
     });
 
-    it("releases a commit slot only for its holder", async () => {
-      const a = id();
-      await store.authorize(a, randomBytes(32), DAY);
-      const holder = randomBytes(16);
-      expect(await store.claimCommitSlot(a, holder)).toBe("won");
-      await store.releaseCommitSlot(a, randomBytes(16));
-      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("taken");
-      await store.releaseCommitSlot(a, holder);
-      const next = randomBytes(16);
-      expect(await store.claimCommitSlot(a, next)).toBe("won");
-      expect(await store.claimCommitSlot(a, holder)).toBe("taken");
-      await store.releaseCommitSlot(id(), holder); // unknown inbox: nothing to do
-    });
-
     it("keeps the commit slot through acks and drops it with the expired inbox", async () => {
       const a = id();
       await store.authorize(a, randomBytes(32), DAY);

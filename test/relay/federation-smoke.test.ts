@@ -68,5 +68,14 @@ describe("federation smoke", () => {
         { timeout: 5000 },
       )
       .toEqual(["hello through A", "round 2", "round 3"]);
+    // Too big for a 4 KiB batch slot: proxied instead of forwarded, and answered by B.
+    const big = "x".repeat(10_000);
+    expect(await onB.deposit(contactCard(inbox), text(big))).toEqual({
+      status: "accepted",
+      duplicate: false,
+    });
+    await b.relay.closeRound();
+    const r = await onB.fetchAll(inbox);
+    expect(r.status === "ok" && r.messages.some((m) => untext(m.payload) === big)).toBe(true);
   });
 });

@@ -282,16 +282,19 @@ describe("relay over HTTP", () => {
     ).toEqual({ status: "conflict" });
   });
 
-  it("frees the commit slot when the commit is refused for quota", async () => {
+  it("accepts the epoch's one commit even at quota, so a full inbox cannot stall a group", async () => {
     const { relay, client, inbox, card } = await setup({
       quota: { maxItems: 1, maxBytes: 1 << 20 },
     });
     expect((await client.deposit(card, text("fills the inbox"))).status).toBe("accepted");
-    expect(await client.deposit(card, text("c1"), { commit: true })).toEqual({ status: "quota" });
+    expect(await client.deposit(card, text("over"))).toEqual({ status: "quota" });
+    expect((await client.deposit(card, text("commit"), { commit: true })).status).toBe("accepted");
+    // The slot bounds the exemption to one item per inbox.
+    expect(await client.deposit(card, text("second commit"), { commit: true })).toEqual({
+      status: "conflict",
+    });
     await relay.relay.closeRound();
-    await client.ack(inbox, 1);
-    // Room again: a different commit can still win this inbox's slot.
-    expect((await client.deposit(card, text("c2"), { commit: true })).status).toBe("accepted");
+    expect((await messagesOf(client, inbox)).sort()).toEqual(["commit", "fills the inbox"]);
   });
 
   it("enforces the per-inbox byte quota", async () => {

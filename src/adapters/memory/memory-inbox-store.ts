@@ -89,11 +89,6 @@ export class MemoryInboxStore implements InboxStore {
     return inbox.commitSlot === claimant ? "held" : "taken";
   }
 
-  async releaseCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<void> {
-    const inbox = this.#inboxes.get(toHex(inboxId));
-    if (inbox?.commitSlot === toHex(messageId)) delete inbox.commitSlot;
-  }
-
   async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
     for (const entry of entries) {
       const inbox = this.#inboxes.get(toHex(entry.inboxId));

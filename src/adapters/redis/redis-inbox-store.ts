@@ -61,19 +61,10 @@ export class RedisInboxStore implements InboxStore {
   async claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim> {
     const outcome = (await runScript(this.redis, "inboxCommitSlot", [
       this.keys.inbox(inboxId).meta,
-      "claim",
       buf(messageId),
     ])) as CommitSlotClaim | "missing";
     if (outcome === "missing") throw new RangeError("commit slot of an inbox that does not exist");
     return outcome;
-  }
-
-  async releaseCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<void> {
-    await runScript(this.redis, "inboxCommitSlot", [
-      this.keys.inbox(inboxId).meta,
-      "release",
-      buf(messageId),
-    ]);
   }
 
   async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {

@@ -57,12 +57,6 @@ export interface InboxStore {
   claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim>;
 
   /**
-   * Frees the commit slot if `messageId` holds it (its deposit was refused after the claim, e.g.
-   * at quota), so the commit can be retried or another one win. Otherwise changes nothing.
-   */
-  releaseCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<void>;
-
-  /**
    * Appends a closed round's entries in the given order, which the caller has shuffled.
    * Entries whose message id the inbox already holds are skipped, so appending the same round
    * twice (a closer that died half way) delivers each item once. Entries for inboxes that do not
