@@ -231,6 +231,8 @@ export class GroupSession {
    * what a sync that failed part-way had already read. Saved with the session.
    */
   #undelivered: GroupEvent[];
+  /** The last public operation queued (see #exclusive). */
+  #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly name: string,
@@ -367,6 +369,16 @@ export class GroupSession {
     return this.#outbox.length;
   }
 
+  /**
+   * Runs one public operation at a time: send, sync and change each read and replace the MLS
+   * state across awaits, so two at once would reuse a ratchet generation (and lose a message).
+   */
+  #exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
   #assertActive(): void {
     if (this.#removed) throw new GroupError("this member was removed from the group");
   }
@@ -403,7 +415,11 @@ export class GroupSession {
    * ratchet state and the sealed deposit are saved first, so a failed send is retried by the
    * next sync (or send) with the same message id.
    */
-  async send(message: string | Uint8Array): Promise<void> {
+  send(message: string | Uint8Array): Promise<void> {
+    return this.#exclusive(() => this.#send(message));
+  }
+
+  async #send(message: string | Uint8Array): Promise<void> {
     this.#assertActive();
     const data = typeof message === "string" ? utf8(message) : message;
     const { newState, privateMessage, consumed } = await createApplicationMessage(
@@ -461,7 +477,11 @@ export class GroupSession {
    * still within key retention, then buffered future-epoch messages. Returns what happened,
    * including what change() and send() read since the last sync.
    */
-  async sync(): Promise<GroupEvent[]> {
+  sync(): Promise<GroupEvent[]> {
+    return this.#exclusive(() => this.#sync());
+  }
+
+  async #sync(): Promise<GroupEvent[]> {
     await this.#read();
     const events = this.#undelivered;
     if (events.length === 0) return [];
@@ -713,9 +733,16 @@ export class GroupSession {
    * epoch, this member applies that commit and, with `retry` (default), tries again with what is
    * still wanted. Added members receive their Welcome in their personal inbox.
    */
-  async change(
+  change(
     change: GroupChange = {},
     options: { retry?: boolean; maxAttempts?: number } = {},
+  ): Promise<ChangeOutcome> {
+    return this.#exclusive(() => this.#change(change, options));
+  }
+
+  async #change(
+    change: GroupChange,
+    options: { retry?: boolean; maxAttempts?: number },
   ): Promise<ChangeOutcome> {
     const retry = options.retry ?? true;
     const maxAttempts = options.maxAttempts ?? 10;
