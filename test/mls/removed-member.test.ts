@@ -6,6 +6,7 @@
 import { decodeMlsMessage, makePskIndex, processPrivateMessage } from "ts-mls";
 import { afterEach, expect, it } from "vitest";
 import { epochInbox } from "../../src/client/mls/epoch-inbox.js";
+import { GroupSession } from "../../src/client/mls/group-session.js";
 import { openGroupPayload } from "../../src/client/mls/group-payload.js";
 import { mlsClientConfig, mlsSuite } from "../../src/client/mls/mls-suite.js";
 import { RelayClient } from "../../src/client/relay-client.js";
@@ -111,4 +112,37 @@ it("a removed member cannot derive the next inboxes or open what is deposited th
   }
   // after 1, after 2, dave's commit (epoch +1); after 3 (epoch +2)
   expect(deposits).toBe(4);
+});
+
+it("a removed member's copy of its old state cannot post into the old epoch's inbox", async () => {
+  relay = await startTestRelay({ roundIntervalMs: 0 });
+  const client = await RelayClient.connect(relay.url);
+  const deps = { route: async () => client, pollMs: 5 };
+  const { sessions } = await buildGroup(client, ["alice", "bob", "carol"], deps);
+  const [alice, bob, carol] = sessions as [
+    (typeof sessions)[0],
+    (typeof sessions)[0],
+    (typeof sessions)[0],
+  ];
+  await carol.send("while a member");
+  expect(texts(await alice.sync())).toEqual(["while a member"]);
+  // Carol keeps a copy of her state, then is removed.
+  const kept = carol.toJson();
+  expect(await alice.change({ remove: ["carol"] })).toMatchObject({ status: "committed" });
+  await bob.sync();
+  // With the copy she still holds her last epoch's write token and MLS keys.
+  const ghost = await GroupSession.fromJson(kept, deps);
+  await ghost.send("sneaking in after my removal");
+  await bob.send("hello alice");
+  const aliceEvents = await alice.sync();
+  const bobEvents = await bob.sync();
+  // Read from the old epoch's inbox with retained keys, but refused: she is no longer a member.
+  expect(texts(aliceEvents)).toEqual(["hello alice"]);
+  expect(texts(bobEvents)).toEqual([]);
+  for (const events of [aliceEvents, bobEvents]) {
+    expect(events.filter((e) => e.kind === "unreadable")).toEqual([
+      { kind: "unreadable", reason: expect.stringContaining("no longer in the group (carol)") },
+    ]);
+  }
+  expect(texts(await alice.sync())).toEqual([]);
 });

@@ -133,6 +133,33 @@ function nameOf(tree: RatchetTree, leafIndex: number): string {
     : `leaf ${leafIndex}`;
 }
 
+/**
+ * One key package per card, drawn at random: a card is static and each package can be joined
+ * once, so two groups adding its owner from the same card collide only if they draw the same one
+ * (the owner hands out a fresh card, `Member.card()`, to make that unlikely).
+ */
+function chooseKeyPackages(cards: readonly ContactCard[]): Map<ContactCard, Uint8Array> {
+  const chosen = new Map<ContactCard, Uint8Array>();
+  for (const card of cards) {
+    const packages = card.keyPackages ?? [];
+    if (packages.length === 0) continue;
+    const [draw] = new Uint32Array(randomBytes(4).buffer);
+    chosen.set(card, packages[draw! % packages.length]!);
+  }
+  return chosen;
+}
+
+/** Whether a leaf of an earlier epoch's tree is still the same member (same signature key). */
+function sameMember(then: RatchetTree, now: RatchetTree, leafIndex: number | undefined): boolean {
+  if (leafIndex === undefined) return false;
+  const a = then[leafIndex * 2];
+  const b = now[leafIndex * 2];
+  if (a?.nodeType !== "leaf" || b?.nodeType !== "leaf") return false;
+  const x = a.leaf.signaturePublicKey;
+  const y = b.leaf.signaturePublicKey;
+  return x.length === y.length && x.every((byte, i) => byte === y[i]);
+}
+
 function decodePrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
   try {
     const decoded = decodeMlsMessage(bytes, 0);
@@ -596,6 +623,7 @@ export class GroupSession {
     const past = pm.epoch < before.groupContext.epoch;
     const receiver = past ? before.historicalReceiverData.get(pm.epoch) : undefined;
     let sender = "someone";
+    let senderLeaf: number | undefined;
     try {
       const senderData = await decryptSenderData(
         pm,
@@ -603,6 +631,7 @@ export class GroupSession {
         suite,
       );
       if (senderData) {
+        senderLeaf = senderData.leafIndex;
         sender = nameOf(receiver ? receiver.ratchetTree : before.ratchetTree, senderData.leafIndex);
       }
     } catch {
@@ -641,6 +670,16 @@ export class GroupSession {
     if (result.kind === "applicationMessage") {
       this.#state = result.newState;
       zero(result.consumed);
+      // A member removed since keeps the old epoch's keys and write token: what it sends there
+      // after its removal would otherwise be read as a group message for four more epochs.
+      if (receiver && !sameMember(receiver.ratchetTree, before.ratchetTree, senderLeaf)) {
+        return [
+          {
+            kind: "unreadable",
+            reason: `epoch ${pm.epoch} message from a member no longer in the group (${sender})`,
+          },
+        ];
+      }
       return [
         {
           kind: "message",
@@ -703,7 +742,7 @@ export class GroupSession {
   }
 
   /** Proposals for what is still wanted of `change` in the current epoch. */
-  #proposals(change: GroupChange): Proposal[] {
+  #proposals(change: GroupChange, chosen: Map<ContactCard, Uint8Array>): Proposal[] {
     const present = new Map<string, number>();
     for (let leaf = 0; leaf * 2 < this.#state.ratchetTree.length; leaf++) {
       if (this.#state.ratchetTree[leaf * 2]) {
@@ -713,7 +752,7 @@ export class GroupSession {
     const proposals: Proposal[] = [];
     for (const card of change.add ?? []) {
       if (card.name !== undefined && present.has(card.name)) continue;
-      const encoded = card.keyPackages?.[0];
+      const encoded = chosen.get(card);
       if (!encoded) throw new GroupError("the contact card has no key package");
       proposals.push({ proposalType: "add", add: { keyPackage: decodeKeyPackage(encoded) } });
     }
@@ -747,15 +786,16 @@ export class GroupSession {
     const retry = options.retry ?? true;
     const maxAttempts = options.maxAttempts ?? 10;
     const update = (change.add?.length ?? 0) + (change.remove?.length ?? 0) === 0;
+    const chosen = chooseKeyPackages(change.add ?? []);
     for (let attempts = 1; attempts <= maxAttempts; attempts++) {
       this.#assertActive();
       await this.#read();
       this.#assertActive();
-      const proposals = this.#proposals(change);
+      const proposals = this.#proposals(change, chosen);
       if (!update && proposals.length === 0) {
         return { status: "unchanged", epoch: this.epoch, attempts };
       }
-      const won = await this.#commit(proposals, change.add ?? []);
+      const won = await this.#commit(proposals, change.add ?? [], chosen);
       if (won) return { status: "committed", epoch: this.epoch, attempts };
       if (!retry) return { status: "superseded", epoch: this.epoch, attempts };
     }
@@ -763,7 +803,11 @@ export class GroupSession {
   }
 
   /** Creates, saves and sends one commit; true if it won the epoch. */
-  async #commit(proposals: Proposal[], cards: ContactCard[]): Promise<boolean> {
+  async #commit(
+    proposals: Proposal[],
+    cards: ContactCard[],
+    chosen: Map<ContactCard, Uint8Array>,
+  ): Promise<boolean> {
     const suite = await mlsSuite();
     const result = await createCommit(
       { state: this.#state, cipherSuite: suite },
@@ -778,7 +822,7 @@ export class GroupSession {
         welcome: result.welcome,
       });
       for (const card of cards) {
-        const encoded = card.keyPackages?.[0];
+        const encoded = chosen.get(card);
         const name = card.name;
         if (!encoded || (name !== undefined && this.members.includes(name))) continue;
         const invitation = encodeInvitation({
