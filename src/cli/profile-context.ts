@@ -328,11 +328,14 @@ export class Profile {
   async acceptInvitations(): Promise<{ joined: LoadedGroup[]; problems: string[] }> {
     const before = this.#groups.length;
     const client = await this.route(this.member.inbox.relay);
-    const result = await acceptInvitations(this.member, client, (groupName) =>
-      this.#deps({ name: this.#freeName(groupName), file: newGroupFileId() }),
+    // A failed join may still have used up a key package: save the member whatever happened,
+    // before the invitations are deleted at the relay.
+    const result = await acceptInvitations(
+      this.member,
+      client,
+      (groupName) => this.#deps({ name: this.#freeName(groupName), file: newGroupFileId() }),
+      { beforeAck: () => this.save() },
     );
-    // A failed join may still have used up a key package: save the member whatever happened.
-    if (result.joined.length > 0 || result.problems.length > 0) await this.save();
     const added = this.#groups.slice(before);
     const joined = result.joined.map((session, i) => {
       if (session.relaySigningKey) this.pin(session.relay, session.relaySigningKey);

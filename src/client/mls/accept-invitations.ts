@@ -3,7 +3,7 @@
  * acknowledged (deleted at the relay) once handled, whether they could be joined or not, so a
  * bad one is reported once rather than forever.
  */
-import { DecodeError } from "../../protocol/errors.js";
+import { DecodeError, GroupError } from "../../protocol/errors.js";
 import type { RelayClient } from "../relay-client.js";
 import { decodeInvitation } from "./group-invitation.js";
 import { GroupSession, type GroupDeps } from "./group-session.js";
@@ -24,6 +24,14 @@ export async function acceptInvitations(
   member: Member,
   client: RelayClient,
   deps: GroupDeps | ((groupName: string) => GroupDeps),
+  options: {
+    /**
+     * Runs after the joins and before the invitations are deleted at the relay: persist the
+     * member here (its used key packages are gone), so a crash cannot lose an invitation whose
+     * key package is already spent nor keep one whose group is not saved.
+     */
+    beforeAck?: () => Promise<void>;
+  } = {},
 ): Promise<InvitationsResult> {
   const page = await client.fetchAll(member.inbox);
   if (page.status === "not_found") return { joined: [], problems: [] };
@@ -49,9 +57,13 @@ export async function acceptInvitations(
       const groupDeps = typeof deps === "function" ? deps(invitation.groupName) : deps;
       joined.push(await GroupSession.join(invitation, keyPackage, groupDeps));
     } catch (error) {
-      problems.push(error instanceof Error ? error.message : "an invitation could not be joined");
+      // A Welcome that cannot be joined is the invitation's fault; anything else (a failed save)
+      // must stop here, before the invitations are deleted.
+      if (!(error instanceof GroupError)) throw error;
+      problems.push(error.message);
     }
   }
+  await options.beforeAck?.();
   if (page.lastSeq > 0) await client.ack(member.inbox, page.lastSeq);
   return { joined, problems };
 }
