@@ -20,7 +20,6 @@ import {
   createApplicationMessage,
   createCommit,
   createGroup,
-  decodeGroupState,
   decodeMlsMessage,
   emptyPskIndex,
   encodeGroupState,
@@ -36,11 +35,9 @@ import {
   type RatchetTree,
 } from "ts-mls";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
-import { fromBase64Url, randomBytes, toBase64Url, toHex, utf8 } from "../../protocol/bytes.js";
+import { randomBytes, toHex, utf8 } from "../../protocol/bytes.js";
 import { ConfigError, GroupError, TransportError } from "../../protocol/errors.js";
-import { inboxIdFor } from "../../protocol/inbox-id.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
-import { SecretBytes } from "../../protocol/secret-bytes.js";
 import type { ContactCard } from "../inbox.js";
 import type { RelayClient } from "../relay-client.js";
 import { epochInbox, type EpochInbox } from "./epoch-inbox.js";
@@ -58,14 +55,20 @@ import {
   sealGroupPayload,
 } from "./group-payload.js";
 import { decodeKeyPackage, newKeyPackage, type KeyPackageRecord } from "./member.js";
+import {
+  lenientUtf8,
+  savedGroupFromJson,
+  savedGroupToJson,
+  stateFromBytes,
+  type GroupEvent,
+  type OutboxEntry,
+  type PendingCommit,
+  type Reading,
+  type SavedGroup,
+} from "./group-record.js";
 import { mlsClientConfig, mlsSuite, RETAINED_EPOCHS } from "./mls-suite.js";
 
-/** What a sync or a change reports. */
-export type GroupEvent =
-  | { kind: "message"; epoch: bigint; sender: string; data: Uint8Array; text: string }
-  | { kind: "commit"; epoch: bigint; committer: string; added: string[]; removed: string[] }
-  | { kind: "removed"; epoch: bigint; committer: string }
-  | { kind: "unreadable"; reason: string };
+export type { GroupEvent } from "./group-record.js";
 
 /** How a session reaches relays and keeps its state. */
 export interface GroupDeps {
@@ -77,28 +80,6 @@ export interface GroupDeps {
   pollMs?: number;
   /** How long to wait for a winning commit to become visible (default 30 s). */
   commitWaitMs?: number;
-}
-
-/** A deposit waiting to leave, kept until the relay has it (retries reuse the message id). */
-interface OutboxEntry {
-  relay: string;
-  inboxId: Uint8Array;
-  writeToken: SecretBytes;
-  messageId: Uint8Array;
-  payload: Uint8Array;
-}
-
-/** A commit sent (or about to be) and not yet answered. */
-interface PendingCommit {
-  messageId: Uint8Array;
-  payload: Uint8Array;
-  newState: Uint8Array;
-  invitations: OutboxEntry[];
-}
-
-/** An epoch inbox and how far this member has read it. */
-interface Reading extends EpochInbox {
-  cursor: number;
 }
 
 export interface GroupChange {
@@ -118,18 +99,12 @@ export type ChangeOutcome =
 const MAX_SENT_IDS = 4096;
 const MAX_BUFFERED = 1024;
 
-/**
- * Decodes names and message text for display. Credentials and application data are bytes any
- * member (or any key package's maker) chose: invalid UTF-8 becomes U+FFFD instead of throwing.
- */
-const lenient = new TextDecoder("utf-8");
-
 function nameOf(tree: RatchetTree, leafIndex: number): string {
   const node = tree[leafIndex * 2];
   if (node?.nodeType !== "leaf") return `leaf ${leafIndex}`;
   const { credential } = node.leaf;
   return credential.credentialType === "basic"
-    ? lenient.decode(credential.identity)
+    ? lenientUtf8.decode(credential.identity)
     : `leaf ${leafIndex}`;
 }
 
@@ -170,70 +145,8 @@ function decodePrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
   return undefined;
 }
 
-function withConfig(bytes: Uint8Array): ClientState {
-  const decoded = decodeGroupState(bytes, 0);
-  if (!decoded) throw new ConfigError("group state is damaged");
-  return { ...decoded[0], clientConfig: mlsClientConfig };
-}
-
 function zero(consumed: Uint8Array[]): void {
   for (const secret of consumed) zeroOutUint8Array(secret);
-}
-
-/** A GroupEvent as saved with the session (epochs as decimal strings, data as base64url). */
-function eventToJson(event: GroupEvent): Record<string, unknown> {
-  switch (event.kind) {
-    case "message":
-      return {
-        kind: event.kind,
-        epoch: event.epoch.toString(),
-        sender: event.sender,
-        data: toBase64Url(event.data),
-      };
-    case "commit":
-      return { ...event, epoch: event.epoch.toString() };
-    case "removed":
-      return { ...event, epoch: event.epoch.toString() };
-    case "unreadable":
-      return { kind: event.kind, reason: event.reason };
-  }
-}
-
-function eventFromJson(x: Record<string, unknown>): GroupEvent {
-  const str = (v: unknown): string => {
-    if (typeof v !== "string") throw new TypeError();
-    return v;
-  };
-  const names = (v: unknown): string[] => {
-    if (!Array.isArray(v)) throw new TypeError();
-    return v.map(str);
-  };
-  switch (x["kind"]) {
-    case "message": {
-      const data = fromBase64Url(str(x["data"]));
-      return {
-        kind: "message",
-        epoch: BigInt(str(x["epoch"])),
-        sender: str(x["sender"]),
-        data,
-        text: lenient.decode(data),
-      };
-    }
-    case "commit":
-      return {
-        kind: "commit",
-        epoch: BigInt(str(x["epoch"])),
-        committer: str(x["committer"]),
-        added: names(x["added"]),
-        removed: names(x["removed"]),
-      };
-    case "removed":
-      return { kind: "removed", epoch: BigInt(str(x["epoch"])), committer: str(x["committer"]) };
-    case "unreadable":
-      return { kind: "unreadable", reason: str(x["reason"]) };
-    default:
-      throw new TypeError();
-  }
 }
 
 /**
@@ -245,7 +158,7 @@ function eventFromJson(x: Record<string, unknown>): GroupEvent {
  */
 export class GroupSession {
   #state: ClientState;
-  #removed = false;
+  #removed: boolean;
   /** Epoch inboxes being read, current first. */
   #readings: Reading[];
   #sent: string[];
@@ -261,27 +174,53 @@ export class GroupSession {
   /** The last public operation queued (see #exclusive). */
   #queue: Promise<unknown> = Promise.resolve();
 
+  readonly name: string;
+  /** Origin of the relay holding the group's epoch inboxes. */
+  readonly relay: string;
+  readonly relaySigningKey: Uint8Array | undefined;
+
   private constructor(
-    readonly name: string,
-    /** Origin of the relay holding the group's epoch inboxes. */
-    readonly relay: string,
-    readonly relaySigningKey: Uint8Array | undefined,
-    state: ClientState,
-    readings: Reading[],
+    saved: SavedGroup,
     private readonly deps: GroupDeps,
-    saved: {
-      sent?: string[];
-      buffered?: Uint8Array[];
-      outbox?: OutboxEntry[];
-      undelivered?: GroupEvent[];
-    } = {},
   ) {
-    this.#state = state;
-    this.#readings = readings;
-    this.#sent = saved.sent ?? [];
-    this.#buffered = saved.buffered ?? [];
-    this.#outbox = saved.outbox ?? [];
-    this.#undelivered = saved.undelivered ?? [];
+    this.name = saved.name;
+    this.relay = saved.relay;
+    this.relaySigningKey = saved.relaySigningKey;
+    this.#removed = saved.removed;
+    this.#state = saved.state;
+    this.#readings = saved.readings;
+    this.#sent = saved.sent;
+    this.#buffered = saved.buffered;
+    this.#outbox = saved.outbox;
+    this.#pending = saved.pending;
+    this.#undelivered = saved.events;
+  }
+
+  /** A session at the start of an epoch with nothing read, sent or pending yet. */
+  static async #fresh(
+    name: string,
+    relay: string,
+    relaySigningKey: Uint8Array | undefined,
+    state: ClientState,
+    deps: GroupDeps,
+  ): Promise<GroupSession> {
+    const session = new GroupSession(
+      {
+        name,
+        relay,
+        ...(relaySigningKey ? { relaySigningKey } : {}),
+        removed: false,
+        state,
+        readings: [{ ...(await epochInbox(state, relay)), cursor: 0 }],
+        sent: [],
+        buffered: [],
+        outbox: [],
+        events: [],
+      },
+      deps,
+    );
+    await session.#save();
+    return session;
   }
 
   /** Creates a group with `creator` as its only member; its inboxes live on `relay`. */
@@ -303,16 +242,7 @@ export class GroupSession {
       await mlsSuite(),
       mlsClientConfig,
     );
-    const session = new GroupSession(
-      name,
-      relay.origin,
-      relay.descriptor.signingKey,
-      state,
-      [{ ...(await epochInbox(state, relay.origin)), cursor: 0 }],
-      deps,
-    );
-    await session.#save();
-    return session;
+    return GroupSession.#fresh(name, relay.origin, relay.descriptor.signingKey, state, deps);
   }
 
   /** Joins from an invitation with the key package it names. */
@@ -347,16 +277,7 @@ export class GroupSession {
       throw new GroupError("the Welcome could not be joined", { cause });
     }
     const pin = invitation.relaySigningKey.length > 0 ? invitation.relaySigningKey : undefined;
-    const session = new GroupSession(
-      invitation.groupName,
-      invitation.groupRelay,
-      pin,
-      state,
-      [{ ...(await epochInbox(state, invitation.groupRelay)), cursor: 0 }],
-      deps,
-    );
-    await session.#save();
-    return session;
+    return GroupSession.#fresh(invitation.groupName, invitation.groupRelay, pin, state, deps);
   }
 
   get epoch(): bigint {
@@ -648,7 +569,7 @@ export class GroupSession {
           added: incoming.proposals.flatMap((p) =>
             p.proposal.proposalType === "add" &&
             p.proposal.add.keyPackage.leafNode.credential.credentialType === "basic"
-              ? [lenient.decode(p.proposal.add.keyPackage.leafNode.credential.identity)]
+              ? [lenientUtf8.decode(p.proposal.add.keyPackage.leafNode.credential.identity)]
               : [],
           ),
           removed: incoming.proposals.flatMap((p) =>
@@ -686,7 +607,7 @@ export class GroupSession {
           epoch: pm.epoch,
           sender,
           data: result.message,
-          text: lenient.decode(result.message),
+          text: lenientUtf8.decode(result.message),
         },
       ];
     }
@@ -872,7 +793,7 @@ export class GroupSession {
       commit: true,
     });
     if (result.status === "accepted") {
-      this.#state = withConfig(pending.newState);
+      this.#state = stateFromBytes(pending.newState);
       this.#rememberSent(pending.messageId);
       this.#outbox.push(...pending.invitations);
       this.#pending = undefined;
@@ -911,108 +832,24 @@ export class GroupSession {
 
   /** Serialises the session, private keys included, for an encrypted profile. */
   toJson(): string {
-    const b64 = toBase64Url;
-    const entry = (e: OutboxEntry) => ({
-      relay: e.relay,
-      inboxId: b64(e.inboxId),
-      writeToken: b64(e.writeToken.expose()),
-      messageId: b64(e.messageId),
-      payload: b64(e.payload),
-    });
-    return JSON.stringify({
-      shroud: "group/v1",
+    return savedGroupToJson({
       name: this.name,
       relay: this.relay,
-      ...(this.relaySigningKey ? { relaySigningKey: b64(this.relaySigningKey) } : {}),
+      ...(this.relaySigningKey ? { relaySigningKey: this.relaySigningKey } : {}),
       removed: this.#removed,
-      state: b64(encodeGroupState(this.#state)),
-      readings: this.#readings.map((r) => ({
-        epoch: r.epoch.toString(),
-        readSecret: b64(r.readSecret.expose()),
-        writeToken: b64(r.writeToken.expose()),
-        payloadKey: b64(r.payloadKey.expose()),
-        cursor: r.cursor,
-      })),
+      state: this.#state,
+      readings: this.#readings,
       sent: this.#sent,
-      buffered: this.#buffered.map(b64),
-      outbox: this.#outbox.map(entry),
-      ...(this.#undelivered.length > 0 ? { events: this.#undelivered.map(eventToJson) } : {}),
-      ...(this.#pending
-        ? {
-            pending: {
-              messageId: b64(this.#pending.messageId),
-              payload: b64(this.#pending.payload),
-              newState: b64(this.#pending.newState),
-              invitations: this.#pending.invitations.map(entry),
-            },
-          }
-        : {}),
+      buffered: this.#buffered,
+      outbox: this.#outbox,
+      ...(this.#pending ? { pending: this.#pending } : {}),
+      events: this.#undelivered,
     });
   }
 
   /** Restores a session from toJson's output; ConfigError when it is not one. */
   static async fromJson(text: string, deps: GroupDeps): Promise<GroupSession> {
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new ConfigError("not a Shroud group file (invalid JSON)");
-    }
-    if (r["shroud"] !== "group/v1") throw new ConfigError("not a Shroud group file");
-    try {
-      const bytes = (v: unknown) => fromBase64Url(v as string);
-      const entry = (e: Record<string, unknown>): OutboxEntry => ({
-        relay: e["relay"] as string,
-        inboxId: bytes(e["inboxId"]),
-        writeToken: new SecretBytes(bytes(e["writeToken"])),
-        messageId: bytes(e["messageId"]),
-        payload: bytes(e["payload"]),
-      });
-      const readings: Reading[] = [];
-      for (const x of r["readings"] as Record<string, unknown>[]) {
-        const readSecret = new SecretBytes(bytes(x["readSecret"]));
-        readings.push({
-          epoch: BigInt(x["epoch"] as string),
-          inboxId: await inboxIdFor(readSecret.expose()),
-          readSecret,
-          writeToken: new SecretBytes(bytes(x["writeToken"])),
-          payloadKey: new SecretBytes(bytes(x["payloadKey"])),
-          cursor: Number(x["cursor"]),
-        });
-      }
-      const session = new GroupSession(
-        r["name"] as string,
-        r["relay"] as string,
-        r["relaySigningKey"] === undefined ? undefined : bytes(r["relaySigningKey"]),
-        withConfig(bytes(r["state"])),
-        readings,
-        deps,
-        {
-          sent: r["sent"] as string[],
-          buffered: (r["buffered"] as string[]).map(bytes),
-          outbox: (r["outbox"] as Record<string, unknown>[]).map(entry),
-          undelivered:
-            r["events"] === undefined
-              ? []
-              : (r["events"] as Record<string, unknown>[]).map(eventFromJson),
-        },
-      );
-      session.#removed = r["removed"] === true;
-      const pending = r["pending"] as Record<string, unknown> | undefined;
-      if (pending) {
-        session.#pending = {
-          messageId: bytes(pending["messageId"]),
-          payload: bytes(pending["payload"]),
-          newState: bytes(pending["newState"]),
-          invitations: (pending["invitations"] as Record<string, unknown>[]).map(entry),
-        };
-      }
-      if (readings.length === 0) throw new TypeError();
-      return session;
-    } catch (error) {
-      if (error instanceof ConfigError) throw error;
-      throw new ConfigError("group file is damaged");
-    }
+    return new GroupSession(await savedGroupFromJson(text), deps);
   }
 
   toString(): string {
