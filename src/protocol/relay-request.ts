@@ -50,6 +50,7 @@ import {
   utf8String,
   type Codec,
 } from "./codec.js";
+import { enumName } from "./enum-name.js";
 import { DecodeError } from "./errors.js";
 import { CAPABILITY_LENGTH } from "./inbox-id.js";
 
@@ -190,8 +191,5 @@ export const relayRequestCodec: Codec<RelayRequest> = {
 
 /** Name of a request kind, for metrics. */
 export function requestKindName(kind: RequestKind): keyof typeof RequestKind {
-  for (const [name, value] of Object.entries(RequestKind)) {
-    if (value === kind) return name as keyof typeof RequestKind;
-  }
-  throw new RangeError("unknown request kind");
+  return enumName(RequestKind, kind);
 }

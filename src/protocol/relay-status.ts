@@ -2,6 +2,8 @@
  * Outcome codes carried inside a sealed response. Only the client that holds the response key
  * sees them; on the wire every outcome looks the same (HTTP 200, one bucket).
  */
+import { enumName } from "./enum-name.js";
+
 export const RelayStatus = {
   /** fetch, ack or cover succeeded. */
   ok: 0,
@@ -30,8 +32,5 @@ export type RelayStatus = (typeof RelayStatus)[keyof typeof RelayStatus];
 
 /** Name of a status code, for messages and metrics. */
 export function relayStatusName(status: RelayStatus): keyof typeof RelayStatus {
-  for (const [name, code] of Object.entries(RelayStatus)) {
-    if (code === status) return name as keyof typeof RelayStatus;
-  }
-  throw new RangeError("unknown relay status");
+  return enumName(RelayStatus, status);
 }
