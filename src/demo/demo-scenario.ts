@@ -11,7 +11,6 @@
  * while Carol reads nothing more. Afterwards both relays' stored state and the operator views
  * are searched for names, the group's id and epochs, and times.
  */
-import { decodeGroupState } from "ts-mls";
 import { acceptInvitations } from "../client/mls/accept-invitations.js";
 import {
   GroupSession,
@@ -21,7 +20,7 @@ import {
 } from "../client/mls/group-session.js";
 import { Member } from "../client/mls/member.js";
 import { RelayClient } from "../client/relay-client.js";
-import { fromBase64Url, toHex } from "../protocol/bytes.js";
+import { toHex } from "../protocol/bytes.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
 import { COLUMNS_WIDTH, operatorLines, renderStep, shortId, size, wrap } from "./demo-render.js";
@@ -113,14 +112,6 @@ function router(ingress: RelayClient): (origin: string) => Promise<RelayClient> 
     }
     return client;
   };
-}
-
-/** The MLS group id, from the session's saved state (GroupSession does not expose it). */
-function groupIdOf(session: GroupSession): Uint8Array {
-  const saved = JSON.parse(session.toJson()) as { state: string };
-  const decoded = decodeGroupState(fromBase64Url(saved.state), 0);
-  if (!decoded) throw new DemoError("the group state does not decode");
-  return decoded[0].groupContext.groupId;
 }
 
 const same = (x: Uint8Array, y: Uint8Array) => toHex(x) === toHex(y);
@@ -563,7 +554,7 @@ async function scenario(relays: DemoRelays, out: Steps, settings: Settings): Pro
 
   const names = ["alice", "bob", "carol"];
   const texts = [...firstTexts.values(), ...secondTexts.values()];
-  const groupId = groupIdOf(group);
+  const groupId = group.groupId;
   const identity = identityNeedles({
     names,
     texts,

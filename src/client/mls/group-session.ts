@@ -284,6 +284,11 @@ export class GroupSession {
     return this.#state.groupContext.epoch;
   }
 
+  /** The MLS group id (never shown to a relay: it is inside every sealed payload). */
+  get groupId(): Uint8Array {
+    return this.#state.groupContext.groupId;
+  }
+
   get treeHash(): Uint8Array {
     return this.#state.groupContext.treeHash;
   }
