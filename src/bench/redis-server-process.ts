@@ -8,10 +8,10 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { env } from "node:process";
-import { Redis } from "ioredis";
 import { BenchChild } from "./child-process.js";
 import type { Cleanup } from "./cleanup.js";
 import { freePort } from "./free-port.js";
+import { redisReady } from "./redis-ready.js";
 
 const READY_TIMEOUT_MS = 10_000;
 const REDIS_URL_TIMEOUT_MS = 3000;
@@ -26,31 +26,6 @@ export interface BenchRedis {
   pid: number | undefined;
   /** The exact command line (own redis-server only). */
   command: string | undefined;
-}
-
-/** Resolves once `url` answers PING; rejects at the deadline or when `server` exits. */
-async function ping(url: string, deadline: number, server?: BenchChild): Promise<void> {
-  for (;;) {
-    const client = new Redis(url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on("error", () => undefined);
-    try {
-      await client.connect();
-      if ((await client.ping()) === "PONG") return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    } finally {
-      client.disconnect();
-    }
-    const exited = await Promise.race([
-      server?.exited().then(() => true) ?? false,
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), 20)),
-    ]);
-    if (exited) throw new Error(`redis-server exited: ${server?.stderr || "no stderr"}`);
-  }
 }
 
 async function startServer(cleanup: Cleanup): Promise<BenchRedis> {
@@ -74,7 +49,10 @@ async function startServer(cleanup: Cleanup): Promise<BenchRedis> {
     });
     const url = `redis://127.0.0.1:${port}`;
     try {
-      await ping(url, Date.now() + READY_TIMEOUT_MS, server);
+      const exited = server
+        .exited()
+        .then(() => `redis-server exited: ${server.stderr || "no stderr"}`);
+      await redisReady(url, Date.now() + READY_TIMEOUT_MS, exited);
       const command = `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no --dir ${dir}`;
       return { url, source: "redis-server", pid: server.pid, command };
     } catch (error) {
@@ -92,7 +70,7 @@ export async function benchRedis(cleanup: Cleanup): Promise<BenchRedis> {
   const fromEnv = env["REDIS_URL"];
   if (!fromEnv) return startServer(cleanup);
   try {
-    await ping(fromEnv, Date.now() + REDIS_URL_TIMEOUT_MS);
+    await redisReady(fromEnv, Date.now() + REDIS_URL_TIMEOUT_MS);
   } catch (error) {
     throw new Error(`REDIS_URL ${fromEnv} does not answer PING: ${String(error)}`);
   }
