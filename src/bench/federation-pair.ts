@@ -6,7 +6,8 @@
  */
 import { Redis } from "ioredis";
 import { DEFAULT_FEDERATION } from "../relay/relay-config.js";
-import { benchPrefix, deletePrefix } from "./bench-prefix.js";
+import { deletePrefix } from "../adapters/redis/redis-prefix.js";
+import { benchPrefix } from "./bench-prefix.js";
 import type { Cleanup } from "./cleanup.js";
 import { freePort } from "./free-port.js";
 import type { BenchRedis } from "./redis-server-process.js";

@@ -13,7 +13,8 @@ import type { RoundEntry } from "../relay/ports/inbox-store.js";
 import { DEFAULT_RELAY_CONFIG } from "../relay/relay-config.js";
 import { RoundCloser } from "../relay/round-closer.js";
 import { secureShuffle } from "../relay/shuffle.js";
-import { benchPrefix, deletePrefix } from "./bench-prefix.js";
+import { deletePrefix } from "../adapters/redis/redis-prefix.js";
+import { benchPrefix } from "./bench-prefix.js";
 import type { Cleanup } from "./cleanup.js";
 import {
   commandStats,

@@ -8,6 +8,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { memoryPorts, type MemoryPorts } from "../adapters/memory/memory-ports.js";
 import { redisPorts, type RedisPorts } from "../adapters/redis/redis-ports.js";
+import { deletePrefix, keyValues, prefixKeys } from "../adapters/redis/redis-prefix.js";
 import { randomBytes, toHex } from "../protocol/bytes.js";
 import { ShroudError } from "../protocol/errors.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
@@ -121,36 +122,13 @@ async function connectCheck(url: string): Promise<Redis> {
 
 /** Every key under `{prefix:` with its contents, and the same without BullMQ's job keys. */
 async function dumpRedis(redis: Redis, prefix: string): Promise<StoredState> {
-  const keys: Buffer[] = [];
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scanBuffer(cursor, "MATCH", `{${prefix}:*`, "COUNT", 1000);
-    cursor = String(next);
-    keys.push(...found);
-  } while (cursor !== "0");
+  const keys = await prefixKeys(redis, prefix);
   const all: Buffer[] = [];
   const timeless: Buffer[] = [];
   // BullMQ's round schedule and delivery jobs carry job timestamps (deploy/README.md).
   const bullmq = [`{${prefix}:q}`, `{${prefix}:fq}`];
   for (const key of keys) {
-    const type = await redis.type(key);
-    const command =
-      type === "string"
-        ? ["GET"]
-        : type === "hash"
-          ? ["HGETALL"]
-          : type === "list"
-            ? ["LRANGE", "0", "-1"]
-            : type === "set"
-              ? ["SMEMBERS"]
-              : type === "zset"
-                ? ["ZRANGE", "0", "-1", "WITHSCORES"]
-                : type === "stream"
-                  ? ["XRANGE", "-", "+"]
-                  : undefined;
-    const values = command
-      ? flatten(await redis.callBuffer(command[0]!, key, ...command.slice(1)))
-      : [];
+    const { values } = await keyValues(redis, key);
     all.push(key, ...values);
     if (!bullmq.some((p) => key.toString("latin1").startsWith(p))) timeless.push(key, ...values);
   }
@@ -159,22 +137,6 @@ async function dumpRedis(redis: Redis, prefix: string): Promise<StoredState> {
     timeless: Buffer.concat(timeless),
     what: `${keys.length} Redis keys under {${prefix}:*} with their values`,
   };
-}
-
-function flatten(reply: unknown): Buffer[] {
-  if (Buffer.isBuffer(reply)) return [reply];
-  if (Array.isArray(reply)) return reply.flatMap(flatten);
-  if (reply === null || reply === undefined) return [];
-  return [Buffer.from(String(reply))];
-}
-
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scanBuffer(cursor, "MATCH", `{${prefix}:*`, "COUNT", 1000);
-    cursor = String(next);
-    if (found.length > 0) await redis.del(...found);
-  } while (cursor !== "0");
 }
 
 /**
@@ -207,7 +169,7 @@ export async function startDemoRelays(options: {
     );
     for (const { ports } of opened) if ("close" in ports) await ports.close();
     if (admin) {
-      for (const label of ["a", "b"]) await deleteKeys(admin, `${base}-${label}`);
+      for (const label of ["a", "b"]) await deletePrefix(admin, `${base}-${label}`);
       admin.disconnect();
     }
   };

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis } from "../../src/adapters/redis/redis-connection.js";
 import { peerTag, RedisFederationQueue } from "../../src/adapters/redis/redis-federation-queue.js";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
+import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
 import { describeFederationQueueConformance } from "./federation-conformance.js";
@@ -60,25 +61,9 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
 /** Every key under a prefix with everything it holds (names, members, values) as bytes. */
 async function contents(redis: Redis, prefix: string): Promise<Map<string, Buffer>> {
   const found = new Map<string, Buffer>();
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `{${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await redis.type(key);
-      let parts: Buffer[] = [];
-      if (type === "string") parts = [(await redis.getBuffer(key))!];
-      else if (type === "hash") parts = Object.values(await redis.hgetallBuffer(key));
-      else if (type === "list") parts = await redis.lrangeBuffer(key, "0", "-1");
-      else if (type === "set") parts = await redis.smembersBuffer(key);
-      else if (type === "zset") parts = await redis.zrangeBuffer(key, "0", "-1");
-      else if (type === "stream") {
-        const entries = await redis.xrange(key, "-", "+");
-        parts = entries.flatMap(([, fields]) => fields.map((f) => Buffer.from(f)));
-      }
-      found.set(key, Buffer.concat(parts));
-    }
-  } while (cursor !== "0");
+  for (const key of await prefixKeys(redis, prefix)) {
+    found.set(key.toString("latin1"), Buffer.concat((await keyValues(redis, key)).values));
+  }
   return found;
 }
 

@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { memoryPorts, type MemoryPorts } from "../../src/adapters/memory/memory-ports.js";
+import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
 import type { ContactCard } from "../../src/client/inbox.js";
 import { sealPayload } from "../../src/client/payload-seal.js";
@@ -314,14 +315,6 @@ export function boundFetch(localAddress: string): typeof fetch {
     });
 }
 
-/** Flattens a RESP reply of buffers (nested arrays for streams) into a list of buffers. */
-function flatten(reply: unknown): Buffer[] {
-  if (Buffer.isBuffer(reply)) return [reply];
-  if (Array.isArray(reply)) return reply.flatMap(flatten);
-  if (reply === null || reply === undefined) return [];
-  return [Buffer.from(String(reply))];
-}
-
 export interface RedisDump {
   /** key (hex) -> a canonical rendering of its type and contents (hex). */
   entries: Map<string, string>;
@@ -335,43 +328,12 @@ export async function dumpRedis(url: string, prefix: string): Promise<RedisDump>
   redis.on("error", () => undefined);
   await redis.connect();
   try {
-    const keys: Buffer[] = [];
-    let cursor = "0";
-    do {
-      const [next, found] = await redis.scanBuffer(cursor, "MATCH", `{${prefix}:*`, "COUNT", 1000);
-      cursor = String(next);
-      keys.push(...found);
-    } while (cursor !== "0");
     const entries = new Map<string, string>();
     const parts: Buffer[] = [];
-    for (const key of keys) {
-      const type = await redis.type(key);
-      let values: Buffer[];
-      let ordered = true;
-      switch (type) {
-        case "string":
-          values = flatten(await redis.callBuffer("GET", key));
-          break;
-        case "hash":
-          values = flatten(await redis.callBuffer("HGETALL", key));
-          ordered = false;
-          break;
-        case "list":
-          values = flatten(await redis.callBuffer("LRANGE", key, "0", "-1"));
-          break;
-        case "set":
-          values = flatten(await redis.callBuffer("SMEMBERS", key));
-          ordered = false;
-          break;
-        case "zset":
-          values = flatten(await redis.callBuffer("ZRANGE", key, "0", "-1", "WITHSCORES"));
-          break;
-        case "stream":
-          values = flatten(await redis.callBuffer("XRANGE", key, "-", "+"));
-          break;
-        default:
-          values = [];
-      }
+    for (const key of await prefixKeys(redis, prefix)) {
+      const { type, values } = await keyValues(redis, key);
+      // Hashes and sets come back in no fixed order.
+      const ordered = type !== "hash" && type !== "set";
       const rendered = values.map((v) => v.toString("hex"));
       if (!ordered) rendered.sort();
       entries.set(key.toString("hex"), `${type} ${rendered.join(",")}`);

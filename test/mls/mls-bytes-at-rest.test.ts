@@ -7,6 +7,7 @@
 import { Redis } from "ioredis";
 import { encodeGroupState } from "ts-mls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { decodeInvitation } from "../../src/client/mls/group-invitation.js";
 import { openGroupPayload } from "../../src/client/mls/group-payload.js";
 import type { GroupSession } from "../../src/client/mls/group-session.js";
@@ -212,24 +213,14 @@ describe("no MLS bytes at rest", () => {
         const client = await RelayClient.connect(relay.url);
         const { needles } = await scenario(client);
         const blobs: Uint8Array[] = [];
-        const keys = await reader.keysBuffer(`*${prefix}*`);
+        const keys = await prefixKeys(reader, prefix);
         expect(keys.length).toBeGreaterThan(10);
         for (const key of keys) {
-          blobs.push(key);
-          const type = await reader.type(key);
-          if (type === "string") blobs.push((await reader.getBuffer(key))!);
-          else if (type === "hash") {
-            const all = await reader.hgetallBuffer(key);
-            for (const [field, value] of Object.entries(all)) {
-              blobs.push(Buffer.from(field, "latin1"), value);
-            }
-          } else if (type === "set") blobs.push(...(await reader.smembersBuffer(key)));
-          else if (type === "list") blobs.push(...(await reader.lrangeBuffer(key, 0, -1)));
-          else if (type === "zset") blobs.push(...(await reader.zrangeBuffer(key, "0", "-1")));
-          else if (type === "stream") {
-            const entries = (await reader.xrangeBuffer(key, "-", "+")) as [Buffer, Buffer[]][];
-            for (const [id, fields] of entries) blobs.push(id, ...fields);
-          } else throw new Error(`unexpected Redis type ${type}`);
+          const { type, values } = await keyValues(reader, key);
+          if (!["string", "hash", "set", "list", "zset", "stream"].includes(type)) {
+            throw new Error(`unexpected Redis type ${type}`);
+          }
+          blobs.push(key, ...values);
         }
         expect(blobs.reduce((n, b) => n + b.length, 0)).toBeGreaterThan(10_000);
         expect(occurrences(needles, blobs)).toEqual([]);
