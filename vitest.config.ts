@@ -1,9 +1,50 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/** Test-only Worker secrets: a fixed master key and admin token, never used anywhere else. */
+const WORKER_TEST_SECRETS = {
+  SHROUD_MASTER_KEY: "c2hyb3VkIHdvcmtlcnMgdGVzdCBtYXN0ZXIga2V5ISE",
+  SHROUD_ADMIN_TOKEN: "workers-test-admin-token",
+};
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "node",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/workers/**"],
+        },
+      },
+      {
+        extends: true,
+        // ts-mls ships source maps that point at missing files: one warning per module.
+        logLevel: "error",
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { ...WORKER_TEST_SECRETS, SHROUD_ROUND_MS: "60000" },
+              queueConsumers: {
+                "shroud-federation": {
+                  maxBatchTimeout: 0.05,
+                  maxRetries: 50,
+                  deadLetterQueue: "shroud-federation-dlq",
+                },
+                "shroud-federation-dlq": { maxBatchTimeout: 0.05 },
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+        },
+      },
+    ],
   },
 });

@@ -54,12 +54,14 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
   client: ["protocol", "client"],
   "adapters/memory": ["protocol", "relay", "adapters/memory"],
   "adapters/node": ["protocol", "relay", "adapters/node"],
+  "adapters/workers": ["protocol", "relay", "adapters/workers"],
 };
 const PACKAGES_ALLOWED: Record<string, RegExp> = {
   protocol: /^@hpke\/(core|chacha20poly1305)$/,
   relay: /^hono(\/.*)?$/,
   client: /^ts-mls(\/privateMessage\.js)?$/,
   "adapters/memory": /^$/,
+  "adapters/workers": /^(cloudflare:workers|hono)$/,
 };
 
 describe("architecture", () => {

@@ -4,12 +4,13 @@ const encoder = new TextEncoder();
 
 /** UTF-8 encodes a string. */
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(text);
+  // Always a fresh ArrayBuffer; Workers' type declarations say only ArrayBufferLike.
+  return encoder.encode(text) as Uint8Array<ArrayBuffer>;
 }
 
 /** Decodes UTF-8, refusing invalid sequences. */
 export function fromUtf8(bytes: Uint8Array): string {
-  return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
 }
 
 /** Concatenates byte arrays into a new one. */

@@ -331,7 +331,7 @@ export function struct<F extends Fields>(fields: F): Codec<{ [K in keyof F]: Cod
 export function utf8String(maxBytes = VARINT_MAX): Codec<string> {
   const bytes = opaque(maxBytes);
   const encoder = new TextEncoder();
-  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   return {
     size: (v) => bytes.size(encoder.encode(v)),
     write: (v, w) => bytes.write(encoder.encode(v), w),

@@ -13,7 +13,7 @@ export const Labels = {
   writeToken: "shroud/v1 write token",
   /** Prefix of the bytes a relay descriptor signature covers. */
   descriptor: "shroud/v1 descriptor",
-  /** AES-GCM associated data of a key ring encrypted at rest (Redis key store). */
+  /** AES-GCM associated data of a key ring encrypted at rest (Redis and Durable Object key stores). */
   keyRingAtRest: "shroud/v1 key ring",
   /** Prefix of the bytes a federation batch signature covers. */
   federationBatch: "shroud/v1 federation batch",

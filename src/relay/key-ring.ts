@@ -46,9 +46,9 @@ export async function generateKeyRing(now: number): Promise<StoredKeyRing> {
   ])) as CryptoKeyPair;
   return {
     signing: {
-      publicKey: asBytes(await crypto.subtle.exportKey("raw", pair.publicKey)),
+      publicKey: asBytes((await crypto.subtle.exportKey("raw", pair.publicKey)) as ArrayBuffer),
       privateKeyPkcs8: new SecretBytes(
-        asBytes(await crypto.subtle.exportKey("pkcs8", pair.privateKey)),
+        asBytes((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer),
       ),
     },
     hpke: [await newHpkeKey(randomKeyId(new Set()), now)],

@@ -152,9 +152,17 @@ export class Relay {
     }
   }
 
+  /**
+   * Starts federation delivery alone, for runtimes where something outside this process closes
+   * rounds and runs maintenance (on Workers, the round object's alarm) and no timer may live.
+   */
+  async startDelivery(): Promise<void> {
+    await this.#federation.start();
+  }
+
   /** Stops scheduling and delivers the open round, so nothing accepted is held back. */
   async stop(): Promise<void> {
-    clearInterval(this.#maintenance);
+    if (this.#maintenance) clearInterval(this.#maintenance);
     this.#maintenance = undefined;
     await this.ports.rounds.stop();
     await this.closeRound();

@@ -1,0 +1,71 @@
+import {
+  metricSeries,
+  type MetricLabels,
+  type MetricName,
+  type Metrics,
+} from "../../relay/ports/metrics.js";
+import type { MetricDeltas, MetricsObject } from "./metrics-object.js";
+
+/**
+ * Metrics on Workers: counts are buffered in the isolate (the port is synchronous) and added to
+ * the relay's metrics object by `flush`, which the Worker runs after each request, queue batch
+ * and alarm (in waitUntil, off the response's path).
+ *
+ * @example
+ * metrics.count(MetricName.requests, { kind: "fetch", status: "ok" });
+ * ctx.waitUntil(metrics.flush());
+ */
+export class DurableMetrics implements Metrics {
+  #counters = new Map<string, number>();
+  #histograms = new Map<string, { count: number; sum: number }>();
+
+  constructor(private readonly object: () => DurableObjectStub<MetricsObject>) {}
+
+  count(name: MetricName, labels?: MetricLabels, by = 1): void {
+    const series = metricSeries(name, labels);
+    this.#counters.set(series, (this.#counters.get(series) ?? 0) + by);
+  }
+
+  observe(name: MetricName, value: number, labels?: MetricLabels): void {
+    const series = metricSeries(name, labels);
+    const h = this.#histograms.get(series) ?? { count: 0, sum: 0 };
+    h.count += 1;
+    h.sum += value;
+    this.#histograms.set(series, h);
+  }
+
+  /** Adds what this isolate counted since the last flush; on failure it is kept for the next. */
+  async flush(): Promise<void> {
+    if (this.#counters.size === 0 && this.#histograms.size === 0) return;
+    const counters = this.#counters;
+    const histograms = this.#histograms;
+    this.#counters = new Map();
+    this.#histograms = new Map();
+    const deltas: MetricDeltas = {
+      counters: [...counters],
+      histograms: [...histograms].map(([s, h]) => [s, h.count, h.sum]),
+    };
+    try {
+      await this.object().add(deltas);
+    } catch (error) {
+      for (const [s, by] of counters) this.#counters.set(s, (this.#counters.get(s) ?? 0) + by);
+      for (const [s, h] of histograms) {
+        const now = this.#histograms.get(s) ?? { count: 0, sum: 0 };
+        this.#histograms.set(s, { count: now.count + h.count, sum: now.sum + h.sum });
+      }
+      throw error;
+    }
+  }
+
+  /** A counter's value across every isolate (after flushing this one's). */
+  async counter(name: MetricName, labels?: MetricLabels): Promise<number> {
+    await this.flush();
+    return this.object().counter(metricSeries(name, labels));
+  }
+
+  /** Prometheus text of the relay's metrics (after flushing this isolate's). */
+  async render(): Promise<string> {
+    await this.flush();
+    return this.object().render();
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * One inbox as a Durable Object with SQLite storage: its write-token hash, day-granularity
+ * expiry, commit slot, items with sequence numbers and the message ids it has delivered. Each
+ * inbox is its own object, so inboxes never contend with each other and every operation on one
+ * is atomic (SQL calls are synchronous; nothing awaits between a check and its write).
+ *
+ * Before an inbox first holds anything that expires on a later day than it told the expiry
+ * index about, it tells the index (blocking this object's other requests meanwhile), so no
+ * inbox can outlive its retention unseen.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { constantTimeEqual } from "../../protocol/bytes.js";
+import type {
+  AuthorizeResult,
+  CommitSlotClaim,
+  InboxUsage,
+} from "../../relay/ports/inbox-store.js";
+import type { WorkerEnv } from "./worker-env.js";
+import { bytesOf } from "./sql-bytes.js";
+import { expiryName } from "./object-names.js";
+
+/** What the caller says about the inbox so this object can name itself to the expiry index. */
+export interface InboxRef {
+  instance: string;
+  /** The inbox id in hex. */
+  inbox: string;
+}
+
+export interface AppendedEntry {
+  messageId: Uint8Array;
+  item: Uint8Array;
+}
+
+interface Meta {
+  token: ArrayBuffer;
+  expires_day: number;
+  next_seq: number;
+  commit_slot: ArrayBuffer | null;
+}
+
+export class InboxObject extends DurableObject<WorkerEnv> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        token BLOB NOT NULL,
+        expires_day INTEGER NOT NULL,
+        next_seq INTEGER NOT NULL,
+        commit_slot BLOB
+      );
+      CREATE TABLE IF NOT EXISTS noted (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        day INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS items (
+        seq INTEGER PRIMARY KEY,
+        item BLOB NOT NULL,
+        expires_day INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS message_ids (
+        id BLOB PRIMARY KEY,
+        expires_day INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `);
+  }
+
+  #meta(): Meta | undefined {
+    return this.#sql
+      .exec<Meta & Record<string, SqlStorageValue>>("SELECT * FROM meta")
+      .toArray()[0];
+  }
+
+  /** The latest expiry day the index knows this inbox by. */
+  #noted(): number {
+    return this.#sql.exec<{ day: number }>("SELECT day FROM noted").toArray()[0]?.day ?? -1;
+  }
+
+  /** Tells the expiry index about `day` unless it already knows a day as late. */
+  async #note(ref: InboxRef, day: number): Promise<void> {
+    if (this.#noted() >= day) return;
+    await this.ctx.blockConcurrencyWhile(async () => {
+      if (this.#noted() >= day) return;
+      const index = this.env.EXPIRY.get(this.env.EXPIRY.idFromName(expiryName(ref.instance)));
+      await index.note(ref.inbox, day);
+      this.#sql.exec("INSERT OR REPLACE INTO noted (one, day) VALUES (1, ?)", day);
+    });
+  }
+
+  async authorize(
+    ref: InboxRef,
+    tokenHash: Uint8Array,
+    expiresDay: number,
+  ): Promise<AuthorizeResult> {
+    await this.#note(ref, expiresDay);
+    const meta = this.#meta();
+    if (!meta) {
+      this.#sql.exec(
+        "INSERT INTO meta (one, token, expires_day, next_seq, commit_slot) VALUES (1, ?, ?, 1, NULL)",
+        tokenHash,
+        expiresDay,
+      );
+      return "created";
+    }
+    if (!constantTimeEqual(bytesOf(meta.token), tokenHash)) return "forbidden";
+    this.#sql.exec("UPDATE meta SET expires_day = max(expires_day, ?)", expiresDay);
+    return "ok";
+  }
+
+  usage(): InboxUsage {
+    const row = this.#sql
+      .exec<{ n: number; b: number }>(
+        "SELECT count(*) AS n, coalesce(sum(length(item)), 0) AS b FROM items",
+      )
+      .one();
+    return { items: row.n, bytes: row.b };
+  }
+
+  hasMessage(messageId: Uint8Array): boolean {
+    return this.#sql.exec("SELECT 1 FROM message_ids WHERE id = ?", messageId).toArray().length > 0;
+  }
+
+  claimCommitSlot(messageId: Uint8Array): CommitSlotClaim {
+    const meta = this.#meta();
+    if (!meta) throw new RangeError("commit slot of an inbox that does not exist");
+    if (meta.commit_slot === null) {
+      this.#sql.exec("UPDATE meta SET commit_slot = ?", messageId);
+      return "won";
+    }
+    return constantTimeEqual(bytesOf(meta.commit_slot), messageId) ? "held" : "taken";
+  }
+
+  /** Appends in the given order, skipping message ids already held; nothing for a missing inbox. */
+  async append(ref: InboxRef, entries: AppendedEntry[], expiresDay: number): Promise<void> {
+    if (!this.#meta()) return;
+    await this.#note(ref, expiresDay);
+    const meta = this.#meta();
+    if (!meta) return;
+    let seq = meta.next_seq;
+    for (const entry of entries) {
+      const known = this.#sql
+        .exec("SELECT 1 FROM message_ids WHERE id = ?", entry.messageId)
+        .toArray().length;
+      if (known) continue;
+      this.#sql.exec(
+        "INSERT INTO message_ids (id, expires_day) VALUES (?, ?)",
+        entry.messageId,
+        expiresDay,
+      );
+      this.#sql.exec(
+        "INSERT INTO items (seq, item, expires_day) VALUES (?, ?, ?)",
+        seq++,
+        entry.item,
+        expiresDay,
+      );
+    }
+    this.#sql.exec(
+      "UPDATE meta SET next_seq = ?, expires_day = max(expires_day, ?)",
+      seq,
+      expiresDay,
+    );
+  }
+
+  items(
+    afterSeq: number,
+    maxItems: number,
+  ): { items: { seq: number; item: Uint8Array }[]; more: boolean } | undefined {
+    if (!this.#meta()) return undefined;
+    const rows = this.#sql
+      .exec<{ seq: number; item: ArrayBuffer }>(
+        "SELECT seq, item FROM items WHERE seq > ? ORDER BY seq LIMIT ?",
+        afterSeq,
+        maxItems + 1,
+      )
+      .toArray();
+    return {
+      items: rows.slice(0, maxItems).map((r) => ({ seq: r.seq, item: bytesOf(r.item) })),
+      more: rows.length > maxItems,
+    };
+  }
+
+  ack(upToSeq: number): number | undefined {
+    if (!this.#meta()) return undefined;
+    return this.#sql.exec("DELETE FROM items WHERE seq <= ?", upToSeq).rowsWritten;
+  }
+
+  /**
+   * Removes items and message ids that expire before `today`, and the whole inbox once it is
+   * idle past its expiry and empty. True if the inbox is gone.
+   */
+  async expire(today: number): Promise<boolean> {
+    const meta = this.#meta();
+    if (!meta) {
+      await this.ctx.storage.deleteAll();
+      return true;
+    }
+    this.#sql.exec("DELETE FROM items WHERE expires_day < ?", today);
+    this.#sql.exec("DELETE FROM message_ids WHERE expires_day < ?", today);
+    const left = this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM items").one().n;
+    if (meta.expires_day < today && left === 0) {
+      await this.ctx.storage.deleteAll();
+      return true;
+    }
+    return false;
+  }
+}

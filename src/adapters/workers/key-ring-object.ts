@@ -1,0 +1,36 @@
+/**
+ * Where a relay's key ring lives on Workers: one sealed value (see key-ring-seal.ts), encrypted
+ * under the SHROUD_MASTER_KEY secret, which only the Worker holds. Rotation writes here, so
+ * retired private keys are deleted for good (forward secrecy of the envelope layer), which a
+ * key kept in a Worker secret could not give.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { bytesOf } from "./sql-bytes.js";
+import type { WorkerEnv } from "./worker-env.js";
+
+export class KeyRingObject extends DurableObject<WorkerEnv> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(
+      "CREATE TABLE IF NOT EXISTS ring (one INTEGER PRIMARY KEY CHECK (one = 1), sealed BLOB NOT NULL)",
+    );
+  }
+
+  get(): Uint8Array | undefined {
+    const row = this.#sql.exec<{ sealed: ArrayBuffer }>("SELECT sealed FROM ring").toArray()[0];
+    return row ? bytesOf(row.sealed) : undefined;
+  }
+
+  /** Stores `sealed` unless a ring is stored; returns whichever is stored after. */
+  create(sealed: Uint8Array): Uint8Array {
+    this.#sql.exec("INSERT OR IGNORE INTO ring (one, sealed) VALUES (1, ?)", sealed);
+    return this.get()!;
+  }
+
+  put(sealed: Uint8Array): void {
+    this.#sql.exec("INSERT OR REPLACE INTO ring (one, sealed) VALUES (1, ?)", sealed);
+  }
+}

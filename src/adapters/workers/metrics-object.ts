@@ -1,0 +1,75 @@
+/**
+ * A relay's aggregate metrics on Workers: counters and histogram sums by series name, summed
+ * from every isolate's buffered deltas. Series names come from fixed label sets (see the
+ * metrics port): no inbox id, address, single size or time reaches this object.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { WorkerEnv } from "./worker-env.js";
+
+/** What one isolate adds: counter deltas and histogram (count, sum) deltas by series. */
+export interface MetricDeltas {
+  counters: [series: string, by: number][];
+  histograms: [series: string, count: number, sum: number][];
+}
+
+export class MetricsObject extends DurableObject<WorkerEnv> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS counters (series TEXT PRIMARY KEY, value REAL NOT NULL);
+      CREATE TABLE IF NOT EXISTS histograms (
+        series TEXT PRIMARY KEY, count REAL NOT NULL, sum REAL NOT NULL
+      );
+    `);
+  }
+
+  add(deltas: MetricDeltas): void {
+    for (const [series, by] of deltas.counters) {
+      this.#sql.exec(
+        "INSERT INTO counters (series, value) VALUES (?, ?) ON CONFLICT (series) DO UPDATE SET value = value + excluded.value",
+        series,
+        by,
+      );
+    }
+    for (const [series, count, sum] of deltas.histograms) {
+      this.#sql.exec(
+        "INSERT INTO histograms (series, count, sum) VALUES (?, ?, ?) ON CONFLICT (series) DO UPDATE SET count = count + excluded.count, sum = sum + excluded.sum",
+        series,
+        count,
+        sum,
+      );
+    }
+  }
+
+  counter(series: string): number {
+    return (
+      this.#sql
+        .exec<{ value: number }>("SELECT value FROM counters WHERE series = ?", series)
+        .toArray()[0]?.value ?? 0
+    );
+  }
+
+  /** Prometheus text exposition, as MemoryMetrics.render writes it. */
+  render(): string {
+    const lines: string[] = [];
+    for (const { series, value } of this.#sql
+      .exec<{ series: string; value: number }>("SELECT series, value FROM counters ORDER BY series")
+      .toArray()) {
+      lines.push(`${series} ${value}`);
+    }
+    for (const { series, count, sum } of this.#sql
+      .exec<{ series: string; count: number; sum: number }>(
+        "SELECT series, count, sum FROM histograms ORDER BY series",
+      )
+      .toArray()) {
+      const brace = series.indexOf("{");
+      const name = brace < 0 ? series : series.slice(0, brace);
+      const labels = brace < 0 ? "" : series.slice(brace);
+      lines.push(`${name}_count${labels} ${count}`, `${name}_sum${labels} ${sum}`);
+    }
+    return lines.join("\n") + (lines.length ? "\n" : "");
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * One shard of a relay's replay set: records (request encs, federation batch ids) kept whole
+ * per tag until the tag is forgotten. Records are random to an observer, so a table without
+ * row ids keeps them in key order and nothing on disk shows the order they came in.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { WorkerEnv } from "./worker-env.js";
+
+export class ReplayObject extends DurableObject<WorkerEnv> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS records (
+        tag TEXT NOT NULL,
+        record BLOB NOT NULL,
+        PRIMARY KEY (tag, record)
+      ) WITHOUT ROWID;
+    `);
+  }
+
+  /** Records `record` under `tag`; false if it was already there. */
+  add(tag: string, record: Uint8Array): boolean {
+    return (
+      this.#sql.exec("INSERT OR IGNORE INTO records (tag, record) VALUES (?, ?)", tag, record)
+        .rowsWritten > 0
+    );
+  }
+
+  has(tag: string, record: Uint8Array): boolean {
+    return (
+      this.#sql.exec("SELECT 1 FROM records WHERE tag = ? AND record = ?", tag, record).toArray()
+        .length > 0
+    );
+  }
+
+  forget(tag: string): void {
+    this.#sql.exec("DELETE FROM records WHERE tag = ?", tag);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The round object: one per relay. It holds the open round and closed-but-unreleased rounds in
+ * its SQLite storage (see SqlRoundPool), and its alarm closes the round every SHROUD_ROUND_MS:
+ * it runs the relay's own round closer (shuffle, append to the inbox objects, release) and
+ * federation flush (this round's signed batches onto the queue), and every maintenance interval
+ * the relay's maintenance (expiry, key rotation). Closes never overlap: the platform runs one
+ * alarm of an object at a time.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { RoundEntry } from "../../relay/ports/inbox-store.js";
+import type { AddResult, ClosedRound, QuotaCheck } from "../../relay/ports/round-pool.js";
+import { Relay } from "../../relay/relay.js";
+import { SqlRoundPool } from "./sql-round-pool.js";
+import { workerConfig } from "./worker-config.js";
+import type { WorkerEnv } from "./worker-env.js";
+import { workersPorts, type WorkersPorts } from "./workers-ports.js";
+
+export class RoundObject extends DurableObject<WorkerEnv> {
+  readonly #pool: SqlRoundPool;
+  #relay: Promise<{ relay: Relay; ports: WorkersPorts }> | undefined;
+  #lastMaintenance = 0;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    this.#pool = new SqlRoundPool(ctx.storage.sql);
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS schedule (one INTEGER PRIMARY KEY CHECK (one = 1), instance TEXT NOT NULL)",
+    );
+  }
+
+  add(entry: RoundEntry, quota: QuotaCheck): AddResult {
+    return this.#pool.addNow(entry, quota);
+  }
+
+  close(): Promise<ClosedRound | undefined> {
+    return this.#pool.close();
+  }
+
+  unreleased(): Promise<ClosedRound[]> {
+    return this.#pool.unreleased();
+  }
+
+  release(roundId: string): Promise<void> {
+    return this.#pool.release(roundId);
+  }
+
+  /** Entries waiting in the open round. */
+  pending(): number {
+    return this.#pool.pending();
+  }
+
+  #instance(): string | undefined {
+    return this.ctx.storage.sql
+      .exec<{ instance: string }>("SELECT instance FROM schedule")
+      .toArray()[0]?.instance;
+  }
+
+  /** Starts closing rounds for `instance` every `intervalMs`, unless already started. */
+  async start(instance: string, intervalMs: number): Promise<void> {
+    if (this.#instance() === undefined) {
+      this.ctx.storage.sql.exec("INSERT INTO schedule (one, instance) VALUES (1, ?)", instance);
+    }
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + intervalMs);
+    }
+  }
+
+  /** Stops the schedule; the open round stays until the next start. */
+  async stop(): Promise<void> {
+    this.ctx.storage.sql.exec("DELETE FROM schedule");
+    await this.ctx.storage.deleteAlarm();
+  }
+
+  #relayFor(instance: string): Promise<{ relay: Relay; ports: WorkersPorts }> {
+    this.#relay ??= (async () => {
+      const config = workerConfig(this.env);
+      const ports = workersPorts(this.env, { ...config, instance }, { pool: this.#pool });
+      return { relay: await Relay.open(config.relay, ports), ports };
+    })();
+    this.#relay.catch(() => (this.#relay = undefined));
+    return this.#relay;
+  }
+
+  override async alarm(): Promise<void> {
+    const instance = this.#instance();
+    if (instance === undefined) return;
+    const config = workerConfig(this.env);
+    const interval = config.relay.roundIntervalMs || 1000;
+    let ports: WorkersPorts | undefined;
+    try {
+      const opened = await this.#relayFor(instance);
+      ports = opened.ports;
+      await opened.relay.closeRound();
+      const now = Date.now();
+      if (now - this.#lastMaintenance >= config.relay.maintenanceIntervalMs) {
+        this.#lastMaintenance = now;
+        await opened.relay.maintain();
+      }
+    } catch (error) {
+      // No detail: an error may quote a peer's answer, never a client's, but keep logs bare.
+      console.error(
+        `shroud: round close failed (${error instanceof Error ? error.name : "error"})`,
+      );
+    } finally {
+      await ports?.metrics.flush().catch(() => undefined);
+      if (this.#instance() !== undefined) await this.ctx.storage.setAlarm(Date.now() + interval);
+    }
+  }
+}

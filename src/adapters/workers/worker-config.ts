@@ -1,0 +1,98 @@
+/**
+ * A Worker's settings, read once from its environment into a typed object. Mirrors `shroud
+ * serve`'s SHROUD_* variables; what differs on Workers is listed in the README.
+ */
+import { fromBase64Url } from "../../protocol/bytes.js";
+import { normalizeOrigin } from "../../protocol/descriptor.js";
+import { ConfigError } from "../../protocol/errors.js";
+import { SecretBytes } from "../../protocol/secret-bytes.js";
+import { relayConfig, type RelayConfig } from "../../relay/relay-config.js";
+import type { WorkerEnv } from "./worker-env.js";
+
+export interface WorkerConfig {
+  relay: RelayConfig;
+  /** Prefix of every Durable Object name this relay uses (SHROUD_INSTANCE, default "shroud"). */
+  instance: string;
+  masterKey: SecretBytes;
+  /** Bearer token of the operator routes; undefined turns them off. */
+  adminToken: SecretBytes | undefined;
+}
+
+type Vars = Pick<
+  WorkerEnv,
+  | "SHROUD_ORIGIN"
+  | "SHROUD_ROUND_MS"
+  | "SHROUD_FEDERATION"
+  | "SHROUD_PEERS"
+  | "SHROUD_INSTANCE"
+  | "SHROUD_MASTER_KEY"
+  | "SHROUD_ADMIN_TOKEN"
+>;
+
+function origin(text: string, name: string): string {
+  try {
+    return normalizeOrigin(text.trim());
+  } catch {
+    throw new ConfigError(`${name} must be an http or https URL, got ${JSON.stringify(text)}`);
+  }
+}
+
+function masterKey(text: string | undefined): SecretBytes {
+  if (!text) {
+    throw new ConfigError(
+      "SHROUD_MASTER_KEY must be set (wrangler secret put SHROUD_MASTER_KEY): 32 random bytes in base64",
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(text.trim().replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""));
+  } catch {
+    throw new ConfigError("SHROUD_MASTER_KEY must be base64 or base64url");
+  }
+  if (bytes.length !== 32) throw new ConfigError("SHROUD_MASTER_KEY must be 32 bytes in base64");
+  return new SecretBytes(bytes);
+}
+
+/**
+ * Reads and checks the Worker's variables and secrets; throws ConfigError naming the variable.
+ *
+ * @example const config = workerConfig(env); // env from the fetch handler
+ */
+export function workerConfig(env: Vars): WorkerConfig {
+  if (!env.SHROUD_ORIGIN) throw new ConfigError("SHROUD_ORIGIN must be set to the relay's URL");
+  const own = origin(env.SHROUD_ORIGIN, "SHROUD_ORIGIN");
+  const roundText = env.SHROUD_ROUND_MS?.trim() || "1000";
+  if (!/^\d{1,8}$/.test(roundText)) {
+    throw new ConfigError("SHROUD_ROUND_MS must be a whole number of milliseconds");
+  }
+  const policy = env.SHROUD_FEDERATION?.trim() || "allowlist";
+  if (policy !== "allowlist" && policy !== "open") {
+    throw new ConfigError(
+      `SHROUD_FEDERATION must be "open" or "allowlist", got ${JSON.stringify(policy)}`,
+    );
+  }
+  const peers = (env.SHROUD_PEERS ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")
+    .map((p) => origin(p, "SHROUD_PEERS"));
+  if (peers.includes(own)) throw new ConfigError(`SHROUD_PEERS names this relay itself (${own})`);
+  const instance = env.SHROUD_INSTANCE?.trim() || "shroud";
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(instance)) {
+    throw new ConfigError("SHROUD_INSTANCE must be 1-64 letters, digits, '_', '.' or '-'");
+  }
+  const token = env.SHROUD_ADMIN_TOKEN?.trim();
+  if (token !== undefined && token !== "" && token.length < 16) {
+    throw new ConfigError("SHROUD_ADMIN_TOKEN must be at least 16 characters");
+  }
+  return {
+    relay: relayConfig({
+      origin: own,
+      roundIntervalMs: Number(roundText),
+      federation: { policy, peers },
+    }),
+    instance,
+    masterKey: masterKey(env.SHROUD_MASTER_KEY),
+    adminToken: token ? new SecretBytes(new TextEncoder().encode(token)) : undefined,
+  };
+}

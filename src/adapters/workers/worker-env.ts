@@ -1,0 +1,51 @@
+/**
+ * The bindings and variables a Shroud Worker is given (wrangler.toml and `wrangler secret put`).
+ * Durable Object namespaces hold state; the federation queue carries outbound batches.
+ */
+import type { ExpiryObject } from "./expiry-object.js";
+import type { FederationObject } from "./federation-object.js";
+import type { InboxObject } from "./inbox-object.js";
+import type { KeyRingObject } from "./key-ring-object.js";
+import type { MetricsObject } from "./metrics-object.js";
+import type { ReplayObject } from "./replay-object.js";
+import type { RoundObject } from "./round-object.js";
+
+/** What a federation queue message carries: which relay's queue, and which batch. */
+export interface FederationMessage {
+  /** The instance name (SHROUD_INSTANCE) of the relay that queued it. */
+  ns: string;
+  /** The batch id (32 hex digits); the batch itself waits in the federation object. */
+  id: string;
+}
+
+/** Names of the outbound queue and its dead-letter queue, as wrangler.toml declares them. */
+export const QueueNames = {
+  outbound: "shroud-federation",
+  deadLetter: "shroud-federation-dlq",
+} as const;
+export type QueueNames = (typeof QueueNames)[keyof typeof QueueNames];
+
+export interface WorkerEnv {
+  INBOXES: DurableObjectNamespace<InboxObject>;
+  ROUNDS: DurableObjectNamespace<RoundObject>;
+  REPLAY: DurableObjectNamespace<ReplayObject>;
+  EXPIRY: DurableObjectNamespace<ExpiryObject>;
+  KEYRING: DurableObjectNamespace<KeyRingObject>;
+  METRICS: DurableObjectNamespace<MetricsObject>;
+  FEDERATION: DurableObjectNamespace<FederationObject>;
+  FEDERATION_QUEUE: Queue<FederationMessage>;
+  /** Public origin of the relay (required), e.g. "https://relay.example". */
+  SHROUD_ORIGIN?: string;
+  /** Round length in ms (default 1000; 0 closes a round after every deposit). */
+  SHROUD_ROUND_MS?: string;
+  /** "allowlist" (default) or "open". */
+  SHROUD_FEDERATION?: string;
+  /** Comma-separated peer origins. */
+  SHROUD_PEERS?: string;
+  /** Names this relay's Durable Objects (default "shroud"): several relays may share a Worker. */
+  SHROUD_INSTANCE?: string;
+  /** Secret: 32 random bytes, base64 or base64url; encrypts the key ring at rest. */
+  SHROUD_MASTER_KEY?: string;
+  /** Secret: a bearer token for the operator routes under /v1/admin (unset: they answer 404). */
+  SHROUD_ADMIN_TOKEN?: string;
+}

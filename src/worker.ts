@@ -1,0 +1,90 @@
+/**
+ * The relay as a Cloudflare Worker: HTTP through the same Hono app as on Node, state in Durable
+ * Objects, federation batches through Cloudflare Queues. Each isolate opens the relay once (the
+ * key ring from the key ring object, sealed under the SHROUD_MASTER_KEY secret) and makes sure
+ * the round object's alarm is running; rounds close and maintenance runs in that alarm.
+ *
+ * Deploying: README, "Deploying to Cloudflare Workers".
+ */
+import type { Hono } from "hono";
+import { addAdminRoutes } from "./adapters/workers/admin-routes.js";
+import { workerConfig } from "./adapters/workers/worker-config.js";
+import {
+  QueueNames,
+  type FederationMessage,
+  type WorkerEnv,
+} from "./adapters/workers/worker-env.js";
+import {
+  consumeDeadLetters,
+  consumeOutbound,
+} from "./adapters/workers/workers-federation-queue.js";
+import { workersPorts, type WorkersPorts } from "./adapters/workers/workers-ports.js";
+import { createRelayApp } from "./relay/app.js";
+import { Relay } from "./relay/relay.js";
+
+export { ExpiryObject } from "./adapters/workers/expiry-object.js";
+export { FederationObject } from "./adapters/workers/federation-object.js";
+export { InboxObject } from "./adapters/workers/inbox-object.js";
+export { KeyRingObject } from "./adapters/workers/key-ring-object.js";
+export { MetricsObject } from "./adapters/workers/metrics-object.js";
+export { ReplayObject } from "./adapters/workers/replay-object.js";
+export { RoundObject } from "./adapters/workers/round-object.js";
+
+/** How often an isolate re-reads the key ring, to pick up rotations made by the round object. */
+const KEY_RELOAD_MS = 60_000;
+
+interface Opened {
+  relay: Relay;
+  ports: WorkersPorts;
+  app: Hono;
+  keysLoadedAt: number;
+}
+
+let opened: Promise<Opened> | undefined;
+
+/** The relay of this isolate, opened on first use. */
+function open(env: WorkerEnv): Promise<Opened> {
+  opened ??= (async () => {
+    const config = workerConfig(env);
+    const ports = workersPorts(env, config);
+    const relay = await Relay.open(config.relay, ports);
+    await ports.rounds.start(config.relay.roundIntervalMs, () => relay.closeRound());
+    await relay.startDelivery();
+    const app = addAdminRoutes(createRelayApp(relay), ports, config.adminToken);
+    return { relay, ports, app, keysLoadedAt: Date.now() };
+  })();
+  opened.catch(() => (opened = undefined));
+  return opened;
+}
+
+function failed(error: unknown): Response {
+  console.error(
+    `shroud: the relay could not start (${error instanceof Error ? error.message : "error"})`,
+  );
+  return new Response("unavailable", { status: 503, headers: { "content-type": "text/plain" } });
+}
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+    let relay: Opened;
+    try {
+      relay = await open(env);
+      if (Date.now() - relay.keysLoadedAt > KEY_RELOAD_MS) {
+        relay.keysLoadedAt = Date.now();
+        await relay.relay.reloadKeys();
+      }
+    } catch (error) {
+      return failed(error);
+    }
+    const response = await relay.app.fetch(request);
+    ctx.waitUntil(relay.ports.metrics.flush().catch(() => undefined));
+    return response;
+  },
+
+  async queue(batch: MessageBatch<FederationMessage>, env: WorkerEnv, ctx: ExecutionContext) {
+    const relay = await open(env);
+    if (batch.queue === QueueNames.deadLetter) await consumeDeadLetters(batch, env);
+    else await consumeOutbound(batch);
+    ctx.waitUntil(relay.ports.metrics.flush().catch(() => undefined));
+  },
+} satisfies ExportedHandler<WorkerEnv, FederationMessage>;
