@@ -1,5 +1,5 @@
 import type { RoundScheduler } from "../../relay/ports/round-scheduler.js";
-import type { RoundObject } from "./round-object.js";
+import type { RoundObjectApi } from "./round-object-api.js";
 
 /**
  * Rounds on Workers close in the round object's alarm, which runs the relay's closer itself:
@@ -11,7 +11,7 @@ import type { RoundObject } from "./round-object.js";
  */
 export class AlarmRoundScheduler implements RoundScheduler {
   constructor(
-    private readonly round: () => DurableObjectStub<RoundObject>,
+    private readonly round: () => DurableObjectStub<RoundObjectApi>,
     private readonly instance: string,
   ) {}
 

@@ -5,7 +5,7 @@ import type {
   QuotaCheck,
   RoundPool,
 } from "../../relay/ports/round-pool.js";
-import type { RoundObject } from "./round-object.js";
+import type { RoundObjectApi } from "./round-object-api.js";
 
 /**
  * The round pool as seen from a Worker: calls on the relay's round object, which keeps the
@@ -14,7 +14,7 @@ import type { RoundObject } from "./round-object.js";
  * @example const pool = new DurableRoundPool(() => env.ROUNDS.get(env.ROUNDS.idFromName(roundName("shroud"))));
  */
 export class DurableRoundPool implements RoundPool {
-  constructor(private readonly round: () => DurableObjectStub<RoundObject>) {}
+  constructor(private readonly round: () => DurableObjectStub<RoundObjectApi>) {}
 
   add(entry: RoundEntry, quota: QuotaCheck): Promise<AddResult> {
     return this.round().add(entry, quota);

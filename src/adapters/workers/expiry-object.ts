@@ -5,12 +5,11 @@
  * inbox writes here at most once per day of expiry it gains.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { WorkerEnv } from "./worker-env.js";
 
-export class ExpiryObject extends DurableObject<WorkerEnv> {
+export class ExpiryObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`

@@ -13,7 +13,6 @@ import { randomBytes } from "../../protocol/bytes.js";
 import type { DeadLetter, OutboundClaim } from "../../relay/ports/federation-queue.js";
 import { RECENTLY_SENT } from "../../relay/retry-delay.js";
 import { bytesOf } from "./sql-bytes.js";
-import type { WorkerEnv } from "./worker-env.js";
 
 /** A batch waiting for delivery. */
 export interface Outbound {
@@ -22,10 +21,10 @@ export interface Outbound {
   attempts: number;
 }
 
-export class FederationObject extends DurableObject<WorkerEnv> {
+export class FederationObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`

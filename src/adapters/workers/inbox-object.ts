@@ -15,7 +15,7 @@ import type {
   CommitSlotClaim,
   InboxUsage,
 } from "../../relay/ports/inbox-store.js";
-import type { WorkerEnv } from "./worker-env.js";
+import type { ExpiryObject } from "./expiry-object.js";
 import { bytesOf } from "./sql-bytes.js";
 import { expiryName } from "./object-names.js";
 
@@ -38,10 +38,15 @@ interface Meta {
   commit_slot: ArrayBuffer | null;
 }
 
-export class InboxObject extends DurableObject<WorkerEnv> {
+/** The bindings an inbox object uses. */
+export interface InboxObjectEnv {
+  EXPIRY: DurableObjectNamespace<ExpiryObject>;
+}
+
+export class InboxObject extends DurableObject<InboxObjectEnv> {
   readonly #sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+  constructor(ctx: DurableObjectState, env: InboxObjectEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`

@@ -6,12 +6,11 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { bytesOf } from "./sql-bytes.js";
-import type { WorkerEnv } from "./worker-env.js";
 
-export class KeyRingObject extends DurableObject<WorkerEnv> {
+export class KeyRingObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(

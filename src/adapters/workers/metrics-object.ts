@@ -4,7 +4,6 @@
  * metrics port): no inbox id, address, single size or time reaches this object.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { WorkerEnv } from "./worker-env.js";
 
 /** What one isolate adds: counter deltas and histogram (count, sum) deltas by series. */
 export interface MetricDeltas {
@@ -12,10 +11,10 @@ export interface MetricDeltas {
   histograms: [series: string, count: number, sum: number][];
 }
 
-export class MetricsObject extends DurableObject<WorkerEnv> {
+export class MetricsObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`

@@ -4,12 +4,11 @@
  * row ids keeps them in key order and nothing on disk shows the order they came in.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { WorkerEnv } from "./worker-env.js";
 
-export class ReplayObject extends DurableObject<WorkerEnv> {
+export class ReplayObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+  constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`

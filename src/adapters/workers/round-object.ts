@@ -12,10 +12,11 @@ import type { AddResult, ClosedRound, QuotaCheck } from "../../relay/ports/round
 import { Relay } from "../../relay/relay.js";
 import { SqlRoundPool } from "./sql-round-pool.js";
 import { workerConfig } from "./worker-config.js";
+import type { RoundObjectApi } from "./round-object-api.js";
 import type { WorkerEnv } from "./worker-env.js";
 import { workersPorts, type WorkersPorts } from "./workers-ports.js";
 
-export class RoundObject extends DurableObject<WorkerEnv> {
+export class RoundObject extends DurableObject<WorkerEnv> implements RoundObjectApi {
   readonly #pool: SqlRoundPool;
   #relay: Promise<{ relay: Relay; ports: WorkersPorts }> | undefined;
   #lastMaintenance = 0;

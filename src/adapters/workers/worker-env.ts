@@ -8,7 +8,7 @@ import type { InboxObject } from "./inbox-object.js";
 import type { KeyRingObject } from "./key-ring-object.js";
 import type { MetricsObject } from "./metrics-object.js";
 import type { ReplayObject } from "./replay-object.js";
-import type { RoundObject } from "./round-object.js";
+import type { RoundObjectApi } from "./round-object-api.js";
 
 /** What a federation queue message carries: which relay's queue, and which batch. */
 export interface FederationMessage {
@@ -27,7 +27,7 @@ export type QueueNames = (typeof QueueNames)[keyof typeof QueueNames];
 
 export interface WorkerEnv {
   INBOXES: DurableObjectNamespace<InboxObject>;
-  ROUNDS: DurableObjectNamespace<RoundObject>;
+  ROUNDS: DurableObjectNamespace<RoundObjectApi>;
   REPLAY: DurableObjectNamespace<ReplayObject>;
   EXPIRY: DurableObjectNamespace<ExpiryObject>;
   KEYRING: DurableObjectNamespace<KeyRingObject>;

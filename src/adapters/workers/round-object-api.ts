@@ -1,0 +1,21 @@
+/**
+ * What the round object answers over RPC. Callers (the round pool and scheduler seen from a
+ * Worker, the bindings) name this instead of the class, which itself builds a relay on those
+ * callers: the class would otherwise depend on itself.
+ */
+import type { RoundEntry } from "../../relay/ports/inbox-store.js";
+import type { AddResult, ClosedRound, QuotaCheck } from "../../relay/ports/round-pool.js";
+
+export interface RoundObjectApi extends Rpc.DurableObjectBranded {
+  /** One atomic add to the open round (see RoundPool.add). */
+  add(entry: RoundEntry, quota: QuotaCheck): AddResult;
+  close(): Promise<ClosedRound | undefined>;
+  unreleased(): Promise<ClosedRound[]>;
+  release(roundId: string): Promise<void>;
+  /** Entries waiting in the open round. */
+  pending(): number;
+  /** Starts closing rounds for `instance` every `intervalMs`, unless already started. */
+  start(instance: string, intervalMs: number): Promise<void>;
+  /** Stops the schedule; the open round stays until the next start. */
+  stop(): Promise<void>;
+}
