@@ -77,9 +77,19 @@ export function describeFederationQueueConformance(
     durable?: boolean;
     /** How late a retry may fire beyond its nominal delay (default 50 ms). */
     lateMs?: number;
+    /**
+     * The unit a backend waits in, if coarser than a millisecond (Cloudflare Queues retry in
+     * whole seconds): the two timing tests then use delays of whole units, and fewer of them.
+     */
+    delayUnitMs?: number;
   } = {},
 ): void {
   const late = options.lateMs ?? 50;
+  const unit = options.delayUnitMs;
+  const growing = unit ? { base: unit, failures: 3 } : { base: 50, failures: 4 };
+  const capped = unit
+    ? { base: unit, max: 2 * unit, attempts: 4 }
+    : { base: 20, max: 40, attempts: 7 };
   let opened: FederationQueue[] = [];
   const open = async (): Promise<FederationHarness> => {
     const harness = await make();
@@ -237,38 +247,42 @@ export function describeFederationQueueConformance(
 
     it("retries a failing batch with growing, jittered delays", async () => {
       const { queue } = await open();
-      const peer = link((_, attempt) => attempt < 5);
+      const peer = link((_, attempt) => attempt <= growing.failures);
       await queue.startDelivery(peer.deliver, {
-        maxAttempts: 6,
-        baseDelayMs: 50,
-        maxDelayMs: 10_000,
+        maxAttempts: growing.failures + 2,
+        baseDelayMs: growing.base,
+        maxDelayMs: 100 * growing.base,
       });
       await sendOne(queue, A);
-      await waitFor(() => peer.delivered.length === 1);
-      expect(peer.attempts).toHaveLength(5);
+      await waitFor(() => peer.delivered.length === 1, 5000 + 16 * growing.base);
+      expect(peer.attempts).toHaveLength(growing.failures + 1);
       const gaps = peer.attempts.slice(1).map((a, i) => a.at - peer.attempts[i]!.at);
       gaps.forEach((gap, i) => {
-        const nominal = 50 * 2 ** i;
+        const nominal = growing.base * 2 ** i;
         expect(gap).toBeGreaterThanOrEqual(nominal / 2 - 2);
         expect(gap).toBeLessThanOrEqual(nominal + late);
       });
-      // The last delay is at least 200 ms; the first at most 50 ms, plus lateness.
-      expect(gaps[3]!).toBeGreaterThan(gaps[0]!);
+      // The last delay is at least twice the base; the first at most the base, plus lateness.
+      expect(gaps.at(-1)!).toBeGreaterThan(gaps[0]!);
       expect(await queue.deadLetters()).toEqual([]);
     });
 
     it("caps delays at maxDelayMs", async () => {
       const { queue } = await open();
-      const peer = link((_, attempt) => attempt < 7);
-      await queue.startDelivery(peer.deliver, { maxAttempts: 7, baseDelayMs: 20, maxDelayMs: 40 });
+      const peer = link((_, attempt) => attempt < capped.attempts);
+      await queue.startDelivery(peer.deliver, {
+        maxAttempts: capped.attempts,
+        baseDelayMs: capped.base,
+        maxDelayMs: capped.max,
+      });
       await sendOne(queue, A);
-      await waitFor(() => peer.delivered.length === 1);
+      await waitFor(() => peer.delivered.length === 1, 5000 + 4 * capped.attempts * capped.max);
       const gaps = peer.attempts.slice(1).map((a, i) => a.at - peer.attempts[i]!.at);
-      expect(gaps).toHaveLength(6);
-      // Uncapped, the fifth and sixth delays would be 160..320 and 320..640 ms.
+      expect(gaps).toHaveLength(capped.attempts - 1);
+      // Uncapped, the later delays would reach 4 to 16 times the base.
       for (const gap of gaps.slice(1)) {
-        expect(gap).toBeGreaterThanOrEqual(18);
-        expect(gap).toBeLessThanOrEqual(40 + late);
+        expect(gap).toBeGreaterThanOrEqual(0.9 * capped.base);
+        expect(gap).toBeLessThanOrEqual(capped.max + late);
       }
     });
 

@@ -49,6 +49,10 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
   constructor(ctx: DurableObjectState, env: InboxObjectEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    this.#schema();
+  }
+
+  #schema(): void {
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (
         one INTEGER PRIMARY KEY CHECK (one = 1),
@@ -71,6 +75,12 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
         expires_day INTEGER NOT NULL
       ) WITHOUT ROWID;
     `);
+  }
+
+  /** Deletes the inbox whole; the object stays in memory, so the empty tables come back. */
+  async #delete(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+    this.#schema();
   }
 
   #meta(): Meta | undefined {
@@ -199,14 +209,14 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
   async expire(today: number): Promise<boolean> {
     const meta = this.#meta();
     if (!meta) {
-      await this.ctx.storage.deleteAll();
+      await this.#delete();
       return true;
     }
     this.#sql.exec("DELETE FROM items WHERE expires_day < ?", today);
     this.#sql.exec("DELETE FROM message_ids WHERE expires_day < ?", today);
     const left = this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM items").one().n;
     if (meta.expires_day < today && left === 0) {
-      await this.ctx.storage.deleteAll();
+      await this.#delete();
       return true;
     }
     return false;
