@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { workerConfig } from "../../src/adapters/workers/worker-config.js";
+import { ConfigError } from "../../src/protocol/errors.js";
+
+const KEY = "c2hyb3VkIHdvcmtlcnMgdGVzdCBtYXN0ZXIga2V5ISE";
+const base = { SHROUD_ORIGIN: "https://relay.example", SHROUD_MASTER_KEY: KEY };
+
+describe("workerConfig", () => {
+  it("fills in the defaults", () => {
+    const config = workerConfig(base);
+    expect(config.relay.origin).toBe("https://relay.example");
+    expect(config.relay.roundIntervalMs).toBe(1000);
+    expect(config.relay.federation.policy).toBe("allowlist");
+    expect(config.relay.federation.peers).toEqual([]);
+    expect(config.instance).toBe("shroud");
+    expect(config.masterKey.length).toBe(32);
+    expect(config.adminToken).toBeUndefined();
+  });
+
+  it("reads every variable, and takes the key in base64 or base64url", () => {
+    const config = workerConfig({
+      ...base,
+      SHROUD_MASTER_KEY: "c2hyb3VkIHdvcmtlcnMgdGVzdCBtYXN0ZXIga2V5ISE=",
+      SHROUD_ROUND_MS: "250",
+      SHROUD_FEDERATION: "open",
+      SHROUD_PEERS: " https://b.example/ , http://127.0.0.1:9000",
+      SHROUD_INSTANCE: "relay-2",
+      SHROUD_ADMIN_TOKEN: "a-long-enough-admin-token",
+    });
+    expect(config.relay.roundIntervalMs).toBe(250);
+    expect(config.relay.federation.policy).toBe("open");
+    expect(config.relay.federation.peers).toEqual(["https://b.example", "http://127.0.0.1:9000"]);
+    expect(config.instance).toBe("relay-2");
+    expect(config.adminToken?.length).toBe(25);
+    // Secrets stay out of logs and JSON.
+    expect(JSON.stringify(config)).not.toContain(KEY.slice(0, 10));
+    expect(JSON.stringify(config)).not.toContain("a-long-enough");
+  });
+
+  it.each([
+    [{ SHROUD_MASTER_KEY: KEY }, /SHROUD_ORIGIN must be set/],
+    [{ ...base, SHROUD_ORIGIN: "ftp://x" }, /SHROUD_ORIGIN must be an http/],
+    [{ SHROUD_ORIGIN: "https://relay.example" }, /SHROUD_MASTER_KEY must be set/],
+    [{ ...base, SHROUD_MASTER_KEY: "c2hvcnQ" }, /32 bytes/],
+    [{ ...base, SHROUD_MASTER_KEY: "not base64!" }, /base64/],
+    [{ ...base, SHROUD_ROUND_MS: "1s" }, /SHROUD_ROUND_MS/],
+    [{ ...base, SHROUD_FEDERATION: "everyone" }, /SHROUD_FEDERATION/],
+    [{ ...base, SHROUD_PEERS: "https://relay.example" }, /names this relay itself/],
+    [{ ...base, SHROUD_PEERS: "b.example" }, /SHROUD_PEERS must be an http/],
+    [{ ...base, SHROUD_INSTANCE: "a/b" }, /SHROUD_INSTANCE/],
+    [{ ...base, SHROUD_ADMIN_TOKEN: "short" }, /SHROUD_ADMIN_TOKEN/],
+  ])("refuses %j", (vars, message) => {
+    expect(() => workerConfig(vars)).toThrow(ConfigError);
+    expect(() => workerConfig(vars)).toThrow(message);
+  });
+});
