@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * `npm run dev:worker`: the relay as a Worker on http://127.0.0.1:8788 under `wrangler dev
+ * --local`, offline and with no Cloudflare login. The Worker refuses to start without the
+ * SHROUD_MASTER_KEY secret, which wrangler reads locally from .dev.vars; a first run writes one
+ * with a fresh key so the relay works at once. Extra arguments go to wrangler unchanged.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { constants } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const devVars = join(root, ".dev.vars");
+
+// "wx" fails if the file exists, so a key someone already has (and state sealed under it in
+// .wrangler/state) is never replaced, and there is no window between a check and the write.
+try {
+  const key = randomBytes(32).toString("base64url");
+  writeFileSync(devVars, `SHROUD_MASTER_KEY=${key}\n`, { flag: "wx", mode: 0o600 });
+  console.log("dev-worker: wrote .dev.vars with a new random SHROUD_MASTER_KEY (mode 0600)");
+} catch (error) {
+  if (error.code !== "EEXIST") {
+    console.error(`dev-worker: cannot write .dev.vars: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+const child = spawn(
+  wrangler,
+  ["dev", "--local", "--show-interactive-dev-session=false", ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  },
+);
+
+// Ctrl-C in a terminal reaches the whole process group already; forwarding matters when only
+// this process is signalled (a supervisor, `kill PID`), so wrangler can stop workerd cleanly.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => child.kill(signal));
+}
+
+child.on("error", (error) => {
+  console.error(`dev-worker: cannot start ${wrangler}: ${error.message}`);
+  process.exit(1);
+});
+child.on("exit", (code, signal) => {
+  // The shell convention for a child killed by a signal: 128 + its number.
+  process.exitCode = code ?? 128 + (constants.signals[signal] ?? 0);
+});
