@@ -277,14 +277,18 @@ export class Federation {
     await this.queue.stopDelivery();
   }
 
-  /** Forgets batch ids older than the dedup window. */
+  /** The last day whose batch ids this process has forgotten. */
+  #forgottenThrough: number | undefined;
+
+  /**
+   * Forgets batch ids older than the dedup window: the first time back FORGET_WINDOW_DAYS (to
+   * cover downtime), then only the days that left the window since, so a backend where each
+   * forget is a round trip per shard (Workers) is not asked again for the same days.
+   */
   async maintain(today: number): Promise<void> {
-    for (
-      let day = today - this.#settings.batchIdDays - FORGET_WINDOW_DAYS;
-      day <= today - this.#settings.batchIdDays;
-      day++
-    ) {
-      await this.replay.forget(batchTag(day));
-    }
+    const last = today - this.#settings.batchIdDays;
+    const first = Math.max(last - FORGET_WINDOW_DAYS, (this.#forgottenThrough ?? -Infinity) + 1);
+    for (let day = first; day <= last; day++) await this.replay.forget(batchTag(day));
+    this.#forgottenThrough = Math.max(last, this.#forgottenThrough ?? last);
   }
 }
