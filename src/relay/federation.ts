@@ -259,7 +259,9 @@ export class Federation {
       this.metrics.count(MetricName.federationDeliveryFailures, { peer });
       throw error;
     }
-    await response.body?.cancel().catch(() => undefined);
+    // The answer is a word; reading it (rather than cancelling) lets the connection be reused
+    // and spares the peer a write into a closed socket.
+    await readLimited(response, 1024).catch(() => undefined);
     if (response.status !== 200) {
       this.metrics.count(MetricName.federationDeliveryFailures, { peer });
       throw new Error(`peer answered HTTP ${response.status}`);
