@@ -19,9 +19,9 @@ import {
   type GroupEvent,
 } from "../client/mls/group-session.js";
 import { Member } from "../client/mls/member.js";
+import { ingressRouter } from "../client/ingress-router.js";
 import { RelayClient } from "../client/relay-client.js";
 import { toHex } from "../protocol/bytes.js";
-import { normalizeOrigin } from "../protocol/descriptor.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
 import { COLUMNS_WIDTH, operatorLines, renderStep, shortId, size, wrap } from "./demo-render.js";
 import {
@@ -98,21 +98,6 @@ const GROUP_NAME = "hiking-club";
 const POLL_MS = 50;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A member's router: the ingress relay itself directly, any other relay through it. */
-function router(ingress: RelayClient): (origin: string) => Promise<RelayClient> {
-  const clients = new Map<string, Promise<RelayClient>>();
-  return (origin) => {
-    const target = normalizeOrigin(origin);
-    if (target === ingress.origin) return Promise.resolve(ingress);
-    let client = clients.get(target);
-    if (!client) {
-      client = RelayClient.connectVia(target, ingress);
-      clients.set(target, client);
-    }
-    return client;
-  };
-}
 
 const same = (x: Uint8Array, y: Uint8Array) => toHex(x) === toHex(y);
 
@@ -249,9 +234,9 @@ async function scenario(relays: DemoRelays, out: Steps, settings: Settings): Pro
   const bobIngress = await RelayClient.connect(a.url);
   const carolIngress = await RelayClient.connect(a.url);
   const routes = {
-    alice: router(aliceIngress),
-    bob: router(bobIngress),
-    carol: router(carolIngress),
+    alice: ingressRouter(aliceIngress),
+    bob: ingressRouter(bobIngress),
+    carol: ingressRouter(carolIngress),
   };
   const deps = (route: GroupDeps["route"]): GroupDeps => ({
     route,

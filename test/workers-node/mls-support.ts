@@ -1,13 +1,12 @@
 /**
  * Helpers for playing MLS groups across a Node relay and a Worker relay: the two relays as
- * federated peers, each behind one interface (its URL and its metrics), a member's router
+ * federated peers, each behind one interface (its URL and its metrics),
  * through its ingress relay, and a barrier that makes concurrent commits race for one epoch.
  */
 import { memoryPorts, type MemoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { toHex } from "../../src/protocol/bytes.js";
-import { normalizeOrigin } from "../../src/protocol/descriptor.js";
 import { metricSeries, type MetricLabels, type MetricName } from "../../src/relay/ports/metrics.js";
 import { freePort } from "../fixtures/redis-fixture.js";
 import { startWorkerRelay, type WorkerRelay } from "../fixtures/worker-relay.js";
@@ -77,21 +76,6 @@ export async function startRelayPair(roundMs: number): Promise<RelayPair> {
       await worker.close();
       await worker.remove();
     },
-  };
-}
-
-/** A member's router, as the demo's: the ingress relay itself directly, any other through it. */
-export function router(ingress: RelayClient): (origin: string) => Promise<RelayClient> {
-  const clients = new Map<string, Promise<RelayClient>>();
-  return (origin) => {
-    const target = normalizeOrigin(origin);
-    if (target === ingress.origin) return Promise.resolve(ingress);
-    let client = clients.get(target);
-    if (!client) {
-      client = RelayClient.connectVia(target, ingress);
-      clients.set(target, client);
-    }
-    return client;
   };
 }
 

@@ -25,19 +25,14 @@ import {
 } from "../../src/client/mls/group-session.js";
 import { Member } from "../../src/client/mls/member.js";
 import { mlsClientConfig } from "../../src/client/mls/mls-suite.js";
+import { ingressRouter } from "../../src/client/ingress-router.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { CryptoError } from "../../src/protocol/errors.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { mlsState, savedReadings } from "../mls/support.js";
-import {
-  commitBarrier,
-  router,
-  startRelayPair,
-  type Provider,
-  type RelayPair,
-} from "./mls-support.js";
+import { commitBarrier, startRelayPair, type Provider, type RelayPair } from "./mls-support.js";
 
 const ROUND_MS = 200;
 const POLL_MS = 50;
@@ -173,9 +168,9 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
     carol: await RelayClient.connect(a.url),
   };
   const routes = {
-    alice: router(ingress.alice),
-    bob: router(ingress.bob),
-    carol: router(ingress.carol),
+    alice: ingressRouter(ingress.alice),
+    bob: ingressRouter(ingress.bob),
+    carol: ingressRouter(ingress.carol),
   };
   const deps = (route: GroupDeps["route"]): GroupDeps => ({
     route,
