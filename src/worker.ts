@@ -82,9 +82,14 @@ export default {
   },
 
   async queue(batch: MessageBatch<FederationMessage>, env: WorkerEnv, ctx: ExecutionContext) {
-    const relay = await open(env);
+    // Opening the relay starts its delivery in this isolate; if it cannot open, outbound
+    // messages find no delivery and are retried, and dead letters are still filed.
+    const relay = await open(env).catch((error: unknown) => {
+      failed(error);
+      return undefined;
+    });
     if (batch.queue === QueueNames.deadLetter) await consumeDeadLetters(batch, env);
     else await consumeOutbound(batch);
-    ctx.waitUntil(relay.ports.metrics.flush().catch(() => undefined));
+    if (relay) ctx.waitUntil(relay.ports.metrics.flush().catch(() => undefined));
   },
 } satisfies ExportedHandler<WorkerEnv, FederationMessage>;

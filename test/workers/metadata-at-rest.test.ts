@@ -26,7 +26,10 @@ const http: typeof fetch = (input, init) => SELF.fetch(new Request(input, init))
 type Row = Record<string, unknown>;
 
 /** Every user table of an object's SQLite storage, whole. */
-async function dump(ns: DurableObjectNamespace, name: string): Promise<Map<string, Row[]>> {
+async function dump<T extends Rpc.DurableObjectBranded>(
+  ns: DurableObjectNamespace<T>,
+  name: string,
+): Promise<Map<string, Row[]>> {
   const stub = ns.get(ns.idFromName(name));
   return runInDurableObject(stub, (_, state) => {
     const tables = new Map<string, Row[]>();
@@ -54,20 +57,19 @@ it("keeps bucket-sized items and no fine times, addresses or plaintext", async (
   // Let the Worker's waitUntil metric flush land.
   await SELF.fetch(new URL("/healthz", ORIGIN));
 
-  const objects: [string, DurableObjectNamespace, string][] = [
-    ["inbox", env.INBOXES, inboxName("shroud", toHex(inbox.inboxId))],
-    ["round", env.ROUNDS, roundName("shroud")],
-    ["expiry", env.EXPIRY, expiryName("shroud")],
-    ["keys", env.KEYRING, keyRingName("shroud")],
-    ["metrics", env.METRICS, metricsName("shroud")],
-    ["federation", env.FEDERATION, federationName("shroud")],
+  const objects: [string, () => Promise<Map<string, Row[]>>][] = [
+    ["inbox", () => dump(env.INBOXES, inboxName("shroud", toHex(inbox.inboxId)))],
+    ["round", () => dump(env.ROUNDS, roundName("shroud"))],
+    ["expiry", () => dump(env.EXPIRY, expiryName("shroud"))],
+    ["keys", () => dump(env.KEYRING, keyRingName("shroud"))],
+    ["metrics", () => dump(env.METRICS, metricsName("shroud"))],
+    ["federation", () => dump(env.FEDERATION, federationName("shroud"))],
     ...Array.from(
       { length: REPLAY_SHARDS },
       (_, i) =>
-        [`replay ${i}`, env.REPLAY, replayName("shroud", i)] as [
+        [`replay ${i}`, () => dump(env.REPLAY, replayName("shroud", i))] as [
           string,
-          DurableObjectNamespace,
-          string,
+          () => Promise<Map<string, Row[]>>,
         ],
     ),
   ];
@@ -77,8 +79,8 @@ it("keeps bucket-sized items and no fine times, addresses or plaintext", async (
   const needle = new TextEncoder().encode("never store");
   const padding = new PaddingPolicy();
   let items = 0;
-  for (const [label, ns, name] of objects) {
-    for (const [table, rows] of await dump(ns, name)) {
+  for (const [label, tables] of objects) {
+    for (const [table, rows] of await tables()) {
       for (const row of rows) {
         for (const [column, value] of Object.entries(row)) {
           const where = `${label}.${table}.${column}`;

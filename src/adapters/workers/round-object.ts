@@ -11,7 +11,7 @@ import type { RoundEntry } from "../../relay/ports/inbox-store.js";
 import type { AddResult, ClosedRound, QuotaCheck } from "../../relay/ports/round-pool.js";
 import { Relay } from "../../relay/relay.js";
 import { SqlRoundPool } from "./sql-round-pool.js";
-import { workerConfig } from "./worker-config.js";
+import { workerConfig, type WorkerConfig } from "./worker-config.js";
 import type { RoundObjectApi } from "./round-object-api.js";
 import type { WorkerEnv } from "./worker-env.js";
 import { workersPorts, type WorkersPorts } from "./workers-ports.js";
@@ -85,26 +85,42 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
   override async alarm(): Promise<void> {
     const instance = this.#instance();
     if (instance === undefined) return;
-    const config = workerConfig(this.env);
-    const interval = config.relay.roundIntervalMs || 1000;
+    let config: WorkerConfig;
+    try {
+      config = workerConfig(this.env);
+    } catch (error) {
+      // Rounds stop until a fixed deployment opens the relay again (which restarts them).
+      console.error(`shroud: rounds stopped (${error instanceof Error ? error.message : "error"})`);
+      return;
+    }
     let ports: WorkersPorts | undefined;
     try {
       const opened = await this.#relayFor(instance);
       ports = opened.ports;
-      await opened.relay.closeRound();
+      await logged("round close", () => opened.relay.closeRound());
       const now = Date.now();
       if (now - this.#lastMaintenance >= config.relay.maintenanceIntervalMs) {
         this.#lastMaintenance = now;
-        await opened.relay.maintain();
+        await logged("maintenance", () => opened.relay.maintain());
       }
     } catch (error) {
-      // No detail: an error may quote a peer's answer, never a client's, but keep logs bare.
       console.error(
-        `shroud: round close failed (${error instanceof Error ? error.name : "error"})`,
+        `shroud: relay could not open (${error instanceof Error ? error.name : "error"})`,
       );
     } finally {
       await ports?.metrics.flush().catch(() => undefined);
-      if (this.#instance() !== undefined) await this.ctx.storage.setAlarm(Date.now() + interval);
+      if (this.#instance() !== undefined) {
+        await this.ctx.storage.setAlarm(Date.now() + (config.relay.roundIntervalMs || 1000));
+      }
     }
+  }
+}
+
+/** Runs one step of the alarm; a failure is logged bare (no detail) and does not stop the next. */
+async function logged(step: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    console.error(`shroud: ${step} failed (${error instanceof Error ? error.name : "error"})`);
   }
 }
