@@ -7,7 +7,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,14 @@ try {
   const key = randomBytes(32).toString("base64url");
   writeFileSync(devVars, `SHROUD_MASTER_KEY=${key}\n`, { flag: "wx", mode: 0o600 });
   console.log("dev-worker: wrote .dev.vars with a new random SHROUD_MASTER_KEY (mode 0600)");
+  // The key ring in local state is sealed under the key that created it; a new key cannot open
+  // it and the Worker answers 503. Deleting state is the user's call, so only say so.
+  if (existsSync(join(root, ".wrangler", "state", "v3", "do", "shroud-KeyRingObject"))) {
+    console.log(
+      "dev-worker: .wrangler/state holds a relay sealed under an earlier key; " +
+        "remove it (rm -rf .wrangler/state) or the Worker answers 503",
+    );
+  }
 } catch (error) {
   if (error.code !== "EEXIST") {
     console.error(`dev-worker: cannot write .dev.vars: ${error.message}`);

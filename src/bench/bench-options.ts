@@ -28,6 +28,12 @@ export interface BenchOptions {
   mlsSeconds: number;
   /** Run the MLS groups part (default true; --no-mls skips it, --only-mls runs it alone). */
   mls: boolean;
+  /** Measured seconds of each relay's HTTP run in the Workers part (default 5). */
+  workersSeconds: number;
+  /** Connections (= requests in flight) of that HTTP load client (default 50). */
+  workersConnections: number;
+  /** Run the Workers part (default true; --no-workers skips it, --only-workers runs it alone). */
+  workers: boolean;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -44,6 +50,9 @@ const DEFAULTS: BenchOptions = {
   federation: true,
   mlsSeconds: 3,
   mls: true,
+  workersSeconds: 5,
+  workersConnections: 50,
+  workers: true,
 };
 
 type NumericKey = {
@@ -63,6 +72,8 @@ const FLAGS: Record<string, { key: NumericKey; integer: boolean; min: number }> 
   "--redis-connections": { key: "redisConnections", integer: true, min: 1 },
   "--federation-seconds": { key: "federationSeconds", integer: false, min: 0.1 },
   "--mls-seconds": { key: "mlsSeconds", integer: false, min: 0.1 },
+  "--workers-seconds": { key: "workersSeconds", integer: false, min: 0.1 },
+  "--workers-connections": { key: "workersConnections", integer: true, min: 1 },
 };
 
 /** Flags without a value that turn a part off. */
@@ -71,18 +82,21 @@ const SWITCHES: Record<string, SwitchKey> = {
   "--no-redis": "redis",
   "--no-federation": "federation",
   "--no-mls": "mls",
+  "--no-workers": "workers",
 };
 
 /** Flags without a value that run one part alone. */
 const ONLY: Record<string, SwitchKey> = {
   "--only-mls": "mls",
+  "--only-workers": "workers",
 };
-const PARTS: readonly SwitchKey[] = ["memory", "redis", "federation", "mls"];
+const PARTS: readonly SwitchKey[] = ["memory", "redis", "federation", "mls", "workers"];
 
 export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
-  " [--mls-seconds 3] [--no-memory] [--no-redis] [--no-federation] [--no-mls] [--only-mls]\n" +
+  " [--mls-seconds 3] [--workers-seconds 5] [--workers-connections 50] [--no-memory]" +
+  " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]\n" +
   "  The Redis and federation parts use REDIS_URL if set, else start redis-server on free" +
   " loopback ports.";
 

@@ -5,8 +5,10 @@
  * (federation-bench.ts): forwarded deposits/s carried from relay A to relay B, both on Redis,
  * and the latency a hop adds beyond the round interval; then MLS groups (mls-bench.ts): group
  * messages/s and end-to-end latency for a 50-member group through two relays, and the work per
- * group message against group size. From one run; nothing here asserts, it prints tables.
- * --no-memory, --no-redis, --no-federation and --no-mls skip a part; --only-mls runs MLS alone.
+ * group message against group size; then Workers (workers-bench.ts): deposits/s and CPU per
+ * deposit of the relay inside workerd beside the Node relay. From one run; nothing here asserts,
+ * it prints tables. --no-memory, --no-redis, --no-federation, --no-mls and --no-workers skip a
+ * part; --only-mls and --only-workers run one part alone.
  */
 import { exit } from "node:process";
 import { contactCard, createInbox, type Inbox } from "../client/inbox.js";
@@ -24,6 +26,7 @@ import { runMlsBench } from "./mls-bench.js";
 import { runRedisBench } from "./redis-bench.js";
 import { formatNumber, textTable } from "./text-table.js";
 import { timedRun, type TimedRunResult } from "./timed-run.js";
+import { runWorkersBench } from "./workers-bench.js";
 
 /** Application message size of every deposit (MLS-message-like, before any sealing). */
 const MESSAGE_BYTES = 100;
@@ -255,6 +258,16 @@ async function run(options: BenchOptions): Promise<void> {
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`MLS part failed: ${message}`);
+      process.exitCode = 1;
+    }
+  }
+  if (options.workers) {
+    if (options.memory || options.redis || options.federation || options.mls) console.log("");
+    try {
+      await runWorkersBench(options);
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`Workers part failed: ${message}`);
       process.exitCode = 1;
     }
   }

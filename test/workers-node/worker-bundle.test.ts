@@ -4,16 +4,12 @@
  * Node HTTP server, the CLI, the bench, node: modules) must stay out, and the only imports left
  * for the runtime to resolve are an exact allow-list.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+import { buildWorkerBundle } from "../../src/bench/worker-bundle.js";
 
 /** The parts of esbuild's metafile this test reads. */
 interface Metafile {
@@ -76,17 +72,9 @@ let bundle: Buffer;
 
 beforeAll(async () => {
   outdir = await mkdtemp(join(tmpdir(), "shroud-bundle-"));
-  await promisify(execFile)(
-    join(root, "node_modules/.bin/wrangler"),
-    ["deploy", "--dry-run", "--outdir", outdir, "--metafile"],
-    {
-      cwd: root,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-      timeout: 60_000,
-    },
-  );
+  const entry = await buildWorkerBundle(outdir);
   meta = JSON.parse(await readFile(join(outdir, "bundle-meta.json"), "utf8")) as Metafile;
-  bundle = await readFile(join(outdir, "worker.js"));
+  bundle = await readFile(entry);
 }, 90_000);
 
 afterAll(async () => {

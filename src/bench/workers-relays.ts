@@ -1,0 +1,257 @@
+/**
+ * The two relays the Workers part compares, each started the way it runs locally: the Node relay
+ * as `shroud serve` on the embedded memory store in a child process, and the Worker through
+ * wrangler's programmatic API (`unstable_startWorker`: the deploy bundle of wrangler.toml served
+ * by workerd with Miniflare's Durable Objects, offline). Both say which processes' CPU time is
+ * theirs.
+ */
+import { execFile } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { randomBytes, toBase64Url } from "../protocol/bytes.js";
+import { MetricName } from "../relay/ports/metrics.js";
+import { BenchChild } from "./child-process.js";
+import type { Cleanup } from "./cleanup.js";
+import { freePort } from "./free-port.js";
+import { processCpuSeconds } from "./process-cpu.js";
+import { descendants, type TreeProcess } from "./process-tree.js";
+import { buildWorkerBundle, REPO_ROOT } from "./worker-bundle.js";
+
+/** The repository, bin/shroud.js and wrangler.toml, from dist/bench/ where this module runs. */
+const SHROUD_BIN = join(REPO_ROOT, "bin", "shroud.js");
+const WRANGLER_CONFIG = join(REPO_ROOT, "wrangler.toml");
+const START_TIMEOUT_MS = 20_000;
+const LISTENING = /^shroud relay listening on (http:\/\/\S+)/;
+/** How long to wait for the Worker's metrics to catch up (they are flushed after the answer). */
+const METRICS_SETTLE_MS = 5_000;
+
+/** CPU seconds used so far by one part of a relay; undefined where it cannot be read. */
+export interface CpuSource {
+  label: string;
+  seconds(): number | undefined;
+}
+
+export interface BenchTarget {
+  /** Row label in the report. */
+  name: string;
+  url: string;
+  /** How it was started, for the report. */
+  command: string;
+  /** The relay's own CPU time: the figure divided per deposit. */
+  relayCpu: CpuSource;
+  /** Other processes that work for this relay only, reported beside it (dev-only overhead). */
+  extraCpu: CpuSource[];
+  /** Deposits the relay counted as accepted, when it can tell from outside. */
+  accepted(atLeast: number): Promise<number | undefined>;
+  /** Stops the relay (its temporary state is removed by the cleanup). */
+  stop(): Promise<void>;
+}
+
+function removeLater(cleanup: Cleanup, dir: string): void {
+  cleanup.add({
+    name: `directory ${dir}`,
+    stop: () => rm(dir, { recursive: true, force: true }),
+    now: () => rmSync(dir, { recursive: true, force: true }),
+  });
+}
+
+/** This process's environment without settings `shroud serve` or wrangler would pick up. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(SHROUD_|REDIS_URL$)/.test(name)),
+  );
+}
+
+/**
+ * `shroud serve` on the embedded memory store, keys in a temporary directory, on a free port.
+ *
+ * @example const node = await startNodeTarget(1000, cleanup); ...; await node.stop();
+ */
+export async function startNodeTarget(roundMs: number, cleanup: Cleanup): Promise<BenchTarget> {
+  const dataDir = await mkdtemp(join(tmpdir(), "shroud-bench-node-"));
+  removeLater(cleanup, dataDir);
+  const args = ["serve", "--port", "0", "--data", dataDir, "--round-ms", String(roundMs)];
+  const child = new BenchChild(
+    "node relay (shroud serve)",
+    process.execPath,
+    [SHROUD_BIN, ...args],
+    {
+      env: cleanEnv(),
+    },
+  );
+  const stop = cleanup.add({
+    name: "node relay",
+    stop: async () => {
+      const code = await child.stop("SIGTERM", 10_000);
+      if (code !== 0) throw new Error(`relay exited with ${code ?? "a signal"}: ${child.stderr}`);
+    },
+    now: () => child.killNow(),
+  });
+  try {
+    const url = await child.waitForLine((line) => LISTENING.exec(line)?.[1], START_TIMEOUT_MS);
+    return {
+      name: "Node: shroud serve (memory store)",
+      url,
+      command: `node bin/shroud.js ${args.join(" ").replace(dataDir, "<temp dir>")}`,
+      relayCpu: { label: "node", seconds: () => processCpuSeconds(child.pid) },
+      extraCpu: [],
+      accepted: async () => undefined,
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+function cpuOf(processes: readonly TreeProcess[]): () => number | undefined {
+  return () => {
+    if (processes.length === 0) return undefined;
+    let total = 0;
+    for (const p of processes) {
+      const seconds = processCpuSeconds(p.pid);
+      if (seconds === undefined) return undefined;
+      total += seconds;
+    }
+    return total;
+  };
+}
+
+async function versions(workerd: TreeProcess | undefined): Promise<string> {
+  const wrangler = (createRequire(import.meta.url)("wrangler/package.json") as { version: string })
+    .version;
+  const binary = workerd?.args[0];
+  if (!binary) return `wrangler ${wrangler}`;
+  try {
+    const { stdout } = await promisify(execFile)(binary, ["--version"]);
+    return `wrangler ${wrangler}, ${stdout.trim()}`;
+  } catch {
+    return `wrangler ${wrangler}`;
+  }
+}
+
+/**
+ * The repo's Worker (wrangler.toml, bundled as for deployment) in wrangler's local runtime on a
+ * free loopback port, Durable Object state in a temporary directory, with a fresh master key and
+ * admin token.
+ *
+ * @example const worker = await startWorkerTarget(1000, cleanup); ...; await worker.stop();
+ */
+export async function startWorkerTarget(roundMs: number, cleanup: Cleanup): Promise<BenchTarget> {
+  // wrangler asks no questions and sends nothing when these are set.
+  process.env["WRANGLER_SEND_METRICS"] = "false";
+  process.env["CLOUDFLARE_CF_FETCH_ENABLED"] = "false";
+  // wrangler reloads the Worker (failing the requests in flight) when wrangler.toml changes.
+  process.env["WRANGLER_CI_DISABLE_CONFIG_WATCHING"] = "true";
+  // Imported here, not at the top: wrangler is a devDependency and slow to load, and the other
+  // parts of the bench must run without it.
+  const { unstable_startWorker } = await import("wrangler");
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const tempDir = await mkdtemp(join(tmpdir(), "shroud-bench-worker-"));
+  removeLater(cleanup, tempDir);
+  // The bundle `wrangler deploy` would upload, built once: wrangler's dev bundler watches every
+  // source file and reloads the Worker mid-run whenever one is saved, whatever dev.watch says.
+  const entrypoint = await buildWorkerBundle(join(tempDir, "bundle"));
+  const adminToken = toBase64Url(randomBytes(24));
+  const text = (value: string) => ({ type: "plain_text" as const, value });
+  const secret = (value: string) => ({ type: "secret_text" as const, value });
+  const before = new Set(descendants().map((p) => p.pid));
+  const worker = await unstable_startWorker({
+    config: WRANGLER_CONFIG,
+    entrypoint,
+    build: { bundle: false },
+    bindings: {
+      SHROUD_ORIGIN: text(url),
+      SHROUD_ROUND_MS: text(String(roundMs)),
+      SHROUD_FEDERATION: text("allowlist"),
+      SHROUD_PEERS: text(""),
+      SHROUD_MASTER_KEY: secret(toBase64Url(randomBytes(32))),
+      SHROUD_ADMIN_TOKEN: secret(adminToken),
+    },
+    dev: {
+      server: { hostname: "127.0.0.1", port },
+      inspector: false,
+      persist: join(tempDir, "state"),
+      logLevel: "error",
+    },
+  });
+  let workerds: TreeProcess[] = [];
+  const stop = cleanup.add({
+    name: "worker (wrangler)",
+    stop: () => worker.dispose(),
+    now: () => {
+      for (const p of workerds) {
+        try {
+          process.kill(p.pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    },
+  });
+  try {
+    await worker.ready;
+    // `ready` means wrangler's proxy is listening; the runtime behind it starts on the first
+    // request, so its process only exists once a request went through.
+    const descriptor = await fetch(new URL("/.well-known/shroud", url));
+    if (descriptor.status !== 200) throw new Error(`descriptor answered HTTP ${descriptor.status}`);
+    await descriptor.arrayBuffer();
+    workerds = descendants().filter((p) => p.name === "workerd" && !before.has(p.pid));
+    // wrangler runs two workerd processes: its dev proxy owns the port we asked for and forwards
+    // every request to the one that runs the Worker and its Durable Objects. The proxy is a
+    // local-development hop that Cloudflare does not have, so it is reported apart.
+    const ownsPort = (p: TreeProcess) => p.args.includes(`--socket-addr=entry=127.0.0.1:${port}`);
+    const proxy = workerds.filter(ownsPort);
+    const runtime = workerds.filter((p) => !ownsPort(p));
+    if (process.platform === "linux" && (proxy.length !== 1 || runtime.length !== 1)) {
+      const found = workerds.map((p) => `${p.pid} ${p.args.slice(1, 5).join(" ")}`).join("; ");
+      throw new Error(`expected wrangler's proxy and one runtime workerd, found: ${found}`);
+    }
+    const metrics = async () => {
+      const response = await fetch(new URL("/v1/admin/metrics", url), {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      if (response.status !== 200) throw new Error(`metrics answered HTTP ${response.status}`);
+      return response.text();
+    };
+    const series = `${MetricName.requests}{kind="deposit",status="accepted"} `;
+    return {
+      name: "Worker: workerd (wrangler dev runtime)",
+      url,
+      command:
+        `unstable_startWorker (wrangler.toml, the \`wrangler deploy --dry-run\` bundle), ` +
+        `${await versions(runtime[0])}; Durable Objects (SQLite) in a temp dir`,
+      relayCpu: { label: "workerd (Worker + Durable Objects)", seconds: cpuOf(runtime) },
+      extraCpu: [
+        { label: "workerd (wrangler's dev proxy)", seconds: cpuOf(proxy) },
+        {
+          // Miniflare's loopback services and wrangler's controllers live in this process.
+          label: "wrangler in the bench process",
+          seconds: () => {
+            const used = process.cpuUsage();
+            return (used.user + used.system) / 1e6;
+          },
+        },
+      ],
+      async accepted(atLeast) {
+        // Counters are flushed after each answer (waitUntil), so the last ones lag a little.
+        const deadline = Date.now() + METRICS_SETTLE_MS;
+        for (;;) {
+          const line = (await metrics()).split("\n").find((l) => l.startsWith(series));
+          const count = line ? Number(line.slice(series.length)) : 0;
+          if (count >= atLeast || Date.now() > deadline) return count;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+}
