@@ -4,12 +4,13 @@
  */
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { roundName } from "../../src/adapters/workers/object-names.js";
+import { expiryName, roundName } from "../../src/adapters/workers/object-names.js";
 import type { RoundObject } from "../../src/adapters/workers/round-object.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
+import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 
 const ORIGIN = "http://127.0.0.1:8788";
 const post = (body: Uint8Array, type: string = MediaTypes.request) =>
@@ -59,5 +60,13 @@ it("answers bad requests opaquely and stores nothing for them", async () => {
   const replay = await post(captured!);
   expect(replay.status).toBe(400);
   expect(await replay.text()).toBe("bad request");
+  expect(await pending()).toBe(before + 1);
+
+  // A wrong write token is refused and leaves the inbox and the expiry index as they were.
+  const index = env.EXPIRY.get(env.EXPIRY.idFromName(expiryName("shroud")));
+  const notes = await index.due(Number.MAX_SAFE_INTEGER, 1000);
+  const wrong = { ...contactCard(inbox), writeToken: SecretBytes.random(32) };
+  expect(await client.deposit(wrong, randomBytes(10))).toEqual({ status: "forbidden" });
+  expect(await index.due(Number.MAX_SAFE_INTEGER, 1000)).toEqual(notes);
   expect(await pending()).toBe(before + 1);
 });

@@ -110,6 +110,9 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
     tokenHash: Uint8Array,
     expiresDay: number,
   ): Promise<AuthorizeResult> {
+    // A wrong token changes nothing, not even the expiry index.
+    const known = this.#meta();
+    if (known && !constantTimeEqual(bytesOf(known.token), tokenHash)) return "forbidden";
     await this.#note(ref, expiresDay);
     const meta = this.#meta();
     if (!meta) {
