@@ -77,7 +77,7 @@ export default {
       return failed(error);
     }
     const response = await relay.app.fetch(request);
-    ctx.waitUntil(relay.ports.metrics.flush().catch(() => undefined));
+    ctx.waitUntil(relay.ports.metrics.flushSoon().catch(() => undefined));
     return response;
   },
 
@@ -90,6 +90,6 @@ export default {
     });
     if (batch.queue === QueueNames.deadLetter) await consumeDeadLetters(batch, env);
     else await consumeOutbound(batch);
-    if (relay) ctx.waitUntil(relay.ports.metrics.flush().catch(() => undefined));
+    if (relay) ctx.waitUntil(relay.ports.metrics.flushSoon().catch(() => undefined));
   },
 } satisfies ExportedHandler<WorkerEnv, FederationMessage>;

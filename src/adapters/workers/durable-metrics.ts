@@ -6,18 +6,22 @@ import {
 } from "../../relay/ports/metrics.js";
 import type { MetricDeltas, MetricsObject } from "./metrics-object.js";
 
+/** Least time between two flushes of one isolate after requests (see flushSoon). */
+const FLUSH_EVERY_MS = 1000;
+
 /**
  * Metrics on Workers: counts are buffered in the isolate (the port is synchronous) and added to
- * the relay's metrics object by `flush`, which the Worker runs after each request, queue batch
- * and alarm (in waitUntil, off the response's path).
+ * the relay's metrics object by `flush`: after each alarm, and after requests and queue batches
+ * at most once a second (`flushSoon`, in waitUntil, off the response's path).
  *
  * @example
  * metrics.count(MetricName.requests, { kind: "fetch", status: "ok" });
- * ctx.waitUntil(metrics.flush());
+ * ctx.waitUntil(metrics.flushSoon());
  */
 export class DurableMetrics implements Metrics {
   #counters = new Map<string, number>();
   #histograms = new Map<string, { count: number; sum: number }>();
+  #flushedAt = 0;
 
   constructor(private readonly object: () => DurableObjectStub<MetricsObject>) {}
 
@@ -34,8 +38,19 @@ export class DurableMetrics implements Metrics {
     this.#histograms.set(series, h);
   }
 
+  /**
+   * Flushes unless this isolate flushed less than FLUSH_EVERY_MS ago: one round trip to the
+   * metrics object per isolate and second, not per request. What an isolate evicted meanwhile
+   * had not flushed is lost (at most that second's counts).
+   */
+  async flushSoon(): Promise<void> {
+    if (Date.now() - this.#flushedAt < FLUSH_EVERY_MS) return;
+    await this.flush();
+  }
+
   /** Adds what this isolate counted since the last flush; on failure it is kept for the next. */
   async flush(): Promise<void> {
+    this.#flushedAt = Date.now();
     if (this.#counters.size === 0 && this.#histograms.size === 0) return;
     const counters = this.#counters;
     const histograms = this.#histograms;
