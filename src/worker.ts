@@ -71,7 +71,8 @@ export default {
       relay = await open(env);
       if (Date.now() - relay.keysLoadedAt > KEY_RELOAD_MS) {
         relay.keysLoadedAt = Date.now();
-        await relay.relay.reloadKeys();
+        // The keys held stay good for their overlap: a failed reload is retried next minute.
+        await relay.relay.reloadKeys().catch(() => console.error("shroud: key reload failed"));
       }
     } catch (error) {
       return failed(error);
