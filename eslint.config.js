@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "bin/"] },
+  { ignores: ["dist/", "node_modules/", "bin/", ".wrangler/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
