@@ -105,7 +105,12 @@ export class RelayService {
       this.#expiresDay(),
     );
     if (auth === "forbidden") return { status: RelayStatus.forbidden };
-    if (await this.inboxes.hasMessage(inboxId, messageId)) {
+    // Both are reads; asked together they cost one round trip on a remote store, not two.
+    const [known, stored] = await Promise.all([
+      this.inboxes.hasMessage(inboxId, messageId),
+      this.inboxes.usage(inboxId),
+    ]);
+    if (known) {
       return { status: RelayStatus.accepted, kind: RequestKind.deposit, duplicate: true };
     }
     // The slot is claimed before the deposit joins the round so a loser learns at once; "held"
@@ -116,10 +121,7 @@ export class RelayService {
     // A commit is exempt from the quota: otherwise any member could fill the epoch's inbox and
     // keep the group from ever moving on (or removing it). The slot bounds this to one item.
     const quota = commit ? UNLIMITED : this.config.quota;
-    const added = await this.pool.add(
-      { inboxId, messageId, item },
-      { stored: await this.inboxes.usage(inboxId), ...quota },
-    );
+    const added = await this.pool.add({ inboxId, messageId, item }, { stored, ...quota });
     if (added === "quota") return { status: RelayStatus.quota };
     if (added === "added") await this.onDeposit();
     return {
