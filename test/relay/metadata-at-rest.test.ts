@@ -87,6 +87,23 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/**
+ * Whether `blob` holds `text` as text: inside a run of at least 8 printable characters, or as
+ * the whole blob. Sealed payloads and signatures are random bytes, which hold a short string
+ * such as "::1" now and then by chance (about once in 16 million positions).
+ */
+function holdsText(blob: Buffer, text: string): boolean {
+  const printable = (byte: number | undefined) => byte !== undefined && byte >= 0x20 && byte < 0x7f;
+  for (let at = blob.indexOf(text); at >= 0; at = blob.indexOf(text, at + 1)) {
+    let start = at;
+    let end = at + text.length;
+    while (printable(blob[start - 1])) start--;
+    while (printable(blob[end])) end++;
+    if (end - start >= 8 || (start === 0 && end === blob.length)) return true;
+  }
+  return false;
+}
+
 describe("Redis state at rest", () => {
   it("holds no fine times, no addresses, no raw payloads and no arrival order", async () => {
     const sdk = await RelayClient.connect(relay.url);
@@ -154,7 +171,7 @@ describe("Redis state at rest", () => {
     for (const d of state) {
       for (const blob of [d.key, ...d.blobs]) {
         for (const address of ["127.0.0.1", "::1", "localhost", "::ffff:"]) {
-          expect(blob.includes(address)).toBe(false);
+          expect(holdsText(blob, address)).toBe(false);
         }
       }
     }
@@ -241,7 +258,7 @@ describe("Redis federation state at rest", () => {
             for (const hex of inboxHex) expect(s.includes(hex)).toBe(false);
             for (const m of messages) expect(s.includes(m)).toBe(false);
             for (const address of ["127.0.0.2", "::1", "localhost", "::ffff:"]) {
-              expect(s.includes(address)).toBe(false);
+              expect(holdsText(blob, address)).toBe(false);
             }
           }
         }
