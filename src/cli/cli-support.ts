@@ -2,8 +2,8 @@
  * What every command shares: the process streams (injectable, so main can run in-process), the
  * two error kinds that decide the exit code, strict argument parsing and careful file IO.
  */
-import { fromBase64Url } from "../protocol/bytes.js";
-import { SecretBytes } from "../protocol/secret-bytes.js";
+import { decodeMasterKey } from "../relay/key-ring-seal.js";
+import type { SecretBytes } from "../protocol/secret-bytes.js";
 import { chmod, readFile, unlink, writeFile } from "node:fs/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ShroudError } from "../protocol/errors.js";
@@ -226,12 +226,7 @@ export function masterKeyFromEnv(env: NodeJS.ProcessEnv): SecretBytes {
         "(make one with `shroud keys new-master-key`)",
     );
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = fromBase64Url(text.trim().replace(/\+/g, "-").replace(/\//g, "_"));
-  } catch {
-    bytes = new Uint8Array(0);
-  }
-  if (bytes.length !== 32) throw new UsageError("SHROUD_MASTER_KEY must be 32 bytes in base64");
-  return new SecretBytes(bytes);
+  const key = decodeMasterKey(text);
+  if (!key) throw new UsageError("SHROUD_MASTER_KEY must be 32 bytes in base64");
+  return key;
 }

@@ -6,15 +6,31 @@
  *   sealed = version (0x01) || iv[12] || AES-256-GCM(master key, iv,
  *            aad = "shroud/v1 key ring", key ring JSON)
  */
-import { concat, randomBytes, utf8 } from "../protocol/bytes.js";
+import { concat, fromBase64Url, randomBytes, utf8 } from "../protocol/bytes.js";
 import { ConfigError } from "../protocol/errors.js";
 import { Labels } from "../protocol/labels.js";
-import type { SecretBytes } from "../protocol/secret-bytes.js";
+import { SecretBytes } from "../protocol/secret-bytes.js";
 import { keyRingFromJson, keyRingToJson } from "./key-ring-json.js";
 import type { StoredKeyRing } from "./ports/key-store.js";
 
 const VERSION = 1;
 const IV_LENGTH = 12;
+
+/**
+ * A master key as operators give it (SHROUD_MASTER_KEY): 32 bytes in base64 or base64url,
+ * padding optional, surrounding space ignored. Undefined for anything else.
+ *
+ * @example decodeMasterKey(process.env.SHROUD_MASTER_KEY ?? "") // SecretBytes or undefined
+ */
+export function decodeMasterKey(text: string): SecretBytes | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(text.trim().replace(/\+/g, "-").replace(/\//g, "_"));
+  } catch {
+    return undefined;
+  }
+  return bytes.length === 32 ? new SecretBytes(bytes) : undefined;
+}
 
 /**
  * @example

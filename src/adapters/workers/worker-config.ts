@@ -2,10 +2,11 @@
  * A Worker's settings, read once from its environment into a typed object. Mirrors `shroud
  * serve`'s SHROUD_* variables; what differs on Workers is listed in the README.
  */
-import { fromBase64Url } from "../../protocol/bytes.js";
+
 import { normalizeOrigin } from "../../protocol/descriptor.js";
 import { ConfigError } from "../../protocol/errors.js";
 import { SecretBytes } from "../../protocol/secret-bytes.js";
+import { decodeMasterKey } from "../../relay/key-ring-seal.js";
 import { relayConfig, type RelayConfig } from "../../relay/relay-config.js";
 import type { WorkerEnv } from "./worker-env.js";
 
@@ -43,14 +44,9 @@ function masterKey(text: string | undefined): SecretBytes {
       "SHROUD_MASTER_KEY must be set (wrangler secret put SHROUD_MASTER_KEY): 32 random bytes in base64",
     );
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = fromBase64Url(text.trim().replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""));
-  } catch {
-    throw new ConfigError("SHROUD_MASTER_KEY must be base64 or base64url");
-  }
-  if (bytes.length !== 32) throw new ConfigError("SHROUD_MASTER_KEY must be 32 bytes in base64");
-  return new SecretBytes(bytes);
+  const key = decodeMasterKey(text);
+  if (!key) throw new ConfigError("SHROUD_MASTER_KEY must be 32 bytes in base64");
+  return key;
 }
 
 /**
