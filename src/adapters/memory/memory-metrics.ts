@@ -1,14 +1,11 @@
 import {
   metricSeries,
+  prometheusText,
+  type HistogramTotals,
   type MetricLabels,
   type MetricName,
   type Metrics,
 } from "../../relay/ports/metrics.js";
-
-interface Histogram {
-  count: number;
-  sum: number;
-}
 
 /**
  * In-process aggregate metrics with a Prometheus text rendering.
@@ -20,7 +17,7 @@ interface Histogram {
  */
 export class MemoryMetrics implements Metrics {
   readonly #counters = new Map<string, number>();
-  readonly #histograms = new Map<string, Histogram>();
+  readonly #histograms = new Map<string, HistogramTotals>();
 
   count(name: MetricName, labels?: MetricLabels, by = 1): void {
     const key = metricSeries(name, labels);
@@ -41,14 +38,6 @@ export class MemoryMetrics implements Metrics {
   }
 
   render(): string {
-    const lines: string[] = [];
-    for (const [key, value] of [...this.#counters].sort()) lines.push(`${key} ${value}`);
-    for (const [key, h] of [...this.#histograms].sort()) {
-      const brace = key.indexOf("{");
-      const name = brace < 0 ? key : key.slice(0, brace);
-      const labels = brace < 0 ? "" : key.slice(brace);
-      lines.push(`${name}_count${labels} ${h.count}`, `${name}_sum${labels} ${h.sum}`);
-    }
-    return lines.join("\n") + (lines.length ? "\n" : "");
+    return prometheusText(this.#counters, this.#histograms);
   }
 }

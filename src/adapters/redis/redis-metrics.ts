@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import {
+  histogramSeries,
   metricSeries,
   type MetricLabels,
   type MetricName,
@@ -32,11 +33,9 @@ export class RedisMetrics implements Metrics {
   }
 
   observe(name: MetricName, value: number, labels?: MetricLabels): void {
-    const key = metricSeries(name, labels);
-    const brace = key.indexOf("{");
-    const [base, rest] = brace < 0 ? [key, ""] : [key.slice(0, brace), key.slice(brace)];
-    this.#track(this.redis.hincrby(this.keys.metrics, `${base}_count${rest}`, 1));
-    this.#track(this.redis.hincrbyfloat(this.keys.metrics, `${base}_sum${rest}`, value));
+    const series = histogramSeries(metricSeries(name, labels));
+    this.#track(this.redis.hincrby(this.keys.metrics, series.count, 1));
+    this.#track(this.redis.hincrbyfloat(this.keys.metrics, series.sum, value));
   }
 
   /** Resolves once every update made so far has reached Redis (or failed). */

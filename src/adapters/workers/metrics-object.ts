@@ -4,6 +4,7 @@
  * metrics port): no inbox id, address, single size or time reaches this object.
  */
 import { DurableObject } from "cloudflare:workers";
+import { prometheusText, type HistogramTotals } from "../../relay/ports/metrics.js";
 
 /** What one isolate adds: counter deltas and histogram (count, sum) deltas by series. */
 export interface MetricDeltas {
@@ -53,22 +54,16 @@ export class MetricsObject extends DurableObject<object> {
 
   /** Prometheus text exposition, as MemoryMetrics.render writes it. */
   render(): string {
-    const lines: string[] = [];
-    for (const { series, value } of this.#sql
-      .exec<{ series: string; value: number }>("SELECT series, value FROM counters ORDER BY series")
-      .toArray()) {
-      lines.push(`${series} ${value}`);
-    }
-    for (const { series, count, sum } of this.#sql
+    const counters = this.#sql
+      .exec<{ series: string; value: number }>("SELECT series, value FROM counters")
+      .toArray()
+      .map((r): [string, number] => [r.series, r.value]);
+    const histograms = this.#sql
       .exec<{ series: string; count: number; sum: number }>(
-        "SELECT series, count, sum FROM histograms ORDER BY series",
+        "SELECT series, count, sum FROM histograms",
       )
-      .toArray()) {
-      const brace = series.indexOf("{");
-      const name = brace < 0 ? series : series.slice(0, brace);
-      const labels = brace < 0 ? "" : series.slice(brace);
-      lines.push(`${name}_count${labels} ${count}`, `${name}_sum${labels} ${sum}`);
-    }
-    return lines.join("\n") + (lines.length ? "\n" : "");
+      .toArray()
+      .map((r): [string, HistogramTotals] => [r.series, { count: r.count, sum: r.sum }]);
+    return prometheusText(counters, histograms);
   }
 }

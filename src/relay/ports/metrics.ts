@@ -38,6 +38,44 @@ export function metricSeries(name: string, labels?: MetricLabels): string {
   return `${name}{${parts.join(",")}}`;
 }
 
+/**
+ * The two series a histogram is kept as, as Prometheus names them: `name_count{...}` and
+ * `name_sum{...}`.
+ *
+ * @example histogramSeries('shroud_round_size{x="y"}').sum // 'shroud_round_size_sum{x="y"}'
+ */
+export function histogramSeries(series: string): { count: string; sum: string } {
+  const brace = series.indexOf("{");
+  const name = brace < 0 ? series : series.slice(0, brace);
+  const labels = brace < 0 ? "" : series.slice(brace);
+  return { count: `${name}_count${labels}`, sum: `${name}_sum${labels}` };
+}
+
+/** A histogram's aggregate: how many values were observed and their sum. */
+export interface HistogramTotals {
+  count: number;
+  sum: number;
+}
+
+/**
+ * Prometheus text exposition of counters, then histograms, each sorted by series.
+ *
+ * @example prometheusText([["shroud_requests_total", 3]], []) // "shroud_requests_total 3\n"
+ */
+export function prometheusText(
+  counters: Iterable<[string, number]>,
+  histograms: Iterable<[string, HistogramTotals]>,
+): string {
+  const bySeries = <T>(a: [string, T], b: [string, T]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+  const lines: string[] = [];
+  for (const [series, value] of [...counters].sort(bySeries)) lines.push(`${series} ${value}`);
+  for (const [series, h] of [...histograms].sort(bySeries)) {
+    const names = histogramSeries(series);
+    lines.push(`${names.count} ${h.count}`, `${names.sum} ${h.sum}`);
+  }
+  return lines.join("\n") + (lines.length ? "\n" : "");
+}
+
 export interface Metrics {
   count(name: MetricName, labels?: MetricLabels, by?: number): void;
   observe(name: MetricName, value: number, labels?: MetricLabels): void;
