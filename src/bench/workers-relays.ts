@@ -13,17 +13,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { randomBytes, toBase64Url } from "../protocol/bytes.js";
-import { MetricName } from "../relay/ports/metrics.js";
+import { MetricName, metricSeries } from "../relay/ports/metrics.js";
 import { BenchChild } from "./child-process.js";
 import type { Cleanup } from "./cleanup.js";
 import { freePort } from "./free-port.js";
+import { startLocalWorker } from "./local-worker.js";
 import { processCpuSeconds } from "./process-cpu.js";
 import { descendants, type TreeProcess } from "./process-tree.js";
 import { buildWorkerBundle, REPO_ROOT } from "./worker-bundle.js";
 
 /** The repository, bin/shroud.js and wrangler.toml, from dist/bench/ where this module runs. */
 const SHROUD_BIN = join(REPO_ROOT, "bin", "shroud.js");
-const WRANGLER_CONFIG = join(REPO_ROOT, "wrangler.toml");
 const START_TIMEOUT_MS = 20_000;
 const LISTENING = /^shroud relay listening on (http:\/\/\S+)/;
 /** How long to wait for the Worker's metrics to catch up (they are flushed after the answer). */
@@ -142,44 +142,20 @@ async function versions(workerd: TreeProcess | undefined): Promise<string> {
  * @example const worker = await startWorkerTarget(1000, cleanup); ...; await worker.stop();
  */
 export async function startWorkerTarget(roundMs: number, cleanup: Cleanup): Promise<BenchTarget> {
-  // wrangler asks no questions and sends nothing when these are set.
-  process.env["WRANGLER_SEND_METRICS"] = "false";
-  process.env["CLOUDFLARE_CF_FETCH_ENABLED"] = "false";
-  // wrangler reloads the Worker (failing the requests in flight) when wrangler.toml changes.
-  process.env["WRANGLER_CI_DISABLE_CONFIG_WATCHING"] = "true";
-  // Imported here, not at the top: wrangler is a devDependency and slow to load, and the other
-  // parts of the bench must run without it.
-  const { unstable_startWorker } = await import("wrangler");
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const tempDir = await mkdtemp(join(tmpdir(), "shroud-bench-worker-"));
   removeLater(cleanup, tempDir);
-  // The bundle `wrangler deploy` would upload, built once: wrangler's dev bundler watches every
-  // source file and reloads the Worker mid-run whenever one is saved, whatever dev.watch says.
-  const entrypoint = await buildWorkerBundle(join(tempDir, "bundle"));
-  const adminToken = toBase64Url(randomBytes(24));
-  const text = (value: string) => ({ type: "plain_text" as const, value });
-  const secret = (value: string) => ({ type: "secret_text" as const, value });
   const before = new Set(descendants().map((p) => p.pid));
-  const worker = await unstable_startWorker({
-    config: WRANGLER_CONFIG,
-    entrypoint,
-    build: { bundle: false },
-    bindings: {
-      SHROUD_ORIGIN: text(url),
-      SHROUD_ROUND_MS: text(String(roundMs)),
-      SHROUD_FEDERATION: text("allowlist"),
-      SHROUD_PEERS: text(""),
-      SHROUD_MASTER_KEY: secret(toBase64Url(randomBytes(32))),
-      SHROUD_ADMIN_TOKEN: secret(adminToken),
-    },
-    dev: {
-      server: { hostname: "127.0.0.1", port },
-      inspector: false,
-      persist: join(tempDir, "state"),
-      logLevel: "error",
-    },
+  const worker = await startLocalWorker({
+    port,
+    // The bundle `wrangler deploy` would upload, built once for this run.
+    entrypoint: await buildWorkerBundle(join(tempDir, "bundle")),
+    stateDir: join(tempDir, "state"),
+    masterKey: toBase64Url(randomBytes(32)),
+    adminToken: toBase64Url(randomBytes(24)),
+    roundMs,
   });
+  const url = worker.url;
   let workerds: TreeProcess[] = [];
   const stop = cleanup.add({
     name: "worker (wrangler)",
@@ -195,8 +171,7 @@ export async function startWorkerTarget(roundMs: number, cleanup: Cleanup): Prom
     },
   });
   try {
-    await worker.ready;
-    // `ready` means wrangler's proxy is listening; the runtime behind it starts on the first
+    // Being ready means wrangler's proxy is listening; the runtime behind it starts on the first
     // request, so its process only exists once a request went through.
     const descriptor = await fetch(new URL("/.well-known/shroud", url));
     if (descriptor.status !== 200) throw new Error(`descriptor answered HTTP ${descriptor.status}`);
@@ -212,14 +187,7 @@ export async function startWorkerTarget(roundMs: number, cleanup: Cleanup): Prom
       const found = workerds.map((p) => `${p.pid} ${p.args.slice(1, 5).join(" ")}`).join("; ");
       throw new Error(`expected wrangler's proxy and one runtime workerd, found: ${found}`);
     }
-    const metrics = async () => {
-      const response = await fetch(new URL("/v1/admin/metrics", url), {
-        headers: { authorization: `Bearer ${adminToken}` },
-      });
-      if (response.status !== 200) throw new Error(`metrics answered HTTP ${response.status}`);
-      return response.text();
-    };
-    const series = `${MetricName.requests}{kind="deposit",status="accepted"} `;
+    const series = metricSeries(MetricName.requests, { kind: "deposit", status: "accepted" });
     return {
       name: "Worker: workerd (wrangler dev runtime)",
       url,
@@ -242,8 +210,7 @@ export async function startWorkerTarget(roundMs: number, cleanup: Cleanup): Prom
         // Counters are flushed after each answer (waitUntil), so the last ones lag a little.
         const deadline = Date.now() + METRICS_SETTLE_MS;
         for (;;) {
-          const line = (await metrics()).split("\n").find((l) => l.startsWith(series));
-          const count = line ? Number(line.slice(series.length)) : 0;
+          const count = await worker.counter(series);
           if (count >= atLeast || Date.now() > deadline) return count;
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
