@@ -57,11 +57,11 @@ function open(env: WorkerEnv): Promise<Opened> {
   return opened;
 }
 
-function failed(error: unknown): Response {
+/** Logs why the relay could not open (a config or key ring problem: nothing about clients). */
+function startFailed(error: unknown): void {
   console.error(
     `shroud: the relay could not start (${error instanceof Error ? error.message : "error"})`,
   );
-  return new Response("unavailable", { status: 503, headers: { "content-type": "text/plain" } });
 }
 
 export default {
@@ -75,7 +75,11 @@ export default {
         await relay.relay.reloadKeys().catch(() => console.error("shroud: key reload failed"));
       }
     } catch (error) {
-      return failed(error);
+      startFailed(error);
+      return new Response("unavailable", {
+        status: 503,
+        headers: { "content-type": "text/plain" },
+      });
     }
     const response = await relay.app.fetch(request);
     ctx.waitUntil(relay.ports.metrics.flushSoon().catch(() => undefined));
@@ -85,10 +89,7 @@ export default {
   async queue(batch: MessageBatch<FederationMessage>, env: WorkerEnv, ctx: ExecutionContext) {
     // Opening the relay starts its delivery in this isolate; if it cannot open, outbound
     // messages find no delivery and are retried, and dead letters are still filed.
-    const relay = await open(env).catch((error: unknown) => {
-      failed(error);
-      return undefined;
-    });
+    const relay = await open(env).catch(startFailed);
     if (batch.queue === QueueNames.deadLetter) await consumeDeadLetters(batch, env);
     else await consumeOutbound(batch);
     if (relay) ctx.waitUntil(relay.ports.metrics.flushSoon().catch(() => undefined));

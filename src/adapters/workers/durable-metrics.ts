@@ -72,12 +72,6 @@ export class DurableMetrics implements Metrics {
     }
   }
 
-  /** A counter's value across every isolate (after flushing this one's). */
-  async counter(name: MetricName, labels?: MetricLabels): Promise<number> {
-    await this.flush();
-    return this.object().counter(metricSeries(name, labels));
-  }
-
   /** Prometheus text of the relay's metrics (after flushing this isolate's). */
   async render(): Promise<string> {
     await this.flush();

@@ -44,14 +44,6 @@ export class MetricsObject extends DurableObject<object> {
     }
   }
 
-  counter(series: string): number {
-    return (
-      this.#sql
-        .exec<{ value: number }>("SELECT value FROM counters WHERE series = ?", series)
-        .toArray()[0]?.value ?? 0
-    );
-  }
-
   /** Prometheus text exposition, as MemoryMetrics.render writes it. */
   render(): string {
     const counters = this.#sql
