@@ -49,7 +49,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const hex = (bytes: Uint8Array) => toHex(bytes);
 
 /** A member in the group and every event its syncs reported. */
 interface Participant {
@@ -189,13 +188,13 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
 
   // ---- 2. Alice creates the group on A and adds Bob and Carol (Welcomes to their inboxes on B).
   const group = await GroupSession.create(GROUP_NAME, alice, aliceToA, deps(routes.alice));
-  const inboxes = [hex(group.currentInboxId)];
+  const inboxes = [toHex(group.currentInboxId)];
   expect(await group.change({ add: [bob.card(), carol.card()] })).toEqual({
     status: "committed",
     epoch: 1n,
     attempts: 1,
   });
-  inboxes.push(hex(group.currentInboxId));
+  inboxes.push(toHex(group.currentInboxId));
 
   // ---- 3. Bob and Carol join from their Welcomes, read on B through A.
   const join = async (member: Member, route: GroupDeps["route"]): Promise<GroupSession> => {
@@ -222,8 +221,8 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
     expect(session.name).toBe(GROUP_NAME);
     expect(session.relay).toBe(a.url);
     expect(session.epoch).toBe(1n);
-    expect(hex(session.treeHash)).toBe(hex(group.treeHash));
-    expect(hex(session.currentInboxId)).toBe(inboxes[1]);
+    expect(toHex(session.treeHash)).toBe(toHex(group.treeHash));
+    expect(toHex(session.currentInboxId)).toBe(inboxes[1]);
   }
   for (const session of [group, bobGroup, carolGroup]) {
     expect(session.members).toEqual(["alice", "bob", "carol"]);
@@ -267,7 +266,7 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
   expect(won).toEqual({ status: "committed", epoch: 2n, attempts: 1 });
   expect(lost).toEqual({ status: "committed", epoch: 3n, attempts: 2 });
   // The winner has not synced since, so it still reads epoch 2's inbox.
-  inboxes.push(hex(winner.session.currentInboxId));
+  inboxes.push(toHex(winner.session.currentInboxId));
   const sorted = (attempts: object[]) => attempts.map((x) => JSON.stringify(x)).sort();
   expect(sorted(race)).toEqual(
     sorted([
@@ -290,11 +289,11 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
   expect(since(aliceM)).toEqual([commitBy(2n, winner.name), commitBy(3n, loser.name)]);
   expect(since(winner)).toEqual([commitBy(3n, loser.name)]);
   expect(since(loser)).toEqual([commitBy(2n, winner.name)]);
-  inboxes.push(hex(group.currentInboxId));
+  inboxes.push(toHex(group.currentInboxId));
   for (const session of [bobGroup, carolGroup]) {
     expect(session.epoch).toBe(3n);
-    expect(hex(session.treeHash)).toBe(hex(group.treeHash));
-    expect(hex(session.currentInboxId)).toBe(inboxes[3]);
+    expect(toHex(session.treeHash)).toBe(toHex(group.treeHash));
+    expect(toHex(session.currentInboxId)).toBe(inboxes[3]);
   }
 
   // ---- 6. Alice removes Carol.
@@ -303,7 +302,7 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
     epoch: 4n,
     attempts: 1,
   });
-  inboxes.push(hex(group.currentInboxId));
+  inboxes.push(toHex(group.currentInboxId));
   const bobMark = bobM.events.length;
   await readUntil(bobM, () => bobGroup.epoch === 4n, "bob has applied the removal");
   expect(bobM.events.slice(bobMark)).toEqual([
@@ -316,8 +315,8 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
   ]);
   expect(group.members).toEqual(["alice", "bob"]);
   expect(bobGroup.members).toEqual(["alice", "bob"]);
-  expect(hex(bobGroup.treeHash)).toBe(hex(group.treeHash));
-  expect(hex(bobGroup.currentInboxId)).toBe(inboxes[4]);
+  expect(toHex(bobGroup.treeHash)).toBe(toHex(group.treeHash));
+  expect(toHex(bobGroup.currentInboxId)).toBe(inboxes[4]);
 
   // ---- 7. Alice and Bob chat on; Carol reads nothing and can neither send nor find the inbox.
   await chat(
@@ -334,15 +333,15 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
   expect(carolState.groupContext.epoch).toBe(3n);
   const derived = await epochInbox(carolState, a.url);
   // Control: her last state does derive the inbox of her last epoch.
-  expect(hex(derived.inboxId)).toBe(inboxes[3]);
+  expect(toHex(derived.inboxId)).toBe(inboxes[3]);
   const carolKeys = [
     ...(await savedReadings(carolGroup)),
     { inboxId: derived.inboxId, payloadKey: derived.payloadKey.expose() },
   ];
-  expect(carolKeys.map((k) => hex(k.inboxId))).not.toContain(inboxes[4]);
+  expect(carolKeys.map((k) => toHex(k.inboxId))).not.toContain(inboxes[4]);
   // What A holds in epoch 4's inbox, read as the members would (with the epoch's read secret).
   const epoch4 = (await savedReadings(group)).find((r) => r.epoch === 4n)!;
-  expect(hex(epoch4.inboxId)).toBe(inboxes[4]);
+  expect(toHex(epoch4.inboxId)).toBe(inboxes[4]);
   const { items } = await epochItems(observer, group);
   expect(items).toHaveLength(4);
   for (const item of items) {
