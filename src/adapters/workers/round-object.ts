@@ -72,9 +72,14 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
     await this.ctx.storage.deleteAlarm();
   }
 
-  #relayFor(instance: string): Promise<{ relay: Relay; ports: WorkersPorts }> {
+  /** The Worker's settings, read once per object (a new deployment makes new objects). */
+  #config: WorkerConfig | undefined;
+
+  #relayFor(
+    config: WorkerConfig,
+    instance: string,
+  ): Promise<{ relay: Relay; ports: WorkersPorts }> {
     this.#relay ??= (async () => {
-      const config = workerConfig(this.env);
       const ports = workersPorts(this.env, { ...config, instance }, { pool: this.#pool });
       return { relay: await Relay.open(config.relay, ports), ports };
     })();
@@ -87,7 +92,7 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
     if (instance === undefined) return;
     let config: WorkerConfig;
     try {
-      config = workerConfig(this.env);
+      config = this.#config ??= workerConfig(this.env);
     } catch (error) {
       // Rounds stop until a fixed deployment opens the relay again (which restarts them).
       console.error(`shroud: rounds stopped (${error instanceof Error ? error.message : "error"})`);
@@ -95,7 +100,7 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
     }
     let ports: WorkersPorts | undefined;
     try {
-      const opened = await this.#relayFor(instance);
+      const opened = await this.#relayFor(config, instance);
       ports = opened.ports;
       await logged("round close", () => opened.relay.closeRound());
       const now = Date.now();
