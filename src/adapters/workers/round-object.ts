@@ -72,7 +72,7 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
     await this.ctx.storage.deleteAlarm();
   }
 
-  /** The Worker's settings, read once per object (a new deployment makes new objects). */
+  /** The Worker's settings, read once per object (a new deployment restarts the objects). */
   #config: WorkerConfig | undefined;
 
   #relayFor(
