@@ -91,6 +91,23 @@ export class GroupError extends ShroudError {
   }
 }
 
+/**
+ * The relay refuses work because a bounded resource is full (e.g. the embedded replay set): taking
+ * the request would leave a replay undetectable or exhaust memory (HTTP 503).
+ */
+export class CapacityError extends ShroudError {
+  constructor() {
+    super("capacity", "relay at capacity");
+  }
+}
+
+/** A client address sent more requests than the relay's per-address limit allows (HTTP 429). */
+export class RateLimitError extends ShroudError {
+  constructor() {
+    super("rate_limit", "too many requests");
+  }
+}
+
 /** A request arrived with the wrong Content-Type. */
 export class MediaTypeError extends ShroudError {
   constructor() {

@@ -1,9 +1,11 @@
 import {
+  CapacityError,
   CryptoError,
   DecodeError,
   DescriptorError,
   MediaTypeError,
   PolicyError,
+  RateLimitError,
   TransportError,
   ReplayError,
   TooLargeError,
@@ -12,7 +14,7 @@ import {
 
 /** An HTTP answer for an envelope that never opened: a status and a fixed, opaque body. */
 export interface HttpFailure {
-  status: 400 | 403 | 413 | 415 | 422 | 500 | 503;
+  status: 400 | 403 | 413 | 415 | 422 | 429 | 500 | 503;
   body: string;
 }
 
@@ -31,6 +33,9 @@ export function httpFailureFor(error: unknown): HttpFailure {
     return { status: 400, body: "bad request" };
   }
   if (error instanceof PolicyError) return { status: 403, body: "forbidden" };
+  if (error instanceof RateLimitError) return { status: 429, body: "too many requests" };
+  // A full bounded resource (the embedded replay set): the client should retry later.
+  if (error instanceof CapacityError) return { status: 503, body: "unavailable" };
   // A peer's descriptor could not be had: the sender should retry later.
   if (error instanceof TransportError || error instanceof DescriptorError) {
     return { status: 503, body: "unavailable" };
