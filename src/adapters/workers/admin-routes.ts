@@ -1,7 +1,7 @@
 /**
  * Operator routes of a Worker relay, which has no shell to run `shroud federation` in:
  * metrics and the federation dead letters, behind a bearer token (the SHROUD_ADMIN_TOKEN
- * secret, compared in constant time). Without the secret they do not exist (404).
+ * secret, compared in constant time through SHA-256 digests). Without the secret they do not exist (404).
  *
  *   GET    /v1/admin/metrics                    Prometheus text
  *   GET    /v1/admin/dead-letters               JSON [{ id, peer, attempts, bytes }]
@@ -15,6 +15,30 @@ import type { WorkersPorts } from "./workers-ports.js";
 
 const ID = /^[0-9a-f]{32}$/;
 
+async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes)));
+}
+
+/**
+ * Whether an Authorization header carries `Bearer <token>`. Both sides are hashed first and the
+ * digests compared in constant time, so neither the token's length nor how much of it a guess
+ * got right shows in the time taken (a length check before comparing would tell the length).
+ *
+ * @example await bearerTokenMatches(request.headers.get("authorization") ?? undefined, token)
+ */
+export async function bearerTokenMatches(
+  header: string | undefined,
+  token: SecretBytes,
+): Promise<boolean> {
+  const given = /^Bearer (.+)$/.exec(header ?? "")?.[1];
+  // A missing or malformed header is hashed too (as nothing), so it takes the same path.
+  const [givenDigest, tokenDigest] = await Promise.all([
+    sha256(utf8(given ?? "")),
+    sha256(token.expose()),
+  ]);
+  return constantTimeEqual(givenDigest, tokenDigest) && given !== undefined;
+}
+
 /**
  * @example addAdminRoutes(createRelayApp(relay), ports, config.adminToken);
  */
@@ -24,10 +48,6 @@ export function addAdminRoutes(
   token: SecretBytes | undefined,
 ): Hono {
   if (!token) return app;
-  const authorized = (header: string | undefined) => {
-    const given = /^Bearer (.+)$/.exec(header ?? "")?.[1];
-    return given !== undefined && constantTimeEqual(utf8(given), token.expose());
-  };
   const denied = () =>
     new Response("unauthorized", {
       status: 401,
@@ -36,7 +56,7 @@ export function addAdminRoutes(
   const gone = () => new Response("not found", { status: 404 });
 
   app.use("/v1/admin/*", async (c, next) => {
-    if (!authorized(c.req.header("authorization"))) return denied();
+    if (!(await bearerTokenMatches(c.req.header("authorization"), token))) return denied();
     await next();
   });
   app.get(
