@@ -7,7 +7,8 @@
  *   DIR/groups/<hex>.enc     one file per group; the name is random, the group's name is inside
  *   DIR/lock                 held (O_EXCL, our pid) while a command uses the profile
  *
- * The key comes from a passphrase through scrypt with a random per-profile salt, or from a
+ * The key comes from a passphrase (at least MIN_PASSPHRASE_CHARS characters for a new profile)
+ * through scrypt with a random per-profile salt and the cost recorded in the header, or from a
  * 32-byte key file through HKDF with the same salt. Every sealed file is
  * version (1) || nonce (12) || ciphertext || tag (16), with associated data naming the file, so
  * one group's file cannot be swapped in for another's or for the profile. The header holds a
@@ -59,8 +60,13 @@ const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 32;
-/** 32 MiB and about 0.1 s per command: a guess costs an attacker the same. */
-const DEFAULT_SCRYPT: ScryptCost = { N: 2 ** 15, r: 8, p: 1 };
+/**
+ * For new profiles: 128 MiB and about 0.3 s per command on a 2-core machine, and so per guess
+ * for an attacker with the files. Profiles made earlier (N = 2^15) keep the cost in their header.
+ */
+const DEFAULT_SCRYPT: ScryptCost = { N: 2 ** 17, r: 8, p: 1 };
+/** Shortest passphrase a new profile accepts, in characters: a few words, not a PIN. */
+export const MIN_PASSPHRASE_CHARS = 12;
 const WRONG_SECRET = "cannot decrypt the profile: wrong passphrase or key file";
 const LABEL = "shroud/v1 profile";
 const LOCK_WAIT_MS = 10_000;
@@ -150,7 +156,8 @@ function unseal(
 }
 
 function scryptAsync(secret: string, salt: Uint8Array, cost: ScryptCost): Promise<Uint8Array> {
-  // Node refuses anything above maxmem (32 MiB by default), which N = 2^15, r = 8 just exceeds.
+  // Node refuses anything above maxmem (32 MiB by default), which every cost from N = 2^15, r = 8
+  // on exceeds.
   const options: ScryptOptions = { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 };
   return new Promise((resolve, reject) => {
     scrypt(secret.normalize("NFC"), salt, KEY_LENGTH, options, (error, key) =>
@@ -362,6 +369,17 @@ export class ProfileStore {
    */
   static async create(dir: string, secrets: ProfileSecrets): Promise<ProfileStore> {
     const protection: Protection = secrets.keyFile !== undefined ? "key-file" : "passphrase";
+    const passphrase = secrets.passphrase?.normalize("NFC") ?? "";
+    // Only new profiles: an existing one keeps opening with the passphrase it was made with.
+    if (protection === "passphrase" && passphrase !== "") {
+      const length = [...passphrase].length;
+      if (length < MIN_PASSPHRASE_CHARS) {
+        throw new UsageError(
+          `SHROUD_PASSPHRASE must have at least ${MIN_PASSPHRASE_CHARS} characters, got ${length}: ` +
+            "anyone with the profile's files can try guesses offline (or use --key-file FILE)",
+        );
+      }
+    }
     const header: Header = {
       protection,
       salt: new Uint8Array(nodeRandomBytes(SALT_LENGTH)),
