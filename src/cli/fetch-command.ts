@@ -51,6 +51,21 @@ async function writeMessageFile(dir: string, message: InboxMessage): Promise<voi
   }
 }
 
+/**
+ * How far an ack may go: up to the last item before the first one that did not open. An item
+ * that does not open may be a damaged or mis-sealed message the user still wants (or another
+ * client's to read), so it and everything after it stay on the relay.
+ */
+function ackableSeq(result: { messages: InboxMessage[]; unreadable: number[]; lastSeq: number }) {
+  if (result.unreadable.length === 0) return result.lastSeq;
+  const firstUnreadable = Math.min(...result.unreadable);
+  let upTo = 0;
+  for (const message of result.messages) {
+    if (message.seq < firstUnreadable) upTo = Math.max(upTo, message.seq);
+  }
+  return upTo;
+}
+
 async function writeToStdout(io: CliIo, message: InboxMessage): Promise<void> {
   await write(io.stdout, message.payload);
   if (message.payload.at(-1) !== NEWLINE) await write(io.stdout, "\n");
@@ -101,16 +116,27 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
   const parts = [`${count} message${count === 1 ? "" : "s"}`];
   if (outDir !== undefined && count > 0) parts.push(`written to ${outDir}`);
   if (result.unreadable.length > 0) {
-    parts.push(`${result.unreadable.length} unreadable (not sealed to this inbox) skipped`);
+    parts.push(`${result.unreadable.length} unreadable (not sealed to this inbox)`);
   }
   if (result.more) parts.push("more waiting: fetch again");
-  if (values.ack && result.lastSeq > 0) {
-    const acked = await client.ack(inbox, result.lastSeq);
-    if (acked.status !== "ok") {
-      await line(io.stderr, `shroud: ack failed: ${acked.status} (${parts.join(", ")})`);
-      return 1;
+  if (values.ack) {
+    const upTo = ackableSeq(result);
+    if (upTo > 0) {
+      const acked = await client.ack(inbox, upTo);
+      if (acked.status !== "ok") {
+        await line(io.stderr, `shroud: ack failed: ${acked.status} (${parts.join(", ")})`);
+        return 1;
+      }
+      parts.push(`acked ${acked.removed}`);
+    } else if (count + result.unreadable.length > 0) {
+      parts.push("acked 0");
     }
-    parts.push(`acked ${acked.removed}`);
+    if (upTo < result.lastSeq) {
+      const kept = result.unreadable.length + result.messages.filter((m) => m.seq > upTo).length;
+      parts.push(
+        `not acked from the first unreadable item on (${kept} item${kept === 1 ? "" : "s"} kept on the relay)`,
+      );
+    }
   }
   await line(io.stderr, parts.join(", "));
   return 0;

@@ -66,7 +66,9 @@ each ending with a newline; the count goes to stderr.
 
   --inbox FILE   private inbox file from \`shroud inbox create\`
   --out DIR      write one file per message, DIR/<seq>.msg, instead of stdout (DIR is created)
-  --ack          after the messages are written, delete them from the relay
+  --ack          after the messages are written, delete them from the relay: every message up
+                 to the first item that does not open (that item and all after it stay, and
+                 the count says so)
   --via URL      fetch (and ack) through this relay, a peer of the inbox's relay, so the inbox's
                  relay never sees your address. A message sent with --via arrives after the
                  ingress relay's next round and the inbox relay's next one.`;
@@ -128,7 +130,8 @@ DIR/card.json.
                       profile create makes FILE with a random key if it does not exist
 
 SHROUD_PASSPHRASE (environment only, never a flag): the passphrase the profile is encrypted
-under. A wrong one fails with "cannot decrypt the profile".`;
+under, at least 12 characters for a new profile (scrypt N=2^17, r=8: about 0.3 s and 128 MiB
+per command). A wrong one fails with "cannot decrypt the profile".`;
 
 export const GROUP_USAGE = `Usage: shroud group create GROUP
        shroud group add GROUP CARD_FILE...
