@@ -10,6 +10,7 @@
  * Run as: node dist/bench/mls-relay-child.js --port N --round-ms T [--peer URL]
  */
 import { argv, cpuUsage, exit } from "node:process";
+import { toHex } from "../protocol/bytes.js";
 import { memoryPorts } from "../adapters/memory/memory-ports.js";
 import { startNodeRelay, type RunningRelay } from "../node.js";
 import { MetricName } from "../relay/ports/metrics.js";
@@ -72,12 +73,15 @@ async function main(): Promise<void> {
   };
   const appendRound = ports.inboxes.appendRound.bind(ports.inboxes);
   ports.inboxes.appendRound = async (entries, expiresDay) => {
-    for (const entry of entries) {
-      if (await ports.inboxes.hasMessage(entry.inboxId, entry.messageId)) continue;
-      stats.storedItems += 1;
-      stats.storedBytes += entry.item.length;
-    }
-    return appendRound(entries, expiresDay);
+    // What the store holds more afterwards is what it took (repeated message ids are skipped).
+    const inboxes = [...new Map(entries.map((e) => [toHex(e.inboxId), e.inboxId])).values()];
+    const usage = () => Promise.all(inboxes.map((id) => ports.inboxes.usage(id)));
+    const before = await usage();
+    await appendRound(entries, expiresDay);
+    (await usage()).forEach((after, i) => {
+      stats.storedItems += after.items - before[i]!.items;
+      stats.storedBytes += after.bytes - before[i]!.bytes;
+    });
   };
 
   const peer = optionalFlag("--peer");

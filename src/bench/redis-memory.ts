@@ -117,9 +117,9 @@ export async function measureMemory(
   });
   const before = await usedMemory(admin);
 
-  const inboxes = await phase(options, prefix, "inbox (authorized)", inboxIds.length, (ports) =>
+  const inboxes = await phase(options, prefix, "inbox (admitted)", inboxIds.length, (ports) =>
     inBatches(inboxIds.length, (i) =>
-      ports.inboxes.authorize(inboxIds[i]!, randomBytes(32), expiresDay),
+      ports.inboxes.admit(inboxIds[i]!, randomBytes(MESSAGE_ID_BYTES), expiresDay),
     ),
   );
   const delivered = await phase(options, prefix, "delivered item", options.items, async (ports) => {

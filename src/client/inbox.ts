@@ -1,20 +1,27 @@
 /**
  * Inboxes from the owner's side. The private inbox holds the read secret, the write token and
- * the inbox's HPKE private key; the contact card is what the owner shares so others can deposit.
+ * the inbox's HPKE private key; the contact card is what the owner shares so others can deposit:
+ * the read id (a hash of the read secret), the write token and the public key.
  *
- *   Inbox file (JSON):  { "shroud": "inbox/v1", relay, inboxId, readSecret, writeToken,
+ *   Inbox file (JSON):  { "shroud": "inbox/v2", relay, readSecret, writeToken,
  *                         publicKey, privateKey, relaySigningKey }
- *   Contact card (JSON): { "shroud": "card/v1", relay, inboxId, writeToken, publicKey,
+ *   Contact card (JSON): { "shroud": "card/v2", relay, readId, writeToken, publicKey,
  *                         relaySigningKey, name, keyPackages }
  * Byte fields are base64url. `relaySigningKey` pins the relay's descriptor key. `name` and
  * `keyPackages` (MLS KeyPackage messages, one per group that may add the owner) are present on
- * a group member's card.
+ * a group member's card. The inbox id is derived (see src/protocol/inbox-id.ts), never stored.
+ * Version 1 files (whose inbox ids did not commit to the write token) are refused.
  */
 import { asBytes, fromBase64Url, toBase64Url } from "../protocol/bytes.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { ConfigError } from "../protocol/errors.js";
 import { AeadId, hpkeSuite, KdfId, KemId } from "../protocol/hpke-suite.js";
-import { CAPABILITY_LENGTH, inboxIdFor } from "../protocol/inbox-id.js";
+import {
+  CAPABILITY_LENGTH,
+  inboxAddress,
+  inboxIdOf,
+  writeTokenHash,
+} from "../protocol/inbox-id.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
 
 /** The suite payloads are sealed with (HPKE base mode to the inbox key). */
@@ -27,6 +34,9 @@ export const PAYLOAD_SUITE = {
 /** What anyone who may deposit needs: no read capability, no private key. */
 export interface ContactCard {
   relay: string;
+  /** What a deposit names the inbox by (a hash of the read secret). */
+  readId: Uint8Array;
+  /** The relay's id of the inbox, derived from `readId` and `writeToken` (never sent by a client). */
   inboxId: Uint8Array;
   writeToken: SecretBytes;
   publicKey: Uint8Array;
@@ -40,6 +50,8 @@ export interface ContactCard {
 /** The owner's inbox: a contact card plus the read secret and private key. */
 export interface Inbox extends ContactCard {
   readSecret: SecretBytes;
+  /** What a fetch or ack sends beside the read secret, so the relay can find the inbox. */
+  writeTokenHash: Uint8Array;
   privateKey: SecretBytes;
 }
 
@@ -52,13 +64,14 @@ export interface Inbox extends ContactCard {
  */
 export async function createInbox(relay: string, relaySigningKey?: Uint8Array): Promise<Inbox> {
   const readSecret = SecretBytes.random(CAPABILITY_LENGTH);
+  const writeToken = SecretBytes.random(CAPABILITY_LENGTH);
   const suite = hpkeSuite(PAYLOAD_SUITE);
   const pair = await suite.kem.generateKeyPair();
   return {
     relay: normalizeOrigin(relay),
-    inboxId: await inboxIdFor(readSecret.expose()),
+    ...(await inboxAddress(readSecret.expose(), writeToken.expose())),
     readSecret,
-    writeToken: SecretBytes.random(CAPABILITY_LENGTH),
+    writeToken,
     publicKey: asBytes(await suite.kem.serializePublicKey(pair.publicKey)),
     privateKey: new SecretBytes(asBytes(await suite.kem.serializePrivateKey(pair.privateKey))),
     ...(relaySigningKey ? { relaySigningKey } : {}),
@@ -67,8 +80,15 @@ export async function createInbox(relay: string, relaySigningKey?: Uint8Array): 
 
 /** The shareable part of an inbox. */
 export function contactCard(inbox: Inbox): ContactCard {
-  const { relay, inboxId, writeToken, publicKey, relaySigningKey } = inbox;
-  return { relay, inboxId, writeToken, publicKey, ...(relaySigningKey ? { relaySigningKey } : {}) };
+  const { relay, readId, inboxId, writeToken, publicKey, relaySigningKey } = inbox;
+  return {
+    relay,
+    readId,
+    inboxId,
+    writeToken,
+    publicKey,
+    ...(relaySigningKey ? { relaySigningKey } : {}),
+  };
 }
 
 function pinJson(pin: Uint8Array | undefined): Record<string, string> {
@@ -79,9 +99,9 @@ function pinJson(pin: Uint8Array | undefined): Record<string, string> {
 export function cardToJson(card: ContactCard): string {
   return JSON.stringify(
     {
-      shroud: "card/v1",
+      shroud: "card/v2",
       relay: card.relay,
-      inboxId: toBase64Url(card.inboxId),
+      readId: toBase64Url(card.readId),
       writeToken: toBase64Url(card.writeToken.expose()),
       publicKey: toBase64Url(card.publicKey),
       ...pinJson(card.relaySigningKey),
@@ -97,9 +117,8 @@ export function cardToJson(card: ContactCard): string {
 export function inboxToJson(inbox: Inbox): string {
   return JSON.stringify(
     {
-      shroud: "inbox/v1",
+      shroud: "inbox/v2",
       relay: inbox.relay,
-      inboxId: toBase64Url(inbox.inboxId),
       readSecret: toBase64Url(inbox.readSecret.expose()),
       writeToken: toBase64Url(inbox.writeToken.expose()),
       publicKey: toBase64Url(inbox.publicKey),
@@ -133,13 +152,17 @@ function parse(text: string, kind: string): Record<string, unknown> {
   } catch {
     throw new ConfigError(`not a Shroud ${kind} file (invalid JSON)`);
   }
-  if (
-    typeof record !== "object" ||
-    record === null ||
-    (record as { shroud?: unknown }).shroud !== `${kind}/v1`
-  ) {
-    throw new ConfigError(`not a Shroud ${kind} file`);
+  const format =
+    typeof record === "object" && record !== null
+      ? (record as { shroud?: unknown }).shroud
+      : undefined;
+  if (format === `${kind}/v1`) {
+    throw new ConfigError(
+      `a ${kind} file of Shroud protocol v1, whose inboxes v2 relays no longer serve: ` +
+        (kind === "card" ? "ask its owner for a new card" : "create a new inbox"),
+    );
   }
+  if (format !== `${kind}/v2`) throw new ConfigError(`not a Shroud ${kind} file`);
   const relay = (record as { relay?: unknown }).relay;
   if (typeof relay !== "string") throw new ConfigError(`${kind} file has no relay origin`);
   return record as Record<string, unknown>;
@@ -165,12 +188,12 @@ function memberFields(record: Record<string, unknown>): Pick<ContactCard, "name"
   };
 }
 
-function cardFields(record: Record<string, unknown>): ContactCard {
+/** The card fields other than the read id and inbox id. */
+function commonFields(record: Record<string, unknown>) {
   const pin =
     record["relaySigningKey"] === undefined ? undefined : field(record, "relaySigningKey", 32);
   return {
     relay: normalizeOrigin(record["relay"] as string),
-    inboxId: field(record, "inboxId", CAPABILITY_LENGTH),
     writeToken: new SecretBytes(field(record, "writeToken", CAPABILITY_LENGTH)),
     publicKey: field(record, "publicKey", 32),
     ...(pin ? { relaySigningKey: pin } : {}),
@@ -179,21 +202,23 @@ function cardFields(record: Record<string, unknown>): ContactCard {
 }
 
 /** Parses a contact card; ConfigError with a clear message when it is not one. */
-export function cardFromJson(text: string): ContactCard {
-  return cardFields(parse(text, "card"));
+export async function cardFromJson(text: string): Promise<ContactCard> {
+  const record = parse(text, "card");
+  const common = commonFields(record);
+  const readId = field(record, "readId", CAPABILITY_LENGTH);
+  const inboxId = await inboxIdOf(readId, await writeTokenHash(common.writeToken.expose()));
+  return { ...common, readId, inboxId };
 }
 
-/** Parses a private inbox file and checks that its id matches its read secret. */
+/** Parses a private inbox file; its ids are derived from its secrets. */
 export async function inboxFromJson(text: string): Promise<Inbox> {
   const record = parse(text, "inbox");
-  const inbox: Inbox = {
-    ...cardFields(record),
-    readSecret: new SecretBytes(field(record, "readSecret", CAPABILITY_LENGTH)),
+  const common = commonFields(record);
+  const readSecret = new SecretBytes(field(record, "readSecret", CAPABILITY_LENGTH));
+  return {
+    ...common,
+    ...(await inboxAddress(readSecret.expose(), common.writeToken.expose())),
+    readSecret,
     privateKey: new SecretBytes(field(record, "privateKey", 32)),
   };
-  const expected = await inboxIdFor(inbox.readSecret.expose());
-  if (toBase64Url(expected) !== toBase64Url(inbox.inboxId)) {
-    throw new ConfigError("inbox id does not match its read secret");
-  }
-  return inbox;
 }

@@ -19,7 +19,6 @@ import { MediaTypes } from "../protocol/labels.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
 import { randomBytes } from "../protocol/bytes.js";
 import {
-  DepositFlags,
   MESSAGE_ID_LENGTH,
   RequestKind,
   relayRequestCodec,
@@ -40,8 +39,8 @@ export type FailureName = Exclude<StatusName, "ok" | "accepted">;
 /**
  * "forwarded": the deposit went through an ingress relay (`connectVia`) and waits there for
  * the next batch to the inbox's relay; what that relay makes of it is not reported back. A
- * deposit too large for the ingress's batch slots (and a commit) is proxied instead, and its
- * answer is the inbox relay's.
+ * deposit too large for the ingress's batch slots is proxied instead, and its answer is the
+ * inbox relay's.
  */
 export type DepositResult =
   { status: "accepted"; duplicate: boolean } | { status: "forwarded" } | { status: FailureName };
@@ -51,26 +50,21 @@ export interface InboxMessage {
   payload: Uint8Array;
 }
 
-/** What a deposit needs: an inbox id and its write token (a contact card is one). */
+/** What a deposit needs: an inbox's read id and its write token (a contact card is one). */
 export interface DepositTarget {
-  inboxId: Uint8Array;
+  readId: Uint8Array;
   writeToken: SecretBytes;
 }
 
-/** What a fetch or ack needs: the inbox's read secret (an inbox is one). */
+/** What a fetch or ack needs: the read secret and the write token's hash (an inbox is one). */
 export interface ReadCapability {
   readSecret: SecretBytes;
+  writeTokenHash: Uint8Array;
 }
 
 export interface DepositOptions {
   /** Pass the same id when retrying so the relay delivers the message once. */
   messageId?: Uint8Array;
-  /**
-   * Claim the inbox's commit slot (MLS commit ordering): "accepted" if this deposit won it,
-   * "conflict" if another commit holds it. Through an ingress relay a commit is proxied rather
-   * than forwarded, so the answer comes back.
-   */
-  commit?: boolean;
 }
 
 /** Items as stored: payloads still sealed for the inbox's readers. */
@@ -319,7 +313,7 @@ export class RelayClient {
    *
    * @example
    * const sealed = await seal(client.padPayload(message, SEAL_OVERHEAD));
-   * await client.depositPayload(target, sealed, { commit: true }); // { status: "conflict" }?
+   * await client.depositPayload(card, sealed, { messageId }); // { status: "accepted", ... }
    */
   async depositPayload(
     target: DepositTarget,
@@ -331,13 +325,13 @@ export class RelayClient {
     const request: RelayRequest = {
       kind: RequestKind.deposit,
       responseSize: bucket,
-      inboxId: target.inboxId,
+      readId: target.readId,
       writeToken: target.writeToken.expose(),
       messageId: options.messageId ?? randomBytes(MESSAGE_ID_LENGTH),
-      flags: options.commit ? DepositFlags.commit : 0,
+      flags: 0,
       payload,
     };
-    if (this.via && !options.commit) {
+    if (this.via) {
       const { sealed } = await this.#seal(request, bucket, false);
       const forwarded = await this.via.#forward(this.origin, sealed);
       // A federation batch slot has a fixed capacity at the ingress (4 KiB by default): a larger
@@ -384,6 +378,7 @@ export class RelayClient {
         kind: RequestKind.fetch,
         responseSize: bucket,
         readSecret: reader.readSecret.expose(),
+        writeTokenHash: reader.writeTokenHash,
         afterSeq,
         maxItems: options.maxItems ?? 256,
       },
@@ -453,6 +448,7 @@ export class RelayClient {
         kind: RequestKind.ack,
         responseSize: bucket,
         readSecret: inbox.readSecret.expose(),
+        writeTokenHash: inbox.writeTokenHash,
         upToSeq,
       },
       bucket,

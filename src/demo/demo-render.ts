@@ -95,14 +95,6 @@ export function operatorLines(
   const created = of("inbox-created");
   if (created.length > 0)
     lines.push(`new inbox: ${created.map((e) => shortId(e.inbox)).join(" ")}`);
-  const slots = of("commit-slot");
-  if (slots.length > 0) {
-    const byInbox = new Map<string, string[]>();
-    for (const e of slots) byInbox.set(e.inbox, [...(byInbox.get(e.inbox) ?? []), e.claim]);
-    for (const [inbox, claims] of byInbox) {
-      lines.push(`commit slot ${shortId(inbox)}: ${listed(countBy(claims, (c) => c))}`);
-    }
-  }
   for (const round of of("round")) {
     const perInbox = [...countBy(round.items, (i) => shortId(i.inbox))]
       .map(([id, n]) => `${id}+${n}`)

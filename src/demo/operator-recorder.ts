@@ -7,7 +7,7 @@
  */
 import { toHex } from "../protocol/bytes.js";
 import type { FederationQueue } from "../relay/ports/federation-queue.js";
-import type { CommitSlotClaim, InboxStore } from "../relay/ports/inbox-store.js";
+import type { InboxStore } from "../relay/ports/inbox-store.js";
 import { MetricName, type MetricLabels, type Metrics } from "../relay/ports/metrics.js";
 import type { RoundPool } from "../relay/ports/round-pool.js";
 import type { RelayPorts } from "../relay/relay.js";
@@ -27,8 +27,6 @@ export type OperatorEvent =
   | { kind: "opened"; request: string; status: string; count: number }
   /** An inbox came into being with its first deposit. */
   | { kind: "inbox-created"; inbox: string }
-  /** A commit deposit claimed an inbox's commit slot. */
-  | { kind: "commit-slot"; inbox: string; claim: CommitSlotClaim }
   /** A round closed and its (shuffled) items were appended: per item, inbox and stored size. */
   | { kind: "round"; round: number; items: { inbox: string; bytes: number }[] }
   /** A fetch read an inbox (the relay derives the id from the read secret). */
@@ -102,11 +100,11 @@ export class OperatorRecorder {
 
   #inboxes(inner: InboxStore): InboxStore {
     return tap(inner, {
-      authorize: ([inboxId], result) => {
-        if (result === "created") this.push({ kind: "inbox-created", inbox: toHex(inboxId) });
+      admit: ([inboxId], result) => {
+        if (result !== "full" && result.created) {
+          this.push({ kind: "inbox-created", inbox: toHex(inboxId) });
+        }
       },
-      claimCommitSlot: ([inboxId], claim) =>
-        this.push({ kind: "commit-slot", inbox: toHex(inboxId), claim }),
       appendRound: ([entries]) =>
         this.push({
           kind: "round",

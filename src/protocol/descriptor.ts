@@ -8,7 +8,7 @@
  *   } PublishedKey;
  *
  *   struct {
- *     uint8 version = 1;
+ *     uint8 version = 2;        // the Shroud protocol version the relay speaks
  *     opaque origin<V>;         // e.g. "https://relay.example"
  *     opaque signing_key[32];   // Ed25519 public key
  *     PublishedKey keys<V>;
@@ -41,7 +41,8 @@ import { keyConfigCodec, type KeyConfig } from "./key-config.js";
 import { Labels } from "./labels.js";
 import { signBody, signedBodyCodec, verifyBody } from "./signed-body.js";
 
-export const DESCRIPTOR_VERSION = 1;
+/** The protocol version: 2 since inbox ids commit to their write token (see inbox-id.ts). */
+export const DESCRIPTOR_VERSION = 2;
 /** Clock skew tolerated when checking issued_at. */
 const SKEW_SECONDS = 300;
 
@@ -147,6 +148,13 @@ export async function verifyDescriptor(
   options: VerifyOptions,
 ): Promise<Descriptor> {
   const { body, signature } = decode(signedBodyCodec, bytes);
+  // A relay of another protocol version would not open this client's requests (nor it its
+  // answers): say so, rather than "malformed".
+  if (body.length > 0 && body[0] !== DESCRIPTOR_VERSION) {
+    throw new DescriptorError(
+      `the relay speaks Shroud protocol version ${body[0]}, this software version ${DESCRIPTOR_VERSION}`,
+    );
+  }
   const descriptor = decode(descriptorBodyCodec, body);
   let valid: boolean;
   try {

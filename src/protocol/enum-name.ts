@@ -4,7 +4,7 @@
  */
 
 /**
- * @example enumName(RelayStatus, 2) // "conflict"
+ * @example enumName(RelayStatus, 3) // "forbidden"
  */
 export function enumName<T extends Record<string, number>>(table: T, value: number): keyof T {
   for (const [name, code] of Object.entries(table)) {

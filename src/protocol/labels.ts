@@ -3,14 +3,19 @@
  * version so a value made for one purpose or version can never be taken for another.
  */
 export const Labels = {
-  /** HPKE info prefix of a sealed request (RFC 9458 uses "message/bhttp request"). */
-  request: "shroud/v1 request",
+  /**
+   * HPKE info prefix of a sealed request (RFC 9458 uses "message/bhttp request"). Version 2:
+   * a request of another version does not open, so it can never be read under the wrong layout.
+   */
+  request: "shroud/v2 request",
   /** Exporter label for a sealed response key (RFC 9458 uses "message/bhttp response"). */
-  response: "shroud/v1 response",
-  /** inbox_id = SHA-256(label || 0x00 || read_secret). */
-  inboxId: "shroud/v1 inbox id",
-  /** What the relay stores of a write token: SHA-256(label || 0x00 || write_token). */
-  writeToken: "shroud/v1 write token",
+  response: "shroud/v2 response",
+  /** read_id = SHA-256(label || 0x00 || read_secret): what senders name an inbox by. */
+  readId: "shroud/v2 read id",
+  /** token_hash = SHA-256(label || 0x00 || write_token). */
+  writeToken: "shroud/v2 write token",
+  /** inbox_id = SHA-256(label || 0x00 || read_id || token_hash). */
+  inboxId: "shroud/v2 inbox id",
   /** Prefix of the bytes a relay descriptor signature covers. */
   descriptor: "shroud/v1 descriptor",
   /** AES-GCM associated data of a key ring encrypted at rest (Redis and Durable Object key stores). */

@@ -6,15 +6,20 @@
  *   } RequestKind;
  *
  *   struct {
- *     opaque inbox_id[32];
+ *     opaque read_id[32];        // inbox_id = H(read_id, H(write_token)): see inbox-id.ts
  *     opaque write_token[32];
  *     opaque message_id[16];     // client-chosen; makes retries idempotent
- *     uint8 flags;               // DepositFlags; other bits must be 0
+ *     uint8 flags;               // reserved: must be 0
  *     opaque payload<V>;         // already sealed for the inbox's readers
  *   } Deposit;
  *
- *   struct { opaque read_secret[32]; uint64 after_seq; uint16 max_items; } Fetch;
- *   struct { opaque read_secret[32]; uint64 up_to_seq; } Ack;
+ *   struct {
+ *     opaque read_secret[32];
+ *     opaque write_token_hash[32];
+ *     uint64 after_seq;
+ *     uint16 max_items;
+ *   } Fetch;
+ *   struct { opaque read_secret[32]; opaque write_token_hash[32]; uint64 up_to_seq; } Ack;
  *   struct {} Cover;
  *
  *   struct {
@@ -65,29 +70,24 @@ export const RequestKind = {
 } as const;
 export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
 
-/** Bits of Deposit.flags. */
-export const DepositFlags = {
-  /**
-   * MLS commit ordering: accept only if the inbox's one-shot commit slot is free (or already held
-   * by this message id); otherwise the answer is `conflict` and nothing is stored.
-   */
-  commit: 0x01,
-} as const;
-export type DepositFlags = (typeof DepositFlags)[keyof typeof DepositFlags];
-
 export const MESSAGE_ID_LENGTH = 16;
 
 const capability = fixedBytes(CAPABILITY_LENGTH);
 
 const depositBody = struct({
-  inboxId: capability,
+  readId: capability,
   writeToken: capability,
   messageId: fixedBytes(MESSAGE_ID_LENGTH),
   flags: uint8,
   payload: opaque(),
 });
-const fetchBody = struct({ readSecret: capability, afterSeq: uint64, maxItems: uint16 });
-const ackBody = struct({ readSecret: capability, upToSeq: uint64 });
+const fetchBody = struct({
+  readSecret: capability,
+  writeTokenHash: capability,
+  afterSeq: uint64,
+  maxItems: uint16,
+});
+const ackBody = struct({ readSecret: capability, writeTokenHash: capability, upToSeq: uint64 });
 /** Origins are URLs: 2 KiB is far more than any real one. */
 const origin = utf8String(2048);
 const hopBody = struct({ nextHop: origin, envelope: opaque() });
@@ -96,9 +96,10 @@ const peerDescriptorBody = struct({ origin });
 export interface DepositRequest {
   kind: typeof RequestKind.deposit;
   responseSize: number;
-  inboxId: Uint8Array;
+  readId: Uint8Array;
   writeToken: Uint8Array;
   messageId: Uint8Array;
+  /** Reserved: 0 (protocol v1's commit flag is gone; a relay refuses any bit set). */
   flags: number;
   payload: Uint8Array;
 }
@@ -107,6 +108,7 @@ export interface FetchRequest {
   kind: typeof RequestKind.fetch;
   responseSize: number;
   readSecret: Uint8Array;
+  writeTokenHash: Uint8Array;
   afterSeq: number;
   maxItems: number;
 }
@@ -115,6 +117,7 @@ export interface AckRequest {
   kind: typeof RequestKind.ack;
   responseSize: number;
   readSecret: Uint8Array;
+  writeTokenHash: Uint8Array;
   upToSeq: number;
 }
 

@@ -111,7 +111,9 @@ export const relayResponseCodec: Codec<RelayResponse> = {
   },
   read(r) {
     const status = uint8.read(r);
-    if (status > RelayStatus.unavailable) throw new DecodeError("unknown relay status");
+    if (!Object.values(RelayStatus).includes(status as RelayStatus)) {
+      throw new DecodeError("unknown relay status");
+    }
     if (status !== RelayStatus.ok && status !== RelayStatus.accepted) {
       return { status: status as FailureStatus };
     }

@@ -9,11 +9,10 @@ export const RelayStatus = {
   ok: 0,
   /** The deposit is in the current round (or was already, for a retried message id). */
   accepted: 1,
-  /** A commit deposit lost: another message holds the inbox's commit slot. */
-  conflict: 2,
-  /** Wrong write token for this inbox. */
+  // 2 was `conflict` (protocol v1's commit slot); it is not used again.
+  /** Federation policy does not let this relay talk to the named relay. */
   forbidden: 3,
-  /** The inbox is at its item or byte quota. */
+  /** The inbox is at its item or byte quota, or the relay's store is full. */
   quota: 4,
   /** No inbox for this read secret. */
   not_found: 5,

@@ -3,10 +3,9 @@
  * ports; it never sees who sent the request.
  */
 import { opaque, uint64 } from "../protocol/codec.js";
-import { inboxIdFor, writeTokenHash } from "../protocol/inbox-id.js";
+import { inboxIdOf, readIdFor, writeTokenHash } from "../protocol/inbox-id.js";
 import type { PaddingPolicy } from "../protocol/padding-policy.js";
 import {
-  DepositFlags,
   RequestKind,
   type AckRequest,
   type DepositRequest,
@@ -29,9 +28,6 @@ export interface HopHandler {
   proxy(request: ProxyRequest, capacity: number): Promise<RelayResponse>;
   peerDescriptor(request: PeerDescriptorRequest, capacity: number): Promise<RelayResponse>;
 }
-
-/** The quota a commit deposit is held to (none: see #deposit). */
-const UNLIMITED = { maxItems: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
 
 /** Bytes of a fetch response outside its items: status, kind, vector length, more flag. */
 const FETCH_FRAME = 1 + 1 + 4 + 1;
@@ -88,8 +84,7 @@ export class RelayService {
   }
 
   async #deposit(request: DepositRequest): Promise<RelayResponse> {
-    if ((request.flags & ~DepositFlags.commit) !== 0) return { status: RelayStatus.bad_request };
-    const commit = (request.flags & DepositFlags.commit) !== 0;
+    if (request.flags !== 0) return { status: RelayStatus.bad_request };
     let item: Uint8Array;
     try {
       item = this.config.padding.pad(request.payload);
@@ -97,31 +92,23 @@ export class RelayService {
       return { status: RelayStatus.too_large };
     }
     // Refuse what can never fit before touching state, so a bad deposit creates no inbox.
-    if (!commit && item.length > this.config.quota.maxBytes) return { status: RelayStatus.quota };
-    const { inboxId, messageId } = request;
-    const auth = await this.inboxes.authorize(
-      inboxId,
-      await writeTokenHash(request.writeToken),
-      this.#expiresDay(),
-    );
-    if (auth === "forbidden") return { status: RelayStatus.forbidden };
-    // Both are reads; asked together they cost one round trip on a remote store, not two.
-    const [known, stored] = await Promise.all([
-      this.inboxes.hasMessage(inboxId, messageId),
-      this.inboxes.usage(inboxId),
-    ]);
-    if (known) {
+    if (item.length > this.config.quota.maxBytes) return { status: RelayStatus.quota };
+    // The id commits to the write token: a wrong token names another inbox, which only its
+    // sender could ever read, and can neither be refused nor lock the real one.
+    const inboxId = await inboxIdOf(request.readId, await writeTokenHash(request.writeToken));
+    const { messageId } = request;
+    const admission = await this.inboxes.admit(inboxId, messageId, this.#expiresDay());
+    if (admission === "full") return { status: RelayStatus.quota };
+    if (admission.duplicate) {
       return { status: RelayStatus.accepted, kind: RequestKind.deposit, duplicate: true };
     }
-    // The slot is claimed before the deposit joins the round so a loser learns at once; "held"
-    // is this commit's own retry, which goes on (the pool drops a repeated message id).
-    if (commit && (await this.inboxes.claimCommitSlot(inboxId, messageId)) === "taken") {
-      return { status: RelayStatus.conflict };
-    }
-    // A commit is exempt from the quota: otherwise any member could fill the epoch's inbox and
-    // keep the group from ever moving on (or removing it). The slot bounds this to one item.
-    const quota = commit ? UNLIMITED : this.config.quota;
-    const added = await this.pool.add({ inboxId, messageId, item }, { stored, ...quota });
+    // Every deposit, an MLS commit included, is held to the quota: members order commits
+    // themselves (first valid one in sequence order wins), so a flood cannot block a commit
+    // that reached the inbox first, and a flooder is bounded like anyone else.
+    const added = await this.pool.add(
+      { inboxId, messageId, item },
+      { stored: admission.stored, ...this.config.quota },
+    );
     if (added === "quota") return { status: RelayStatus.quota };
     if (added === "added") await this.onDeposit();
     return {
@@ -131,8 +118,13 @@ export class RelayService {
     };
   }
 
+  /** The inbox a fetch or ack names: recomputed from its read secret and token hash. */
+  async #readInbox(request: FetchRequest | AckRequest): Promise<Uint8Array> {
+    return inboxIdOf(await readIdFor(request.readSecret), request.writeTokenHash);
+  }
+
   async #fetch(request: FetchRequest, responseCapacity: number): Promise<RelayResponse> {
-    const inboxId = await inboxIdFor(request.readSecret);
+    const inboxId = await this.#readInbox(request);
     const maxItems = Math.min(request.maxItems, this.config.maxFetchItems);
     const found = await this.inboxes.fetch(inboxId, request.afterSeq, maxItems);
     if (!found) return { status: RelayStatus.not_found };
@@ -153,7 +145,7 @@ export class RelayService {
   }
 
   async #ack(request: AckRequest): Promise<RelayResponse> {
-    const removed = await this.inboxes.ack(await inboxIdFor(request.readSecret), request.upToSeq);
+    const removed = await this.inboxes.ack(await this.#readInbox(request), request.upToSeq);
     if (removed === undefined) return { status: RelayStatus.not_found };
     return { status: RelayStatus.ok, kind: RequestKind.ack, removed };
   }

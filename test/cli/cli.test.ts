@@ -83,8 +83,8 @@ describe("shroud CLI", () => {
     expect(mode(await stat(inboxPath()))).toBe(0o600);
     const inbox = JSON.parse(await readFile(inboxPath(), "utf8")) as Record<string, string>;
     const card = JSON.parse(await readFile(cardPath(), "utf8")) as Record<string, string>;
-    expect(inbox["shroud"]).toBe("inbox/v1");
-    expect(card["shroud"]).toBe("card/v1");
+    expect(inbox["shroud"]).toBe("inbox/v2");
+    expect(card["shroud"]).toBe("card/v2");
     expect(card["relaySigningKey"]).toBe(inbox["relaySigningKey"]);
     expect(card).not.toHaveProperty("readSecret");
     expect(card).not.toHaveProperty("privateKey");

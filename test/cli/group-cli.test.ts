@@ -120,7 +120,7 @@ describe("a conversation between profiles on two federated relays", { timeout: 6
         relay: string;
         keyPackages: string[];
       };
-      expect(card).toMatchObject({ shroud: "card/v1", name: who.name, relay: home.url });
+      expect(card).toMatchObject({ shroud: "card/v2", name: who.name, relay: home.url });
       expect(card.keyPackages).toHaveLength(4);
     }
     const again = await create(alice, a, b);
@@ -204,13 +204,13 @@ describe("a conversation between profiles on two federated relays", { timeout: 6
     const cards = await Promise.all(
       Object.values(users).map(
         async (who) =>
-          JSON.parse(await readFile(join(who.dir, "card.json"), "utf8")) as { inboxId: string },
+          JSON.parse(await readFile(join(who.dir, "card.json"), "utf8")) as { readId: string },
       ),
     );
     const secrets = [
       "friends",
       ...Object.values(users).flatMap((who) => [who.name, who.passphrase]),
-      ...cards.map((card) => card.inboxId),
+      ...cards.map((card) => card.readId),
     ];
     for (const who of Object.values(users)) {
       const entries = await readdir(who.dir, { recursive: true, withFileTypes: true });

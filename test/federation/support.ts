@@ -406,7 +406,7 @@ export async function depositRequest(
   const request: RelayRequest = {
     kind: RequestKind.deposit,
     responseSize: 0,
-    inboxId: card.inboxId,
+    readId: card.readId,
     writeToken: card.writeToken.expose(),
     messageId: randomBytes(MESSAGE_ID_LENGTH),
     flags: 0,

@@ -4,10 +4,11 @@
  *
  * Through GroupSession alone this cannot happen: a member sends into the inbox of its own epoch,
  * and the next epoch's inbox is only known once its commit is applied, so the commit is always
- * read first. The test builds the situation at the relay instead: Alice's commit and her first
- * next-epoch message are captured as she makes them (her client's deposits go nowhere), the
- * message is re-sealed into the current epoch's inbox ahead of the commit (as a client or relay
- * that reorders would place it), and Bob syncs before and after the commit is deposited.
+ * read first. The test builds the situation at the relay instead: a copy of Alice's session
+ * commits and sends its first next-epoch message on a second, shadow relay (where it sees its
+ * commit come first and moves on) while both deposits are captured; the message is re-sealed
+ * into the current epoch's inbox on the group's relay ahead of the commit (as a client or relay
+ * that reorders would place it), and Bob syncs before and after the commit is deposited there.
  */
 import { afterEach, expect, it } from "vitest";
 import {
@@ -20,12 +21,14 @@ import { GroupSession } from "../../src/client/mls/group-session.js";
 import { RelayClient, type DepositOptions } from "../../src/client/relay-client.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
-import { buildGroup, savedForm, savedReadings } from "./support.js";
+import { buildGroup, isCommitDeposit, savedForm, savedReadings } from "./support.js";
 
 let relay: TestRelay | undefined;
+let shadow: TestRelay | undefined;
 afterEach(async () => {
   await relay?.close();
-  relay = undefined;
+  await shadow?.close();
+  relay = shadow = undefined;
 });
 
 it("a next-epoch message read before its commit is buffered, kept, and read after the commit", async () => {
@@ -43,19 +46,22 @@ it("a next-epoch message read before its commit is buffered, kept, and read afte
   const [inboxE] = (await savedReadings(alice)).filter((r) => r.epoch === e);
   if (!inboxE) throw new Error("no epoch inbox");
 
-  // Alice's client for the next two deposits captures them instead of sending.
-  const captured: { payload: Uint8Array; options: DepositOptions }[] = [];
-  const capturing = await RelayClient.connect(relay.url);
-  capturing.depositPayload = async (_target, payload, options = {}) => {
-    captured.push({ payload, options });
-    return { status: "accepted", duplicate: false };
+  // A copy of Alice's session, on the shadow relay, records its next two deposits.
+  shadow = await startTestRelay({ roundIntervalMs: 0 });
+  const captured: { payload: Uint8Array; options: DepositOptions; commit: boolean }[] = [];
+  const capturing = await RelayClient.connect(shadow.url);
+  const deposit = capturing.depositPayload.bind(capturing);
+  capturing.depositPayload = async (target, payload, options = {}) => {
+    captured.push({ payload, options, commit: await isCommitDeposit(capturing, target, payload) });
+    return deposit(target, payload, options);
   };
   const aliceAhead = await GroupSession.fromJson(alice.toJson(), {
     route: async () => capturing,
+    pollMs: 5,
   });
   expect(await aliceAhead.change({})).toMatchObject({ status: "committed", epoch: e + 1n });
   await aliceAhead.send("from the next epoch");
-  expect(captured.map((c) => c.options.commit === true)).toEqual([true, false]);
+  expect(captured.map((c) => c.commit)).toEqual([true, false]);
   const [commit, message] = captured as [(typeof captured)[0], (typeof captured)[0]];
 
   // The message, opened with Alice's next-epoch key, re-sealed into epoch e's inbox.
@@ -71,7 +77,7 @@ it("a next-epoch message read before its commit is buffered, kept, and read afte
     inboxE.inboxId,
     client.padPayload(encodeGroupMessage(opened), GROUP_SEAL_OVERHEAD),
   );
-  const target = { inboxId: inboxE.inboxId, writeToken: new SecretBytes(inboxE.writeToken) };
+  const target = { readId: inboxE.readId, writeToken: new SecretBytes(inboxE.writeToken) };
   expect(await client.depositPayload(target, resealed)).toMatchObject({ status: "accepted" });
 
   // Bob reads it before the commit: nothing to report yet, the message waits (and is saved).
@@ -85,10 +91,7 @@ it("a next-epoch message read before its commit is buffered, kept, and read afte
 
   // The commit arrives: Bob applies it, then reads the buffered message, once.
   expect(
-    await client.depositPayload(target, commit.payload, {
-      messageId: commit.options.messageId!,
-      commit: true,
-    }),
+    await client.depositPayload(target, commit.payload, { messageId: commit.options.messageId! }),
   ).toMatchObject({ status: "accepted" });
   const events = await bobAgain.sync();
   expect(events).toMatchObject([

@@ -92,7 +92,8 @@ async function scenario(client: RelayClient): Promise<ScenarioResult> {
   recorder.setGate(3);
   const outcomes = await Promise.all([alice.change({}), bob.change({}), carol.change({})]);
   expect(outcomes.map((o) => o.status)).toEqual(["committed", "committed", "committed"]);
-  expect(recorder.log.filter((e) => e.status === "conflict").length).toBeGreaterThan(0);
+  // Three commits of one epoch went in: one won, the others were retried in later epochs.
+  expect(recorder.log.length).toBeGreaterThan(3);
   await erin.sync();
   // Dave is added and never picks up his invitation: the Welcome stays at the relay.
   const dave = await Member.create(`dave.at-rest.${tag}`, client.origin, undefined, 1);
@@ -107,7 +108,10 @@ async function scenario(client: RelayClient): Promise<ScenarioResult> {
   // Control material: what the members exchanged, opened with a member's keys.
   const exchanged: Uint8Array[] = [];
   for (const r of await savedReadings(bob)) {
-    const page = await client.fetchAllItems({ readSecret: new SecretBytes(r.readSecret) });
+    const page = await client.fetchAllItems({
+      readSecret: new SecretBytes(r.readSecret),
+      writeTokenHash: r.writeTokenHash,
+    });
     if (page.status !== "ok") continue;
     for (const item of page.items) {
       const opened = await openGroupPayload(r.payloadKey, r.inboxId, item.payload, client.padding);

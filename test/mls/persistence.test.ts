@@ -95,7 +95,8 @@ it("fromJson refuses what is not a saved session with ConfigError", async () => 
   const good = JSON.parse(group.toJson()) as Record<string, unknown>;
   const attempts = [
     "not json",
-    JSON.stringify({ ...good, shroud: "group/v2" }),
+    JSON.stringify({ ...good, shroud: "group/v3" }),
+    JSON.stringify({ ...good, shroud: "group/v1" }),
     JSON.stringify({ ...good, state: "AAAA" }),
     JSON.stringify({ ...good, readings: [] }),
     JSON.stringify({ ...good, readings: "x" }),

@@ -81,7 +81,10 @@ it("a removed member cannot derive the next inboxes or open what is deposited th
   const suite = await mlsSuite();
   let deposits = 0;
   for (const r of later) {
-    const page = await client.fetchAllItems({ readSecret: new SecretBytes(r.readSecret) });
+    const page = await client.fetchAllItems({
+      readSecret: new SecretBytes(r.readSecret),
+      writeTokenHash: r.writeTokenHash,
+    });
     if (page.status !== "ok") throw new Error(page.status);
     for (const item of page.items) {
       deposits++;

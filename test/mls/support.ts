@@ -2,14 +2,16 @@
  * Helpers for the MLS-over-Shroud tests: building a group on a relay, recording (and
  * synchronising) commit deposits, and test-only views into a session's saved state.
  */
-import { decodeGroupState, type ClientState } from "ts-mls";
+import { decodeGroupState, decodeMlsMessage, type ClientState } from "ts-mls";
 import type { ContactCard } from "../../src/client/inbox.js";
 import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
+import { openGroupPayload } from "../../src/client/mls/group-payload.js";
 import { GroupSession, type GroupDeps } from "../../src/client/mls/group-session.js";
 import { Member } from "../../src/client/mls/member.js";
-import type { DepositResult, RelayClient } from "../../src/client/relay-client.js";
+import type { DepositResult, DepositTarget, RelayClient } from "../../src/client/relay-client.js";
 import { fromBase64Url, toHex } from "../../src/protocol/bytes.js";
-import { inboxIdFor } from "../../src/protocol/inbox-id.js";
+import { inboxAddress } from "../../src/protocol/inbox-id.js";
+import type { SecretBytes } from "../../src/protocol/secret-bytes.js";
 
 export interface Group {
   /** Index-aligned with `sessions`; members[0] is the creator (it has no personal inbox use). */
@@ -56,9 +58,38 @@ export interface CommitDeposit {
 }
 
 /**
- * Records every commit-flagged deposit `client` makes and the relay's answer. With `gate`, the
- * first `gate` commit deposits are held until that many are waiting, then sent together: a race
- * in which every contender commits in the same epoch.
+ * Whether a deposit is an MLS commit, read as a member would: a group session deposits into an
+ * epoch inbox (its target carries the epoch's payload key), and the sealed GroupMessage holds
+ * a PrivateMessage whose content type says "commit". The relay itself cannot tell.
+ */
+export async function isCommitDeposit(
+  client: RelayClient,
+  target: DepositTarget,
+  payload: Uint8Array,
+): Promise<boolean> {
+  const epoch = target as DepositTarget & { payloadKey?: SecretBytes; inboxId?: Uint8Array };
+  if (!epoch.payloadKey || !epoch.inboxId) return false;
+  try {
+    const message = await openGroupPayload(
+      epoch.payloadKey.expose(),
+      epoch.inboxId,
+      payload,
+      client.padding,
+    );
+    const decoded = decodeMlsMessage(message.mlsMessage, 0)?.[0];
+    return (
+      decoded?.wireformat === "mls_private_message" &&
+      decoded.privateMessage.contentType === "commit"
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Records every commit deposit `client` makes and the relay's answer. With `gate`, the first
+ * `gate` commit deposits are held until that many are waiting, then sent together: a race in
+ * which every contender commits in the same epoch.
  */
 export function recordCommitDeposits(
   client: RelayClient,
@@ -69,7 +100,8 @@ export function recordCommitDeposits(
   let gate = options.gate ?? 0;
   let waiting: (() => void)[] = [];
   client.depositPayload = async (target, payload, depositOptions = {}) => {
-    if (depositOptions.commit && gate > 0) {
+    const commit = await isCommitDeposit(client, target, payload);
+    if (commit && gate > 0) {
       await new Promise<void>((resolve) => {
         waiting.push(resolve);
         if (waiting.length === gate) {
@@ -80,7 +112,10 @@ export function recordCommitDeposits(
       });
     }
     const result = await original(target, payload, depositOptions);
-    if (depositOptions.commit) log.push({ inbox: toHex(target.inboxId), status: result.status });
+    if (commit) {
+      const inboxId = (target as DepositTarget & { inboxId: Uint8Array }).inboxId;
+      log.push({ inbox: toHex(inboxId), status: result.status });
+    }
     return result;
   };
   return {
@@ -108,8 +143,10 @@ export function mlsState(session: GroupSession | string): ClientState {
 export interface SavedReading {
   epoch: bigint;
   inboxId: Uint8Array;
+  readId: Uint8Array;
   readSecret: Uint8Array;
   writeToken: Uint8Array;
+  writeTokenHash: Uint8Array;
   payloadKey: Uint8Array;
 }
 
@@ -120,11 +157,12 @@ export async function savedReadings(session: GroupSession | string): Promise<Sav
   const out: SavedReading[] = [];
   for (const r of readings) {
     const readSecret = fromBase64Url(r["readSecret"]!);
+    const writeToken = fromBase64Url(r["writeToken"]!);
     out.push({
       epoch: BigInt(r["epoch"]!),
-      inboxId: await inboxIdFor(readSecret),
+      ...(await inboxAddress(readSecret, writeToken)),
       readSecret,
-      writeToken: fromBase64Url(r["writeToken"]!),
+      writeToken,
       payloadKey: fromBase64Url(r["payloadKey"]!),
     });
   }

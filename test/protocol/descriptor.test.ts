@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { concat, fromHex, toHex, utf8 } from "../../src/protocol/bytes.js";
+import { asBytes, concat, fromHex, toHex, utf8 } from "../../src/protocol/bytes.js";
 import { decode, encode, opaque } from "../../src/protocol/codec.js";
 import {
   DESCRIPTOR_VERSION,
@@ -15,6 +15,7 @@ import { DecodeError, DescriptorError } from "../../src/protocol/errors.js";
 import { keyConfigCodec, type KeyConfig } from "../../src/protocol/key-config.js";
 import { Labels } from "../../src/protocol/labels.js";
 import { DEFAULT_BUCKETS } from "../../src/protocol/padding-policy.js";
+import { signedBodyCodec } from "../../src/protocol/signed-body.js";
 import {
   BOTH_SUITES,
   expectDecodeError,
@@ -84,7 +85,7 @@ describe("descriptorBodyCodec", () => {
     expect(configBytes.length).toBe(45);
     expect(encode(keyConfigCodec, configB).length).toBe(41);
     const expectedStart =
-      "01" + // version
+      "02" + // version
       "15" +
       toHex(utf8(ORIGIN)) + // origin<V>
       toHex(signing.publicKey) + // signing_key[32]
@@ -120,7 +121,7 @@ describe("descriptorBodyCodec", () => {
     expectEveryPrefixRefused(descriptorBodyCodec, encode(descriptorBodyCodec, descriptor));
   });
 
-  it.each([0, 2, 0xff])("refuses version %d", (version) => {
+  it.each([0, 1, 3, 0xff])("refuses version %d", (version) => {
     const body = encode(descriptorBodyCodec, descriptor);
     expect(body[0]).toBe(DESCRIPTOR_VERSION);
     body[0] = version;
@@ -281,6 +282,26 @@ describe("signDescriptor and verifyDescriptor", () => {
     await expectRefused(
       verifyDescriptor(mismatched, { origin: ORIGIN, now: NOW_MS }),
       "bad descriptor signature",
+    );
+  });
+
+  it("names the protocol version of a relay that speaks another one", async () => {
+    // A v1 relay's descriptor, signed as such: its requests would not open here, nor ours there.
+    const body = encode(descriptorBodyCodec, descriptor);
+    body[0] = 1;
+    const v1 = encode(signedBodyCodec, {
+      body,
+      signature: asBytes(
+        await crypto.subtle.sign(
+          { name: "Ed25519" },
+          signing.pair.privateKey,
+          concat(utf8(Labels.descriptor), new Uint8Array([0]), body),
+        ),
+      ),
+    });
+    await expectRefused(
+      verifyDescriptor(v1, { origin: ORIGIN, now: NOW_MS }),
+      "the relay speaks Shroud protocol version 1, this software version 2",
     );
   });
 

@@ -11,7 +11,8 @@ describe("enumName", () => {
     for (const [name, value] of Object.entries(RequestKind)) {
       expect(requestKindName(value)).toBe(name);
     }
-    expect(enumName(RelayStatus, 2)).toBe("conflict");
+    expect(enumName(RelayStatus, 3)).toBe("forbidden");
+    expect(() => enumName(RelayStatus, 2)).toThrow(RangeError);
     expect(() => enumName(RelayStatus, 99)).toThrow(RangeError);
   });
 });

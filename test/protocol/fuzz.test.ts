@@ -50,7 +50,7 @@ const relayRequestArb: fc.Arbitrary<RelayRequest> = fc.oneof(
   fc.record({
     kind: fc.constant(RequestKind.deposit),
     responseSize: u32,
-    inboxId: bytes(32),
+    readId: bytes(32),
     writeToken: bytes(32),
     messageId: bytes(16),
     flags: u8,
@@ -60,6 +60,7 @@ const relayRequestArb: fc.Arbitrary<RelayRequest> = fc.oneof(
     kind: fc.constant(RequestKind.fetch),
     responseSize: u32,
     readSecret: bytes(32),
+    writeTokenHash: bytes(32),
     afterSeq: u64,
     maxItems: u16,
   }),
@@ -67,6 +68,7 @@ const relayRequestArb: fc.Arbitrary<RelayRequest> = fc.oneof(
     kind: fc.constant(RequestKind.ack),
     responseSize: u32,
     readSecret: bytes(32),
+    writeTokenHash: bytes(32),
     upToSeq: u64,
   }),
   fc.record({ kind: fc.constant(RequestKind.cover), responseSize: u32 }),
@@ -78,7 +80,7 @@ const anyBytes = fc.oneof(
   fc.uint8Array({ maxLength: 300, size: "max" }),
 );
 
-const FAILURES: FailureStatus[] = [2, 3, 4, 5, 6, 7, 8, 9];
+const FAILURES: FailureStatus[] = [3, 4, 5, 6, 7, 8, 9, 10];
 
 const relayResponseArb: fc.Arbitrary<RelayResponse> = fc.oneof(
   fc.constantFrom(...FAILURES).map((status): RelayResponse => ({ status })),

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { concat, fromHex, toHex } from "../../src/protocol/bytes.js";
 import { decode, encode } from "../../src/protocol/codec.js";
 import {
-  DepositFlags,
   RequestKind,
   relayRequestCodec,
   type AckRequest,
@@ -19,15 +18,16 @@ import {
   thrown,
 } from "./helpers.js";
 
-const inboxId = pattern(32, 1);
+const readId = pattern(32, 1);
 const writeToken = pattern(32, 2);
 const messageId = pattern(16, 3);
 const readSecret = pattern(32, 4);
+const writeTokenHash = pattern(32, 5);
 
 const deposit: DepositRequest = {
   kind: RequestKind.deposit,
   responseSize: 4096,
-  inboxId,
+  readId,
   writeToken,
   messageId,
   flags: 0,
@@ -37,6 +37,7 @@ const fetch: FetchRequest = {
   kind: RequestKind.fetch,
   responseSize: 65536,
   readSecret,
+  writeTokenHash,
   afterSeq: 2 ** 40 + 5,
   maxItems: 0xffff,
 };
@@ -44,6 +45,7 @@ const ack: AckRequest = {
   kind: RequestKind.ack,
   responseSize: 1024,
   readSecret,
+  writeTokenHash,
   upToSeq: Number.MAX_SAFE_INTEGER,
 };
 const cover: CoverRequest = { kind: RequestKind.cover, responseSize: 0xffffffff };
@@ -89,7 +91,7 @@ describe("relayRequestCodec roundtrips", () => {
       deposit,
       "00001000" +
         "01" +
-        toHex(inboxId) +
+        toHex(readId) +
         toHex(writeToken) +
         toHex(messageId) +
         "00" +
@@ -99,20 +101,26 @@ describe("relayRequestCodec roundtrips", () => {
     expect(encode(relayRequestCodec, deposit).length).toBe(4 + 1 + 32 + 32 + 16 + 1 + 1 + 5);
   });
 
-  it("deposit with the commit flag, an empty payload and a 2-byte-length payload", () => {
-    const prefix = "00000400" + "01" + toHex(inboxId) + toHex(writeToken) + toHex(messageId);
-    const committed = { ...deposit, responseSize: 1024, flags: DepositFlags.commit };
-    roundtrip({ ...committed, payload: new Uint8Array(0) }, prefix + "01" + "00");
+  it("deposit with flag bits (the codec carries them; the relay refuses them), an empty payload and a 2-byte-length payload", () => {
+    const prefix = "00000400" + "01" + toHex(readId) + toHex(writeToken) + toHex(messageId);
+    const flagged = { ...deposit, responseSize: 1024, flags: 0x01 };
+    roundtrip({ ...flagged, payload: new Uint8Array(0) }, prefix + "01" + "00");
     const long = pattern(300, 9);
-    roundtrip({ ...committed, payload: long }, prefix + "01" + "412c" + toHex(long));
+    roundtrip({ ...flagged, payload: long }, prefix + "01" + "412c" + toHex(long));
   });
 
   it("fetch", () => {
-    roundtrip(fetch, "00010000" + "02" + toHex(readSecret) + "0000010000000005" + "ffff");
+    roundtrip(
+      fetch,
+      "00010000" + "02" + toHex(readSecret) + toHex(writeTokenHash) + "0000010000000005" + "ffff",
+    );
   });
 
   it("ack", () => {
-    roundtrip(ack, "00000400" + "03" + toHex(readSecret) + "001fffffffffffff");
+    roundtrip(
+      ack,
+      "00000400" + "03" + toHex(readSecret) + toHex(writeTokenHash) + "001fffffffffffff",
+    );
   });
 
   it("cover", () => {
@@ -161,6 +169,7 @@ describe("relayRequestCodec roundtrips", () => {
       "maxItems",
       "readSecret",
       "responseSize",
+      "writeTokenHash",
     ]);
   });
 });
@@ -174,7 +183,9 @@ describe("relayRequestCodec refuses", () => {
   });
 
   it("a sequence number past Number.MAX_SAFE_INTEGER", () => {
-    const wire = fromHex("00000400" + "03" + toHex(readSecret) + "0020000000000000");
+    const wire = fromHex(
+      "00000400" + "03" + toHex(readSecret) + toHex(writeTokenHash) + "0020000000000000",
+    );
     expect(expectDecodeError(() => decode(relayRequestCodec, wire)).message).toBe(
       "integer out of range",
     );
@@ -204,7 +215,7 @@ describe("relayRequestCodec refuses to encode", () => {
     ["a response size of 2^32", { ...cover, responseSize: 2 ** 32 }],
     ["a negative response size", { ...cover, responseSize: -1 }],
     ["flags past a byte", { ...deposit, flags: 0x100 }],
-    ["a 31-byte inbox id", { ...deposit, inboxId: new Uint8Array(31) }],
+    ["a 31-byte read id", { ...deposit, readId: new Uint8Array(31) }],
     ["a 33-byte write token", { ...deposit, writeToken: new Uint8Array(33) }],
     ["a 15-byte message id", { ...deposit, messageId: new Uint8Array(15) }],
     ["max items past uint16", { ...fetch, maxItems: 0x10000 }],

@@ -12,7 +12,6 @@ import { RelayStatus, relayStatusName } from "../../src/protocol/relay-status.js
 import { expectDecodeError, expectEveryPrefixRefused, pattern } from "./helpers.js";
 
 const FAILURES: FailureStatus[] = [
-  RelayStatus.conflict,
   RelayStatus.forbidden,
   RelayStatus.quota,
   RelayStatus.not_found,
@@ -146,7 +145,7 @@ describe("relayResponseCodec refuses", () => {
   );
 
   it.each([
-    ["0201", "trailing bytes"],
+    ["0301", "trailing bytes"],
     ["0101" + "00" + "00", "trailing bytes"],
     ["0100" + "00", "accepted is only for deposits and forwards"],
     ["0002" + "00" + "0000", "trailing bytes"],
@@ -156,7 +155,7 @@ describe("relayResponseCodec refuses", () => {
     );
   });
 
-  it.each([11, 0x7f, 0xff])("status %d", (status) => {
+  it.each([2, 11, 0x7f, 0xff])("status %d (2 was v1's conflict, retired)", (status) => {
     const wire = new Uint8Array([status]);
     expect(expectDecodeError(() => decode(relayResponseCodec, wire)).message).toBe(
       "unknown relay status",

@@ -68,6 +68,20 @@ describe("relay on Redis over HTTP", () => {
     }
   });
 
+  it("cannot be squatted: a made-up write token writes to another inbox, never locks this one", async () => {
+    const relay = await start(uniquePrefix(), SecretBytes.random(32));
+    const client = await RelayClient.connect(relay.url);
+    const inbox = await createInbox(relay.url);
+    const card = contactCard(inbox);
+    const squatter = { ...card, writeToken: SecretBytes.random(32) };
+    expect((await client.deposit(squatter, text("squat"))).status).toBe("accepted");
+    expect((await client.deposit(card, text("mine"))).status).toBe("accepted");
+    await relay.relay.closeRound();
+    const fetched = await client.fetchAll(inbox);
+    if (fetched.status !== "ok") throw new Error(fetched.status);
+    expect(fetched.messages.map((m) => untext(m.payload))).toEqual(["mine"]);
+  });
+
   it("keeps keys and replay records across a restart: an old envelope is a replay (400)", async () => {
     const prefix = uniquePrefix();
     const masterKey = SecretBytes.random(32);

@@ -4,12 +4,13 @@
  * through its ingress relay, and a barrier that makes concurrent commits race for one epoch.
  */
 import { memoryPorts, type MemoryPorts } from "../../src/adapters/memory/memory-ports.js";
-import { RelayClient } from "../../src/client/relay-client.js";
+import { RelayClient, type DepositTarget } from "../../src/client/relay-client.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { metricSeries, type MetricLabels, type MetricName } from "../../src/relay/ports/metrics.js";
 import { freePort } from "../fixtures/redis-fixture.js";
 import { startWorkerRelay, type WorkerRelay } from "../fixtures/worker-relay.js";
+import { isCommitDeposit } from "../mls/support.js";
 
 /** One provider's relay as the scenario needs it, whatever it runs on. */
 export interface Provider {
@@ -90,7 +91,8 @@ export interface CommitAttempt {
 /**
  * Holds the first commit deposit of each client until every client has one waiting, then lets
  * them all go: the commits are made in the same epoch and reach the relay together. Later
- * commit deposits pass straight through. Every commit deposit and its answer is logged.
+ * commit deposits pass straight through. Every commit deposit and its answer is logged (a
+ * commit is told from other deposits as a member would, by opening it).
  */
 export function commitBarrier(clients: { name: string; client: RelayClient }[]): CommitAttempt[] {
   const log: CommitAttempt[] = [];
@@ -100,7 +102,9 @@ export function commitBarrier(clients: { name: string; client: RelayClient }[]):
     const original = client.depositPayload.bind(client);
     let held = false;
     client.depositPayload = async (target, payload, options = {}) => {
-      if (!options.commit) return original(target, payload, options);
+      if (!(await isCommitDeposit(client, target, payload))) {
+        return original(target, payload, options);
+      }
       if (!open && !held) {
         held = true;
         await new Promise<void>((release) => {
@@ -112,7 +116,8 @@ export function commitBarrier(clients: { name: string; client: RelayClient }[]):
         });
       }
       const result = await original(target, payload, options);
-      log.push({ by: name, inbox: toHex(target.inboxId), status: result.status });
+      const inboxId = (target as DepositTarget & { inboxId: Uint8Array }).inboxId;
+      log.push({ by: name, inbox: toHex(inboxId), status: result.status });
       return result;
     };
   }

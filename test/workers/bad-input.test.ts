@@ -8,7 +8,7 @@ import { expiryName, roundName } from "../../src/adapters/workers/object-names.j
 import type { RoundObject } from "../../src/adapters/workers/round-object.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
-import { randomBytes } from "../../src/protocol/bytes.js";
+import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 
@@ -62,11 +62,18 @@ it("answers bad requests opaquely and stores nothing for them", async () => {
   expect(await replay.text()).toBe("bad request");
   expect(await pending()).toBe(before + 1);
 
-  // A wrong write token is refused and leaves the inbox and the expiry index as they were.
+  // A made-up write token names another inbox (the id commits to the token): the deposit is
+  // taken there, and the real inbox cannot be locked by it.
   const index = env.EXPIRY.get(env.EXPIRY.idFromName(expiryName("shroud")));
   const notes = await index.due(Number.MAX_SAFE_INTEGER, 1000);
-  const wrong = { ...contactCard(inbox), writeToken: SecretBytes.random(32) };
-  expect(await client.deposit(wrong, randomBytes(10))).toEqual({ status: "forbidden" });
-  expect(await index.due(Number.MAX_SAFE_INTEGER, 1000)).toEqual(notes);
-  expect(await pending()).toBe(before + 1);
+  expect(notes).toContain(toHex(inbox.inboxId));
+  const squat = { ...contactCard(inbox), writeToken: SecretBytes.random(32) };
+  expect(await client.deposit(squat, randomBytes(10))).toMatchObject({ status: "accepted" });
+  const added = (await index.due(Number.MAX_SAFE_INTEGER, 1000)).filter((n) => !notes.includes(n));
+  expect(added).toHaveLength(1);
+  expect(added).not.toContain(toHex(inbox.inboxId));
+  expect(await client.deposit(contactCard(inbox), randomBytes(10))).toMatchObject({
+    status: "accepted",
+  });
+  expect(await pending()).toBe(before + 3);
 });

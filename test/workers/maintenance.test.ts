@@ -27,7 +27,7 @@ it("rotates a day-old key and expires old inboxes in the alarm", async () => {
     [stale, today - 1],
     [fresh, today + 7],
   ] as const) {
-    await ports.inboxes.authorize(inbox, randomBytes(32), day);
+    await ports.inboxes.admit(inbox, randomBytes(16), day);
     await ports.inboxes.appendRound(
       [{ inboxId: inbox, messageId: randomBytes(16), item: randomBytes(1024) }],
       day,

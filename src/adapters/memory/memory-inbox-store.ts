@@ -1,7 +1,6 @@
-import { constantTimeEqual, toHex } from "../../protocol/bytes.js";
+import { toHex } from "../../protocol/bytes.js";
 import type {
-  AuthorizeResult,
-  CommitSlotClaim,
+  Admission,
   InboxStore,
   InboxUsage,
   RoundEntry,
@@ -27,46 +26,68 @@ function firstAfter(items: readonly Item[], seq: number): number {
 }
 
 interface Inbox {
-  writeTokenHash: Uint8Array;
   expiresDay: number;
   nextSeq: number;
   items: Item[];
   bytes: number;
-  /** message id (hex) -> expiry day */
-  messageIds: Map<string, number>;
-  /** Message id (hex) holding the commit slot, if any. */
-  commitSlot?: string;
+  /** message id (hex) -> expiry day; made on the first delivery (most inboxes see few). */
+  messageIds: Map<string, number> | undefined;
 }
 
+/** Caps that keep the embedded store inside the process's memory. */
+export interface MemoryInboxLimits {
+  /** Most inboxes held at once (default 250,000); a deposit to a new one beyond gets `quota`. */
+  maxInboxes: number;
+  /** Most item bytes held at once (default 512 MiB); beyond, deposits get `quota`. */
+  maxBytes: number;
+}
+
+export const DEFAULT_MEMORY_INBOX_LIMITS: MemoryInboxLimits = {
+  maxInboxes: 250_000,
+  maxBytes: 512 * 1024 * 1024,
+};
+
 /**
- * The embedded inbox store: everything in process memory, gone on exit.
+ * The embedded inbox store: everything in process memory, gone on exit. Keys are flat hex
+ * strings, and the store refuses deposits ("full") at its caps rather than grow until the process
+ * runs out of heap and loses every inbox.
  *
- * @example const store = new MemoryInboxStore();
+ * @example const store = new MemoryInboxStore({ maxInboxes: 10_000 });
  */
 export class MemoryInboxStore implements InboxStore {
   readonly #inboxes = new Map<string, Inbox>();
+  readonly #limits: MemoryInboxLimits;
+  #bytes = 0;
 
-  async authorize(
+  constructor(limits: Partial<MemoryInboxLimits> = {}) {
+    this.#limits = { ...DEFAULT_MEMORY_INBOX_LIMITS, ...limits };
+  }
+
+  /** Inboxes and item bytes held now, for tests and the benchmark. */
+  get size(): { inboxes: number; bytes: number } {
+    return { inboxes: this.#inboxes.size, bytes: this.#bytes };
+  }
+
+  async admit(
     inboxId: Uint8Array,
-    writeTokenHash: Uint8Array,
+    messageId: Uint8Array,
     expiresDay: number,
-  ): Promise<AuthorizeResult> {
+  ): Promise<Admission | "full"> {
     const key = toHex(inboxId);
-    const inbox = this.#inboxes.get(key);
+    let inbox = this.#inboxes.get(key);
+    if (this.#bytes >= this.#limits.maxBytes) return "full";
+    const created = !inbox;
     if (!inbox) {
-      this.#inboxes.set(key, {
-        writeTokenHash: writeTokenHash.slice(),
-        expiresDay,
-        nextSeq: 1,
-        items: [],
-        bytes: 0,
-        messageIds: new Map(),
-      });
-      return "created";
+      if (this.#inboxes.size >= this.#limits.maxInboxes) return "full";
+      inbox = { expiresDay, nextSeq: 1, items: [], bytes: 0, messageIds: undefined };
+      this.#inboxes.set(key, inbox);
     }
-    if (!constantTimeEqual(inbox.writeTokenHash, writeTokenHash)) return "forbidden";
     inbox.expiresDay = Math.max(inbox.expiresDay, expiresDay);
-    return "ok";
+    return {
+      created,
+      duplicate: inbox.messageIds?.has(toHex(messageId)) ?? false,
+      stored: { items: inbox.items.length, bytes: inbox.bytes },
+    };
   }
 
   async usage(inboxId: Uint8Array): Promise<InboxUsage> {
@@ -74,30 +95,17 @@ export class MemoryInboxStore implements InboxStore {
     return inbox ? { items: inbox.items.length, bytes: inbox.bytes } : { items: 0, bytes: 0 };
   }
 
-  async hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean> {
-    return this.#inboxes.get(toHex(inboxId))?.messageIds.has(toHex(messageId)) ?? false;
-  }
-
-  async claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim> {
-    const inbox = this.#inboxes.get(toHex(inboxId));
-    if (!inbox) throw new RangeError("commit slot of an inbox that does not exist");
-    const claimant = toHex(messageId);
-    if (inbox.commitSlot === undefined) {
-      inbox.commitSlot = claimant;
-      return "won";
-    }
-    return inbox.commitSlot === claimant ? "held" : "taken";
-  }
-
   async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
     for (const entry of entries) {
       const inbox = this.#inboxes.get(toHex(entry.inboxId));
       if (!inbox) continue;
       const messageKey = toHex(entry.messageId);
+      inbox.messageIds ??= new Map();
       if (inbox.messageIds.has(messageKey)) continue;
       inbox.messageIds.set(messageKey, expiresDay);
       inbox.items.push({ seq: inbox.nextSeq++, item: entry.item.slice(), expiresDay });
       inbox.bytes += entry.item.length;
+      this.#bytes += entry.item.length;
       inbox.expiresDay = Math.max(inbox.expiresDay, expiresDay);
     }
   }
@@ -121,14 +129,21 @@ export class MemoryInboxStore implements InboxStore {
     if (!inbox) return undefined;
     const removed = inbox.items.splice(0, firstAfter(inbox.items, upToSeq));
     for (const i of removed) inbox.bytes -= i.item.length;
+    for (const i of removed) this.#bytes -= i.item.length;
     return removed.length;
   }
 
   async expire(today: number): Promise<void> {
     for (const [key, inbox] of this.#inboxes) {
-      inbox.items = inbox.items.filter((i) => i.expiresDay >= today);
-      inbox.bytes = inbox.items.reduce((sum, i) => sum + i.item.length, 0);
-      for (const [id, day] of inbox.messageIds) if (day < today) inbox.messageIds.delete(id);
+      if (inbox.items.some((i) => i.expiresDay < today)) {
+        inbox.items = inbox.items.filter((i) => i.expiresDay >= today);
+        const bytes = inbox.items.reduce((sum, i) => sum + i.item.length, 0);
+        this.#bytes -= inbox.bytes - bytes;
+        inbox.bytes = bytes;
+      }
+      if (inbox.messageIds) {
+        for (const [id, day] of inbox.messageIds) if (day < today) inbox.messageIds.delete(id);
+      }
       if (inbox.expiresDay < today && inbox.items.length === 0) this.#inboxes.delete(key);
     }
   }
@@ -139,12 +154,10 @@ export class MemoryInboxStore implements InboxStore {
     return JSON.stringify(
       inboxes.map(([key, inbox]) => ({
         key,
-        token: toHex(inbox.writeTokenHash),
         expiresDay: inbox.expiresDay,
         nextSeq: inbox.nextSeq,
         items: inbox.items.map((i) => [i.seq, i.expiresDay, toHex(i.item)]),
-        messageIds: [...inbox.messageIds.entries()].sort(),
-        commitSlot: inbox.commitSlot ?? null,
+        messageIds: [...(inbox.messageIds ?? new Map<string, number>()).entries()].sort(),
       })),
     );
   }

@@ -1,8 +1,7 @@
 import type { Redis } from "ioredis";
 import { toHex } from "../../protocol/bytes.js";
 import type {
-  AuthorizeResult,
-  CommitSlotClaim,
+  Admission,
   InboxStore,
   InboxUsage,
   RoundEntry,
@@ -34,37 +33,27 @@ export class RedisInboxStore implements InboxStore {
     return [k.meta, k.items, k.ids];
   }
 
-  async authorize(
-    inboxId: Uint8Array,
-    writeTokenHash: Uint8Array,
-    expiresDay: number,
-  ): Promise<AuthorizeResult> {
-    // Registered for expiry before it exists, so no crash can leave an inbox never expired.
-    await this.redis.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
-    const [meta] = this.#keysFor(inboxId);
-    return (await runScript(this.redis, "inboxAuthorize", [
-      meta!,
-      buf(writeTokenHash),
-      expiresDay,
-    ])) as AuthorizeResult;
+  async admit(inboxId: Uint8Array, messageId: Uint8Array, expiresDay: number): Promise<Admission> {
+    const k = this.keys.inbox(inboxId);
+    // Registered for expiry before it exists, so no crash can leave an inbox never expired; one
+    // pipeline, so one round trip (the expiry index is in another cluster slot than the inbox).
+    const pipeline = this.redis.pipeline();
+    pipeline.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
+    void runScript(pipeline, "inboxAdmit", [k.meta, k.ids, buf(messageId), expiresDay]);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
+    const [created, duplicate, items, bytes] = results[1]![1] as number[];
+    return {
+      created: created === 1,
+      duplicate: duplicate === 1,
+      stored: { items: items!, bytes: bytes! },
+    };
   }
 
   async usage(inboxId: Uint8Array): Promise<InboxUsage> {
     const [items, bytes] = await this.redis.hmget(this.keys.inbox(inboxId).meta, "c", "b");
     return { items: Number(items ?? 0), bytes: Number(bytes ?? 0) };
-  }
-
-  async hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean> {
-    return (await this.redis.zscore(this.keys.inbox(inboxId).ids, buf(messageId))) !== null;
-  }
-
-  async claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim> {
-    const outcome = (await runScript(this.redis, "inboxCommitSlot", [
-      this.keys.inbox(inboxId).meta,
-      buf(messageId),
-    ])) as CommitSlotClaim | "missing";
-    if (outcome === "missing") throw new RangeError("commit slot of an inbox that does not exist");
-    return outcome;
   }
 
   async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {

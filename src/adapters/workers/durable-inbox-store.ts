@@ -1,7 +1,6 @@
 import { toHex } from "../../protocol/bytes.js";
 import type {
-  AuthorizeResult,
-  CommitSlotClaim,
+  Admission,
   InboxStore,
   InboxUsage,
   RoundEntry,
@@ -44,25 +43,13 @@ export class DurableInboxStore implements InboxStore {
     return this.env.INBOXES.get(this.env.INBOXES.idFromName(inboxName(this.instance, hex)));
   }
 
-  authorize(
-    inboxId: Uint8Array,
-    writeTokenHash: Uint8Array,
-    expiresDay: number,
-  ): Promise<AuthorizeResult> {
+  admit(inboxId: Uint8Array, messageId: Uint8Array, expiresDay: number): Promise<Admission> {
     const ref = this.#ref(inboxId);
-    return this.#inbox(ref.inbox).authorize(ref, writeTokenHash, expiresDay);
+    return this.#inbox(ref.inbox).admit(ref, messageId, expiresDay);
   }
 
   usage(inboxId: Uint8Array): Promise<InboxUsage> {
     return this.#inbox(toHex(inboxId)).usage();
-  }
-
-  hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean> {
-    return this.#inbox(toHex(inboxId)).hasMessage(messageId);
-  }
-
-  claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim> {
-    return this.#inbox(toHex(inboxId)).claimCommitSlot(messageId);
   }
 
   async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {

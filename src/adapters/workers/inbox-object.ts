@@ -1,6 +1,6 @@
 /**
- * One inbox as a Durable Object with SQLite storage: its write-token hash, day-granularity
- * expiry, commit slot, items with sequence numbers and the message ids it has delivered. Each
+ * One inbox as a Durable Object with SQLite storage: its day-granularity expiry, items with
+ * sequence numbers and the message ids it has delivered. Each
  * inbox is its own object, so inboxes never contend with each other and every operation on one
  * is atomic (SQL calls are synchronous; nothing awaits between a check and its write).
  *
@@ -9,12 +9,7 @@
  * inbox can outlive its retention unseen.
  */
 import { DurableObject } from "cloudflare:workers";
-import { constantTimeEqual } from "../../protocol/bytes.js";
-import type {
-  AuthorizeResult,
-  CommitSlotClaim,
-  InboxUsage,
-} from "../../relay/ports/inbox-store.js";
+import type { Admission, InboxUsage } from "../../relay/ports/inbox-store.js";
 import type { ExpiryObject } from "./expiry-object.js";
 import { bytesOf } from "./sql-bytes.js";
 import { expiryName } from "./object-names.js";
@@ -32,10 +27,8 @@ export interface AppendedEntry {
 }
 
 interface Meta {
-  token: ArrayBuffer;
   expires_day: number;
   next_seq: number;
-  commit_slot: ArrayBuffer | null;
 }
 
 /** The bindings an inbox object uses. */
@@ -56,10 +49,8 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (
         one INTEGER PRIMARY KEY CHECK (one = 1),
-        token BLOB NOT NULL,
         expires_day INTEGER NOT NULL,
-        next_seq INTEGER NOT NULL,
-        commit_slot BLOB
+        next_seq INTEGER NOT NULL
       );
       CREATE TABLE IF NOT EXISTS noted (
         one INTEGER PRIMARY KEY CHECK (one = 1),
@@ -105,27 +96,18 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
     });
   }
 
-  async authorize(
-    ref: InboxRef,
-    tokenHash: Uint8Array,
-    expiresDay: number,
-  ): Promise<AuthorizeResult> {
-    // A wrong token changes nothing, not even the expiry index.
-    const known = this.#meta();
-    if (known && !constantTimeEqual(bytesOf(known.token), tokenHash)) return "forbidden";
+  /** Creates the inbox if need be, extends its expiry, and reports what a deposit needs. */
+  async admit(ref: InboxRef, messageId: Uint8Array, expiresDay: number): Promise<Admission> {
     await this.#note(ref, expiresDay);
-    const meta = this.#meta();
-    if (!meta) {
-      this.#sql.exec(
-        "INSERT INTO meta (one, token, expires_day, next_seq, commit_slot) VALUES (1, ?, ?, 1, NULL)",
-        tokenHash,
-        expiresDay,
-      );
-      return "created";
+    const created = !this.#meta();
+    if (created) {
+      this.#sql.exec("INSERT INTO meta (one, expires_day, next_seq) VALUES (1, ?, 1)", expiresDay);
+    } else {
+      this.#sql.exec("UPDATE meta SET expires_day = max(expires_day, ?)", expiresDay);
     }
-    if (!constantTimeEqual(bytesOf(meta.token), tokenHash)) return "forbidden";
-    this.#sql.exec("UPDATE meta SET expires_day = max(expires_day, ?)", expiresDay);
-    return "ok";
+    const duplicate =
+      this.#sql.exec("SELECT 1 FROM message_ids WHERE id = ?", messageId).toArray().length > 0;
+    return { created, duplicate, stored: this.usage() };
   }
 
   usage(): InboxUsage {
@@ -135,20 +117,6 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
       )
       .one();
     return { items: row.n, bytes: row.b };
-  }
-
-  hasMessage(messageId: Uint8Array): boolean {
-    return this.#sql.exec("SELECT 1 FROM message_ids WHERE id = ?", messageId).toArray().length > 0;
-  }
-
-  claimCommitSlot(messageId: Uint8Array): CommitSlotClaim {
-    const meta = this.#meta();
-    if (!meta) throw new RangeError("commit slot of an inbox that does not exist");
-    if (meta.commit_slot === null) {
-      this.#sql.exec("UPDATE meta SET commit_slot = ?", messageId);
-      return "won";
-    }
-    return constantTimeEqual(bytesOf(meta.commit_slot), messageId) ? "held" : "taken";
   }
 
   /** Appends in the given order, skipping message ids already held; nothing for a missing inbox. */

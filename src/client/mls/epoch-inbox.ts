@@ -7,13 +7,13 @@
  *   read_secret = MLS-Exporter("shroud/v1 group read secret", group_relay, 32)
  *   write_token = MLS-Exporter("shroud/v1 group write token", group_relay, 32)
  *   payload_key = MLS-Exporter("shroud/v1 group payload key", group_relay, 32)
- *   inbox_id    = SHA-256("shroud/v1 inbox id" || 0x00 || read_secret)
+ *   inbox_id    = derived from read_secret and write_token (src/protocol/inbox-id.ts)
  *
  * group_relay is the UTF-8 origin of the relay holding the group's inboxes.
  */
 import { mlsExporter, type ClientState } from "ts-mls";
 import { utf8 } from "../../protocol/bytes.js";
-import { inboxIdFor } from "../../protocol/inbox-id.js";
+import { inboxAddress } from "../../protocol/inbox-id.js";
 import { Labels } from "../../protocol/labels.js";
 import { SecretBytes } from "../../protocol/secret-bytes.js";
 import { mlsSuite } from "./mls-suite.js";
@@ -21,8 +21,10 @@ import { mlsSuite } from "./mls-suite.js";
 export interface EpochInbox {
   epoch: bigint;
   inboxId: Uint8Array;
+  readId: Uint8Array;
   readSecret: SecretBytes;
   writeToken: SecretBytes;
+  writeTokenHash: Uint8Array;
   payloadKey: SecretBytes;
 }
 
@@ -37,11 +39,12 @@ export async function epochInbox(state: ClientState, groupRelay: string): Promis
   const secret = async (label: string) =>
     new SecretBytes(await mlsExporter(state.keySchedule.exporterSecret, label, context, 32, suite));
   const readSecret = await secret(Labels.groupReadSecret);
+  const writeToken = await secret(Labels.groupWriteToken);
   return {
     epoch: state.groupContext.epoch,
-    inboxId: await inboxIdFor(readSecret.expose()),
+    ...(await inboxAddress(readSecret.expose(), writeToken.expose())),
     readSecret,
-    writeToken: await secret(Labels.groupWriteToken),
+    writeToken,
     payloadKey: await secret(Labels.groupPayloadKey),
   };
 }

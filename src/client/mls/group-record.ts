@@ -2,16 +2,17 @@
  * What a GroupSession keeps between calls and across restarts, and its saved form. The group
  * file holds private keys: it is meant for encrypted storage (the CLI's profile).
  *
- *   Group file (JSON): { "shroud": "group/v1", name, relay, relaySigningKey?, removed, state,
+ *   Group file (JSON): { "shroud": "group/v2", name, relay, relaySigningKey?, removed, state,
  *                        readings: [{ epoch, readSecret, writeToken, payloadKey, cursor }],
  *                        sent, buffered, outbox, pending?, events? }
  * `state` is the ts-mls group state (encodeGroupState); byte fields are base64url; epochs are
- * decimal strings.
+ * decimal strings. Outbox entries name their inbox by read id and write token. Version 1 files
+ * (protocol v1 inbox ids) are refused.
  */
 import { decodeGroupState, encodeGroupState, type ClientState } from "ts-mls";
 import { fromBase64Url, toBase64Url } from "../../protocol/bytes.js";
 import { ConfigError } from "../../protocol/errors.js";
-import { inboxIdFor } from "../../protocol/inbox-id.js";
+import { inboxAddress } from "../../protocol/inbox-id.js";
 import { SecretBytes } from "../../protocol/secret-bytes.js";
 import type { EpochInbox } from "./epoch-inbox.js";
 import { mlsClientConfig } from "./mls-suite.js";
@@ -26,7 +27,7 @@ export type GroupEvent =
 /** A deposit waiting to leave, kept until the relay has it (retries reuse the message id). */
 export interface OutboxEntry {
   relay: string;
-  inboxId: Uint8Array;
+  readId: Uint8Array;
   writeToken: SecretBytes;
   messageId: Uint8Array;
   payload: Uint8Array;
@@ -141,13 +142,13 @@ export function savedGroupToJson(g: SavedGroup): string {
   const b64 = toBase64Url;
   const entry = (e: OutboxEntry) => ({
     relay: e.relay,
-    inboxId: b64(e.inboxId),
+    readId: b64(e.readId),
     writeToken: b64(e.writeToken.expose()),
     messageId: b64(e.messageId),
     payload: b64(e.payload),
   });
   return JSON.stringify({
-    shroud: "group/v1",
+    shroud: "group/v2",
     name: g.name,
     relay: g.relay,
     ...(g.relaySigningKey ? { relaySigningKey: b64(g.relaySigningKey) } : {}),
@@ -185,12 +186,17 @@ export async function savedGroupFromJson(text: string): Promise<SavedGroup> {
   } catch {
     throw new ConfigError("not a Shroud group file (invalid JSON)");
   }
-  if (r?.["shroud"] !== "group/v1") throw new ConfigError("not a Shroud group file");
+  if (r?.["shroud"] === "group/v1") {
+    throw new ConfigError(
+      "a group saved by Shroud protocol v1, whose inboxes v2 relays no longer serve: create the group anew",
+    );
+  }
+  if (r?.["shroud"] !== "group/v2") throw new ConfigError("not a Shroud group file");
   try {
     const bytes = (v: unknown) => fromBase64Url(v as string);
     const entry = (e: Record<string, unknown>): OutboxEntry => ({
       relay: e["relay"] as string,
-      inboxId: bytes(e["inboxId"]),
+      readId: bytes(e["readId"]),
       writeToken: new SecretBytes(bytes(e["writeToken"])),
       messageId: bytes(e["messageId"]),
       payload: bytes(e["payload"]),
@@ -198,11 +204,12 @@ export async function savedGroupFromJson(text: string): Promise<SavedGroup> {
     const readings: Reading[] = [];
     for (const x of r["readings"] as Record<string, unknown>[]) {
       const readSecret = new SecretBytes(bytes(x["readSecret"]));
+      const writeToken = new SecretBytes(bytes(x["writeToken"]));
       readings.push({
         epoch: BigInt(x["epoch"] as string),
-        inboxId: await inboxIdFor(readSecret.expose()),
+        ...(await inboxAddress(readSecret.expose(), writeToken.expose())),
         readSecret,
-        writeToken: new SecretBytes(bytes(x["writeToken"])),
+        writeToken,
         payloadKey: new SecretBytes(bytes(x["payloadKey"])),
         cursor: Number(x["cursor"]),
       });

@@ -3,18 +3,23 @@
  *
  * Every message (application data or commit) is one deposit into the current epoch's inbox on the
  * group's relay, sealed under the epoch's payload key; Welcomes go to each joiner's personal
- * inbox, HPKE-sealed to its inbox key. A commit claims its inbox's one-shot commit slot: the
- * winner adopts the state createCommit returned; a loser keeps its old state, fetches and applies
- * the winner's commit, and tries again in the new epoch if its change is still wanted.
+ * inbox, HPKE-sealed to its inbox key. Commit ordering needs nothing of the relay but one order
+ * every reader sees, its sequence numbers: every member applies the FIRST commit in the epoch
+ * inbox's order that is valid for its group state and skips the others (junk, a commit that does
+ * not process, losing commits of the same epoch). A committer keeps the state createCommit
+ * returned aside until its own commit is the first valid one it reads (it won) or another one
+ * is (it lost: it applies that one and tries again in the new epoch if its change is still
+ * wanted). The relay never sees which deposit is a commit, and nobody can hold an epoch shut.
  *
  * Rules ts-mls needs from a delivery service, kept here: a member never processes its own
  * messages (it skips its own message ids); a commit is processed before the next epoch's messages
  * (the next epoch's inbox is only known once the commit is applied); messages from a future epoch
  * wait in a buffer; every send is saved (state, then an outbox entry with its message id) before
  * it leaves, so a retry after a crash is the same deposit. The relay shuffles each round, so a
- * fetched page is read with each sender's messages back in ratchet-generation order (ts-mls
- * keeps only a few skipped generations). Whatever is read outside sync() (by change(), or by a
- * sync that failed part-way) is saved with the session and returned by the next sync().
+ * fetched page is read with each sender's application messages back in ratchet-generation order
+ * (ts-mls keeps only a few skipped generations); commits keep their places, which decide the
+ * epoch. Whatever is read outside sync() (by change(), or by a sync that failed part-way) is
+ * saved with the session and returned by the next sync().
  */
 import {
   createApplicationMessage,
@@ -35,7 +40,7 @@ import {
   type RatchetTree,
 } from "ts-mls";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
-import { randomBytes, toHex, utf8 } from "../../protocol/bytes.js";
+import { constantTimeEqual, randomBytes, toHex, utf8 } from "../../protocol/bytes.js";
 import { ConfigError, GroupError, TransportError } from "../../protocol/errors.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
 import type { ContactCard } from "../inbox.js";
@@ -76,9 +81,9 @@ export interface GroupDeps {
   route: (origin: string) => Promise<RelayClient>;
   /** Persists the session (its toJson()); called before anything leaves. */
   save?: (json: string) => Promise<void>;
-  /** Milliseconds between fetches while waiting for a winning commit (default 100). */
+  /** Milliseconds between fetches while waiting for a commit to decide the epoch (default 100). */
   pollMs?: number;
-  /** How long to wait for a winning commit to become visible (default 30 s). */
+  /** How long to wait for a sent commit or another to decide the epoch (default 30 s). */
   commitWaitMs?: number;
 }
 
@@ -165,6 +170,8 @@ export class GroupSession {
   #buffered: Uint8Array[];
   #outbox: OutboxEntry[];
   #pending: PendingCommit | undefined;
+  /** Whether the pending commit was deposited by this process (a restored one is sent again). */
+  #pendingSent = false;
   #consumedOnWin: Uint8Array[] = [];
   /**
    * Events not yet returned by sync(): what change() and send() read or met on the way, and
@@ -391,7 +398,7 @@ export class GroupSession {
     this.#rememberSent(messageId);
     this.#outbox.push({
       relay: this.relay,
-      inboxId: current.inboxId,
+      readId: current.readId,
       writeToken: current.writeToken,
       messageId,
       payload: await this.#sealForEpoch(current, mls, messageId),
@@ -446,7 +453,6 @@ export class GroupSession {
   /** The work of sync(); what it reads is kept for the next sync() to return. */
   async #read(): Promise<void> {
     await this.#flushOutbox();
-    if (this.#pending) await this.#resolvePending();
     for (;;) {
       let progressed = false;
       for (const reading of [...this.#readings]) {
@@ -480,6 +486,10 @@ export class GroupSession {
             });
             continue;
           }
+          if (this.#isPendingCommit(reading, message, page.items[i]!.payload)) {
+            await this.#won();
+            continue;
+          }
           if (this.#sent.includes(toHex(message.messageId))) continue;
           this.#undelivered.push(...(await this.#receive(message.mlsMessage)));
         }
@@ -487,15 +497,23 @@ export class GroupSession {
       this.#undelivered.push(...(await this.#drainBuffer()));
       this.#prune();
       await this.#save();
-      if (!progressed || this.#removed) return;
+      if (this.#removed) return;
+      if (!progressed) {
+        // A commit restored from before a restart goes out only once everything visible is
+        // read: if another commit already decided its epoch, it is never sent at all.
+        if (!this.#pending || this.#pendingSent) return;
+        await this.#depositPending();
+      }
     }
   }
 
   /**
-   * Puts each sender's messages of an epoch back in the order sent (by ratchet generation),
-   * keeping the places they occupy: a round reaches the inbox shuffled, and ts-mls keeps only a
-   * few skipped generations, so reading a sender's burst out of order would lose messages.
-   * Items whose sender data does not open here (future epochs, garbage) keep their place.
+   * Puts each sender's application messages of an epoch back in the order sent (by ratchet
+   * generation), keeping the places they occupy: a round reaches the inbox shuffled, and ts-mls
+   * keeps only a few skipped generations, so reading a sender's burst out of order would lose
+   * messages. Commits and proposals keep their places: the inbox's order decides which commit
+   * wins, identically for every member however its pages fell. Items whose sender data does not
+   * open here (future epochs, garbage) keep their place.
    */
   async #inSenderOrder(
     messages: (GroupMessage | undefined)[],
@@ -505,7 +523,7 @@ export class GroupSession {
     for (const [index, message] of messages.entries()) {
       if (!message) continue;
       const pm = decodePrivateMessage(message.mlsMessage);
-      if (!pm || pm.epoch > this.epoch) continue;
+      if (!pm || pm.epoch > this.epoch || pm.contentType !== "application") continue;
       const secret =
         pm.epoch === this.epoch
           ? this.#state.keySchedule.senderDataSecret
@@ -518,8 +536,7 @@ export class GroupSession {
         continue;
       }
       if (!senderData) continue;
-      const ratchet = pm.contentType === "application" ? "application" : "handshake";
-      const key = `${pm.epoch}/${senderData.leafIndex}/${ratchet}`;
+      const key = `${pm.epoch}/${senderData.leafIndex}`;
       const members = classes.get(key) ?? [];
       members.push({ index, generation: senderData.generation });
       classes.set(key, members);
@@ -544,6 +561,8 @@ export class GroupSession {
       if (this.#buffered.length > MAX_BUFFERED) this.#buffered.shift();
       return [];
     }
+    // A commit for an epoch already decided lost to the one that decided it: nothing to apply.
+    if (pm.contentType === "commit" && pm.epoch < this.epoch) return [];
     const suite = await mlsSuite();
     const before = this.#state;
     const past = pm.epoch < before.groupContext.epoch;
@@ -625,6 +644,10 @@ export class GroupSession {
     this.#state = result.newState;
     zero(result.consumed);
     if (this.epoch === before.groupContext.epoch) return []; // a proposal: applied at the commit
+    // Another member's commit came first: this member's pending commit lost the epoch. Its
+    // secrets were never used (the old state applied the winner), so nothing is zeroed.
+    this.#pending = undefined;
+    this.#consumedOnWin = [];
     await this.#enterEpoch();
     return [
       {
@@ -716,6 +739,8 @@ export class GroupSession {
     for (let attempts = 1; attempts <= maxAttempts; attempts++) {
       this.#assertActive();
       await this.#read();
+      // A commit restored from before a restart is decided first: it may still win.
+      if (this.#pending) await this.#awaitEpochAfter(this.epoch);
       this.#assertActive();
       const proposals = this.#proposals(change, chosen);
       if (!update && proposals.length === 0) {
@@ -762,7 +787,7 @@ export class GroupSession {
         const client = await this.deps.route(card.relay);
         invitations.push({
           relay: card.relay,
-          inboxId: card.inboxId,
+          readId: card.readId,
           writeToken: card.writeToken,
           messageId: randomBytes(MESSAGE_ID_LENGTH),
           payload: await client.sealFor(card, invitation),
@@ -783,53 +808,71 @@ export class GroupSession {
     this.#consumedOnWin = result.consumed;
     await this.#save();
     const fromEpoch = this.epoch;
-    await this.#resolvePending();
-    return this.epoch > fromEpoch && this.#sent.includes(toHex(messageId));
+    this.#pendingSent = false;
+    await this.#depositPending();
+    await this.#awaitEpochAfter(fromEpoch);
+    await this.#flushOutbox();
+    return this.#sent.includes(toHex(messageId));
   }
 
-  /** Sends the pending commit (again, after a crash) and acts on the relay's answer. */
-  async #resolvePending(): Promise<void> {
+  /**
+   * Deposits the pending commit once per process (again after a restart: the same message id,
+   * so the relay keeps one). A definite refusal drops it: the group stays in its epoch.
+   */
+  async #depositPending(): Promise<void> {
     const pending = this.#pending;
-    if (!pending) return;
-    const current = this.#readings[0]!;
+    if (!pending || this.#pendingSent) return;
     const client = await this.#home();
-    const result = await client.depositPayload(current, pending.payload, {
+    const result = await client.depositPayload(this.#readings[0]!, pending.payload, {
       messageId: pending.messageId,
-      commit: true,
     });
-    if (result.status === "accepted") {
-      this.#state = stateFromBytes(pending.newState);
-      this.#rememberSent(pending.messageId);
-      this.#outbox.push(...pending.invitations);
-      this.#pending = undefined;
-      zero(this.#consumedOnWin);
-      this.#consumedOnWin = [];
-      await this.#enterEpoch();
-      await this.#save();
-      return this.#flushOutbox();
+    if (result.status === "accepted" || result.status === "forwarded") {
+      this.#pendingSent = true;
+      return;
     }
-    if (result.status !== "conflict") {
-      if (result.status === "internal" || result.status === "unavailable") {
-        throw new TransportError(`the relay could not take the commit (${result.status})`);
-      }
-      this.#pending = undefined;
-      await this.#save();
-      throw new GroupError(`the relay refused the commit (${result.status})`);
+    if (result.status === "internal" || result.status === "unavailable") {
+      throw new TransportError(`the relay could not take the commit (${result.status})`);
     }
     this.#pending = undefined;
     this.#consumedOnWin = [];
     await this.#save();
-    return this.#awaitEpochAfter(current.epoch);
+    throw new GroupError(`the relay refused the commit (${result.status})`);
   }
 
-  /** Lost the epoch: fetch until the winning commit is visible and applied. */
+  /** Whether an item of `reading` is this member's pending commit, byte for byte. */
+  #isPendingCommit(reading: Reading, message: GroupMessage, payload: Uint8Array): boolean {
+    const pending = this.#pending;
+    if (!pending || reading.epoch !== this.epoch) return false;
+    return (
+      constantTimeEqual(message.messageId, pending.messageId) &&
+      constantTimeEqual(payload, pending.payload)
+    );
+  }
+
+  /** This member's commit is the first valid one of the epoch: adopt the state it made. */
+  async #won(): Promise<void> {
+    const pending = this.#pending!;
+    this.#state = stateFromBytes(pending.newState);
+    this.#rememberSent(pending.messageId);
+    this.#outbox.push(...pending.invitations);
+    this.#pending = undefined;
+    zero(this.#consumedOnWin);
+    this.#consumedOnWin = [];
+    await this.#enterEpoch();
+    await this.#save();
+    await this.#flushOutbox();
+  }
+
+  /** Reads until a commit (this member's or another's) has moved the group past `epoch`. */
   async #awaitEpochAfter(epoch: bigint): Promise<void> {
     const deadline = Date.now() + (this.deps.commitWaitMs ?? 30_000);
     for (;;) {
       await this.#read();
       if (this.epoch > epoch || this.#removed) return;
       if (Date.now() > deadline) {
-        throw new GroupError("another commit won the epoch but never became visible");
+        throw new GroupError(
+          "no commit of this epoch became visible in time (a pending one is sent again by the next sync)",
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, this.deps.pollMs ?? 100));
     }

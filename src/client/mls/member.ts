@@ -2,7 +2,7 @@
  * A group member's own material: a name (its MLS credential), a personal inbox for invitations
  * and first contact, and the private halves of the key packages its contact card hands out.
  *
- *   Member file (JSON): { "shroud": "member/v1", name, inbox: <inbox/v1>,
+ *   Member file (JSON): { "shroud": "member/v2", name, inbox: <inbox/v2>,
  *                         keyPackages: [{ public, initPrivateKey, hpkePrivateKey,
  *                                         signaturePrivateKey }] }
  * `public` is an encoded MLS KeyPackage message; byte fields are base64url.
@@ -134,7 +134,7 @@ export class Member {
   /** Serialises the member, private keys included, for an encrypted profile. */
   toJson(): string {
     return JSON.stringify({
-      shroud: "member/v1",
+      shroud: "member/v2",
       name: this.name,
       inbox: JSON.parse(inboxToJson(this.inbox)) as unknown,
       keyPackages: this.#keyPackages.map((k) => ({
@@ -159,7 +159,12 @@ export class Member {
     } catch {
       throw new ConfigError("not a Shroud member file (invalid JSON)");
     }
-    if (record?.shroud !== "member/v1" || typeof record.name !== "string") {
+    if (record?.shroud === "member/v1") {
+      throw new ConfigError(
+        "a member file of Shroud protocol v1, whose inboxes v2 relays no longer serve: create a new member",
+      );
+    }
+    if (record?.shroud !== "member/v2" || typeof record.name !== "string") {
       throw new ConfigError("not a Shroud member file");
     }
     if (!Array.isArray(record.keyPackages))

@@ -1,9 +1,11 @@
 /**
  * Inbox store port: where delivered items live until acknowledged or expired.
  *
- * Inboxes are keyed by inbox id (a hash of the read secret). The store keeps, per inbox, the
- * hash of its write token, a day-granularity expiry, items with per-inbox sequence numbers and
- * the message ids it has delivered (for idempotent retries). It never receives an arrival time.
+ * Inboxes are keyed by inbox id, which commits to both the read secret and the write token (see
+ * src/protocol/inbox-id.ts), so the store holds no capability at all: whoever names an inbox id
+ * may write to it. The store keeps, per inbox, a day-granularity expiry, items with per-inbox
+ * sequence numbers and the message ids it has delivered (for idempotent retries). It never
+ * receives an arrival time.
  */
 
 /** An item ready to append: its payload is already padded to a bucket. */
@@ -23,38 +25,31 @@ export interface InboxUsage {
   bytes: number;
 }
 
-export type AuthorizeResult = "ok" | "created" | "forbidden";
-
-/**
- * Outcome of claiming an inbox's commit slot: "won" (it was free and is now this message's),
- * "held" (this message id already holds it: a retry), "taken" (another message holds it).
- */
-export type CommitSlotClaim = "won" | "held" | "taken";
+/** What a deposit learns of its inbox before it joins the round. */
+export interface Admission {
+  /** The inbox did not exist and was made by this call. */
+  created: boolean;
+  /** The message id was already delivered to this inbox (and has not expired). */
+  duplicate: boolean;
+  /** What the inbox stores now. */
+  stored: InboxUsage;
+}
 
 export interface InboxStore {
   /**
-   * Checks `writeTokenHash` against the inbox's in constant time. An unknown inbox is created
-   * with this hash (the first write token wins). Refreshes the inbox's expiry day.
+   * Readies an inbox for a deposit, in one step: creates it if unknown, extends its expiry day
+   * to at least `expiresDay`, and tells whether `messageId` was already delivered and what the
+   * inbox stores. "full" when the backend has reached a configured cap (inbox count or total
+   * bytes) and takes no more deposits for now; nothing is then created or changed.
    */
-  authorize(
+  admit(
     inboxId: Uint8Array,
-    writeTokenHash: Uint8Array,
+    messageId: Uint8Array,
     expiresDay: number,
-  ): Promise<AuthorizeResult>;
+  ): Promise<Admission | "full">;
 
   /** Items and bytes currently stored for an inbox (zero for an unknown inbox). */
   usage(inboxId: Uint8Array): Promise<InboxUsage>;
-
-  /** Whether a message id was already delivered to this inbox (and not yet expired). */
-  hasMessage(inboxId: Uint8Array, messageId: Uint8Array): Promise<boolean>;
-
-  /**
-   * Claims the inbox's one-shot commit slot for `messageId`, atomically: of any number of
-   * concurrent claims with different message ids exactly one wins, on every instance. The slot
-   * stays taken for the inbox's life (an MLS epoch ends once); it goes when the inbox expires.
-   * The inbox must exist (authorize first).
-   */
-  claimCommitSlot(inboxId: Uint8Array, messageId: Uint8Array): Promise<CommitSlotClaim>;
 
   /**
    * Appends a closed round's entries in the given order, which the caller has shuffled.
