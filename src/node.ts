@@ -2,12 +2,21 @@
  * Serving a relay on Node: builds the ports for the chosen backend, opens the relay and binds
  * @hono/node-server. The CLI's `serve` and the tests use this.
  */
-import { serve, type ServerType } from "@hono/node-server";
+import { serve, type Http2Bindings, type HttpBindings } from "@hono/node-server";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { memoryPorts } from "./adapters/memory/memory-ports.js";
 import { FileKeyStore } from "./adapters/node/file-key-store.js";
+import {
+  DEFAULT_INGRESS_LIMITS,
+  guardServer,
+  ingressServerOptions,
+  type IngressGuard,
+  type IngressLimits,
+} from "./adapters/node/ingress-limits.js";
 import { redisPorts, type RedisPortsOptions } from "./adapters/redis/redis-ports.js";
 import { createRelayApp } from "./relay/app.js";
+import { MetricName } from "./relay/ports/metrics.js";
 import type { KeyStore } from "./relay/ports/key-store.js";
 import { relayConfig, type RelayConfigInput } from "./relay/relay-config.js";
 import { Relay, type RelayPorts } from "./relay/relay.js";
@@ -29,6 +38,12 @@ export interface NodeRelayOptions {
   ports?: RelayPorts;
   /** Run on Redis (ioredis + BullMQ) instead of the embedded store; keys then live in Redis. */
   redis?: RedisPortsOptions;
+  /**
+   * HTTP limits: timeouts, connection caps and the per-address request rate; each field left
+   * out takes its value from DEFAULT_INGRESS_LIMITS (10 s headers, 30 s request, 5 s keep-alive,
+   * 1024 connections, 64 per address, 100 requests/s per address with a burst of 1000).
+   */
+  limits?: Partial<IngressLimits>;
 }
 
 export interface RunningRelay {
@@ -37,16 +52,36 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
+type Handler = (request: Request) => Response | Promise<Response>;
+
 function listen(
-  app: { fetch: (request: Request) => Response | Promise<Response> },
+  handler: () => Handler,
+  onRefused: () => void,
   host: string,
   port: number,
+  limits: IngressLimits,
 ) {
-  return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) =>
-      resolve({ server, port: info.port }),
-    );
-    server.once("error", reject);
+  return new Promise<{ server: Server; guard: IngressGuard; port: number }>((resolve, reject) => {
+    const server = serve(
+      {
+        // Over-the-rate requests are refused before the app reads a byte of their body.
+        fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
+          const refused = guard.refuse(request, env.incoming as IncomingMessage);
+          if (!refused) return handler()(request);
+          onRefused();
+          return refused;
+        },
+        hostname: host,
+        port,
+        serverOptions: ingressServerOptions(limits),
+      },
+      (info: AddressInfo) => resolve({ server: server as Server, guard, port: info.port }),
+    ) as Server;
+    const guard = guardServer(server, limits);
+    server.once("error", (error) => {
+      guard.close();
+      reject(error);
+    });
   });
 }
 
@@ -65,9 +100,17 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     memoryPorts({ keys: options.keys ?? new FileKeyStore(options.dataDir ?? ".shroud") });
   // The origin is part of the signed descriptor, so the port must be known before the relay
   // opens: bind first with a placeholder app, then swap in the real one.
-  let handler: (request: Request) => Response | Promise<Response> = () =>
-    new Response("starting", { status: 503 });
-  const { server, port } = await listen({ fetch: (r) => handler(r) }, host, options.port ?? 8787);
+  const serving: { handler: Handler; relay?: Relay } = {
+    handler: () => new Response("starting", { status: 503 }),
+  };
+  const limits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
+  const { server, guard, port } = await listen(
+    () => serving.handler,
+    () => serving.relay?.ports.metrics.count(MetricName.envelopeErrors, { status: "429" }),
+    host,
+    options.port ?? 8787,
+    limits,
+  );
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}`;
   let relay: Relay;
@@ -77,11 +120,13 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
       ports,
     );
   } catch (error) {
+    guard.close();
     server.close();
     await redis?.close();
     throw error;
   }
-  handler = createRelayApp(relay).fetch;
+  serving.handler = createRelayApp(relay).fetch;
+  serving.relay = relay;
   await relay.start();
   return {
     relay,
@@ -89,14 +134,11 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     async close() {
       // Stop accepting first; a peer's keep-alive connection would hold close() open for ever,
       // so idle connections are dropped now and any left once the relay has stopped.
+      guard.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      const http = server as {
-        closeIdleConnections?: () => void;
-        closeAllConnections?: () => void;
-      };
-      http.closeIdleConnections?.();
+      server.closeIdleConnections();
       await relay.stop();
-      http.closeAllConnections?.();
+      server.closeAllConnections();
       await closed;
       await redis?.close();
     },
