@@ -1,13 +1,17 @@
 import { dayOf, type Clock } from "./ports/clock.js";
 import type { InboxStore } from "./ports/inbox-store.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
-import type { ClosedRound, RoundPool } from "./ports/round-pool.js";
+import { DEFAULT_PAGE_LIMIT, type PageLimit, type RoundPool } from "./ports/round-pool.js";
 import { secureShuffle } from "./shuffle.js";
 
 /**
- * Closes rounds: takes the open round from the pool, shuffles it with a CSPRNG and appends it
- * to the inboxes, then releases it. Rounds left closed-but-unreleased by a closer that died are
- * delivered first; appending is idempotent per message id, so a repeat delivers nothing twice.
+ * Closes rounds: takes the open round from the pool and delivers it page by page: each page
+ * shuffled with a CSPRNG, appended to the inboxes, then released. Rounds left closed but not
+ * wholly released by a closer that died are delivered first, from the pages it had not released;
+ * appending is idempotent per message id, so a page delivered twice delivers nothing twice.
+ * Only one page is held at a time, whatever the round's size.
+ *
+ * @example const closer = new RoundCloser(pool, inboxes, systemClock, metrics, 7);
  */
 export class RoundCloser {
   #running: Promise<void> | undefined;
@@ -19,6 +23,8 @@ export class RoundCloser {
     private readonly clock: Clock,
     private readonly metrics: Metrics,
     private readonly retentionDays: number,
+    /** The page read at a time (tests use small pages to close large rounds in many). */
+    private readonly pageLimit: PageLimit = DEFAULT_PAGE_LIMIT,
   ) {}
 
   /**
@@ -46,18 +52,27 @@ export class RoundCloser {
   }
 
   async #closeOnce(): Promise<void> {
-    for (const round of await this.pool.unreleased()) await this.#deliver(round);
-    const round = await this.pool.close();
-    if (round) await this.#deliver(round);
+    for (const roundId of await this.pool.unreleased()) await this.#deliver(roundId);
+    const roundId = await this.pool.close();
+    if (roundId !== undefined) await this.#deliver(roundId);
   }
 
-  async #deliver(round: ClosedRound): Promise<void> {
-    const entries = secureShuffle([...round.entries]);
+  async #deliver(roundId: string): Promise<void> {
     const expiresDay = dayOf(this.clock.now()) + this.retentionDays;
-    await this.inboxes.appendRound(entries, expiresDay);
-    await this.pool.release(round.id);
+    let delivered = 0;
+    for (;;) {
+      const page = await this.pool.page(roundId, this.pageLimit);
+      if (page.length > 0) {
+        // The page is the pool's fresh array: shuffled in place.
+        await this.inboxes.appendRound(secureShuffle(page), expiresDay);
+        delivered += page.length;
+      }
+      // An empty page with the round not yet forgotten cannot happen (a closed round takes no
+      // new entries); stopping there keeps a faulty backend from spinning the closer.
+      if ((await this.pool.release(roundId, page)) || page.length === 0) break;
+    }
     this.metrics.count(MetricName.roundsClosed);
-    this.metrics.count(MetricName.itemsDelivered, undefined, entries.length);
-    this.metrics.observe(MetricName.roundSize, entries.length);
+    this.metrics.count(MetricName.itemsDelivered, undefined, delivered);
+    this.metrics.observe(MetricName.roundSize, delivered);
   }
 }

@@ -9,7 +9,10 @@ import { generateKeyRing, rotateKeyRing } from "../../src/relay/key-ring.js";
 import type { InboxStore, RoundEntry } from "../../src/relay/ports/inbox-store.js";
 import type { KeyStore } from "../../src/relay/ports/key-store.js";
 import type { ReplaySet } from "../../src/relay/ports/replay-set.js";
-import type { RoundPool } from "../../src/relay/ports/round-pool.js";
+import { MemoryMetrics } from "../../src/adapters/memory/memory-metrics.js";
+import { systemClock } from "../../src/relay/ports/clock.js";
+import type { PageLimit, RoundPool } from "../../src/relay/ports/round-pool.js";
+import { RoundCloser } from "../../src/relay/round-closer.js";
 
 export interface ConformancePorts {
   inboxes: InboxStore;
@@ -20,6 +23,8 @@ export interface ConformancePorts {
 
 const DAY = 20_000;
 const quota = { stored: { items: 0, bytes: 0 }, maxItems: 100, maxBytes: 1 << 20 };
+/** A page larger than any round these tests make. */
+const WHOLE = { entries: 1000, bytes: 1 << 24 };
 
 function entry(inboxId: Uint8Array, size = 64): RoundEntry {
   return { inboxId, messageId: randomBytes(16), item: randomBytes(size) };
@@ -175,7 +180,7 @@ export function describePortConformance(
       expect(await pool.add(e2, quota)).toBe("added");
       expect(await pool.add({ ...e1, item: randomBytes(8) }, quota)).toBe("duplicate");
       const round = await pool.close();
-      expect(round?.entries.map((e) => toHex(e.item)).sort()).toEqual(
+      expect((await pool.page(round!, WHOLE)).map((e) => toHex(e.item)).sort()).toEqual(
         [e1, e2].map((e) => toHex(e.item)).sort(),
       );
       expect(await pool.close()).toBeUndefined();
@@ -186,21 +191,26 @@ export function describePortConformance(
       expect(await pool.add(e, quota)).toBe("added");
       const round = await pool.close();
       expect(await pool.add(e, quota)).toBe("duplicate");
-      await pool.release(round!.id);
+      expect(await pool.release(round!, await pool.page(round!, WHOLE))).toBe(true);
       expect(await pool.close()).toBeUndefined();
+      expect(await pool.add(e, quota)).toBe("added");
     });
 
-    it("keeps a closed round until it is released", async () => {
+    it("keeps a closed round until every entry is released", async () => {
+      await pool.add(entry(id()), quota);
       await pool.add(entry(id()), quota);
       const round = await pool.close();
-      expect((await pool.unreleased()).map((r) => r.id)).toEqual([round!.id]);
+      expect(await pool.unreleased()).toEqual([round!]);
       await pool.add(entry(id()), quota);
       const next = await pool.close();
-      expect((await pool.unreleased()).map((r) => r.id).sort()).toEqual(
-        [round!.id, next!.id].sort(),
-      );
-      await pool.release(round!.id);
-      expect((await pool.unreleased()).map((r) => r.id)).toEqual([next!.id]);
+      expect((await pool.unreleased()).sort()).toEqual([round!, next!].sort());
+      const [first, second] = await pool.page(round!, WHOLE);
+      expect(await pool.release(round!, [first!])).toBe(false);
+      expect((await pool.unreleased()).sort()).toEqual([round!, next!].sort());
+      expect(await pool.page(round!, WHOLE)).toHaveLength(1);
+      expect(await pool.release(round!, [second!])).toBe(true);
+      expect(await pool.unreleased()).toEqual([next!]);
+      expect(await pool.page(round!, WHOLE)).toEqual([]);
     });
 
     it("enforces item and byte quotas over stored plus pending", async () => {
@@ -213,6 +223,112 @@ export function describePortConformance(
       expect(await pool.add(entry(a, 50), limits)).toBe("added");
       expect(await pool.add(entry(a, 1), { ...limits, maxBytes: 1000 })).toBe("quota");
       expect(await pool.add(entry(id(), 10), limits)).toBe("added");
+    });
+  });
+
+  describe(`${backend}: round pool pages`, () => {
+    let ports: ConformancePorts;
+    beforeEach(async () => {
+      ports = await makePorts();
+    });
+
+    const SMALL: PageLimit = { entries: 7, bytes: 1 << 20 };
+    const closer = (page = SMALL) =>
+      new RoundCloser(ports.pool, ports.inboxes, systemClock, new MemoryMetrics(), 7, page);
+
+    /** `perInbox` entries for each of `count` fresh inboxes, added to the open round. */
+    async function pendingRound(count: number, perInbox: number) {
+      const inboxes = Array.from({ length: count }, id);
+      for (const inbox of inboxes) await ports.inboxes.admit(inbox, randomBytes(16), DAY);
+      const entries = inboxes.flatMap((inbox) =>
+        Array.from({ length: perInbox }, () => entry(inbox, 16)),
+      );
+      const limits = { ...quota, maxItems: 1000 };
+      for (const e of entries) expect(await ports.pool.add(e, limits)).toBe("added");
+      return { inboxes, entries };
+    }
+
+    /** Each inbox holds exactly its entries, each once, with seqs 1..n. */
+    async function expectDeliveredOnce(inboxes: Uint8Array[], entries: RoundEntry[]) {
+      for (const inbox of inboxes) {
+        const page = await ports.inboxes.fetch(inbox, 0, 1000);
+        const items = page?.items ?? [];
+        expect(items.map((i) => i.seq)).toEqual(items.map((_, k) => k + 1));
+        expect(items.map((i) => toHex(i.item)).sort()).toEqual(
+          entries
+            .filter((e) => toHex(e.inboxId) === toHex(inbox))
+            .map((e) => toHex(e.item))
+            .sort(),
+        );
+      }
+    }
+
+    it("delivers a round of several pages whole, each entry once", async () => {
+      const { inboxes, entries } = await pendingRound(3, 15);
+      await closer().close();
+      await expectDeliveredOnce(inboxes, entries);
+      expect(await ports.pool.unreleased()).toEqual([]);
+      expect(await ports.pool.close()).toBeUndefined();
+    });
+
+    it("pages a round within the limits, each entry once, in an order that is not arrival's", async () => {
+      const { entries } = await pendingRound(2, 20);
+      const round = (await ports.pool.close())!;
+      const seen: string[] = [];
+      for (;;) {
+        const page = await ports.pool.page(round, SMALL);
+        expect(page.length).toBeLessThanOrEqual(SMALL.entries);
+        seen.push(...page.map((e) => toHex(e.item)));
+        if (await ports.pool.release(round, page)) break;
+        // Every page but the last is full.
+        expect(page).toHaveLength(SMALL.entries);
+      }
+      expect([...seen].sort()).toEqual(entries.map((e) => toHex(e.item)).sort());
+      // 40 entries: arrival order by chance has probability 1/40!.
+      expect(seen).not.toEqual(entries.map((e) => toHex(e.item)));
+      // A page holds at most `bytes` bytes of items, but always one entry.
+      await pendingRound(1, 5);
+      const next = (await ports.pool.close())!;
+      expect(await ports.pool.page(next, { entries: 10, bytes: 40 })).toHaveLength(2);
+      expect(await ports.pool.page(next, { entries: 10, bytes: 1 })).toHaveLength(1);
+    });
+
+    it("a closer that dies after some pages leaves the rest for the next close", async () => {
+      const { inboxes, entries } = await pendingRound(4, 10);
+      const round = (await ports.pool.close())!;
+      const expiresDay = DAY;
+      // The dying closer: two pages appended and released, a third appended, then it is gone.
+      for (let n = 0; n < 2; n++) {
+        const page = await ports.pool.page(round, SMALL);
+        await ports.inboxes.appendRound(page, expiresDay);
+        expect(await ports.pool.release(round, page)).toBe(false);
+      }
+      await ports.inboxes.appendRound(await ports.pool.page(round, SMALL), expiresDay);
+      expect(await ports.pool.unreleased()).toEqual([round]);
+      // New deposits meanwhile go to the next round.
+      const late = inboxes.map((inbox) => entry(inbox, 16));
+      for (const e of late) expect(await ports.pool.add(e, quota)).toBe("added");
+
+      await closer().close();
+      await expectDeliveredOnce(inboxes, [...entries, ...late]);
+      expect(await ports.pool.unreleased()).toEqual([]);
+    });
+
+    it("release takes the entries off the pending usage", async () => {
+      const a = id();
+      await ports.inboxes.admit(a, randomBytes(16), DAY);
+      const limits = { stored: { items: 0, bytes: 0 }, maxItems: 10, maxBytes: 10 * 100 };
+      for (let n = 0; n < 10; n++)
+        expect(await ports.pool.add(entry(a, 100), limits)).toBe("added");
+      const round = (await ports.pool.close())!;
+      expect(await ports.pool.add(entry(a, 100), limits)).toBe("quota");
+      const page = await ports.pool.page(round, { entries: 4, bytes: 1 << 20 });
+      expect(await ports.pool.release(round, page)).toBe(false);
+      // Releasing the same page again releases nothing more.
+      expect(await ports.pool.release(round, page)).toBe(false);
+      for (let n = 0; n < 4; n++) expect(await ports.pool.add(entry(a, 100), limits)).toBe("added");
+      expect(await ports.pool.add(entry(a, 100), limits)).toBe("quota");
+      expect(await ports.pool.add(entry(a, 1), { ...limits, maxItems: 100 })).toBe("quota");
     });
   });
 

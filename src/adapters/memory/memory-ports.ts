@@ -3,11 +3,11 @@ import type { KeyStore } from "../../relay/ports/key-store.js";
 import type { RelayPorts } from "../../relay/relay.js";
 import { IntervalRoundScheduler } from "./interval-round-scheduler.js";
 import { MemoryFederationQueue } from "./memory-federation-queue.js";
-import { MemoryInboxStore } from "./memory-inbox-store.js";
+import { MemoryInboxStore, type MemoryInboxLimits } from "./memory-inbox-store.js";
 import { MemoryKeyStore } from "./memory-key-store.js";
 import { MemoryMetrics } from "./memory-metrics.js";
 import { MemoryReplaySet } from "./memory-replay-set.js";
-import { MemoryRoundPool } from "./memory-round-pool.js";
+import { MemoryRoundPool, type MemoryRoundPoolOptions } from "./memory-round-pool.js";
 
 /** The embedded backend's ports, with concrete types so tests can inspect them. */
 export interface MemoryPorts extends RelayPorts {
@@ -19,14 +19,23 @@ export interface MemoryPorts extends RelayPorts {
 }
 
 /**
- * Every port on process memory. Keys come from `keys` (default: in memory, new each start).
+ * Every port on process memory. Keys come from `keys` (default: in memory, new each start);
+ * `pool` caps the round pool (see MemoryRoundPoolOptions), `inboxes` the inbox store (see
+ * MemoryInboxLimits).
  *
  * @example const relay = await Relay.open(config, memoryPorts({ keys: fileKeyStore }));
  */
-export function memoryPorts(options: { keys?: KeyStore; clock?: Clock } = {}): MemoryPorts {
+export function memoryPorts(
+  options: {
+    keys?: KeyStore;
+    clock?: Clock;
+    pool?: MemoryRoundPoolOptions;
+    inboxes?: Partial<MemoryInboxLimits>;
+  } = {},
+): MemoryPorts {
   return {
-    inboxes: new MemoryInboxStore(),
-    pool: new MemoryRoundPool(),
+    inboxes: new MemoryInboxStore(options.inboxes),
+    pool: new MemoryRoundPool(options.pool),
     replay: new MemoryReplaySet(),
     keys: options.keys ?? new MemoryKeyStore(),
     clock: options.clock ?? systemClock,

@@ -1,20 +1,36 @@
 import type { Redis } from "ioredis";
 import { fromHex, randomBytes, toHex } from "../../protocol/bytes.js";
 import type { RoundEntry } from "../../relay/ports/inbox-store.js";
-import type {
-  AddResult,
-  ClosedRound,
-  QuotaCheck,
-  RoundPool,
+import {
+  DEFAULT_PAGE_LIMIT,
+  type AddResult,
+  type EntryKey,
+  type PageLimit,
+  type QuotaCheck,
+  type RoundPool,
 } from "../../relay/ports/round-pool.js";
 import { buf } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { runScript } from "./redis-scripts.js";
 
+/** "<inbox hex>/<message id hex>": an entry's member name in its round's zset. */
+function memberOf(entry: EntryKey): string {
+  return `${toHex(entry.inboxId)}/${toHex(entry.messageId)}`;
+}
+
+/** A sort key from the CSPRNG: a uniform integer below 2^53, exact as a zset score. */
+function sortKey(): string {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return String((high! & 0x1fffff) * 0x1_0000_0000 + low!);
+}
+
 /**
  * The round pool on Redis. The open round is a zset of "<inbox hex>/<message id hex>" names,
- * all scored 0, so Redis lists it by name and never by arrival; each entry's item is a string of
- * its own. Closing renames the open zset atomically, so a deposit lands in exactly one round.
+ * each scored by a sort key drawn from the CSPRNG when it is added, so Redis lists a round
+ * neither by arrival nor by anything a client chose; each entry's item is a string of its own.
+ * Closing renames the open zset atomically, so a deposit lands in exactly one round. A closed
+ * round is read (pool-page.lua) and released (pool-release.lua) a page at a time in sort key
+ * order: no command carries more than a page, no script works on more than a page.
  *
  * @example const pool = new RedisRoundPool(connectRedis(url), new RedisKeys());
  */
@@ -25,24 +41,24 @@ export class RedisRoundPool implements RoundPool {
   ) {}
 
   async add(entry: RoundEntry, quota: QuotaCheck): Promise<AddResult> {
-    const inbox = toHex(entry.inboxId);
-    const member = `${inbox}/${toHex(entry.messageId)}`;
+    const member = memberOf(entry);
     return (await runScript(this.redis, "poolAdd", [
       this.keys.openRound,
       this.keys.entryPrefix + member,
       this.keys.pendingItems,
       this.keys.pendingBytes,
-      inbox,
+      toHex(entry.inboxId),
       member,
       buf(entry.item),
       quota.stored.items,
       quota.stored.bytes,
       quota.maxItems,
       quota.maxBytes,
+      sortKey(),
     ])) as AddResult;
   }
 
-  async close(): Promise<ClosedRound | undefined> {
+  async close(): Promise<string | undefined> {
     const id = toHex(randomBytes(16));
     const count = Number(
       await runScript(this.redis, "poolClose", [
@@ -52,41 +68,50 @@ export class RedisRoundPool implements RoundPool {
         id,
       ]),
     );
-    return count === 0 ? undefined : this.#read(id);
+    return count === 0 ? undefined : id;
   }
 
-  async #read(id: string): Promise<ClosedRound> {
-    const members = await this.redis.zrange(this.keys.closedRound(id), "0", "-1");
-    if (members.length === 0) return { id, entries: [] };
-    const items = await this.redis.mgetBuffer(...members.map((m) => this.keys.entryPrefix + m));
+  async unreleased(): Promise<string[]> {
+    return this.redis.smembers(this.keys.closedRounds);
+  }
+
+  async page(roundId: string, limit: PageLimit): Promise<RoundEntry[]> {
+    const reply = (await runScript(
+      this.redis,
+      "poolPage",
+      [this.keys.closedRound(roundId), this.keys.entryPrefix, limit.entries, limit.bytes],
+      true,
+    )) as Buffer[];
     const entries: RoundEntry[] = [];
-    members.forEach((member, i) => {
-      const item = items[i];
-      // A missing item means another closer released the round meanwhile: nothing to deliver.
-      if (!item) return;
-      const [inbox, message] = member.split("/");
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const member = reply[i]!.toString("latin1");
+      const slash = member.indexOf("/");
       entries.push({
-        inboxId: fromHex(inbox!),
-        messageId: fromHex(message!),
-        item: new Uint8Array(item),
+        inboxId: fromHex(member.slice(0, slash)),
+        messageId: fromHex(member.slice(slash + 1)),
+        item: new Uint8Array(reply[i + 1]!),
       });
-    });
-    return { id, entries };
+    }
+    return entries;
   }
 
-  async unreleased(): Promise<ClosedRound[]> {
-    const ids = await this.redis.smembers(this.keys.closedRounds);
-    return Promise.all(ids.map((id) => this.#read(id)));
-  }
-
-  async release(roundId: string): Promise<void> {
-    await runScript(this.redis, "poolRelease", [
-      this.keys.closedRounds,
-      this.keys.closedRound(roundId),
-      this.keys.pendingItems,
-      this.keys.pendingBytes,
-      roundId,
-      this.keys.entryPrefix,
-    ]);
+  async release(roundId: string, entries: readonly EntryKey[]): Promise<boolean> {
+    // A page per script call, even if a caller passes more: arguments and work stay bounded.
+    const step = DEFAULT_PAGE_LIMIT.entries;
+    let empty = false;
+    for (let start = 0; start === 0 || start < entries.length; start += step) {
+      const members = entries.slice(start, start + step).map(memberOf);
+      const released = await runScript(this.redis, "poolRelease", [
+        this.keys.closedRounds,
+        this.keys.closedRound(roundId),
+        this.keys.pendingItems,
+        this.keys.pendingBytes,
+        roundId,
+        this.keys.entryPrefix,
+        ...members,
+      ]);
+      empty = Number(released) === 1;
+    }
+    return empty;
   }
 }

@@ -14,6 +14,7 @@ const SCRIPTS = {
   inboxCommitSlot: { file: "inbox-commit-slot.lua", keys: 1 },
   poolAdd: { file: "pool-add.lua", keys: 4 },
   poolClose: { file: "pool-close.lua", keys: 3 },
+  poolPage: { file: "pool-page.lua", keys: 1 },
   poolRelease: { file: "pool-release.lua", keys: 4 },
   fedHold: { file: "fed-hold.lua", keys: 2 },
   fedClaim: { file: "fed-claim.lua", keys: 3 },

@@ -1,7 +1,8 @@
 import type { RoundEntry } from "../../relay/ports/inbox-store.js";
 import type {
   AddResult,
-  ClosedRound,
+  EntryKey,
+  PageLimit,
   QuotaCheck,
   RoundPool,
 } from "../../relay/ports/round-pool.js";
@@ -9,7 +10,8 @@ import type { RoundObjectApi } from "./round-object-api.js";
 
 /**
  * The round pool as seen from a Worker: calls on the relay's round object, which keeps the
- * pool in its storage (SqlRoundPool). Each call is one atomic step inside the object.
+ * pool in its storage (SqlRoundPool). Each call is one atomic step inside the object, and each
+ * carries at most a page of a closed round, never the whole round.
  *
  * @example const pool = new DurableRoundPool(() => env.ROUNDS.get(env.ROUNDS.idFromName(roundName("shroud"))));
  */
@@ -20,15 +22,21 @@ export class DurableRoundPool implements RoundPool {
     return this.round().add(entry, quota);
   }
 
-  close(): Promise<ClosedRound | undefined> {
+  async close(): Promise<string | undefined> {
     return this.round().close();
   }
 
-  unreleased(): Promise<ClosedRound[]> {
+  async unreleased(): Promise<string[]> {
     return this.round().unreleased();
   }
 
-  release(roundId: string): Promise<void> {
-    return this.round().release(roundId);
+  async page(roundId: string, limit: PageLimit): Promise<RoundEntry[]> {
+    return this.round().page(roundId, { entries: limit.entries, bytes: limit.bytes });
+  }
+
+  async release(roundId: string, entries: readonly EntryKey[]): Promise<boolean> {
+    // Only the names cross to the object, not the items a page's entries still carry.
+    const keys = entries.map(({ inboxId, messageId }) => ({ inboxId, messageId }));
+    return this.round().release(roundId, keys);
   }
 }

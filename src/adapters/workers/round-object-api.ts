@@ -4,14 +4,18 @@
  * callers: the class would otherwise depend on itself.
  */
 import type { RoundEntry } from "../../relay/ports/inbox-store.js";
-import type { AddResult, ClosedRound, QuotaCheck } from "../../relay/ports/round-pool.js";
+import type { AddResult, EntryKey, PageLimit, QuotaCheck } from "../../relay/ports/round-pool.js";
 
 export interface RoundObjectApi extends Rpc.DurableObjectBranded {
   /** One atomic add to the open round (see RoundPool.add). */
   add(entry: RoundEntry, quota: QuotaCheck): AddResult;
-  close(): Promise<ClosedRound | undefined>;
-  unreleased(): Promise<ClosedRound[]>;
-  release(roundId: string): Promise<void>;
+  /** The closed round's id, or undefined if the open round was empty (see RoundPool.close). */
+  close(): string | undefined;
+  unreleased(): string[];
+  /** One page of a closed round (see RoundPool.page). */
+  page(roundId: string, limit: PageLimit): RoundEntry[];
+  /** Releases one page of a closed round; true once the round is empty (see RoundPool.release). */
+  release(roundId: string, entries: EntryKey[]): boolean;
   /** Entries waiting in the open round. */
   pending(): number;
   /** Starts closing rounds for `instance` every `intervalMs`, unless already started. */

@@ -1,14 +1,15 @@
 /**
  * The round object: one per relay. It holds the open round and closed-but-unreleased rounds in
  * its SQLite storage (see SqlRoundPool), and its alarm closes the round every SHROUD_ROUND_MS:
- * it runs the relay's own round closer (shuffle, append to the inbox objects, release) and
- * federation flush (this round's signed batches onto the queue), and every maintenance interval
- * the relay's maintenance (expiry, key rotation). Closes never overlap: the platform runs one
- * alarm of an object at a time.
+ * it runs the relay's own round closer (page by page: shuffle, append to the inbox objects,
+ * release) and federation flush (this round's signed batches onto the queue), and every
+ * maintenance interval the relay's maintenance (expiry, key rotation). Closes never overlap: the
+ * platform runs one alarm of an object at a time. An alarm cut short (a limit, a restart) leaves
+ * the pages it had not released to the next alarm.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { RoundEntry } from "../../relay/ports/inbox-store.js";
-import type { AddResult, ClosedRound, QuotaCheck } from "../../relay/ports/round-pool.js";
+import type { AddResult, EntryKey, PageLimit, QuotaCheck } from "../../relay/ports/round-pool.js";
 import { Relay } from "../../relay/relay.js";
 import { SqlRoundPool } from "./sql-round-pool.js";
 import { workerConfig, type WorkerConfig } from "./worker-config.js";
@@ -33,16 +34,20 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
     return this.#pool.addNow(entry, quota);
   }
 
-  close(): Promise<ClosedRound | undefined> {
-    return this.#pool.close();
+  close(): string | undefined {
+    return this.#pool.closeNow();
   }
 
-  unreleased(): Promise<ClosedRound[]> {
-    return this.#pool.unreleased();
+  unreleased(): string[] {
+    return this.#pool.unreleasedNow();
   }
 
-  release(roundId: string): Promise<void> {
-    return this.#pool.release(roundId);
+  page(roundId: string, limit: PageLimit): RoundEntry[] {
+    return this.#pool.pageNow(roundId, limit);
+  }
+
+  release(roundId: string, entries: EntryKey[]): boolean {
+    return this.#pool.releaseNow(roundId, entries);
   }
 
   /** Entries waiting in the open round. */

@@ -2,7 +2,8 @@ import { randomBytes, toHex } from "../../protocol/bytes.js";
 import type { RoundEntry } from "../../relay/ports/inbox-store.js";
 import type {
   AddResult,
-  ClosedRound,
+  EntryKey,
+  PageLimit,
   QuotaCheck,
   RoundPool,
 } from "../../relay/ports/round-pool.js";
@@ -14,16 +15,44 @@ interface EntryRow extends Record<string, SqlStorageValue> {
   item: ArrayBuffer;
 }
 
+/** Bytes of the random sort key drawn for each entry. */
+const SORT_KEY_BYTES = 8;
+
 /**
  * The round pool on a Durable Object's SQLite storage (the round object's own). Entries are
  * keyed by (inbox, message id) in a table without row ids, so nothing on disk keeps the order
- * they arrived in; `round` is '' while the entry is in the open round, then the closed round's
- * id until it is released. Pending usage per inbox is summed over the key's prefix.
+ * they arrived in. Each entry carries the id of its round from the start (the open round's id
+ * is kept in `round_state`), so closing is one write however large the round, and a random sort
+ * key drawn from the CSPRNG at add: a closed round pages in sort key order, never by arrival.
+ * A closed round is every round id in the table but the open one; it goes when its last entry
+ * is released. Pending usage per inbox is summed over the key's prefix.
  *
  * @example const pool = new SqlRoundPool(ctx.storage.sql); // inside the round object
  */
 export class SqlRoundPool implements RoundPool {
+  /** The open round's id, as in `round_state` (only this class writes it). */
+  #open: string;
+
   constructor(private readonly sql: SqlStorage) {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS round_entries (
+        inbox BLOB NOT NULL,
+        message BLOB NOT NULL,
+        item BLOB NOT NULL,
+        round TEXT NOT NULL,
+        sort BLOB NOT NULL,
+        PRIMARY KEY (inbox, message)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS round_entries_by_sort ON round_entries (round, sort);
+      CREATE TABLE IF NOT EXISTS round_state (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        open TEXT NOT NULL
+      );
+    `);
+    sql.exec("INSERT OR IGNORE INTO round_state (one, open) VALUES (1, ?)", toHex(randomBytes(16)));
+    this.#open = sql.exec<{ open: string }>("SELECT open FROM round_state").one().open;
+    // Entries pending under the earlier layout (one table, '' for the open round, sorted by
+    // name) move over once; their empty sort key pages them by (inbox, message id).
     sql.exec(`
       CREATE TABLE IF NOT EXISTS entries (
         inbox BLOB NOT NULL,
@@ -32,19 +61,28 @@ export class SqlRoundPool implements RoundPool {
         round TEXT NOT NULL DEFAULT '',
         PRIMARY KEY (inbox, message)
       ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS entries_by_round ON entries (round);
     `);
+    sql.exec(
+      `INSERT OR IGNORE INTO round_entries (inbox, message, item, round, sort)
+       SELECT inbox, message, item, CASE round WHEN '' THEN ? ELSE round END, X'' FROM entries`,
+      this.#open,
+    );
+    sql.exec("DROP TABLE entries");
   }
 
   /** Synchronous, so an add is atomic within the object. */
   addNow(entry: RoundEntry, quota: QuotaCheck): AddResult {
     const exists = this.sql
-      .exec("SELECT 1 FROM entries WHERE inbox = ? AND message = ?", entry.inboxId, entry.messageId)
+      .exec(
+        "SELECT 1 FROM round_entries WHERE inbox = ? AND message = ?",
+        entry.inboxId,
+        entry.messageId,
+      )
       .toArray().length;
     if (exists) return "duplicate";
     const pending = this.sql
       .exec<{ n: number; b: number }>(
-        "SELECT count(*) AS n, coalesce(sum(length(item)), 0) AS b FROM entries WHERE inbox = ?",
+        "SELECT count(*) AS n, coalesce(sum(length(item)), 0) AS b FROM round_entries WHERE inbox = ?",
         entry.inboxId,
       )
       .one();
@@ -52,10 +90,12 @@ export class SqlRoundPool implements RoundPool {
     const bytes = quota.stored.bytes + pending.b + entry.item.length;
     if (items > quota.maxItems || bytes > quota.maxBytes) return "quota";
     this.sql.exec(
-      "INSERT INTO entries (inbox, message, item) VALUES (?, ?, ?)",
+      "INSERT INTO round_entries (inbox, message, item, round, sort) VALUES (?, ?, ?, ?, ?)",
       entry.inboxId,
       entry.messageId,
       entry.item,
+      this.#open,
+      randomBytes(SORT_KEY_BYTES),
     );
     return "added";
   }
@@ -64,9 +104,69 @@ export class SqlRoundPool implements RoundPool {
     return this.addNow(entry, quota);
   }
 
-  #entries(round: string): RoundEntry[] {
+  #holds(round: string): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM round_entries WHERE round = ? LIMIT 1", round).toArray().length >
+      0
+    );
+  }
+
+  closeNow(): string | undefined {
+    if (!this.#holds(this.#open)) return undefined;
+    const closed = this.#open;
+    const next = toHex(randomBytes(16));
+    this.sql.exec("UPDATE round_state SET open = ?", next);
+    this.#open = next;
+    return closed;
+  }
+
+  async close(): Promise<string | undefined> {
+    return this.closeNow();
+  }
+
+  /** Round ids but the open one, each found by one index seek (no scan of the entries). */
+  unreleasedNow(): string[] {
+    const ids: string[] = [];
+    const next = (after: string | null) =>
+      (after === null
+        ? this.sql.exec<{ r: string | null }>("SELECT min(round) AS r FROM round_entries")
+        : this.sql.exec<{ r: string | null }>(
+            "SELECT min(round) AS r FROM round_entries WHERE round > ?",
+            after,
+          )
+      ).one().r;
+    for (let round = next(null); round !== null; round = next(round)) {
+      if (round !== this.#open) ids.push(round);
+    }
+    return ids;
+  }
+
+  async unreleased(): Promise<string[]> {
+    return this.unreleasedNow();
+  }
+
+  pageNow(roundId: string, limit: PageLimit): RoundEntry[] {
+    if (roundId === this.#open) return [];
+    // Sizes first (SQLite reads a blob's length without its content), so no more items are
+    // loaded than the page takes.
+    let count = 0;
+    let bytes = 0;
+    for (const { size } of this.sql.exec<{ size: number }>(
+      "SELECT length(item) AS size FROM round_entries WHERE round = ? ORDER BY sort LIMIT ?",
+      roundId,
+      limit.entries,
+    )) {
+      bytes += size;
+      if (count > 0 && bytes > limit.bytes) break;
+      count++;
+    }
+    if (count === 0) return [];
     return this.sql
-      .exec<EntryRow>("SELECT inbox, message, item FROM entries WHERE round = ?", round)
+      .exec<EntryRow>(
+        "SELECT inbox, message, item FROM round_entries WHERE round = ? ORDER BY sort LIMIT ?",
+        roundId,
+        count,
+      )
       .toArray()
       .map((r) => ({
         inboxId: bytesOf(r.inbox),
@@ -75,27 +175,31 @@ export class SqlRoundPool implements RoundPool {
       }));
   }
 
-  async close(): Promise<ClosedRound | undefined> {
-    const id = toHex(randomBytes(16));
-    const moved = this.sql.exec("UPDATE entries SET round = ? WHERE round = ''", id).rowsWritten;
-    if (moved === 0) return undefined;
-    return { id, entries: this.#entries(id) };
+  async page(roundId: string, limit: PageLimit): Promise<RoundEntry[]> {
+    return this.pageNow(roundId, limit);
   }
 
-  async unreleased(): Promise<ClosedRound[]> {
-    return this.sql
-      .exec<{ round: string }>("SELECT DISTINCT round FROM entries WHERE round != ''")
-      .toArray()
-      .map(({ round }) => ({ id: round, entries: this.#entries(round) }));
+  releaseNow(roundId: string, entries: readonly EntryKey[]): boolean {
+    if (roundId === this.#open) return false;
+    for (const entry of entries) {
+      this.sql.exec(
+        "DELETE FROM round_entries WHERE inbox = ? AND message = ? AND round = ?",
+        entry.inboxId,
+        entry.messageId,
+        roundId,
+      );
+    }
+    return !this.#holds(roundId);
   }
 
-  async release(roundId: string): Promise<void> {
-    this.sql.exec("DELETE FROM entries WHERE round = ?", roundId);
+  async release(roundId: string, entries: readonly EntryKey[]): Promise<boolean> {
+    return this.releaseNow(roundId, entries);
   }
 
   /** Entries in the open round (aggregate, for tests and metrics). */
   pending(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM entries WHERE round = ''").one()
-      .n;
+    return this.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM round_entries WHERE round = ?", this.#open)
+      .one().n;
   }
 }

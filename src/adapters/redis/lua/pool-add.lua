@@ -1,6 +1,7 @@
 -- Adds a deposit to the open round unless it is already pending (open or closed-unreleased
 -- round) or the inbox's stored plus pending usage would exceed its quota. The open round is a
--- zset whose scores are all 0, so it lists entries by name, never by arrival.
+-- zset scored by a random sort key the caller draws from the CSPRNG, so it lists (and a closed
+-- round pages) its entries in an order that has nothing to do with arrival.
 -- KEYS[1]  open round zset ({P:r}:open), members "<inbox hex>/<message id hex>"
 -- KEYS[2]  this entry's item string ({P:r}:e:<member>)
 -- KEYS[3]  pending item counts zset ({P:r}:pi), member inbox hex
@@ -10,6 +11,7 @@
 -- ARGV[3]  item (padded bytes)
 -- ARGV[4]  items stored in the inbox;  ARGV[5]  bytes stored in the inbox
 -- ARGV[6]  quota: max items;           ARGV[7]  quota: max bytes
+-- ARGV[8]  sort key: a random integer below 2^53 (exact as a zset score)
 -- Returns  "added", "duplicate" or "quota"
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 'duplicate'
@@ -21,7 +23,7 @@ if tonumber(ARGV[4]) + items + 1 > tonumber(ARGV[6]) or tonumber(ARGV[5]) + byte
   return 'quota'
 end
 redis.call('SET', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[1], 0, ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[8], ARGV[2])
 redis.call('ZINCRBY', KEYS[3], 1, ARGV[1])
 redis.call('ZINCRBY', KEYS[4], size, ARGV[1])
 return 'added'

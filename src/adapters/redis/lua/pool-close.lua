@@ -1,4 +1,5 @@
--- Closes the open round: it becomes closed round ARGV[1] until released.
+-- Closes the open round: it becomes closed round ARGV[1] until every entry is released. O(1):
+-- the zset is renamed, never read, whatever its size.
 -- KEYS[1]  open round zset
 -- KEYS[2]  set of closed, unreleased round ids
 -- KEYS[3]  the closed round's zset ({P:r}:c:<round id>)

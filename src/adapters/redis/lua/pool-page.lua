@@ -1,0 +1,24 @@
+-- Reads one page of a closed round: its first entries by sort key (random, drawn at add), at
+-- most ARGV[2] of them and, past the first, at most ARGV[3] bytes of items. Reads only. The
+-- entry keys are built from ARGV[1] and the members; they share the {P:r} hash tag with KEYS[1],
+-- so they are in the same cluster slot.
+-- KEYS[1]  the closed round's zset
+-- ARGV[1]  entry key prefix ({P:r}:e:)
+-- ARGV[2]  max entries;  ARGV[3]  max bytes
+-- Returns  member, item, member, item, ... (empty once the round is wholly released)
+local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+local max = tonumber(ARGV[3])
+local page = {}
+local bytes = 0
+for _, member in ipairs(members) do
+  local item = redis.call('GET', ARGV[1] .. member)
+  if item then
+    bytes = bytes + #item
+    if #page > 0 and bytes > max then
+      break
+    end
+    page[#page + 1] = member
+    page[#page + 1] = item
+  end
+end
+return page
