@@ -9,6 +9,7 @@ import { encode } from "../protocol/codec.js";
 import { MediaTypeError, TooLargeError } from "../protocol/errors.js";
 import { keyConfigListCodec } from "../protocol/key-config.js";
 import { MediaTypes } from "../protocol/labels.js";
+import { admitBatch, checkBatchSender } from "./federation.js";
 import { httpFailureFor } from "./http-errors.js";
 import { MetricName } from "./ports/metrics.js";
 import type { Relay } from "./relay.js";
@@ -59,7 +60,7 @@ export function createRelayApp(relay: Relay): Hono {
     path: string,
     maxSize: number,
     mediaType: string,
-    handle: (body: Uint8Array) => Promise<Response>,
+    handle: (body: Uint8Array, headers: Headers) => Promise<Response>,
   ) =>
     app.post(
       path,
@@ -68,7 +69,7 @@ export function createRelayApp(relay: Relay): Hono {
         try {
           const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
           if (type !== mediaType) throw new MediaTypeError();
-          return await handle(new Uint8Array(await c.req.arrayBuffer()));
+          return await handle(new Uint8Array(await c.req.arrayBuffer()), c.req.raw.headers);
         } catch (error) {
           return failure(error, relay);
         }
@@ -83,15 +84,29 @@ export function createRelayApp(relay: Relay): Hono {
     });
   });
 
+  // Refused from the headers before a byte of the body is read: federation off, a declared
+  // length beyond any batch, no sender named or one the policy does not allow.
+  app.post("/v1/federation", async (c, next) => {
+    try {
+      admitBatch(relay.config.federation, c.req.raw.headers);
+    } catch (error) {
+      return failure(error, relay);
+    }
+    await next();
+  });
+
   binaryPost(
     "/v1/federation",
     relay.config.federation.maxBatchBytes,
     MediaTypes.federationBatch,
-    async (body) =>
-      new Response(await relay.receiveBatch(body), {
+    async (body, headers) => {
+      const { federation } = relay.config;
+      checkBatchSender(body, admitBatch(federation, headers), federation.maxBatchBytes);
+      return new Response(await relay.receiveBatch(body), {
         status: 200,
         headers: { "content-type": "text/plain; charset=UTF-8" },
-      }),
+      });
+    },
   );
 
   app.notFound(() => new Response("not found", { status: 404 }));

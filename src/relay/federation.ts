@@ -10,8 +10,16 @@
  *   the client.
  * - batches: once per round every link gets at least one batch of `slotsPerBatch` slots, real
  *   envelopes among cover in random positions; more batches of the same size when there is
- *   more traffic. Inbound batches are checked (policy, signature, destination, batch id) before
- *   each envelope is handled as if a client had sent it.
+ *   more traffic. Inbound batches are checked from their headers before the body is read
+ *   (federation on, declared size, the sender they name allowed), then in full (the signed
+ *   origin is the sender named, signature, destination, batch id) before each envelope is
+ *   handled as if a client had sent it.
+ *
+ * Under "open", a next hop that is not a configured peer takes forwards only once its verified
+ * descriptor is had (so batches go to relays, not to any host a client names) and only while
+ * fewer than `maxDynamicPeers` such hops took forwards in the last round: each costs a batch
+ * of `slotsPerBatch` slots per round however little it carries. Metrics name configured peers;
+ * all others are counted together as "other", so clients cannot grow the metrics.
  */
 import { fromHex, toHex, utf8 } from "../protocol/bytes.js";
 import { normalizeOrigin, usableKeys } from "../protocol/descriptor.js";
@@ -38,15 +46,80 @@ import { dayOf, type Clock } from "./ports/clock.js";
 import type { FederationQueue, OutboundClaim } from "./ports/federation-queue.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
 import type { ReplaySet } from "./ports/replay-set.js";
-import type { PeerDirectory } from "./peer-directory.js";
+import { federationAllows, type PeerDirectory } from "./peer-directory.js";
 import { readLimited } from "./read-limited.js";
-import type { RelayConfig } from "./relay-config.js";
+import type { FederationConfig, RelayConfig } from "./relay-config.js";
 import { secureShuffle } from "./shuffle.js";
 
-const PROXY_TIMEOUT_MS = 15_000;
 const DELIVERY_TIMEOUT_MS = 30_000;
 /** Days back that maintenance looks for batch-id records to forget (covers downtime). */
 const FORGET_WINDOW_DAYS = 60;
+/** Least time between two log lines about dropped dead letters (each drop is counted). */
+const DROP_LOG_INTERVAL_MS = 10 * 60_000;
+/** The metrics label of every peer that is not a configured one. */
+const OTHER_PEER = "other";
+
+/**
+ * Request header of POST /v1/federation naming the sending relay's origin, so that a batch can
+ * be refused before its body is read; the origin signed inside the batch must be the same.
+ */
+export const BATCH_SENDER_HEADER = "shroud-batch-origin";
+
+/**
+ * Checks an inbound batch from its request headers alone, before any of its body is read, and
+ * returns the sender it names (normalised). Throws PolicyError when federation is off (an
+ * allowlist naming no peer) or the sender is not allowed, TooLargeError when the declared
+ * length is beyond `maxBatchBytes`, DecodeError when no valid sender is named.
+ *
+ * @example const sender = admitBatch(config.federation, request.headers);
+ */
+export function admitBatch(settings: FederationConfig, headers: Headers): string {
+  if (settings.policy === "allowlist" && settings.peers.length === 0) {
+    throw new PolicyError("federation is off");
+  }
+  const length = headers.get("content-length");
+  if (length !== null) {
+    if (!/^\d+$/.test(length.trim())) throw new DecodeError("invalid content length");
+    if (Number(length.trim()) > settings.maxBatchBytes) throw new TooLargeError();
+  }
+  const named = headers.get(BATCH_SENDER_HEADER);
+  if (named === null) throw new DecodeError("no batch sender named");
+  let sender: string;
+  try {
+    sender = normalizeOrigin(named);
+  } catch {
+    throw new DecodeError("invalid batch sender");
+  }
+  if (!federationAllows(settings, sender)) throw new PolicyError();
+  return sender;
+}
+
+/**
+ * Refuses (PolicyError) a batch whose signed origin is not the sender its request named; the
+ * signed origin is the one the batch is then verified against.
+ *
+ * @example checkBatchSender(body, admitBatch(config.federation, headers), config.federation.maxBatchBytes);
+ */
+export function checkBatchSender(body: Uint8Array, sender: string, maxBatchBytes: number): void {
+  let claimed: string;
+  try {
+    claimed = normalizeOrigin(batchOrigin(body, maxBatchBytes));
+  } catch (error) {
+    if (error instanceof TooLargeError || error instanceof DecodeError) throw error;
+    throw new DecodeError("invalid batch origin");
+  }
+  if (claimed !== sender) throw new PolicyError("batch of another sender");
+}
+
+/** Rejects with the deadline's reason if `signal` aborts before `work` settles. */
+function beforeDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
 
 /** What the relay does with one envelope that arrived in a batch. */
 export type AcceptForwarded = (envelope: Uint8Array, hops: number) => Promise<void>;
@@ -56,6 +129,10 @@ function batchTag(day: number): string {
 }
 
 export class Federation {
+  /** Next hops that are not configured peers -> until when they count as a link (ms). */
+  readonly #dynamic = new Map<string, number>();
+  #droppedLoggedAt = -Infinity;
+
   constructor(
     private readonly config: RelayConfig,
     private readonly queue: FederationQueue,
@@ -83,6 +160,34 @@ export class Federation {
     return this.directory.allows(origin) ? origin : { status: RelayStatus.forbidden };
   }
 
+  /** How metrics name a peer: configured peers by origin, all others together. */
+  #label(peer: string): { peer: string } {
+    return { peer: this.directory.isConfigured(peer) ? peer : OTHER_PEER };
+  }
+
+  /**
+   * Whether a next hop that is not a configured peer may take a forward now: its verified
+   * descriptor can be had and it is one of at most `maxDynamicPeers` such hops within a round
+   * (at least a second), counted from each one's last forward.
+   */
+  async #admitDynamic(peer: string): Promise<boolean> {
+    const fits = () => {
+      const now = this.clock.now();
+      for (const [hop, until] of this.#dynamic) if (until <= now) this.#dynamic.delete(hop);
+      return this.#dynamic.has(peer) || this.#dynamic.size < this.#settings.maxDynamicPeers;
+    };
+    if (!fits()) return false;
+    try {
+      await this.directory.get(peer);
+    } catch {
+      return false;
+    }
+    // Other forwards may have taken the last places meanwhile.
+    if (!fits()) return false;
+    this.#dynamic.set(peer, this.clock.now() + Math.max(this.config.roundIntervalMs, 1000));
+    return true;
+  }
+
   /** Holds a client's envelope for `nextHop` until the next batch (hops so far: `hops`). */
   async forward(request: ForwardRequest, hops = 1): Promise<RelayResponse> {
     const nextHop = this.#peer(request.nextHop);
@@ -93,30 +198,44 @@ export class Federation {
     if (!this.config.padding.isBucket(request.envelope.length)) {
       return { status: RelayStatus.bad_request };
     }
+    if (!this.directory.isConfigured(nextHop) && !(await this.#admitDynamic(nextHop))) {
+      return { status: RelayStatus.unavailable };
+    }
     const slot = encodeSlot({ hops, envelope: request.envelope }, this.#settings.slotCapacity);
     await this.queue.hold(nextHop, slot);
     return { status: RelayStatus.accepted, kind: RequestKind.forward };
   }
 
-  /** Passes a sealed request to `nextHop` now and returns its sealed answer. */
+  /**
+   * Passes a sealed request to `nextHop` now and returns its sealed answer. A next hop that is
+   * unreachable or has not answered in full by the deadline (`proxyTimeoutMs`, the body
+   * included) gives `unavailable`, counted rather than logged. When it answers 422 (it does not
+   * know the key the client sealed to, e.g. after a restart), this relay fetches its descriptor
+   * again (at most once per peer per REFRESH_INTERVAL_MS) before answering, so the client's
+   * next peer_descriptor request gets the peer's current keys.
+   */
   async proxy(request: ProxyRequest, capacity: number): Promise<RelayResponse> {
     const nextHop = this.#peer(request.nextHop);
     if (typeof nextHop !== "string") return nextHop;
+    const deadline = AbortSignal.timeout(this.#settings.proxyTimeoutMs);
     let response: Response;
+    let body: Uint8Array | undefined;
     try {
       response = await this.http(new URL("/v1/relay", nextHop), {
         method: "POST",
         headers: { "content-type": MediaTypes.request },
         body: new Uint8Array(request.envelope),
         redirect: "manual",
-        signal: AbortSignal.timeout(PROXY_TIMEOUT_MS),
+        signal: deadline,
       });
+      // status, kind, uint16 and a varint of up to 4 bytes frame the answer.
+      body = await beforeDeadline(readLimited(response, capacity - 8), deadline);
     } catch {
+      this.metrics.count(MetricName.federationProxyFailures, this.#label(nextHop));
       return { status: RelayStatus.unavailable };
     }
-    // status, kind, uint16 and a varint of up to 4 bytes frame the answer.
-    const body = await readLimited(response, capacity - 8);
     if (body === undefined) return { status: RelayStatus.too_large };
+    if (response.status === 422) await this.directory.refresh(nextHop).catch(() => undefined);
     return {
       status: RelayStatus.ok,
       kind: RequestKind.proxy,
@@ -178,7 +297,7 @@ export class Federation {
       }
     }
     await this.replay.add(batchTag(today), record);
-    this.metrics.count(MetricName.federationBatchesReceived, { peer: sender });
+    this.metrics.count(MetricName.federationBatchesReceived, this.#label(sender));
     return "accepted";
   }
 
@@ -225,7 +344,7 @@ export class Federation {
       this.signingKey(),
     );
     await this.queue.send(claim, batch);
-    this.metrics.count(MetricName.federationBatchesSent, { peer: claim.peer });
+    this.metrics.count(MetricName.federationBatchesSent, this.#label(claim.peer));
   }
 
   /** The request header a real envelope to `peer` would start with, for cover to copy. */
@@ -250,29 +369,44 @@ export class Federation {
     try {
       response = await this.http(new URL("/v1/federation", peer), {
         method: "POST",
-        headers: { "content-type": MediaTypes.federationBatch },
+        headers: {
+          "content-type": MediaTypes.federationBatch,
+          [BATCH_SENDER_HEADER]: this.config.origin,
+        },
         body: new Uint8Array(batch),
         redirect: "manual",
         signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
       });
     } catch (error) {
-      this.metrics.count(MetricName.federationDeliveryFailures, { peer });
+      this.metrics.count(MetricName.federationDeliveryFailures, this.#label(peer));
       throw error;
     }
     // The answer is a word; reading it (rather than cancelling) lets the connection be reused
     // and spares the peer a write into a closed socket.
     await readLimited(response, 1024).catch(() => undefined);
     if (response.status !== 200) {
-      this.metrics.count(MetricName.federationDeliveryFailures, { peer });
+      this.metrics.count(MetricName.federationDeliveryFailures, this.#label(peer));
       throw new Error(`peer answered HTTP ${response.status}`);
     }
-    this.metrics.count(MetricName.federationBatchesDelivered, { peer });
+    this.metrics.count(MetricName.federationBatchesDelivered, this.#label(peer));
   };
 
   async start(): Promise<void> {
-    await this.queue.startDelivery(this.deliver, this.#settings.delivery, (peer) =>
-      this.metrics.count(MetricName.federationDeadLettered, { peer }),
+    await this.queue.startDelivery(
+      this.deliver,
+      { ...this.#settings.delivery, maxDeadLetters: this.#settings.maxDeadLetters },
+      (peer) => this.metrics.count(MetricName.federationDeadLettered, this.#label(peer)),
+      () => this.#deadLetterDropped(),
     );
+  }
+
+  /** Counts a dead letter dropped at the cap; says so in the log now and then, never which. */
+  #deadLetterDropped(): void {
+    this.metrics.count(MetricName.federationDeadLettersDropped);
+    const now = this.clock.now();
+    if (now - this.#droppedLoggedAt < DROP_LOG_INTERVAL_MS) return;
+    this.#droppedLoggedAt = now;
+    this.log("shroud: dropped the oldest federation dead letter (maxDeadLetters reached)");
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Peers' descriptors: fetched from their /.well-known/shroud, verified (signature, origin,
- * freshness), cached until they go stale and refreshed on demand. The relay uses them to seal
+ * freshness), cached (a bounded number, each until it goes stale) and refreshed on demand. The relay uses them to seal
  * cover, verify batches and answer clients that ask for a peer's descriptor through it.
  */
 import { normalizeOrigin, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
@@ -14,17 +14,53 @@ const MAX_CACHE_MS = 10 * 60_000;
 const FETCH_TIMEOUT_MS = 10_000;
 /** A descriptor with many keys is a few KiB; anything near this is not one. */
 const MAX_DESCRIPTOR_BYTES = 64 * 1024;
+/** Least time between two refreshes of one peer's descriptor asked for by `refresh`. */
+export const REFRESH_INTERVAL_MS = 10_000;
+/**
+ * Descriptor fetches of peers other than configured ones running at once; more are refused at
+ * once, so hosts that never answer cannot pile up requests (configured peers always go ahead).
+ */
+export const MAX_FETCHES_IN_FLIGHT = 32;
 
 export interface PeerDescriptor {
   bytes: Uint8Array;
   descriptor: Descriptor;
 }
 
+interface Entry {
+  value: PeerDescriptor;
+  /** Used without fetching again until then (ms). */
+  until: number;
+  /** When `refresh` last fetched it (ms), to space refreshes. */
+  refreshedAt: number;
+}
+
 /**
+ * Whether federation policy lets a relay talk to `origin` (as next hop or sender): any relay
+ * under "open", only the configured peers under "allowlist".
+ *
+ * @example federationAllows(config.federation, "https://b.example") // true if b is a peer
+ */
+export function federationAllows(federation: FederationConfig, origin: string): boolean {
+  if (federation.policy === "open") return true;
+  try {
+    return federation.peers.includes(normalizeOrigin(origin));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The cache holds at most `peerCacheSize` descriptors: the least recently used is dropped first,
+ * but never a configured peer's (there are few, and theirs pin the peers' signing keys), and a
+ * descriptor past its expiry is dropped when next looked at. A dropped descriptor's signing key
+ * is no longer pinned: the next one fetched for that origin is trusted on first use again.
+ *
  * @example const peer = await directory.get("https://b.example");
  */
 export class PeerDirectory {
-  readonly #cache = new Map<string, { value: PeerDescriptor; until: number }>();
+  /** origin -> entry, least recently used first. */
+  readonly #cache = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<PeerDescriptor>>();
 
   constructor(
@@ -35,12 +71,7 @@ export class PeerDirectory {
 
   /** Whether federation policy lets this relay talk to `origin` (as next hop or sender). */
   allows(origin: string): boolean {
-    if (this.federation.policy === "open") return true;
-    try {
-      return this.federation.peers.includes(normalizeOrigin(origin));
-    } catch {
-      return false;
-    }
+    return federationAllows(this.federation, origin);
   }
 
   /** Peers named in the configuration: the links that carry a batch every round. */
@@ -48,22 +79,71 @@ export class PeerDirectory {
     return this.federation.peers;
   }
 
+  /** Whether `origin` (normalised) is a configured peer. */
+  isConfigured(origin: string): boolean {
+    return this.federation.peers.includes(origin);
+  }
+
+  /** Descriptors cached now. */
+  get size(): number {
+    return this.#cache.size;
+  }
+
   /** The cached descriptor of a peer, if any (even a stale one), without fetching. */
   cached(origin: string): PeerDescriptor | undefined {
-    return this.#cache.get(origin)?.value;
+    return this.#entry(origin)?.value;
   }
 
   /** A verified, fresh descriptor of `origin`; fetched when not cached or stale. */
   get(origin: string, refresh = false): Promise<PeerDescriptor> {
     const key = normalizeOrigin(origin);
-    const hit = this.#cache.get(key);
+    const hit = this.#entry(key);
     if (!refresh && hit && hit.until > this.clock.now()) return Promise.resolve(hit.value);
     let pending = this.#inFlight.get(key);
     if (!pending) {
+      const others = [...this.#inFlight.keys()].filter((k) => !this.isConfigured(k)).length;
+      if (!this.isConfigured(key) && others >= MAX_FETCHES_IN_FLIGHT) {
+        return Promise.reject(new TransportError("too many peer descriptor fetches"));
+      }
       pending = this.#fetch(key).finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, pending);
     }
     return pending;
+  }
+
+  /**
+   * Fetches `origin`'s descriptor again, e.g. after it refused a key this relay handed out, but
+   * at most once per REFRESH_INTERVAL_MS per peer (otherwise the cached one is returned).
+   */
+  refresh(origin: string): Promise<PeerDescriptor> {
+    const key = normalizeOrigin(origin);
+    const hit = this.#entry(key);
+    const now = this.clock.now();
+    if (hit && now - hit.refreshedAt < REFRESH_INTERVAL_MS) return Promise.resolve(hit.value);
+    if (hit) hit.refreshedAt = now;
+    return this.get(key, true);
+  }
+
+  /** The entry of `origin`, marked as just used; an expired one is dropped instead. */
+  #entry(origin: string): Entry | undefined {
+    const entry = this.#cache.get(origin);
+    if (!entry) return undefined;
+    this.#cache.delete(origin);
+    const expired = entry.value.descriptor.expiresAt * 1000 <= this.clock.now();
+    if (expired && !this.isConfigured(origin)) return undefined;
+    this.#cache.set(origin, entry);
+    return entry;
+  }
+
+  #store(origin: string, entry: Entry): void {
+    entry.refreshedAt = this.#cache.get(origin)?.refreshedAt ?? entry.refreshedAt;
+    this.#cache.delete(origin);
+    this.#cache.set(origin, entry);
+    if (this.#cache.size <= this.federation.peerCacheSize) return;
+    for (const key of this.#cache.keys()) {
+      if (this.#cache.size <= this.federation.peerCacheSize) break;
+      if (!this.isConfigured(key)) this.#cache.delete(key);
+    }
   }
 
   async #fetch(origin: string): Promise<PeerDescriptor> {
@@ -98,7 +178,7 @@ export class PeerDirectory {
     }
     const value = { bytes, descriptor };
     const until = Math.min(descriptor.expiresAt * 1000, now + MAX_CACHE_MS);
-    this.#cache.set(origin, { value, until });
+    this.#store(origin, { value, until, refreshedAt: -Infinity });
     return value;
   }
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from "../protocol/errors.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
+import { SLOT_OVERHEAD } from "../protocol/federation-batch.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
 import type { DeliveryOptions } from "./ports/federation-queue.js";
 
@@ -17,10 +18,41 @@ export interface FederationConfig {
   maxHops: number;
   /** Delivery retries (default 10 attempts, 500 ms doubling to at most 60 s, with jitter). */
   delivery: DeliveryOptions;
-  /** Largest inbound batch accepted (default 8 MiB). */
+  /**
+   * Largest inbound batch accepted, checked against the declared length before the body is
+   * read (default: the largest batch of this relay's own shape, `batchBytes(slotsPerBatch,
+   * slotCapacity)`, about 68 KiB; peers must share the shape or raise this).
+   */
   maxBatchBytes: number;
   /** Days a received batch id is remembered to drop duplicates (default 7). */
   batchIdDays: number;
+  /**
+   * Under "open": most next hops that are not configured peers taking forwards within one
+   * round (at least a second); each such link costs a full batch per round (default 64).
+   */
+  maxDynamicPeers: number;
+  /** Peers' descriptors cached at most, least recently used dropped first (default 1024). */
+  peerCacheSize: number;
+  /** Deadline of a proxied request: connecting, the answer's headers and its body (default 15 s). */
+  proxyTimeoutMs: number;
+  /** Dead letters kept at most; beyond it the oldest is dropped (default 1024). */
+  maxDeadLetters: number;
+}
+
+/**
+ * Most bytes a signed batch adds around its slots: the body's length (a varint of at most 4
+ * bytes), version, two origins of at most 2048 bytes with their lengths, batch id, slot
+ * capacity, the slots' length, the signature.
+ */
+const BATCH_FRAMING = 4 + 1 + 2 * (2 + 2048) + 16 + 4 + 4 + 64;
+
+/**
+ * The largest signed batch of `slotsPerBatch` slots of `slotCapacity` bytes.
+ *
+ * @example batchBytes(16, 4096) // 69_809: sixteen 4 KiB slots and their framing
+ */
+export function batchBytes(slotsPerBatch: number, slotCapacity: number): number {
+  return slotsPerBatch * (SLOT_OVERHEAD + slotCapacity) + BATCH_FRAMING;
 }
 
 export const DEFAULT_FEDERATION: FederationConfig = {
@@ -30,8 +62,12 @@ export const DEFAULT_FEDERATION: FederationConfig = {
   slotsPerBatch: 16,
   maxHops: 3,
   delivery: { maxAttempts: 10, baseDelayMs: 500, maxDelayMs: 60_000 },
-  maxBatchBytes: 8 * 1024 * 1024,
+  maxBatchBytes: batchBytes(16, 4096),
   batchIdDays: 7,
+  maxDynamicPeers: 64,
+  peerCacheSize: 1024,
+  proxyTimeoutMs: 15_000,
+  maxDeadLetters: 1024,
 };
 
 /** Everything that shapes a relay's behaviour; built once at the entry point. */
@@ -96,7 +132,17 @@ export function relayConfig(options: RelayConfigInput): RelayConfig {
   const config: RelayConfig = {
     ...DEFAULT_RELAY_CONFIG,
     ...rest,
-    federation: { ...DEFAULT_FEDERATION, ...federation },
+    federation: {
+      ...DEFAULT_FEDERATION,
+      ...federation,
+      // A batch limit nobody set follows the shape this relay's batches have.
+      maxBatchBytes:
+        federation?.maxBatchBytes ??
+        batchBytes(
+          federation?.slotsPerBatch ?? DEFAULT_FEDERATION.slotsPerBatch,
+          federation?.slotCapacity ?? DEFAULT_FEDERATION.slotCapacity,
+        ),
+    },
   };
   config.origin = normalizeOrigin(config.origin);
   positiveInt("roundIntervalMs", config.roundIntervalMs, true);
@@ -120,6 +166,10 @@ export function relayConfig(options: RelayConfigInput): RelayConfig {
   positiveInt("federation.maxHops", f.maxHops);
   positiveInt("federation.maxBatchBytes", f.maxBatchBytes);
   positiveInt("federation.batchIdDays", f.batchIdDays);
+  positiveInt("federation.maxDynamicPeers", f.maxDynamicPeers, true);
+  positiveInt("federation.peerCacheSize", f.peerCacheSize);
+  positiveInt("federation.proxyTimeoutMs", f.proxyTimeoutMs);
+  positiveInt("federation.maxDeadLetters", f.maxDeadLetters);
   positiveInt("federation.delivery.maxAttempts", f.delivery.maxAttempts);
   positiveInt("federation.delivery.baseDelayMs", f.delivery.baseDelayMs);
   positiveInt("federation.delivery.maxDelayMs", f.delivery.maxDelayMs);

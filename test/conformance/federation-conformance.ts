@@ -342,6 +342,33 @@ export function describeFederationQueueConformance(
       expect(dead).toEqual([A, A]);
     });
 
+    it("keeps at most maxDeadLetters, the newest, and tells onDeadLetterDropped", async () => {
+      const { queue } = await open();
+      const peer = link(() => true);
+      let dropped = 0;
+      await queue.startDelivery(
+        peer.deliver,
+        { ...QUICK, maxAttempts: 1, maxDeadLetters: 2 },
+        undefined,
+        () => (dropped += 1),
+      );
+      const ids: string[] = [];
+      for (const to of [A, B, A, B]) {
+        const [claim] = await sendOne(queue, to);
+        ids.push(claim.id);
+        // The newest dead letter is never the one dropped.
+        await waitFor(async () => (await queue.deadLetters()).some((d) => d.id === claim.id));
+      }
+      await waitFor(() => dropped === 2);
+      const dead = await queue.deadLetters();
+      expect(dead.map((d) => [d.id, d.peer])).toEqual([
+        [ids[2], A],
+        [ids[3], B],
+      ]);
+      await sleep(50);
+      expect(dropped).toBe(2);
+    });
+
     it("drops a dead letter", async () => {
       const { queue } = await open();
       const peer = link(() => true);

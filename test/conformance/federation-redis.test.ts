@@ -1,7 +1,11 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis } from "../../src/adapters/redis/redis-connection.js";
-import { peerTag, RedisFederationQueue } from "../../src/adapters/redis/redis-federation-queue.js";
+import {
+  DELIVERY_QUEUE,
+  peerTag,
+  RedisFederationQueue,
+} from "../../src/adapters/redis/redis-federation-queue.js";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
@@ -29,9 +33,7 @@ function connect(): Redis {
 }
 
 function instance(prefix: string): RedisFederationQueue {
-  const queue = new RedisFederationQueue(connect(), fixture.url, new RedisKeys(prefix), {
-    discoveryIntervalMs: 100,
-  });
+  const queue = new RedisFederationQueue(connect(), fixture.url, new RedisKeys(prefix));
   queues.push(queue);
   return queue;
 }
@@ -134,7 +136,7 @@ describe("redis federation queue: what stays in Redis", () => {
     await queue.send(claim, randomBytes(100));
     await waitFor(async () => (await queue.deadLetters()).length === 1);
     const job = await redis.hgetall(
-      `${new RedisKeys(prefix).federationQueuePrefix}:f${peerTag(PEER)}:${claim.id}`,
+      `${new RedisKeys(prefix).federationQueuePrefix}:${DELIVERY_QUEUE}:${claim.id}`,
     );
     expect(job["failedReason"]).toBe("undelivered");
     expect(job["stacktrace"]).toBe("[]");

@@ -201,7 +201,8 @@ function scenario(name: string, backendA: () => Backend, backendB: () => Backend
       ];
       for (const each of oversize) {
         const before = (await b.state()).canonical;
-        const status = await postOversize(b.url, each.body, each.announce);
+        // Named as A's, so that only the size is wrong.
+        const status = await postOversize(b.url, each.body, each.announce, a.url);
         const after = (await b.state()).canonical;
         outcomes.push(`${each.name}: ${status}${after === before ? "" : " (state changed)"}`);
       }

@@ -29,6 +29,8 @@ import {
 import { relayResponseCodec, type RelayResponse } from "../../src/protocol/relay-response.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { createRelayApp } from "../../src/relay/app.js";
+import { batchOrigin } from "../../src/protocol/federation-batch.js";
+import { BATCH_SENDER_HEADER } from "../../src/relay/federation.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { relayConfig, type RelayConfigInput } from "../../src/relay/relay-config.js";
 import { Relay, type RelayPorts } from "../../src/relay/relay.js";
@@ -445,16 +447,32 @@ export async function postSealed(
   return decode(relayResponseCodec, padding.unpad(padded), padding.largest);
 }
 
-/** POSTs raw bytes to /v1/federation; returns the status and the text answer. */
+/** The origin a batch claims to come from, as a sender names itself; none if it has none. */
+function claimedSender(body: Uint8Array): Record<string, string> {
+  try {
+    return { [BATCH_SENDER_HEADER]: batchOrigin(body, body.length + 1) };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * POSTs raw bytes to /v1/federation, naming the sender the batch claims (`sender` overrides);
+ * returns the status and the text answer.
+ */
 export async function postBatch(
   url: string,
   body: Uint8Array,
   /** null: no content-type header at all. */
   contentType: string | null = MediaTypes.federationBatch,
+  sender?: string,
 ): Promise<{ status: number; answer: string }> {
   const response = await fetch(new URL("/v1/federation", url), {
     method: "POST",
-    headers: contentType === null ? {} : { "content-type": contentType },
+    headers: {
+      ...(contentType === null ? {} : { "content-type": contentType }),
+      ...(sender === undefined ? claimedSender(body) : { [BATCH_SENDER_HEADER]: sender }),
+    },
     body: new Uint8Array(body),
   });
   return { status: response.status, answer: await response.text() };
@@ -464,13 +482,22 @@ export async function postBatch(
  * POSTs an oversize body to /v1/federation the way a sender that does not stop would, and
  * returns the status of the early answer. With `announce` the Content-Length gives the size
  * away and only a first chunk is sent; without it the body is streamed chunked until the relay
- * answers. (fetch cannot be used: it reports the relay closing the connection after its early
- * answer as a network error, at random.)
+ * answers. The sender named is the one the batch claims, or `sender`. (fetch cannot be used:
+ * it reports the relay closing the connection after its early answer as a network error, at
+ * random.)
  */
-export function postOversize(url: string, body: Uint8Array, announce: boolean): Promise<number> {
+export function postOversize(
+  url: string,
+  body: Uint8Array,
+  announce: boolean,
+  sender?: string,
+): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let answered = false;
-    const headers: Record<string, string> = { "content-type": MediaTypes.federationBatch };
+    const headers: Record<string, string> = {
+      "content-type": MediaTypes.federationBatch,
+      ...(sender === undefined ? claimedSender(body) : { [BATCH_SENDER_HEADER]: sender }),
+    };
     if (announce) headers["content-length"] = String(body.length);
     const request = httpRequest(
       new URL("/v1/federation", url),

@@ -6,6 +6,7 @@ import type {
   DeliveryOptions,
   FederationQueue,
   OnDeadLetter,
+  OnDeadLetterDropped,
   OutboundClaim,
 } from "../../relay/ports/federation-queue.js";
 
@@ -19,13 +20,20 @@ interface Outbound {
   running: boolean;
 }
 
+interface Delivery {
+  deliver: Deliver;
+  options: DeliveryOptions;
+  onDeadLetter: OnDeadLetter | undefined;
+  onDropped: OnDeadLetterDropped | undefined;
+}
+
 /**
  * The embedded federation queue. Held slots wait per peer in a map (its insertion order lives
  * only in process memory; no time is recorded) and claims take the oldest. Sent batches are
  * delivered by timers in this process: one attempt at a time per batch, any number of batches
  * (and peers) in parallel; a failed attempt is retried after `retryDelay`, and a batch that has
- * failed `maxAttempts` times waits in memory as a dead letter for `replay` or `drop`. Nothing
- * here survives a restart.
+ * failed `maxAttempts` times waits in memory as a dead letter for `replay` or `drop`; past
+ * `maxDeadLetters` the oldest is deleted. Nothing here survives a restart.
  *
  * @example
  * const queue = new MemoryFederationQueue();
@@ -41,9 +49,7 @@ export class MemoryFederationQueue implements FederationQueue {
   /** Dead letters in the order they died. */
   readonly #dead = new Map<string, DeadLetter>();
   readonly #running = new Set<Promise<void>>();
-  #delivery:
-    | { deliver: Deliver; options: DeliveryOptions; onDeadLetter: OnDeadLetter | undefined }
-    | undefined;
+  #delivery: Delivery | undefined;
 
   async hold(peer: string, slot: Uint8Array): Promise<void> {
     let slots = this.#held.get(peer);
@@ -96,9 +102,10 @@ export class MemoryFederationQueue implements FederationQueue {
     deliver: Deliver,
     options: DeliveryOptions,
     onDeadLetter?: OnDeadLetter,
+    onDeadLetterDropped?: OnDeadLetterDropped,
   ): Promise<void> {
     if (this.#delivery) return;
-    this.#delivery = { deliver, options, onDeadLetter };
+    this.#delivery = { deliver, options, onDeadLetter, onDropped: onDeadLetterDropped };
     for (const outbound of this.#queued.values()) {
       if (!outbound.running && !outbound.timer) this.#schedule(outbound, 0);
     }
@@ -164,8 +171,9 @@ export class MemoryFederationQueue implements FederationQueue {
     } finally {
       outbound.running = false;
     }
-    // The options of the delivery running now (it may have been stopped, or restarted).
-    const options = this.#delivery?.options ?? delivery.options;
+    // The delivery running now (it may have been stopped, or restarted).
+    const current = this.#delivery ?? delivery;
+    const options = current.options;
     if (outbound.attempts >= options.maxAttempts) {
       this.#queued.delete(outbound.id);
       this.#dead.set(outbound.id, {
@@ -174,7 +182,14 @@ export class MemoryFederationQueue implements FederationQueue {
         attempts: outbound.attempts,
         batch: outbound.batch,
       });
-      (this.#delivery ?? delivery).onDeadLetter?.(outbound.peer);
+      current.onDeadLetter?.(outbound.peer);
+      const max = options.maxDeadLetters ?? Infinity;
+      // The map keeps the order they died in: the first is the oldest.
+      for (const id of this.#dead.keys()) {
+        if (this.#dead.size <= max) break;
+        this.#dead.delete(id);
+        current.onDropped?.();
+      }
     } else if (this.#delivery) {
       this.#schedule(outbound, retryDelay(outbound.attempts, options));
     }

@@ -27,13 +27,19 @@ const ID = /^[0-9a-f]{32}$/;
  * await dead.request("replay", id);         // in `shroud federation dlq replay`
  */
 export class DeadLetterDirectory {
+  /** What this process last wrote to each file (name -> contents), to write only changes. */
+  readonly #written = new Map<string, string>();
+
   constructor(readonly dir: string) {}
 
   get #requests(): string {
     return join(this.dir, "requests");
   }
 
-  /** Applies pending requests, then writes the queue's dead letters and removes stale ones. */
+  /**
+   * Applies pending requests, then writes the dead letters that are new or changed since the
+   * last sync and removes the files of those that are gone.
+   */
   async sync(queue: FederationQueue): Promise<void> {
     await mkdir(this.#requests, { recursive: true, mode: 0o700 });
     for (const name of await readdir(this.#requests)) {
@@ -47,20 +53,24 @@ export class DeadLetterDirectory {
     const letters = await queue.deadLetters();
     const current = new Set(letters.map((l) => `${l.id}.json`));
     for (const letter of letters) {
+      const name = `${letter.id}.json`;
       const summary: DeadLetterSummary = {
         id: letter.id,
         peer: letter.peer,
         attempts: letter.attempts,
         bytes: letter.batch.length,
       };
-      await writeFile(join(this.dir, `${letter.id}.json`), JSON.stringify(summary), {
-        mode: 0o600,
-      });
+      const text = JSON.stringify(summary);
+      if (this.#written.get(name) === text) continue;
+      await writeFile(join(this.dir, name), text, { mode: 0o600 });
+      this.#written.set(name, text);
     }
     for (const name of await readdir(this.dir)) {
-      if (name.endsWith(".json") && !current.has(name))
+      if (name.endsWith(".json") && !current.has(name)) {
         await rm(join(this.dir, name), { force: true });
+      }
     }
+    for (const name of this.#written.keys()) if (!current.has(name)) this.#written.delete(name);
   }
 
   /** The dead letters as last mirrored by the serving relay. */

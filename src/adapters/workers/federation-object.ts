@@ -141,28 +141,45 @@ export class FederationObject extends DurableObject<object> {
     this.#sql.exec("DELETE FROM outbound WHERE id = ?", id);
   }
 
-  /** Counts a failed attempt; at `maxAttempts` the batch becomes a dead letter. */
-  failed(id: string, maxAttempts: number): { attempts: number; dead: boolean } | undefined {
+  /**
+   * Counts a failed attempt; at `maxAttempts` the batch becomes a dead letter, and the oldest
+   * dead letters beyond `maxDeadLetters` are deleted (`dropped` of them).
+   */
+  failed(
+    id: string,
+    maxAttempts: number,
+    maxDeadLetters?: number,
+  ): { attempts: number; dead: boolean; dropped: number } | undefined {
     const row = this.outbound(id);
     if (!row) return undefined;
     const attempts = row.attempts + 1;
     if (attempts >= maxAttempts) {
-      this.#bury(id, row.peer, row.batch, attempts);
-      return { attempts, dead: true };
+      const dropped = this.#bury(id, row.peer, row.batch, attempts, maxDeadLetters);
+      return { attempts, dead: true, dropped };
     }
     this.#sql.exec("UPDATE outbound SET attempts = ? WHERE id = ?", attempts, id);
-    return { attempts, dead: false };
+    return { attempts, dead: false, dropped: 0 };
   }
 
-  /** Makes a batch the platform gave up on a dead letter; its peer, if it was still waiting. */
-  kill(id: string): string | undefined {
+  /**
+   * Makes a batch the platform gave up on a dead letter (keeping at most `maxDeadLetters`, if
+   * given): its peer, if it was still waiting, and how many older dead letters were deleted.
+   */
+  kill(id: string, maxDeadLetters?: number): { peer: string; dropped: number } | undefined {
     const row = this.outbound(id);
     if (!row) return undefined;
-    this.#bury(id, row.peer, row.batch, Math.max(row.attempts, 1));
-    return row.peer;
+    const dropped = this.#bury(id, row.peer, row.batch, Math.max(row.attempts, 1), maxDeadLetters);
+    return { peer: row.peer, dropped };
   }
 
-  #bury(id: string, peer: string, batch: Uint8Array, attempts: number): void {
+  /** Files a dead letter; returns how many of the oldest were deleted to keep `max`. */
+  #bury(
+    id: string,
+    peer: string,
+    batch: Uint8Array,
+    attempts: number,
+    max: number | undefined,
+  ): number {
     this.#sql.exec("DELETE FROM outbound WHERE id = ?", id);
     const n = this.#sql
       .exec<{ n: number }>("SELECT coalesce(max(n), 0) + 1 AS n FROM dead")
@@ -175,6 +192,11 @@ export class FederationObject extends DurableObject<object> {
       attempts,
       n,
     );
+    if (max === undefined) return 0;
+    return this.#sql.exec(
+      "DELETE FROM dead WHERE n IN (SELECT n FROM dead ORDER BY n DESC LIMIT -1 OFFSET ?)",
+      max,
+    ).rowsWritten;
   }
 
   deadLetters(): DeadLetter[] {

@@ -5,6 +5,7 @@ import type {
   DeliveryOptions,
   FederationQueue,
   OnDeadLetter,
+  OnDeadLetterDropped,
   OutboundClaim,
 } from "../../relay/ports/federation-queue.js";
 import { retryDelay } from "../../relay/retry-delay.js";
@@ -17,6 +18,7 @@ interface Delivery {
   deliver: Deliver;
   options: DeliveryOptions;
   onDeadLetter: OnDeadLetter | undefined;
+  onDropped: OnDeadLetterDropped | undefined;
   running: Set<Promise<void>>;
 }
 
@@ -75,6 +77,7 @@ export class WorkersFederationQueue implements FederationQueue {
     deliver: Deliver,
     options: DeliveryOptions,
     onDeadLetter?: OnDeadLetter,
+    onDeadLetterDropped?: OnDeadLetterDropped,
   ): Promise<void> {
     if (deliveries.has(this.instance)) return;
     deliveries.set(this.instance, {
@@ -82,6 +85,7 @@ export class WorkersFederationQueue implements FederationQueue {
       deliver,
       options,
       onDeadLetter,
+      onDropped: onDeadLetterDropped,
       running: new Set(),
     });
   }
@@ -126,11 +130,13 @@ async function attempt(delivery: Delivery, message: Message<FederationMessage>):
   try {
     await delivery.deliver(outbound.peer, outbound.batch);
   } catch {
-    const failed = await object.failed(id, delivery.options.maxAttempts);
+    const { maxAttempts, maxDeadLetters } = delivery.options;
+    const failed = await object.failed(id, maxAttempts, maxDeadLetters);
     if (failed && !failed.dead) {
       return message.retry({ delaySeconds: retrySeconds(failed.attempts, delivery.options) });
     }
     if (failed?.dead) delivery.onDeadLetter?.(outbound.peer);
+    for (let i = 0; i < (failed?.dropped ?? 0); i++) delivery.onDropped?.();
     return message.ack();
   }
   await object.delivered(id);
@@ -178,8 +184,12 @@ export async function consumeDeadLetters(
       continue;
     }
     const object = env.FEDERATION.get(env.FEDERATION.idFromName(federationName(ns)));
-    const peer = await object.kill(id);
-    if (peer !== undefined) deliveries.get(ns)?.onDeadLetter?.(peer);
+    const delivery = deliveries.get(ns);
+    const killed = await object.kill(id, delivery?.options.maxDeadLetters);
+    if (killed) {
+      delivery?.onDeadLetter?.(killed.peer);
+      for (let i = 0; i < killed.dropped; i++) delivery?.onDropped?.();
+    }
     message.ack();
   }
 }

@@ -29,6 +29,12 @@ export interface DeliveryOptions {
   baseDelayMs: number;
   /** Upper bound of a delay before jitter (ms). */
   maxDelayMs: number;
+  /**
+   * Dead letters kept at most (>= 1; default: no limit). When one more batch dies, the oldest
+   * dead letters are deleted until this many are left, so a peer that is down for good cannot
+   * fill the store.
+   */
+  maxDeadLetters?: number;
 }
 
 /** Sends one batch to its peer; resolves when the peer acknowledged it, throws otherwise. */
@@ -36,6 +42,9 @@ export type Deliver = (peer: string, batch: Uint8Array) => Promise<void>;
 
 /** Told once, by the process whose attempt was the last, when a batch becomes a dead letter. */
 export type OnDeadLetter = (peer: string) => void;
+
+/** Told once per dead letter deleted to stay within `maxDeadLetters` (it names nothing). */
+export type OnDeadLetterDropped = () => void;
 
 export interface FederationQueue {
   /** Holds a slot for `peer` until a claim takes it. Durable when it resolves. */
@@ -61,6 +70,7 @@ export interface FederationQueue {
     deliver: Deliver,
     options: DeliveryOptions,
     onDeadLetter?: OnDeadLetter,
+    onDeadLetterDropped?: OnDeadLetterDropped,
   ): Promise<void>;
 
   /** Stops delivery; resolves when no delivery attempt of this process is running. */

@@ -10,7 +10,10 @@ export const MetricName = {
   roundRuns: "shroud_round_runs_total",
   roundSize: "shroud_round_size",
   itemsDelivered: "shroud_items_delivered_total",
-  /** Per peer (label `peer`, a relay origin): federation batches built and queued. */
+  /**
+   * Per peer (label `peer`: a configured peer's origin, or "other" for every other relay, so
+   * clients naming relays cannot add series): federation batches built and queued.
+   */
   federationBatchesSent: "shroud_federation_batches_sent_total",
   /** Per peer: batches the peer acknowledged. */
   federationBatchesDelivered: "shroud_federation_batches_delivered_total",
@@ -20,6 +23,10 @@ export const MetricName = {
   federationDeadLettered: "shroud_federation_dead_lettered_total",
   /** Per peer: inbound batches accepted. */
   federationBatchesReceived: "shroud_federation_batches_received_total",
+  /** Per peer: proxied requests whose next hop failed or missed the deadline (`unavailable`). */
+  federationProxyFailures: "shroud_federation_proxy_failures_total",
+  /** Dead letters deleted, oldest first, to stay within maxDeadLetters. */
+  federationDeadLettersDropped: "shroud_federation_dead_letters_dropped_total",
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

@@ -1,0 +1,139 @@
+/**
+ * `--federation open` on Redis, forwarded to many new origins: real forwards over HTTP to relay A
+ * (on its own redis-server), each to a different next hop (stand-in peers on loopback, each with
+ * its own origin and signed descriptor), one round, every batch delivered. Redis must stay
+ * bounded: no client connection per peer, no keys left per peer once it is idle, no per-peer
+ * polling; and a restarted A must not open anything per peer it once had.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
+import { randomBytes } from "../../src/protocol/bytes.js";
+import type { Descriptor } from "../../src/protocol/descriptor.js";
+import { RelayStatus } from "../../src/protocol/relay-status.js";
+import {
+  freePort,
+  startRedis,
+  uniquePrefix,
+  type RedisFixture,
+} from "../fixtures/redis-fixture.js";
+import { startStandIns, type StandIns } from "./peer-stand-in.js";
+import {
+  descriptorOf,
+  forwardRequest,
+  newMasterKey,
+  postSealed,
+  startRelay,
+  waitFor,
+  type Backend,
+  type TestRelay,
+} from "./support.js";
+
+const ORIGINS = 200;
+
+describe("open federation on Redis, to many new origins", () => {
+  let fixture: RedisFixture;
+  let redis: Redis;
+  let standIns: StandIns;
+  const relays: TestRelay[] = [];
+
+  beforeAll(async () => {
+    fixture = await startRedis();
+    redis = new Redis(fixture.url);
+    standIns = await startStandIns(ORIGINS);
+  });
+
+  afterAll(async () => {
+    for (const relay of relays.splice(0)) await relay.close();
+    redis?.disconnect();
+    await standIns?.close();
+    await fixture?.stop();
+  });
+
+  /** Connected clients, this test's own connection left out. */
+  async function clients(): Promise<number> {
+    const list = (await redis.client("LIST")) as string;
+    return list.split("\n").filter((line) => line.trim() !== "").length - 1;
+  }
+
+  async function commandsProcessed(): Promise<number> {
+    const stats = await redis.info("stats");
+    return Number(/total_commands_processed:(\d+)/.exec(stats)![1]);
+  }
+
+  async function usedMemory(): Promise<number> {
+    return Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+  }
+
+  it("keeps clients, keys and idle load bounded, drops idle peers, reopens none", async () => {
+    const port = await freePort();
+    const backend: Backend = {
+      kind: "redis",
+      url: fixture.url,
+      prefix: uniquePrefix(),
+      masterKey: newMasterKey(),
+    };
+    const config = {
+      roundIntervalMs: 60_000,
+      federation: {
+        policy: "open" as const,
+        peers: [],
+        maxDynamicPeers: ORIGINS + 10,
+        delivery: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 },
+      },
+    };
+    const start = () => startRelay({ host: "127.0.0.1", port, backend, config });
+    let a = await start();
+    relays.push(a);
+    const descriptor: Descriptor = await descriptorOf(a.url);
+    const baseline = await clients();
+    const memoryBefore = await usedMemory();
+
+    for (const peer of standIns.peers) {
+      const answer = await postSealed(
+        a.url,
+        descriptor,
+        forwardRequest(peer.url, randomBytes(1024)),
+      );
+      expect(answer.status).toBe(RelayStatus.accepted);
+    }
+    await a.relay.closeRound();
+    await waitFor(
+      () => standIns.peers.filter((peer) => peer.batches.length > 0).length,
+      (delivered) => delivered === ORIGINS,
+      60_000,
+      "a batch at every stand-in",
+    );
+    const whileDelivering = await clients();
+    // The next round finds every dynamic link idle and forgets it.
+    await a.relay.closeRound();
+    const keys = (await prefixKeys(redis, backend.prefix)).map((k) => k.toString("latin1"));
+    const peerKeys = keys.filter((k) => k.startsWith(`{${backend.prefix}:f:`));
+    const registry = await redis.hlen(`{${backend.prefix}:fp}`);
+    const memoryAfter = await usedMemory();
+    console.info(
+      `open federation to ${ORIGINS} origins: clients ${baseline} -> ${whileDelivering}, ` +
+        `${keys.length} keys under the prefix, used_memory ${memoryBefore} -> ${memoryAfter}`,
+    );
+    expect(whileDelivering - baseline).toBeLessThanOrEqual(3);
+    expect({ peerKeys, registry }).toEqual({ peerKeys: [], registry: 0 });
+    expect(keys.length).toBeLessThan(40);
+    expect(memoryAfter - memoryBefore).toBeLessThan(4 * 1024 * 1024);
+
+    // A restart opens what one relay needs, nothing per peer it once had.
+    await a.close();
+    relays.splice(relays.indexOf(a), 1);
+    const gone = await waitFor(clients, (n) => n <= baseline, 10_000, "A's clients to close");
+    a = await start();
+    relays.push(a);
+    const before = await commandsProcessed();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const idleCommands = (await commandsProcessed()) - before;
+    const restarted = await clients();
+    console.info(
+      `after a restart: clients ${gone} -> ${restarted}, ${idleCommands} commands in 3 s idle`,
+    );
+    expect(restarted).toBeLessThanOrEqual(baseline);
+    expect(idleCommands).toBeLessThan(300);
+  }, 180_000);
+});
