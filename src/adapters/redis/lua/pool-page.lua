@@ -10,15 +10,24 @@ local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 local max = tonumber(ARGV[3])
 local page = {}
 local bytes = 0
-for _, member in ipairs(members) do
-  local item = redis.call('GET', ARGV[1] .. member)
-  if item then
-    bytes = bytes + #item
-    if #page > 0 and bytes > max then
-      break
+-- MGET in chunks: one call per few hundred keys, and unpack() stays far below Lua's stack limit.
+local CHUNK = 500
+for start = 1, #members, CHUNK do
+  local keys = {}
+  for i = start, math.min(#members, start + CHUNK - 1) do
+    keys[#keys + 1] = ARGV[1] .. members[i]
+  end
+  local items = redis.call('MGET', unpack(keys))
+  for k = 1, #keys do
+    local item = items[k]
+    if item then
+      bytes = bytes + #item
+      if #page > 0 and bytes > max then
+        return page
+      end
+      page[#page + 1] = members[start + k - 1]
+      page[#page + 1] = item
     end
-    page[#page + 1] = member
-    page[#page + 1] = item
   end
 end
 return page
