@@ -18,10 +18,13 @@ function memberOf(entry: EntryKey): string {
   return `${toHex(entry.inboxId)}/${toHex(entry.messageId)}`;
 }
 
-/** A sort key from the CSPRNG: a uniform integer below 2^53, exact as a zset score. */
+/**
+ * A sort key from the CSPRNG: 2^52 plus a uniform 52-bit integer. Exact as a zset score, and
+ * never in the range of epoch seconds or milliseconds, so no score reads as a time.
+ */
 function sortKey(): string {
   const [high, low] = crypto.getRandomValues(new Uint32Array(2));
-  return String((high! & 0x1fffff) * 0x1_0000_0000 + low!);
+  return String(2 ** 52 + (high! & 0xfffff) * 0x1_0000_0000 + low!);
 }
 
 /**

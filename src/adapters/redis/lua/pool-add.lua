@@ -11,7 +11,7 @@
 -- ARGV[3]  item (padded bytes)
 -- ARGV[4]  items stored in the inbox;  ARGV[5]  bytes stored in the inbox
 -- ARGV[6]  quota: max items;           ARGV[7]  quota: max bytes
--- ARGV[8]  sort key: a random integer below 2^53 (exact as a zset score)
+-- ARGV[8]  sort key: 2^52 plus a random 52-bit integer (exact as a zset score, never a time)
 -- Returns  "added", "duplicate" or "quota"
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 'duplicate'
