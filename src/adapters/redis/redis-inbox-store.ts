@@ -15,17 +15,31 @@ import { runScript } from "./redis-scripts.js";
 const MEMBER_HEADER = 24;
 const EXPIRE_BATCH = 500;
 
+/** Longest the store trusts its count of inboxes before it asks Redis again. */
+const COUNT_TTL_MS = 1000;
+
+/** Default cap on the inboxes a Redis relay holds (see RedisInboxStore). */
+export const DEFAULT_REDIS_MAX_INBOXES = 1_000_000;
+
 /**
  * Inboxes on Redis. Each inbox is a meta hash, an items zset scored by sequence number and a
  * zset of delivered message ids scored by expiry day; `{P:expiry}` names the day each inbox next
  * needs expiring. Days are the finest time anything here records.
  *
+ * New inboxes are refused ("full") once `{P:expiry}` counts `maxInboxes`: a flood of deposits to
+ * made-up inboxes then stops growing Redis (items within existing inboxes are bounded by their
+ * quota, and Redis's own `maxmemory` bounds the rest). The count is read at most once a second,
+ * so the cap can be overshot by what one second of traffic creates.
+ *
  * @example const inboxes = new RedisInboxStore(connectRedis(url), new RedisKeys());
  */
 export class RedisInboxStore implements InboxStore {
+  #count = { value: 0, at: -Infinity };
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly maxInboxes = DEFAULT_REDIS_MAX_INBOXES,
   ) {}
 
   #keysFor(inboxId: Uint8Array): string[] {
@@ -33,17 +47,41 @@ export class RedisInboxStore implements InboxStore {
     return [k.meta, k.items, k.ids];
   }
 
-  async admit(inboxId: Uint8Array, messageId: Uint8Array, expiresDay: number): Promise<Admission> {
+  /** Whether the inbox count has reached the cap (as of at most COUNT_TTL_MS ago). */
+  async #atCap(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.#count.at > COUNT_TTL_MS) {
+      this.#count = { value: await this.redis.zcard(this.keys.expiry), at: now };
+    }
+    return this.#count.value >= this.maxInboxes;
+  }
+
+  async admit(
+    inboxId: Uint8Array,
+    messageId: Uint8Array,
+    expiresDay: number,
+  ): Promise<Admission | "full"> {
     const k = this.keys.inbox(inboxId);
+    const atCap = await this.#atCap();
     // Registered for expiry before it exists, so no crash can leave an inbox never expired; one
     // pipeline, so one round trip (the expiry index is in another cluster slot than the inbox).
+    // At the cap nothing is registered: the script then refuses to create the inbox, and an
+    // existing one is registered already.
     const pipeline = this.redis.pipeline();
-    pipeline.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
-    void runScript(pipeline, "inboxAdmit", [k.meta, k.ids, buf(messageId), expiresDay]);
+    if (!atCap) pipeline.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
+    void runScript(pipeline, "inboxAdmit", [
+      k.meta,
+      k.ids,
+      buf(messageId),
+      expiresDay,
+      atCap ? 1 : 0,
+    ]);
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0];
-    const [created, duplicate, items, bytes] = results[1]![1] as number[];
+    const reply = results[results.length - 1]![1] as number[] | string;
+    if (reply === "full") return "full";
+    const [created, duplicate, items, bytes] = reply as number[];
     return {
       created: created === 1,
       duplicate: duplicate === 1,

@@ -26,6 +26,8 @@ export interface RedisPortsOptions {
    */
   queueUrl?: string;
   clock?: Clock;
+  /** Most inboxes the relay holds (default 1,000,000); deposits to new ones then get `quota`. */
+  maxInboxes?: number;
 }
 
 /** The Redis backend's ports, with concrete types for tests and the CLI. */
@@ -55,7 +57,7 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
   // Federation batches must survive a restart: their queues stay on `url`, not `queueUrl`.
   const federation = new RedisFederationQueue(redis, options.url, keys);
   return {
-    inboxes: new RedisInboxStore(redis, keys),
+    inboxes: new RedisInboxStore(redis, keys, options.maxInboxes),
     pool: new RedisRoundPool(redis, keys),
     replay: new RedisReplaySet(redis, keys),
     keys: new RedisKeyStore(redis, keys, options.masterKey),

@@ -5,8 +5,12 @@
 -- KEYS[2]  message ids zset ({P:i:<id>}:d)
 -- ARGV[1]  message id (16 bytes)
 -- ARGV[2]  expiry day to extend to (days since the Unix epoch)
--- Returns  { created (0 or 1), duplicate (0 or 1), items stored, bytes stored }
+-- ARGV[3]  1 if the relay holds as many inboxes as it may: a new one is then not created
+-- Returns  { created (0 or 1), duplicate (0 or 1), items stored, bytes stored }, or "full"
 if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[3] == '1' then
+    return 'full'
+  end
   redis.call('HSET', KEYS[1], 'e', ARGV[2], 'n', 1, 'c', 0, 'b', 0)
   return { 1, 0, 0, 0 }
 end
