@@ -6,8 +6,12 @@
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { join } from "node:path";
 import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
+import { DEFAULT_INGRESS_LIMITS, type IngressLimits } from "../adapters/node/ingress-limits.js";
+import { FaultLog, faultLabel, installFaultHandlers } from "../adapters/node/process-faults.js";
+import type { RedisPorts } from "../adapters/redis/redis-ports.js";
 import { startNodeRelay, type RunningRelay } from "../node.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
+import type { FederationConfig } from "../relay/relay-config.js";
 import {
   CliError,
   line,
@@ -19,6 +23,15 @@ import {
 } from "./cli-support.js";
 import { SERVE_USAGE } from "./usage.js";
 
+/** Federation settings with a flag of their own: flag, variable, least and largest value. */
+const FEDERATION_LIMITS = {
+  maxDynamicPeers: ["max-dynamic-peers", "SHROUD_MAX_DYNAMIC_PEERS", 0, 1_000_000],
+  peerCacheSize: ["peer-cache", "SHROUD_PEER_CACHE", 1, 1_000_000],
+  proxyTimeoutMs: ["proxy-timeout-ms", "SHROUD_PROXY_TIMEOUT_MS", 1, 600_000],
+  maxDeadLetters: ["max-dead-letters", "SHROUD_MAX_DEAD_LETTERS", 1, 1_000_000],
+} as const;
+type FederationLimit = keyof typeof FEDERATION_LIMITS;
+
 /** Everything `serve` is configured with, read once from flags and environment. */
 export interface ServeConfig {
   port: number;
@@ -29,13 +42,40 @@ export interface ServeConfig {
   roundIntervalMs: number;
   /** Redis backend: URL, key prefix and the key ring's master key; undefined = embedded store. */
   redis: { url: string; prefix: string; masterKey: SecretBytes; queueUrl?: string } | undefined;
-  /** Federation: "allowlist" of `peers` (none: off) or "open" to any relay. */
-  federation: { policy: "allowlist" | "open"; peers: string[] };
+  /** HTTP timeouts, connection caps and per-address limits (defaults: DEFAULT_INGRESS_LIMITS). */
+  limits: IngressLimits;
+  /** Federation: "allowlist" of `peers` (none: off) or "open" to any relay; limits if given. */
+  federation: Pick<FederationConfig, "policy" | "peers"> &
+    Partial<Pick<FederationConfig, FederationLimit>>;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 /** How often the embedded store's dead letters are mirrored and dlq requests applied. */
 const DEAD_LETTER_SYNC_MS = 5000;
+/**
+ * How long a shutdown (signal or fatal fault) may take before the process gives up delivering
+ * the open round and exits 1: a supervisor gets a process that ends, even with Redis away.
+ */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** Once serve has returned, how long open handles (a Redis reconnect timer) may keep it alive. */
+const EXIT_GRACE_MS = 2000;
+
+/** HTTP limits with a flag of their own: flag, variable, least and largest value, unit (ms). */
+const INGRESS_LIMITS = {
+  headersTimeoutMs: ["headers-timeout", "SHROUD_HEADERS_TIMEOUT", 1, 3600, 1000],
+  requestTimeoutMs: ["request-timeout", "SHROUD_REQUEST_TIMEOUT", 1, 3600, 1000],
+  keepAliveTimeoutMs: ["keep-alive-timeout", "SHROUD_KEEP_ALIVE_TIMEOUT", 1, 3600, 1000],
+  maxConnections: ["max-connections", "SHROUD_MAX_CONNECTIONS", 1, 1_000_000, 1],
+  maxConnectionsPerAddress: [
+    "max-connections-per-address",
+    "SHROUD_MAX_CONNECTIONS_PER_ADDRESS",
+    0,
+    1_000_000,
+    1,
+  ],
+  requestsPerSecond: ["rate-limit", "SHROUD_RATE_LIMIT", 0, 1_000_000, 1],
+  requestBurst: ["rate-burst", "SHROUD_RATE_BURST", 1, 10_000_000, 1],
+} as const;
 
 function integer(text: string, name: string, min: number, max: number): number {
   const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
@@ -60,6 +100,18 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "redis-queue": { type: "string" },
       peer: { type: "string", multiple: true },
       federation: { type: "string" },
+      "headers-timeout": { type: "string" },
+      "request-timeout": { type: "string" },
+      "keep-alive-timeout": { type: "string" },
+      "max-connections": { type: "string" },
+      "max-connections-per-address": { type: "string" },
+      "rate-limit": { type: "string" },
+      "rate-burst": { type: "string" },
+      "trust-proxy": { type: "boolean" },
+      "max-dynamic-peers": { type: "string" },
+      "peer-cache": { type: "string" },
+      "proxy-timeout-ms": { type: "string" },
+      "max-dead-letters": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "serve",
@@ -120,7 +172,26 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     normalized ?? (portNumber === 0 ? null : originOrNull(`http://${urlHost}:${portNumber}`));
   const self = peers.find(([peer]) => peer === own);
   if (self) throw new UsageError(`${self[1]} names this relay itself (${self[0]})`);
+  const limits: Partial<Pick<FederationConfig, FederationLimit>> = {};
+  for (const [name, [flag, variable, min, max]] of Object.entries(FEDERATION_LIMITS)) {
+    const given = pick(flag, variable);
+    if (given) limits[name as FederationLimit] = integer(given[0], given[1], min, max);
+  }
+  const ingress: IngressLimits = { ...DEFAULT_INGRESS_LIMITS };
+  for (const [name, [flag, variable, min, max, unit]] of Object.entries(INGRESS_LIMITS)) {
+    const given = pick(flag, variable);
+    if (given)
+      ingress[name as keyof typeof INGRESS_LIMITS] = integer(given[0], given[1], min, max) * unit;
+  }
+  if (ingress.headersTimeoutMs > ingress.requestTimeoutMs) {
+    throw new UsageError(
+      `the header timeout (${ingress.headersTimeoutMs / 1000} s) must not exceed the request ` +
+        `timeout (${ingress.requestTimeoutMs / 1000} s), which includes it`,
+    );
+  }
+  ingress.trustProxy = values["trust-proxy"] === true || flagFromEnv(env, "SHROUD_TRUST_PROXY");
   return {
+    limits: ingress,
     port: portNumber,
     host: hostName,
     origin: normalized,
@@ -137,8 +208,18 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     federation: {
       policy: policy?.[0] === "open" ? "open" : "allowlist",
       peers: [...new Set(peers.map(([peer]) => peer))],
+      ...limits,
     },
   };
+}
+
+/** A yes/no environment variable: 1/true/yes or 0/false/no (unset or empty: no). */
+function flagFromEnv(env: NodeJS.ProcessEnv, variable: string): boolean {
+  const text = env[variable]?.trim().toLowerCase();
+  if (text === undefined || text === "") return false;
+  if (["1", "true", "yes"].includes(text)) return true;
+  if (["0", "false", "no"].includes(text)) return false;
+  throw new UsageError(`${variable} must be 1 or 0, got "${env[variable]}"`);
 }
 
 /** Peer origins from --peer (repeatable) or else SHROUD_PEERS (comma-separated), with sources. */
@@ -180,6 +261,7 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
       host: config.host,
       dataDir: config.dataDir,
       config: { roundIntervalMs: config.roundIntervalMs, federation: config.federation },
+      limits: config.limits,
       ...(config.redis ? { redis: config.redis } : {}),
       ...(config.origin === undefined ? {} : { origin: config.origin }),
     });
@@ -195,7 +277,42 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
   }
 }
 
-/** Runs `shroud serve`; resolves with the exit code once the server has closed after a signal. */
+/** `promise`'s value, or "timeout" once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Redis connection errors (the client reconnects by itself): one line per kind of error every
+ * few seconds while Redis is away, and one when it is back.
+ */
+function watchRedis(running: RunningRelay, faults: FaultLog, io: CliIo): void {
+  const redis = (running.relay.ports as Partial<Pick<RedisPorts, "redis">>).redis;
+  if (!redis) return;
+  let down = false;
+  redis.on("error", (error: unknown) => {
+    down = true;
+    faults.note("Redis", faultLabel(error));
+  });
+  redis.on("ready", () => {
+    if (!down) return;
+    down = false;
+    void line(io.stderr, "shroud: Redis: connection restored");
+  });
+}
+
+/**
+ * Runs `shroud serve`; resolves with the exit code once the server has closed after a signal
+ * (0), or after a fault it cannot outlive or a shutdown that took too long (1).
+ */
 export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   const config = serveConfig(args, io.env);
   if (config === "help") {
@@ -204,8 +321,8 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   }
   // Listen for signals before the (slow) start, so a signal during start-up still shuts down
   // cleanly instead of killing the process with a half-written key file.
-  let signalled: (signal: NodeJS.Signals) => void = () => undefined;
-  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (signalled = resolve));
+  let stop: (reason: NodeJS.Signals | "fault") => void = () => undefined;
+  const stopRequested = new Promise<NodeJS.Signals | "fault">((resolve) => (stop = resolve));
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -215,9 +332,21 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       return;
     }
     stopping = true;
-    signalled(signal);
+    stop(signal);
   };
   for (const name of SIGNALS) process.on(name, onSignal);
+  // Faults nobody caught get one line each (class and code, no message or stack). An outage of
+  // Redis or the network is lived through; anything else stops the relay as a signal would,
+  // exiting 1 for a supervisor to restart it. The handlers stay until the process ends.
+  const faults = new FaultLog((text) => void line(io.stderr, text));
+  installFaultHandlers(faults, {
+    fatal: (label, origin) => {
+      void line(io.stderr, `shroud: ${origin}: ${label}; shutting down`);
+      if (stopping) return;
+      stopping = true;
+      stop("fault");
+    },
+  });
   // SIGHUP picks up `shroud keys rotate` at once instead of at the next maintenance run; during
   // start-up there is nothing to reload, but the signal must not end the process either.
   let reload = async () => {};
@@ -230,6 +359,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   process.on("SIGHUP", onHangup);
   try {
     const running = await start(config);
+    watchRedis(running, faults, io);
     // On the embedded store, dead letters are mirrored where `shroud federation dlq` finds them.
     const dead = config.redis
       ? undefined
@@ -256,14 +386,37 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
         "  shroud fetch --inbox inbox.json --ack",
       ].join("\n"),
     );
-    const signal = await stopRequested;
+    const reason = await stopRequested;
     clearInterval(deadTimer);
-    await line(io.stdout, `${signal}: closing (delivering the open round)`);
-    await running.close();
+    await line(
+      io.stdout,
+      `${reason === "fault" ? "fault" : reason}: closing (delivering the open round)`,
+    );
+    let closed: "closed" | "timeout";
+    try {
+      closed = await within(
+        running.close().then(() => "closed" as const),
+        SHUTDOWN_TIMEOUT_MS,
+      );
+    } catch (error) {
+      await line(io.stderr, `shroud: shutdown failed: ${faultLabel(error)}`);
+      return 1;
+    }
+    if (closed === "timeout") {
+      await line(
+        io.stderr,
+        `shroud: shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS / 1000} s; exiting`,
+      );
+      return 1;
+    }
     await line(io.stdout, "relay closed");
-    return 0;
+    return reason === "fault" ? 1 : 0;
   } finally {
     for (const name of SIGNALS) process.removeListener(name, onSignal);
     process.removeListener("SIGHUP", onHangup);
+    // A handle nobody closed (a Redis client still reconnecting after a failed start) must not
+    // keep a finished serve alive for a supervisor waiting on it; unref'd, so a process that
+    // ends by itself ends at once.
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   }
 }

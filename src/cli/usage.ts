@@ -2,7 +2,8 @@
 
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
                     [--data DIR | --redis URL [--redis-prefix P] [--redis-queue URL]]
-                    [--peer URL ...] [--federation open|allowlist]
+                    [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
+                    [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting.
 
@@ -28,12 +29,20 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
                     (BullMQ's jobs carry timestamps; keep them out of the deposits' AOF)
   --peer URL        a peer relay's origin, repeatable      (SHROUD_PEERS, comma-separated)
   --federation P    allowlist (only the peers) or open     (SHROUD_FEDERATION, default allowlist)
+  --max-dynamic-peers N  open: new relays (not peers) taking forwards per round
+                    (SHROUD_MAX_DYNAMIC_PEERS, default 64; 0: peers only)
+  --peer-cache N    peer descriptors cached at most        (SHROUD_PEER_CACHE, default 1024)
+  --proxy-timeout-ms N  deadline of a proxied request, answer included
+                    (SHROUD_PROXY_TIMEOUT_MS, default 15000)
+  --max-dead-letters N  undeliverable batches kept, the oldest dropped beyond
+                    (SHROUD_MAX_DEAD_LETTERS, default 1024)
 
 Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
 a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets at
 least one signed batch of fixed size, padded with cover. open accepts any relay as next hop and
-sender. No peers and allowlist: federation is off. Both sides must name each other by the origin
-each serves (--origin).
+sender; one that is not a peer takes forwards only once it served a valid signed descriptor,
+and at most --max-dynamic-peers of them per round. No peers and allowlist: federation is off.
+Both sides must name each other by the origin each serves (--origin).
 
 SHROUD_MASTER_KEY (environment only, never a flag): 32 bytes in base64 that encrypt the key
 ring in Redis; every process of one relay needs the same one (\`shroud keys new-master-key\`).

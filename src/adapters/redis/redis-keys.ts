@@ -14,11 +14,11 @@
  * | `{P:f:<peer tag>}`     | one federation peer: `:h` held slot ids zset, `:e:<id>`      |
  * |                        | slot strings, `:c:<claim id>` claimed slot ids zsets, `:u`   |
  * |                        | unsent claim ids, `:r` recently sent claim ids list          |
- * | `{P:fp}`               | federation peers: peer tag -> origin                         |
- * | `{P:fq}` (BullMQ prefix) | federation delivery queues, one per peer (`f<peer tag>`)     |
+ * | `{P:fp}`               | federation peers with held slots or unsent claims: tag -> origin |
+ * | `{P:fq}` (BullMQ prefix) | the federation delivery queue of all peers (`batches`)     |
  *
  * The round pool lives in one slot, so one shard carries all pending deposits; inboxes and
- * federation peers spread over the cluster (all delivery queues share `{P:fq}`). A peer tag is
+ * federation peers spread over the cluster (the one delivery queue lives in `{P:fq}`). A peer tag is
  * the first 32 hex digits of SHA-256(origin). P is the configured prefix (default "shroud").
  */
 import { toHex } from "../../protocol/bytes.js";
@@ -97,12 +97,12 @@ export class RedisKeys {
     };
   }
 
-  /** Hash of the federation peers this relay has held traffic for: peer tag -> origin. */
+  /** Hash of the federation peers with held slots or unsent claims: peer tag -> origin. */
   get federationPeers(): string {
     return `{${this.prefix}:fp}`;
   }
 
-  /** BullMQ's own key prefix for the federation delivery queues. */
+  /** BullMQ's own key prefix for the federation delivery queue. */
   get federationQueuePrefix(): string {
     return `{${this.prefix}:fq}`;
   }
