@@ -391,7 +391,10 @@ export class Federation {
     this.metrics.count(MetricName.federationBatchesDelivered, this.#label(peer));
   };
 
+  /** Starts delivery, unless federation is off (an allowlist naming no peer): nothing to send. */
   async start(): Promise<void> {
+    const { policy, peers } = this.#settings;
+    if (policy === "allowlist" && peers.length === 0) return;
     await this.queue.startDelivery(
       this.deliver,
       { ...this.#settings.delivery, maxDeadLetters: this.#settings.maxDeadLetters },

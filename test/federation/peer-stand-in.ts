@@ -23,6 +23,8 @@ export interface StandIn {
   url: string;
   /** Bodies of the POST /v1/federation requests received, in order. */
   batches: Uint8Array[];
+  /** How many of them were answered 200 (acknowledged). */
+  acknowledged: number;
   /** GET /.well-known/shroud requests received. */
   descriptorRequests: number;
   /** Requests being handled right now (a stalled one stays until its client gives up). */
@@ -33,6 +35,8 @@ export interface StandIn {
 
 export interface StandIns {
   peers: StandIn[];
+  /** Changes the HTTP status every stand-in answers batches with from now on. */
+  setBatchStatus(status: number): void;
   close(): Promise<void>;
 }
 
@@ -60,8 +64,16 @@ export async function startStandIns(
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setInterval>>();
   const peers: StandIn[] = [];
+  let batchStatus = options.batchStatus ?? 200;
   for (let i = 0; i < count; i++) {
-    const peer: StandIn = { url: "", batches: [], descriptorRequests: 0, open: 0, maxOpen: 0 };
+    const peer: StandIn = {
+      url: "",
+      batches: [],
+      acknowledged: 0,
+      descriptorRequests: 0,
+      open: 0,
+      maxOpen: 0,
+    };
     const handle = async (request: IncomingMessage, response: ServerResponse) => {
       peer.open += 1;
       peer.maxOpen = Math.max(peer.maxOpen, peer.open);
@@ -90,7 +102,8 @@ export async function startStandIns(
       }
       if (request.method === "POST" && path === "/v1/federation") {
         peer.batches.push(await readBody(request));
-        const status = options.batchStatus ?? 200;
+        const status = batchStatus;
+        if (status === 200) peer.acknowledged += 1;
         return void response.writeHead(status).end(status === 200 ? "accepted" : "unavailable");
       }
       if (request.method === "POST" && path === "/v1/relay") {
@@ -121,6 +134,9 @@ export async function startStandIns(
   }
   return {
     peers,
+    setBatchStatus(status) {
+      batchStatus = status;
+    },
     async close() {
       for (const timer of timers) clearInterval(timer);
       for (const socket of sockets) socket.destroy();
