@@ -171,10 +171,13 @@ export class Federation {
    * (at least a second), counted from each one's last forward.
    */
   async #admitDynamic(peer: string): Promise<boolean> {
+    const max = this.#settings.maxDynamicPeers;
     const fits = () => {
+      if (this.#dynamic.has(peer) || this.#dynamic.size < max) return true;
+      // Full: forget the hops whose round has passed (the map never holds more than `max`).
       const now = this.clock.now();
       for (const [hop, until] of this.#dynamic) if (until <= now) this.#dynamic.delete(hop);
-      return this.#dynamic.has(peer) || this.#dynamic.size < this.#settings.maxDynamicPeers;
+      return this.#dynamic.size < max;
     };
     if (!fits()) return false;
     try {
@@ -221,13 +224,18 @@ export class Federation {
     let response: Response;
     let body: Uint8Array | undefined;
     try {
-      response = await this.http(new URL("/v1/relay", nextHop), {
-        method: "POST",
-        headers: { "content-type": MediaTypes.request },
-        body: new Uint8Array(request.envelope),
-        redirect: "manual",
-        signal: deadline,
-      });
+      // The signal aborts the exchange; the race holds the deadline even for an `http` that
+      // does not honour it.
+      response = await beforeDeadline(
+        this.http(new URL("/v1/relay", nextHop), {
+          method: "POST",
+          headers: { "content-type": MediaTypes.request },
+          body: new Uint8Array(request.envelope),
+          redirect: "manual",
+          signal: deadline,
+        }),
+        deadline,
+      );
       // status, kind, uint16 and a varint of up to 4 bytes frame the answer.
       body = await beforeDeadline(readLimited(response, capacity - 8), deadline);
     } catch {
