@@ -4,7 +4,7 @@
  *
  * Alice's personal inbox is on A, Bob's and Carol's on B; the group's epoch inboxes live on A.
  * Every member reaches relays only through the other provider's relay: Alice through B (her
- * deposits to A are forwarded in B's batches, her commits and fetches proxied), Bob and Carol
+ * deposits to A, commits included, are forwarded in B's batches, her fetches proxied), Bob and Carol
  * through A (their personal inboxes on B are read through A). Alice creates the group and adds
  * Bob and Carol, they join from their Welcomes, everyone chats, Bob and Carol commit at the same
  * moment and the group converges on one commit, Alice removes Carol, and Alice and Bob chat on
@@ -15,6 +15,7 @@ import { acceptInvitations } from "../client/mls/accept-invitations.js";
 import {
   GroupSession,
   type ChangeOutcome,
+  type GroupChange,
   type GroupDeps,
   type GroupEvent,
 } from "../client/mls/group-session.js";
@@ -22,6 +23,7 @@ import { Member } from "../client/mls/member.js";
 import { ingressRouter } from "../client/ingress-router.js";
 import { RelayClient } from "../client/relay-client.js";
 import { toHex } from "../protocol/bytes.js";
+import { GroupError } from "../protocol/errors.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
 import { COLUMNS_WIDTH, operatorLines, renderStep, shortId, size, wrap } from "./demo-render.js";
 import {
@@ -243,6 +245,21 @@ async function scenario(relays: DemoRelays, out: Steps, settings: Settings): Pro
     pollMs: POLL_MS,
     commitWaitMs: waitMs,
   });
+  /** A change, with a commit that never shows in time reported as the demo's own failure. */
+  const change = async (
+    session: GroupSession,
+    what: GroupChange,
+    options?: { retry?: boolean },
+  ): Promise<ChangeOutcome> => {
+    try {
+      return await session.change(what, options);
+    } catch (error) {
+      if (error instanceof GroupError && /in time/.test(error.message)) {
+        throw new DemoError(`timed out waiting until a commit decided epoch ${session.epoch}`);
+      }
+      throw error;
+    }
+  };
   // Each member learns the other relay's signing key through its ingress relay (peer_descriptor).
   const aliceToA = await routes.alice(a.url);
   const bobToB = await routes.bob(b.url);
@@ -264,10 +281,10 @@ async function scenario(relays: DemoRelays, out: Steps, settings: Settings): Pro
   const group = await GroupSession.create(GROUP_NAME, alice, aliceToA, deps(routes.alice));
   const inboxes = new Map<number, string>([[0, toHex(group.currentInboxId)]]);
   note(`alice creates "${GROUP_NAME}" on A: epoch 0, inbox ${shortId(inboxes.get(0)!)}`);
-  const added = await group.change({ add: [bob.card(), carol.card()] });
+  const added = await change(group, { add: [bob.card(), carol.card()] });
   inboxes.set(1, toHex(group.currentInboxId));
   note(
-    `alice commits "add bob, carol" (proxied through B) → epoch 1, inbox ${shortId(inboxes.get(1)!)}`,
+    `alice commits "add bob, carol" (forwarded through B) → epoch 1, inbox ${shortId(inboxes.get(1)!)}`,
     "Welcomes go sealed to bob's and carol's personal inboxes on B",
   );
   check(added.status === "committed" && group.epoch === 1n, "alice's commit won epoch 0", () =>
@@ -374,8 +391,8 @@ async function scenario(relays: DemoRelays, out: Steps, settings: Settings): Pro
   note(`bob and carol each commit a key update into ${shortId(inboxes.get(1)!)} at once`);
   const raceMark = relays.a.recorder.mark();
   const outcomes = await Promise.all([
-    bobGroup.change({}, { retry: false }),
-    carolGroup.change({}, { retry: false }),
+    change(bobGroup, {}, { retry: false }),
+    change(carolGroup, {}, { retry: false }),
   ]);
   const [bobOutcome, carolOutcome] = outcomes as [ChangeOutcome, ChangeOutcome];
   const statuses = [bobOutcome.status, carolOutcome.status];
@@ -420,7 +437,7 @@ async function scenario(relays: DemoRelays, out: Steps, settings: Settings): Pro
 
   // ---- 6. Alice removes Carol ------------------------------------------------------------------
   out.begin("alice removes carol");
-  const removal = await group.change({ remove: ["carol"] });
+  const removal = await change(group, { remove: ["carol"] });
   inboxes.set(3, toHex(group.currentInboxId));
   note(`alice commits "remove carol" → epoch 3, inbox ${shortId(inboxes.get(3)!)}`);
   check(

@@ -29,7 +29,7 @@ export function expectDemo(result: DemoResult, backend: "memory" | "redis"): voi
     "alice's commit won epoch 0",
     "exactly one commit won; the other was superseded",
     "all three converge: epoch 2, one tree hash, one inbox",
-    "relay A saw one claim of that inbox's commit slot win and one find it taken",
+    "relay A stored both commits as two items, like any deposit: it decided nothing",
     "carol's sync reports that alice removed her",
     "carol's sync returns none of the later messages",
     "carol can no longer send to the group",
