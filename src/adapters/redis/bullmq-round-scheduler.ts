@@ -43,6 +43,8 @@ export class BullMqRoundScheduler implements RoundScheduler {
     // Round jobs carry no client data; their events are kept short (the schedule is public).
     this.#queue = new Queue(QUEUE, { connection, prefix, streams: { events: { maxLen: 100 } } });
     const queue = this.#queue;
+    // Without a listener BullMQ prints every connection error with its stack to stderr.
+    queue.on("error", () => undefined);
     const assertSchedule = () =>
       queue.upsertJobScheduler(
         SCHEDULER_ID,
