@@ -166,7 +166,7 @@ describe("Crash safety", () => {
     await expectDeliveredOnce(client, boxes, items, 15_000);
     await sleep(300); // three more rounds: nothing may arrive late or twice
     await expectDeliveredOnce(client, boxes, items, 0);
-    expect(await poolLeftovers(redis, options.prefix)).toEqual([]);
+    expect(await poolLeftovers(redis, options.prefix!)).toEqual([]);
     // The key ring survived every restart: the same identity and HPKE key.
     const fresh = new ResilientClient(relay.url);
     expect(descriptorKeys((await fresh.ensureConnected()).descriptor)).toEqual(firstKeys);
@@ -216,7 +216,7 @@ describe("Crash safety", () => {
       `${results.filter((r) => r.status === "accepted" && r.duplicate).length} duplicates`,
     );
     await expectDeliveredOnce(client, boxes, items, 20_000);
-    expect(await poolLeftovers(redis, options.prefix)).toEqual([]);
+    expect(await poolLeftovers(redis, options.prefix!)).toEqual([]);
   }, 60_000);
 
   describe("in process: a closer that fails part-way", () => {

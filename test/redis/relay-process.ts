@@ -1,6 +1,7 @@
 /**
- * Helpers for the Redis process tests: `shroud serve --redis` as a child process (the built CLI,
- * bin/shroud.js -> dist/cli/main.js), retrying client calls, and CSPRNG-only randomness.
+ * Helpers for the process tests: `shroud serve` (on Redis, or on the embedded store) as a child
+ * process (the built CLI, bin/shroud.js -> dist/cli/main.js), retrying client calls, and
+ * CSPRNG-only randomness.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -47,11 +48,14 @@ export function randomInt(min: number, max: number): number {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface ServeOptions {
-  redisUrl: string;
-  prefix: string;
-  masterKey: string;
+  /** Run on Redis (with `prefix` and `masterKey`); without it, on the embedded store. */
+  redisUrl?: string;
+  prefix?: string;
+  masterKey?: string;
   port: number;
   roundMs: number;
+  /** More `serve` arguments (e.g. limits, `--data DIR` for the embedded store). */
+  args?: string[];
 }
 
 export interface RelayProcess {
@@ -70,26 +74,26 @@ export function killAllRelays(): void {
   for (const child of children) child.kill("SIGKILL");
 }
 
-function childEnv(masterKey: string): NodeJS.ProcessEnv {
+function childEnv(masterKey: string | undefined): NodeJS.ProcessEnv {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("SHROUD_") && k !== "REDIS_URL"),
   );
-  return { ...env, SHROUD_MASTER_KEY: masterKey };
+  return masterKey === undefined ? env : { ...env, SHROUD_MASTER_KEY: masterKey };
 }
 
-/** Starts `shroud serve --redis ...` and resolves once it has printed its URL and hint. */
+/** Starts `shroud serve [--redis ...]` and resolves once it has printed its URL and hint. */
 export function startRelayProcess(options: ServeOptions): Promise<RelayProcess> {
   const args = [
     bin,
     "serve",
-    "--redis",
-    options.redisUrl,
-    "--redis-prefix",
-    options.prefix,
+    ...(options.redisUrl === undefined
+      ? []
+      : ["--redis", options.redisUrl, "--redis-prefix", options.prefix ?? "shroud"]),
     "--port",
     String(options.port),
     "--round-ms",
     String(options.roundMs),
+    ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, { cwd: root, env: childEnv(options.masterKey) });
   children.add(child);
