@@ -4,8 +4,12 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--data DIR | --redis URL [--redis-prefix P] [--redis-queue URL]]
                     [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
                     [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
+                    [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S]
+                    [--max-connections N] [--max-connections-per-address N]
+                    [--rate-limit N] [--rate-burst N] [--trust-proxy]
 
-Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting.
+Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting (at most
+15 s: past that it exits 1 without).
 
 On the embedded in-memory store (the default) messages are lost on exit; the relay's keys
 persist in DIR, and its HPKE key is renewed at every start because the record of opened
@@ -37,6 +41,26 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --max-dead-letters N  undeliverable batches kept, the oldest dropped beyond
                     (SHROUD_MAX_DEAD_LETTERS, default 1024)
 
+HTTP limits (a normal client never meets them; see SECURITY.md for what they do not stop):
+  --headers-timeout S  seconds a client has to send its headers
+                    (SHROUD_HEADERS_TIMEOUT, default 10)
+  --request-timeout S  seconds a client has to send a whole request, body included; a slower
+                    one is cut off (SHROUD_REQUEST_TIMEOUT, default 30)
+  --keep-alive-timeout S  seconds an idle connection stays open
+                    (SHROUD_KEEP_ALIVE_TIMEOUT, default 5)
+  --max-connections N  open connections at most; the next ones are closed at once
+                    (SHROUD_MAX_CONNECTIONS, default 1024)
+  --max-connections-per-address N  open connections from one client address (an IPv6 /64)
+                    (SHROUD_MAX_CONNECTIONS_PER_ADDRESS, default 64; 0: no limit)
+  --rate-limit N    POST /v1/relay requests per second one client address may keep up; more
+                    are answered 429 (SHROUD_RATE_LIMIT, default 100; 0: no limit)
+  --rate-burst N    requests one address may send at once beyond the rate
+                    (SHROUD_RATE_BURST, default 1000)
+  --trust-proxy     behind one reverse proxy: the client address is the last X-Forwarded-For
+                    entry, and the per-address connection limit is off (SHROUD_TRUST_PROXY=1).
+                    Without it, every client of a proxy shares the proxy's address and limits.
+  Per-address counters live in this process's memory only, for seconds; never logged.
+
 Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
 a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets at
 least one signed batch of fixed size, padded with cover. open accepts any relay as next hop and
@@ -46,6 +70,10 @@ Both sides must name each other by the origin each serves (--origin).
 
 SHROUD_MASTER_KEY (environment only, never a flag): 32 bytes in base64 that encrypt the key
 ring in Redis; every process of one relay needs the same one (\`shroud keys new-master-key\`).
+
+A fault nobody caught is one line on stderr: an outage of Redis or the network is lived through
+(the relay keeps serving and takes requests again once Redis is back); any other fault closes
+the relay and exits 1, for a supervisor to restart it.
 
 Flags take precedence over the environment variables. Set --origin when binding 0.0.0.0 or
 serving behind a proxy: clients check it against the relay's signed descriptor.`;
