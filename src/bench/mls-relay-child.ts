@@ -92,6 +92,8 @@ async function main(): Promise<void> {
       roundIntervalMs: Number(flag("--round-ms")),
       federation: { policy: "allowlist", peers: peer === undefined ? [] : [peer] },
     },
+    // Every simulated member shares one address (loopback): no per-address request limit.
+    limits: { requestsPerSecond: 0 },
   });
   let closing: Promise<void> | undefined;
   const close = () =>

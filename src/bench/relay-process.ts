@@ -65,6 +65,8 @@ export async function startRelayProcess(
   const masterKey = await newMasterKey();
   const args = ["serve", "--redis", options.redisUrl, "--redis-prefix", options.prefix];
   args.push("--port", String(options.port ?? 0), "--round-ms", String(options.roundMs));
+  // The load comes from one address (loopback): the per-address request limit would cap it.
+  args.push("--rate-limit", "0");
   for (const peer of options.peers ?? []) args.push("--peer", peer);
   const name = options.name ?? "relay";
   const child = new BenchChild(`${name} (shroud serve)`, process.execPath, [SHROUD_BIN, ...args], {

@@ -75,6 +75,8 @@ export async function startNodeTarget(roundMs: number, cleanup: Cleanup): Promis
   const dataDir = await mkdtemp(join(tmpdir(), "shroud-bench-node-"));
   removeLater(cleanup, dataDir);
   const args = ["serve", "--port", "0", "--data", dataDir, "--round-ms", String(roundMs)];
+  // The load comes from one address (loopback): the per-address request limit would cap it.
+  args.push("--rate-limit", "0");
   const child = new BenchChild(
     "node relay (shroud serve)",
     process.execPath,
