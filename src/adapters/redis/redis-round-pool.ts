@@ -19,18 +19,22 @@ function memberOf(entry: EntryKey): string {
 }
 
 /**
- * A sort key from the CSPRNG: 2^52 plus a uniform 52-bit integer. Exact as a zset score, and
- * never in the range of epoch seconds or milliseconds, so no score reads as a time.
+ * An entry's sort key: 2^52 + (the inbox id's first 20 bits) * 2^32 + 32 bits from the CSPRNG.
+ * A round pages by it, so an inbox's entries sit together (a page reaches few inboxes, and
+ * appending it costs a call per inbox it holds) in a random order of their own. Exact as a zset
+ * score, and never in the range of epoch seconds or milliseconds, so no score reads as a time.
  */
-function sortKey(): string {
-  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
-  return String(2 ** 52 + (high! & 0xfffff) * 0x1_0000_0000 + low!);
+function sortKey(inboxId: Uint8Array): string {
+  const group = ((inboxId[0] ?? 0) << 12) | ((inboxId[1] ?? 0) << 4) | ((inboxId[2] ?? 0) >> 4);
+  const [random] = crypto.getRandomValues(new Uint32Array(1));
+  return String(2 ** 52 + group * 2 ** 32 + random!);
 }
 
 /**
  * The round pool on Redis. The open round is a zset of "<inbox hex>/<message id hex>" names,
- * each scored by a sort key drawn from the CSPRNG when it is added, so Redis lists a round
- * neither by arrival nor by anything a client chose; each entry's item is a string of its own.
+ * each scored by a sort key that groups an inbox's entries and orders them by a number drawn
+ * from the CSPRNG when the entry is added, so Redis lists a round neither by arrival nor by
+ * anything a client chose; each entry's item is a string of its own.
  * Closing renames the open zset atomically, so a deposit lands in exactly one round. A closed
  * round is read (pool-page.lua) and released (pool-release.lua) a page at a time in sort key
  * order: no command carries more than a page, no script works on more than a page.
@@ -57,7 +61,7 @@ export class RedisRoundPool implements RoundPool {
       quota.stored.bytes,
       quota.maxItems,
       quota.maxBytes,
-      sortKey(),
+      sortKey(entry.inboxId),
     ])) as AddResult;
   }
 

@@ -5,9 +5,8 @@
  * A closed round is read and released in pages (see RoundCloser), so the memory a close needs
  * and the size of every backend command stay bounded however large a round grows. Pages come in
  * an order drawn from the CSPRNG, never in arrival order: Redis and Workers give each entry a
- * random sort key when it is added (Redis pages by that key, Workers by inbox and then that key,
- * so a page reaches few inbox objects), the embedded pool shuffles a round's entries when it
- * closes. Sequence numbers are per inbox; an inbox's entries come in a random order, and the
+ * random sort key when it is added and page by inbox, then that key (so a page reaches few
+ * inboxes and costs few appends), the embedded pool shuffles a round's entries when it closes. Sequence numbers are per inbox; an inbox's entries come in a random order, and the
  * closer shuffles each page again before appending it, so neither the order within a page nor
  * the order of the pages says anything about when deposits arrived.
  */

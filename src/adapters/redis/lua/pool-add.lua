@@ -1,7 +1,8 @@
 -- Adds a deposit to the open round unless it is already pending (open or closed-unreleased
 -- round) or the inbox's stored plus pending usage would exceed its quota. The open round is a
--- zset scored by a random sort key the caller draws from the CSPRNG, so it lists (and a closed
--- round pages) its entries in an order that has nothing to do with arrival.
+-- zset scored by a sort key from the caller (the inbox's group, then a number drawn from the
+-- CSPRNG), so it lists (and a closed round pages) its entries in an order that has nothing to do
+-- with arrival.
 -- KEYS[1]  open round zset ({P:r}:open), members "<inbox hex>/<message id hex>"
 -- KEYS[2]  this entry's item string ({P:r}:e:<member>)
 -- KEYS[3]  pending item counts zset ({P:r}:pi), member inbox hex
@@ -11,7 +12,7 @@
 -- ARGV[3]  item (padded bytes)
 -- ARGV[4]  items stored in the inbox;  ARGV[5]  bytes stored in the inbox
 -- ARGV[6]  quota: max items;           ARGV[7]  quota: max bytes
--- ARGV[8]  sort key: 2^52 plus a random 52-bit integer (exact as a zset score, never a time)
+-- ARGV[8]  sort key: an integer in [2^52, 2^53) (exact as a zset score, never a time)
 -- Returns  "added", "duplicate" or "quota"
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 'duplicate'
