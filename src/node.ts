@@ -125,6 +125,8 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     await redis?.close();
     throw error;
   }
+  // A proxied request leaves its client's connection idle until the next hop answers.
+  server.timeout = Math.max(server.timeout, relay.config.federation.proxyTimeoutMs + 5000);
   serving.handler = createRelayApp(relay).fetch;
   serving.relay = relay;
   await relay.start();
