@@ -42,20 +42,33 @@ export function describePortConformance(
       store = (await makePorts()).inboxes;
     });
 
-    it("creates an inbox on first authorize; the first token wins", async () => {
+    /** Admits a deposit and expects an ordinary admission (no cap reached). */
+    const admit = async (inbox: Uint8Array, messageId: Uint8Array = randomBytes(16), day = DAY) => {
+      const admission = await store.admit(inbox, messageId, day);
+      if (admission === "full") throw new Error("store unexpectedly full");
+      return admission;
+    };
+
+    it("creates an inbox on its first admission and reports what it holds", async () => {
       const inbox = id();
-      const token = randomBytes(32);
-      expect(await store.authorize(inbox, token, DAY)).toBe("created");
-      expect(await store.authorize(inbox, token, DAY)).toBe("ok");
-      expect(await store.authorize(inbox, randomBytes(32), DAY)).toBe("forbidden");
-      expect(await store.authorize(inbox, token, DAY)).toBe("ok");
+      expect(await admit(inbox)).toEqual({
+        created: true,
+        duplicate: false,
+        stored: { items: 0, bytes: 0 },
+      });
+      await store.appendRound([entry(inbox), entry(inbox)], DAY);
+      expect(await admit(inbox)).toEqual({
+        created: false,
+        duplicate: false,
+        stored: { items: 2, bytes: 128 },
+      });
     });
 
     it("appends in the given order with per-inbox sequence numbers", async () => {
       const a = id();
       const b = id();
-      await store.authorize(a, randomBytes(32), DAY);
-      await store.authorize(b, randomBytes(32), DAY);
+      await admit(a);
+      await admit(b);
       const entries = [entry(a), entry(b), entry(a), entry(a)];
       await store.appendRound(entries, DAY);
       const fetched = await store.fetch(a, 0, 10);
@@ -69,13 +82,13 @@ export function describePortConformance(
 
     it("skips message ids it already holds, so a round appended twice delivers once", async () => {
       const a = id();
-      await store.authorize(a, randomBytes(32), DAY);
+      await admit(a);
       const round = [entry(a), entry(a)];
       await store.appendRound(round, DAY);
       await store.appendRound(round, DAY);
       expect((await store.fetch(a, 0, 10))?.items).toHaveLength(2);
-      expect(await store.hasMessage(a, round[0]!.messageId)).toBe(true);
-      expect(await store.hasMessage(a, randomBytes(16))).toBe(false);
+      expect((await admit(a, round[0]!.messageId)).duplicate).toBe(true);
+      expect((await admit(a, randomBytes(16))).duplicate).toBe(false);
     });
 
     it("drops entries for inboxes that do not exist", async () => {
@@ -87,7 +100,7 @@ export function describePortConformance(
 
     it("fetches after a sequence number, bounded, with a more flag", async () => {
       const a = id();
-      await store.authorize(a, randomBytes(32), DAY);
+      await admit(a);
       await store.appendRound([entry(a), entry(a), entry(a), entry(a), entry(a)], DAY);
       const page = await store.fetch(a, 1, 2);
       expect(page?.items.map((i) => i.seq)).toEqual([2, 3]);
@@ -100,64 +113,43 @@ export function describePortConformance(
 
     it("acks up to a sequence number; numbers are never reused; ids stay known", async () => {
       const a = id();
-      await store.authorize(a, randomBytes(32), DAY);
+      await admit(a);
       const first = [entry(a), entry(a), entry(a)];
       await store.appendRound(first, DAY);
       expect(await store.ack(a, 2)).toBe(2);
       expect(await store.ack(a, 2)).toBe(0);
       expect(await store.ack(id(), 2)).toBeUndefined();
       expect(await store.usage(a)).toEqual({ items: 1, bytes: 64 });
-      expect(await store.hasMessage(a, first[0]!.messageId)).toBe(true);
+      expect((await admit(a, first[0]!.messageId)).duplicate).toBe(true);
       await store.appendRound([first[0]!, entry(a)], DAY);
       expect((await store.fetch(a, 0, 10))?.items.map((i) => i.seq)).toEqual([3, 4]);
     });
 
     it("expires items, message ids and idle inboxes by day", async () => {
       const a = id();
-      const token = randomBytes(32);
-      await store.authorize(a, token, DAY);
+      await admit(a);
       const old = entry(a);
       await store.appendRound([old], DAY);
       await store.appendRound([entry(a)], DAY + 2);
       await store.expire(DAY + 1);
       expect((await store.fetch(a, 0, 10))?.items.map((i) => i.seq)).toEqual([2]);
-      expect(await store.hasMessage(a, old.messageId)).toBe(false);
+      expect((await admit(a, old.messageId, DAY)).duplicate).toBe(false);
       await store.expire(DAY + 3);
       expect(await store.fetch(a, 0, 10)).toBeUndefined();
-      expect(await store.authorize(a, randomBytes(32), DAY + 3)).toBe("created");
+      expect((await admit(a, randomBytes(16), DAY + 3)).created).toBe(true);
     });
 
-    it("gives an inbox's commit slot to exactly one of many concurrent claims", async () => {
+    it("extends an inbox's expiry with each admission", async () => {
       const a = id();
-      await store.authorize(a, randomBytes(32), DAY);
-      const claimants = Array.from({ length: 20 }, () => randomBytes(16));
-      const outcomes = await Promise.all(claimants.map((m) => store.claimCommitSlot(a, m)));
-      expect(outcomes.filter((o) => o === "won")).toHaveLength(1);
-      expect(outcomes.filter((o) => o === "taken")).toHaveLength(19);
-      const winner = claimants[outcomes.indexOf("won")]!;
-      expect(await store.claimCommitSlot(a, winner)).toBe("held");
-      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("taken");
-      // Another inbox has its own slot.
-      const b = id();
-      await store.authorize(b, randomBytes(32), DAY);
-      expect(await store.claimCommitSlot(b, randomBytes(16))).toBe("won");
-    });
-
-    it("keeps the commit slot through acks and drops it with the expired inbox", async () => {
-      const a = id();
-      await store.authorize(a, randomBytes(32), DAY);
-      await store.claimCommitSlot(a, randomBytes(16));
-      await store.appendRound([entry(a)], DAY);
-      await store.ack(a, 1);
-      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("taken");
-      await store.expire(DAY + 1);
-      expect(await store.authorize(a, randomBytes(32), DAY + 1)).toBe("created");
-      expect(await store.claimCommitSlot(a, randomBytes(16))).toBe("won");
+      await admit(a, randomBytes(16), DAY);
+      await admit(a, randomBytes(16), DAY + 5);
+      await store.expire(DAY + 3);
+      expect(await store.fetch(a, 0, 10)).toEqual({ items: [], more: false });
     });
 
     it("returns copies: mutating a fetched item changes nothing stored", async () => {
       const a = id();
-      await store.authorize(a, randomBytes(32), DAY);
+      await admit(a);
       const e = entry(a);
       await store.appendRound([e], DAY);
       const first = await store.fetch(a, 0, 1);

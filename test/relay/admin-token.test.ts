@@ -4,7 +4,7 @@
  * compared in constant time) instead of returning early on the length.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { bearerTokenMatches } from "../../src/adapters/workers/admin-routes.js";
+import { bearerTokenMatches } from "../../src/relay/bearer-token.js";
 import { utf8 } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 

@@ -6,12 +6,11 @@ import { readFileSync } from "node:fs";
 import type { ChainableCommander, Redis } from "ioredis";
 
 const SCRIPTS = {
-  inboxAuthorize: { file: "inbox-authorize.lua", keys: 1 },
+  inboxAdmit: { file: "inbox-admit.lua", keys: 2 },
   inboxAppend: { file: "inbox-append.lua", keys: 3 },
   inboxFetch: { file: "inbox-fetch.lua", keys: 2 },
   inboxAck: { file: "inbox-ack.lua", keys: 2 },
   inboxExpire: { file: "inbox-expire.lua", keys: 3 },
-  inboxCommitSlot: { file: "inbox-commit-slot.lua", keys: 1 },
   poolAdd: { file: "pool-add.lua", keys: 4 },
   poolClose: { file: "pool-close.lua", keys: 3 },
   poolPage: { file: "pool-page.lua", keys: 1 },

@@ -9,35 +9,11 @@
  *   DELETE /v1/admin/dead-letters/:id           204, or 404
  */
 import type { Hono } from "hono";
-import { constantTimeEqual, utf8 } from "../../protocol/bytes.js";
 import type { SecretBytes } from "../../protocol/secret-bytes.js";
+import { bearerTokenMatches } from "../../relay/bearer-token.js";
 import type { WorkersPorts } from "./workers-ports.js";
 
 const ID = /^[0-9a-f]{32}$/;
-
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes)));
-}
-
-/**
- * Whether an Authorization header carries `Bearer <token>`. Both sides are hashed first and the
- * digests compared in constant time, so neither the token's length nor how much of it a guess
- * got right shows in the time taken (a length check before comparing would tell the length).
- *
- * @example await bearerTokenMatches(request.headers.get("authorization") ?? undefined, token)
- */
-export async function bearerTokenMatches(
-  header: string | undefined,
-  token: SecretBytes,
-): Promise<boolean> {
-  const given = /^Bearer (.+)$/.exec(header ?? "")?.[1];
-  // A missing or malformed header is hashed too (as nothing), so it takes the same path.
-  const [givenDigest, tokenDigest] = await Promise.all([
-    sha256(utf8(given ?? "")),
-    sha256(token.expose()),
-  ]);
-  return constantTimeEqual(givenDigest, tokenDigest) && given !== undefined;
-}
 
 /**
  * @example addAdminRoutes(createRelayApp(relay), ports, config.adminToken);
