@@ -17,7 +17,8 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/workers/**"],
+          // The soak runs on its own (vitest.long.config.ts), with the machine to itself.
+          exclude: ["test/workers/**", "test/soak/**"],
         },
       },
       {

@@ -44,7 +44,27 @@ export interface NodeRelayOptions {
    * 1024 connections, 64 per address, 100 requests/s per address with a burst of 1000).
    */
   limits?: Partial<IngressLimits>;
+  /** Caps on what the store holds (see StoreLimits); each left out keeps its default. */
+  store?: StoreLimits;
 }
+
+/**
+ * Caps on what a relay's store holds, so a flood ends in `quota` (or 503) answers rather than
+ * in an out-of-memory process.
+ */
+export interface StoreLimits {
+  /** Most inboxes (embedded store: default 250,000; Redis: default 1,000,000). */
+  maxInboxes?: number;
+  /** Embedded store only: most bytes of stored items (default 512 MiB). */
+  maxStoreBytes?: number;
+  /** Embedded store only: most bytes of items waiting in rounds (default 256 MiB). */
+  maxPendingBytes?: number;
+  /** Embedded store only: most replay records (default 1,000,000; then new requests get 503). */
+  maxReplayRecords?: number;
+}
+
+/** The embedded store's default cap on bytes waiting in rounds (the others live with each store). */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
 export interface RunningRelay {
   relay: Relay;
@@ -93,11 +113,28 @@ function listen(
  */
 export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<RunningRelay> {
   const host = options.host ?? "127.0.0.1";
-  const redis = options.redis && !options.ports ? redisPorts(options.redis) : undefined;
+  const store = options.store ?? {};
+  const redis =
+    options.redis && !options.ports
+      ? redisPorts({
+          ...options.redis,
+          ...(store.maxInboxes === undefined ? {} : { maxInboxes: store.maxInboxes }),
+        })
+      : undefined;
   const ports =
     options.ports ??
     redis ??
-    memoryPorts({ keys: options.keys ?? new FileKeyStore(options.dataDir ?? ".shroud") });
+    memoryPorts({
+      keys: options.keys ?? new FileKeyStore(options.dataDir ?? ".shroud"),
+      inboxes: {
+        ...(store.maxInboxes === undefined ? {} : { maxInboxes: store.maxInboxes }),
+        ...(store.maxStoreBytes === undefined ? {} : { maxBytes: store.maxStoreBytes }),
+      },
+      pool: { maxPendingBytes: store.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES },
+      ...(store.maxReplayRecords === undefined
+        ? {}
+        : { replay: { maxRecords: store.maxReplayRecords } }),
+    });
   // The origin is part of the signed descriptor, so the port must be known before the relay
   // opens: bind first with a placeholder app, then swap in the real one.
   const serving: { handler: Handler; relay?: Relay } = {

@@ -9,7 +9,7 @@ import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
 import { DEFAULT_INGRESS_LIMITS, type IngressLimits } from "../adapters/node/ingress-limits.js";
 import { FaultLog, faultLabel, installFaultHandlers } from "../adapters/node/process-faults.js";
 import type { RedisPorts } from "../adapters/redis/redis-ports.js";
-import { startNodeRelay, type RunningRelay } from "../node.js";
+import { startNodeRelay, type RunningRelay, type StoreLimits } from "../node.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
 import type { FederationConfig } from "../relay/relay-config.js";
 import {
@@ -32,6 +32,17 @@ const FEDERATION_LIMITS = {
 } as const;
 type FederationLimit = keyof typeof FEDERATION_LIMITS;
 
+/**
+ * Store caps with a flag of their own: flag, variable, least and largest value, and whether the
+ * cap is the embedded store's alone (Redis is bounded by its own maxmemory).
+ */
+const STORE_LIMITS = {
+  maxInboxes: ["max-inboxes", "SHROUD_MAX_INBOXES", 1, 1e9, false],
+  maxStoreBytes: ["max-store-bytes", "SHROUD_MAX_STORE_BYTES", 1024, 2 ** 50, true],
+  maxPendingBytes: ["max-pending-bytes", "SHROUD_MAX_PENDING_BYTES", 1024, 2 ** 50, true],
+  maxReplayRecords: ["max-replay-records", "SHROUD_MAX_REPLAY_RECORDS", 1, 1e9, true],
+} as const;
+
 /** Everything `serve` is configured with, read once from flags and environment. */
 export interface ServeConfig {
   port: number;
@@ -44,6 +55,8 @@ export interface ServeConfig {
   redis: { url: string; prefix: string; masterKey: SecretBytes; queueUrl?: string } | undefined;
   /** HTTP timeouts, connection caps and per-address limits (defaults: DEFAULT_INGRESS_LIMITS). */
   limits: IngressLimits;
+  /** Caps on what the store holds; what is left out keeps the store's default. */
+  store: StoreLimits;
   /** Federation: "allowlist" of `peers` (none: off) or "open" to any relay; limits if given. */
   federation: Pick<FederationConfig, "policy" | "peers"> &
     Partial<Pick<FederationConfig, FederationLimit>>;
@@ -112,6 +125,10 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "peer-cache": { type: "string" },
       "proxy-timeout-ms": { type: "string" },
       "max-dead-letters": { type: "string" },
+      "max-inboxes": { type: "string" },
+      "max-store-bytes": { type: "string" },
+      "max-pending-bytes": { type: "string" },
+      "max-replay-records": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "serve",
@@ -190,8 +207,20 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     );
   }
   ingress.trustProxy = values["trust-proxy"] === true || flagFromEnv(env, "SHROUD_TRUST_PROXY");
+  const store: StoreLimits = {};
+  for (const [name, [flag, variable, min, max, embeddedOnly]] of Object.entries(STORE_LIMITS)) {
+    const given = pick(flag, variable);
+    if (!given) continue;
+    if (embeddedOnly && redisUrl) {
+      throw new UsageError(
+        `${given[1]} applies to the embedded store only (bound Redis with its maxmemory)`,
+      );
+    }
+    store[name as keyof typeof STORE_LIMITS] = integer(given[0], given[1], min, max);
+  }
   return {
     limits: ingress,
+    store,
     port: portNumber,
     host: hostName,
     origin: normalized,
@@ -262,6 +291,7 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
       dataDir: config.dataDir,
       config: { roundIntervalMs: config.roundIntervalMs, federation: config.federation },
       limits: config.limits,
+      store: config.store,
       ...(config.redis ? { redis: config.redis } : {}),
       ...(config.origin === undefined ? {} : { origin: config.origin }),
     });

@@ -7,6 +7,8 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S]
                     [--max-connections N] [--max-connections-per-address N]
                     [--rate-limit N] [--rate-burst N] [--trust-proxy]
+                    [--max-inboxes N] [--max-store-bytes N] [--max-pending-bytes N]
+                    [--max-replay-records N]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting (at most
 15 s: past that it exits 1 without).
@@ -60,6 +62,17 @@ HTTP limits (a normal client never meets them; see SECURITY.md for what they do 
                     entry, and the per-address connection limit is off (SHROUD_TRUST_PROXY=1).
                     Without it, every client of a proxy shares the proxy's address and limits.
   Per-address counters live in this process's memory only, for seconds; never logged.
+
+Store caps (a full store answers deposits \`quota\`, never runs out of memory):
+  --max-inboxes N   inboxes held at most; deposits to new ones then get quota
+                    (SHROUD_MAX_INBOXES, default 250000 embedded, 1000000 on Redis)
+  --max-store-bytes N  embedded: bytes of stored items at most; then every deposit gets quota
+                    (SHROUD_MAX_STORE_BYTES, default 536870912 = 512 MiB)
+  --max-pending-bytes N  embedded: bytes waiting in rounds at most
+                    (SHROUD_MAX_PENDING_BYTES, default 268435456 = 256 MiB)
+  --max-replay-records N  embedded: opened requests remembered at most; then new requests
+                    get 503 until the HPKE key rotates (SHROUD_MAX_REPLAY_RECORDS, default 1000000)
+  On Redis, bound its memory with maxmemory (deploy/README.md).
 
 Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
 a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets at

@@ -21,7 +21,7 @@ export interface MemoryPorts extends RelayPorts {
 /**
  * Every port on process memory. Keys come from `keys` (default: in memory, new each start);
  * `pool` caps the round pool (see MemoryRoundPoolOptions), `inboxes` the inbox store (see
- * MemoryInboxLimits).
+ * MemoryInboxLimits), `replay` the replay set.
  *
  * @example const relay = await Relay.open(config, memoryPorts({ keys: fileKeyStore }));
  */
@@ -31,12 +31,13 @@ export function memoryPorts(
     clock?: Clock;
     pool?: MemoryRoundPoolOptions;
     inboxes?: Partial<MemoryInboxLimits>;
+    replay?: { maxRecords?: number };
   } = {},
 ): MemoryPorts {
   return {
     inboxes: new MemoryInboxStore(options.inboxes),
     pool: new MemoryRoundPool(options.pool),
-    replay: new MemoryReplaySet(),
+    replay: new MemoryReplaySet(options.replay),
     keys: options.keys ?? new MemoryKeyStore(),
     clock: options.clock ?? systemClock,
     metrics: new MemoryMetrics(),
