@@ -21,7 +21,7 @@ import { SEND_USAGE } from "./usage.js";
 export async function loadCard(path: string): Promise<ContactCard> {
   const text = await readTextFile(path, "card file");
   try {
-    return cardFromJson(text);
+    return await cardFromJson(text);
   } catch (error) {
     if (error instanceof ShroudError) throw new CliError(`${path}: ${error.message}`);
     throw error;
