@@ -871,7 +871,7 @@ export class GroupSession {
       if (this.epoch > epoch || this.#removed) return;
       if (Date.now() > deadline) {
         throw new GroupError(
-          "no commit of this epoch became visible in time (a pending one is sent again by the next sync)",
+          "no commit of this epoch became visible in time (a pending one stays, for a later sync to decide)",
         );
       }
       await new Promise((resolve) => setTimeout(resolve, this.deps.pollMs ?? 100));
