@@ -4,15 +4,16 @@
  * A (the group's relay) on Node and B on the Worker, once the other way round.
  *
  * Alice's personal inbox is on A, Bob's and Carol's on B, the group's epoch inboxes on A. Every
- * member reaches relays only through the other provider's relay: Alice's messages cross the link
- * in B's federation batches, her commits and fetches are proxied by B, and Bob and Carol read
- * their personal inboxes through A. Alice creates the group and adds Bob and Carol, who join from
- * their Welcomes; everyone chats; Bob and Carol commit at the same moment; Alice removes Carol;
- * Alice and Bob chat on. Checked at every step: each member reads exactly the others' messages
- * (texts, senders, each sender's order) and nothing else; the race has one winner at A's commit
- * slot and the loser's commit lands in the next epoch; Carol learns of her removal, reads nothing
- * later, and holds no key to the later inbox or its deposits; Alice and Bob end on one epoch, tree
- * and inbox; batches went both ways, with Alice's messages in them, and nothing failed.
+ * member reaches relays only through the other provider's relay: Alice's messages (her commits
+ * too, like any deposit) cross the link in B's federation batches, her fetches are proxied by B,
+ * and Bob and Carol read their personal inboxes through A. Alice creates the group and adds Bob
+ * and Carol, who join from their Welcomes; everyone chats; Bob and Carol commit at the same
+ * moment; Alice removes Carol; Alice and Bob chat on. Checked at every step: each member reads
+ * exactly the others' messages (texts, senders, each sender's order) and nothing else; the race
+ * has one winner (the first valid commit in the epoch inbox's order) and the loser's commit lands
+ * in the next epoch; Carol learns of her removal, reads nothing later, and holds no key to the
+ * later inbox or its deposits; Alice and Bob end on one epoch, tree and inbox; batches went both
+ * ways, with Alice's messages in them, and nothing failed.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
@@ -361,8 +362,8 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
   for (const p of [aliceM, bobM, carolM]) {
     expect(p.events.filter((e) => e.kind === "unreadable")).toEqual([]);
   }
-  // Alice's five messages (and nothing else) reached A inside batches from B.
-  expect((await forwardedDeposits(a)) - forwardedBefore).toBe(5);
+  // Alice's five messages and her two commits (and nothing else) reached A inside batches from B.
+  expect((await forwardedDeposits(a)) - forwardedBefore).toBe(7);
   const linkAfter = await linkCounters(a, b);
   for (const way of ["aToB", "bToA"] as const) {
     const [before, after] = [linkBefore[way], linkAfter[way]];
