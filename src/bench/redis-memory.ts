@@ -1,6 +1,6 @@
 /**
  * Redis memory per stored item, from INFO memory used_memory before and after each phase:
- * authorizing inboxes, delivering 1 KiB items to them (appendRound), holding as many deposits
+ * admitting inboxes, delivering 1 KiB items to them (appendRound), holding as many deposits
  * pending in the open round (pool.add), and as many replay records (one per accepted request).
  * Each phase runs on its own connection, closed before the reading, so the loading client's
  * buffers are not counted. MEMORY USAGE of the keys themselves splits the per-item figure.

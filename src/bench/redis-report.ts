@@ -155,7 +155,7 @@ export function printRoundClose(figures: RoundClose): void {
   console.log(
     `Round close on Redis: in-process RoundCloser on redisPorts (RedisRoundPool, ` +
       `RedisInboxStore), ${formatNumber(figures.deposits)} pending 1 KiB deposits over ` +
-      `${formatNumber(figures.inboxes)} authorized inboxes`,
+      `${formatNumber(figures.inboxes)} admitted inboxes`,
   );
   console.log(
     `  closer.close() (unreleased + pool.close + shuffle + pipelined appendRound + release): ` +
@@ -177,7 +177,7 @@ export function printRoundClose(figures: RoundClose): void {
   console.log(
     textTable(
       ["  step", "ms", "Redis ms", "Redis commands"],
-      [figures.authorize, figures.fill, ...figures.steps]
+      [figures.admit, figures.fill, ...figures.steps]
         .map(stepRow)
         .map(([name, ...rest]) => [`  ${name}`, ...rest]),
       ["left", "right", "right", "left"],

@@ -1,5 +1,5 @@
 /**
- * Round close time on Redis, in-process: 10,000 pending deposits over 1,000 authorized inboxes,
+ * Round close time on Redis, in-process: 10,000 pending deposits over 1,000 admitted inboxes,
  * then one RoundCloser.close() (pool.close, then per page of 1,000: read, shuffle, pipelined
  * appendRound, release) timed. A last round is closed step by step, each step timed and its
  * Redis-side execution time taken from INFO commandstats, to show where a close spends its time.
@@ -62,7 +62,7 @@ export interface RoundClose {
   /** ms of each timed closer.close(). */
   closeMs: number[];
   /** Authorizing the inboxes, one filling of the pool, and the step-by-step close. */
-  authorize: TimedStep;
+  admit: TimedStep;
   fill: TimedStep;
   steps: TimedStep[];
   /** What the prefix holds afterwards (all items delivered, nothing pending), and what should. */
@@ -162,13 +162,15 @@ async function closeStepByStep(
 }
 
 /**
- * @example const figures = await measureRoundClose({ redis, admin, deposits: 10_000, ... }, cleanup);
+ * Ports on a fresh bench prefix; on a shared Redis (REDIS_URL) the prefix's keys are deleted at
+ * cleanup.
  */
-export async function measureRoundClose(
-  options: RoundCloseOptions,
+function benchPorts(
+  options: { redis: RoundCloseOptions["redis"]; admin: Redis },
   cleanup: Cleanup,
-): Promise<RoundClose> {
-  const prefix = benchPrefix("close");
+  name: string,
+): { ports: RedisPorts; prefix: string } {
+  const prefix = benchPrefix(name);
   if (options.redis.source === "REDIS_URL") {
     cleanup.add({
       name: `keys ${prefix}`,
@@ -176,13 +178,26 @@ export async function measureRoundClose(
       now: () => undefined,
     });
   }
-  const ports = redisPorts({ url: options.redis.url, prefix, masterKey: SecretBytes.random(32) });
+  return {
+    ports: redisPorts({ url: options.redis.url, prefix, masterKey: SecretBytes.random(32) }),
+    prefix,
+  };
+}
+
+/**
+ * @example const figures = await measureRoundClose({ redis, admin, deposits: 10_000, ... }, cleanup);
+ */
+export async function measureRoundClose(
+  options: RoundCloseOptions,
+  cleanup: Cleanup,
+): Promise<RoundClose> {
+  const { ports, prefix } = benchPorts(options, cleanup, "close");
   try {
     const { admin } = options;
     const retention = DEFAULT_RELAY_CONFIG.retentionDays;
     const expiresDay = dayOf(ports.clock.now()) + retention;
     const inboxIds = Array.from({ length: options.inboxes }, () => randomBytes(ID_BYTES));
-    const [authorize] = await timed(admin, `authorize ${options.inboxes} inboxes`, () =>
+    const [admit] = await timed(admin, `admit ${options.inboxes} inboxes`, () =>
       Promise.all(inboxIds.map((id) => ports.inboxes.admit(id, randomBytes(16), expiresDay))),
     );
     const closer = new RoundCloser(
@@ -210,7 +225,7 @@ export async function measureRoundClose(
       inboxes: options.inboxes,
       fillInFlight: FILL_BATCH,
       closeMs,
-      authorize,
+      admit,
       fill: fillStep!,
       steps,
       contents: await prefixContents(admin, prefix),
@@ -261,15 +276,7 @@ export async function measureLargeRoundClose(
   options: LargeRoundCloseOptions,
   cleanup: Cleanup,
 ): Promise<LargeRoundClose> {
-  const prefix = benchPrefix("large");
-  if (options.redis.source === "REDIS_URL") {
-    cleanup.add({
-      name: `keys ${prefix}`,
-      stop: async () => void (await deletePrefix(options.admin, prefix)),
-      now: () => undefined,
-    });
-  }
-  const ports = redisPorts({ url: options.redis.url, prefix, masterKey: SecretBytes.random(32) });
+  const { ports, prefix } = benchPorts(options, cleanup, "large");
   try {
     const retention = DEFAULT_RELAY_CONFIG.retentionDays;
     const expiresDay = dayOf(ports.clock.now()) + retention;
