@@ -17,7 +17,7 @@ import {
 import { DescriptorError, TransportError } from "../protocol/errors.js";
 import { MediaTypes } from "../protocol/labels.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
-import { randomBytes } from "../protocol/bytes.js";
+import { randomBytes, toHex } from "../protocol/bytes.js";
 import {
   MESSAGE_ID_LENGTH,
   RequestKind,
@@ -27,8 +27,10 @@ import {
 import { relayResponseCodec, type RelayResponse } from "../protocol/relay-response.js";
 import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
-import type { ContactCard, Inbox } from "./inbox.js";
+import { contactCard, createInbox, type ContactCard, type Inbox } from "./inbox.js";
 import { openPayload, sealPayload } from "./payload-seal.js";
+import { ShapingProfiles, type ShapingProfile } from "./shaping-profile.js";
+import { TrafficShaper, type ShaperStats, type SlotKind } from "./traffic-shaper.js";
 
 /** Fixed bytes of a padded deposit request around its payload (payload length varint at most 4). */
 const DEPOSIT_OVERHEAD = REQUEST_OVERHEAD + 4 + (4 + 1 + 32 + 32 + MESSAGE_ID_LENGTH + 1) + 4;
@@ -96,7 +98,23 @@ export interface RelayClientOptions {
   fetchBucket?: number;
   /** Milliseconds since the epoch (default Date.now). */
   now?: () => number;
+  /**
+   * When requests leave and what size they are (see ShapingProfiles). Default for `connect`: no
+   * shaping; `connectVia` takes the ingress client's profile. A shaping client sends on its
+   * schedule whatever the app does, so call close() when done with it.
+   */
+  shaping?: ShapingProfile;
 }
+
+/** What a shaping client's own loop (its sink inbox) has carried, to notice dropped traffic. */
+export interface LoopStats extends ShaperStats {
+  /** Loop deposits sent into the sink inbox, and how many of them came back from it. */
+  loopSent: number;
+  loopReceived: number;
+}
+
+/** Loop tags remembered to match returns (older ones are forgotten unmatched). */
+const MAX_LOOP_TAGS = 4096;
 
 function failure(status: RelayStatus): { status: FailureName } {
   return { status: relayStatusName(status) as FailureName };
@@ -111,22 +129,77 @@ function failure(status: RelayStatus): { status: FailureName } {
 export class RelayClient {
   #descriptor: Descriptor;
   #padding: PaddingPolicy;
+  readonly #options: RelayClientOptions;
+  readonly #shaper: TrafficShaper | undefined;
+  /** The bucket every request of a shaping client fills on its own link (direct clients). */
+  readonly #cell: number | undefined;
+  /** The shaper's loop: the sink inbox cover goes to, and the tags of loop deposits in flight. */
+  readonly #loop: { sink: Inbox; tags: Set<string>; sent: number; received: number } | undefined;
+  /** How far the loop has read its sink inbox and acknowledged it. */
+  #loopCursor: { seen: number; acked: number; ackNext: boolean } | undefined;
 
   private constructor(
     readonly origin: string,
     descriptor: Descriptor,
-    private readonly options: RelayClientOptions,
+    options: RelayClientOptions,
     /** The ingress relay every request goes through (see connectVia), if any. */
-    readonly via?: RelayClient,
+    readonly via: RelayClient | undefined,
+    sink: Inbox | undefined,
   ) {
     this.#descriptor = descriptor;
     this.#padding = new PaddingPolicy(descriptor.buckets);
+    const profile = options.shaping ?? ShapingProfiles.off;
+    if (profile.kind === "off" || !sink) {
+      this.#options = options;
+      return;
+    }
+    // Every request fills one cell on the wire. Through an ingress the cell is the outer
+    // request; the envelope inside it (sealed to this relay) takes the largest bucket that fits,
+    // and payloads fill that. Direct, payloads fill the bucket below the cell, so that a fetch of
+    // one cell carries several of them.
+    const inner = this.#innerCell(profile.cellSize);
+    this.#options = via
+      ? { ...options, minBucket: inner, fetchBucket: inner }
+      : { ...options, minBucket: inner, fetchBucket: profile.cellSize };
+    this.#cell = via ? undefined : profile.cellSize;
+    this.#loop = { sink, tags: new Set(), sent: 0, received: 0 };
+    this.#shaper = new TrafficShaper(profile, {
+      write: () => this.#loopWrite(),
+      read: () => this.#loopRead(),
+    });
+    this.#shaper.start();
+  }
+
+  /**
+   * The largest bucket smaller than `cell` whose request, wrapped for an ingress, still fits it
+   * (the smallest bucket when `cell` is the smallest).
+   */
+  #innerCell(cell: number): number {
+    const fits = this.#padding.buckets.filter(
+      (b) => b + this.#hopOverhead(this.origin) <= cell && b + 60 <= cell,
+    );
+    const inner = fits[fits.length - 1];
+    if (inner !== undefined) return inner;
+    if (!this.via && cell === this.#padding.buckets[0]) return cell;
+    throw new DescriptorError(`a ${cell}-byte cell is too small to shape this client's requests`);
+  }
+
+  static async #create(
+    origin: string,
+    descriptor: Descriptor,
+    options: RelayClientOptions,
+    via?: RelayClient,
+  ): Promise<RelayClient> {
+    const shaping = options.shaping ?? ShapingProfiles.off;
+    const sink =
+      shaping.kind === "off" ? undefined : await createInbox(origin, descriptor.signingKey);
+    return new RelayClient(origin, descriptor, options, via, sink);
   }
 
   /** Fetches and verifies the relay's descriptor, then returns a client for it. */
   static async connect(origin: string, options: RelayClientOptions = {}): Promise<RelayClient> {
     const descriptor = await RelayClient.#loadDescriptor(origin, options);
-    return new RelayClient(descriptor.origin, descriptor, options);
+    return RelayClient.#create(descriptor.origin, descriptor, options);
   }
 
   /**
@@ -146,7 +219,13 @@ export class RelayClient {
     options: RelayClientOptions = {},
   ): Promise<RelayClient> {
     const descriptor = await RelayClient.#loadDescriptor(origin, options, ingress);
-    return new RelayClient(descriptor.origin, descriptor, options, ingress);
+    const shaping = options.shaping ?? ingress.#options.shaping;
+    return RelayClient.#create(
+      descriptor.origin,
+      descriptor,
+      { ...options, ...(shaping ? { shaping } : {}) },
+      ingress,
+    );
   }
 
   static async #loadDescriptor(
@@ -191,7 +270,7 @@ export class RelayClient {
 
   /** Asks this relay for a peer's signed descriptor (the caller verifies it). */
   async peerDescriptor(origin: string): Promise<Uint8Array> {
-    const bucket = this.#padding.bucketFor(Math.max(4096, this.options.minBucket ?? 0));
+    const bucket = this.#padding.bucketFor(Math.max(4096, this.#options.minBucket ?? 0));
     const response = await this.#send(
       { kind: RequestKind.peer_descriptor, responseSize: bucket, origin },
       bucket,
@@ -217,9 +296,10 @@ export class RelayClient {
   /** Has this relay queue a sealed envelope for `nextHop` (a forward). */
   async #forward(nextHop: string, envelope: Uint8Array): Promise<DepositResult> {
     const bucket = this.#padding.bucketFor(
-      Math.max(this.options.minBucket ?? 0, envelope.length + this.#hopOverhead(nextHop)),
+      Math.max(this.#options.minBucket ?? 0, envelope.length + this.#hopOverhead(nextHop)),
     );
-    const response = await this.#send(
+    // Sent at once: the request it wraps already waited for its own client's slot.
+    const response = await this.#exchange(
       { kind: RequestKind.forward, responseSize: bucket, nextHop, envelope },
       bucket,
     );
@@ -242,12 +322,12 @@ export class RelayClient {
     // The answer carries the inner answer plus up to 60 bytes of framing and sealing.
     const bucket = this.#padding.bucketFor(
       Math.max(
-        this.options.minBucket ?? 0,
+        this.#options.minBucket ?? 0,
         envelope.length + this.#hopOverhead(nextHop),
         innerResponseSize + 60,
       ),
     );
-    const response = await this.#send(
+    const response = await this.#exchange(
       { kind: RequestKind.proxy, responseSize: bucket, nextHop, envelope },
       bucket,
     );
@@ -274,8 +354,8 @@ export class RelayClient {
     this.#descriptor = await RelayClient.#loadDescriptor(
       this.origin,
       {
-        ...this.options,
-        pinnedSigningKey: this.options.pinnedSigningKey ?? this.#descriptor.signingKey,
+        ...this.#options,
+        pinnedSigningKey: this.#options.pinnedSigningKey ?? this.#descriptor.signingKey,
       },
       this.via,
     );
@@ -296,7 +376,7 @@ export class RelayClient {
 
   /** Pads and seals `message` to the card's inbox key, sized for a deposit at this relay. */
   sealFor(card: ContactCard, message: Uint8Array): Promise<Uint8Array> {
-    const minBucket = this.options.minBucket ?? 0;
+    const minBucket = this.#options.minBucket ?? 0;
     return sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
   }
 
@@ -305,7 +385,11 @@ export class RelayClient {
    * request bucket exactly (for payloads sealed by the caller, e.g. under a group key).
    */
   padPayload(message: Uint8Array, sealOverhead: number): Uint8Array {
-    return this.#padding.pad(message, DEPOSIT_OVERHEAD + sealOverhead, this.options.minBucket ?? 0);
+    return this.#padding.pad(
+      message,
+      DEPOSIT_OVERHEAD + sealOverhead,
+      this.#options.minBucket ?? 0,
+    );
   }
 
   /**
@@ -320,7 +404,16 @@ export class RelayClient {
     payload: Uint8Array,
     options: DepositOptions = {},
   ): Promise<DepositResult> {
-    const minBucket = this.options.minBucket ?? 0;
+    return this.#slot("write", () => this.#depositNow(target, payload, options));
+  }
+
+  /** A deposit sent at once (in the slot that carries it, when this client shapes). */
+  async #depositNow(
+    target: DepositTarget,
+    payload: Uint8Array,
+    options: DepositOptions,
+  ): Promise<DepositResult> {
+    const minBucket = this.#options.minBucket ?? 0;
     const bucket = this.#padding.bucketFor(Math.max(minBucket, payload.length + DEPOSIT_OVERHEAD));
     const request: RelayRequest = {
       kind: RequestKind.deposit,
@@ -339,7 +432,7 @@ export class RelayClient {
       // from the inbox relay but leaves at once rather than in the next batch.
       if (forwarded.status !== "too_large") return forwarded;
     }
-    const response = await this.#send(request, bucket);
+    const response = await this.#exchange(request, bucket);
     if (
       response.status === RelayStatus.accepted &&
       "kind" in response &&
@@ -348,6 +441,73 @@ export class RelayClient {
       return { status: "accepted", duplicate: response.duplicate };
     }
     return failure(response.status);
+  }
+
+  /** Cover for a write slot: a loop deposit, sealed like any, into this client's sink inbox. */
+  async #loopWrite(): Promise<void> {
+    const loop = this.#loop!;
+    const tag = randomBytes(16);
+    const card = contactCard(loop.sink);
+    const answer = await this.#depositNow(card, await this.sealFor(card, tag), {});
+    if (answer.status !== "accepted" && answer.status !== "forwarded") {
+      throw new TransportError(`loop deposit refused (${answer.status})`);
+    }
+    loop.tags.add(toHex(tag));
+    if (loop.tags.size > MAX_LOOP_TAGS) loop.tags.delete(loop.tags.values().next().value!);
+    loop.sent++;
+  }
+
+  /**
+   * Cover for a read slot: a fetch of the sink inbox, matching what came back against the loop
+   * deposits sent; every other read cover, once something came back, acknowledges it instead
+   * (one request per slot, never an extra one).
+   */
+  async #loopRead(): Promise<void> {
+    const loop = this.#loop!;
+    const state = (this.#loopCursor ??= { seen: 0, acked: 0, ackNext: false });
+    if (state.ackNext && state.seen > state.acked) {
+      state.ackNext = false;
+      const bucket = this.#options.minBucket!;
+      await this.#exchange(
+        {
+          kind: RequestKind.ack,
+          responseSize: bucket,
+          readSecret: loop.sink.readSecret.expose(),
+          writeTokenHash: loop.sink.writeTokenHash,
+          upToSeq: state.seen,
+        },
+        bucket,
+      );
+      state.acked = state.seen;
+      return;
+    }
+    const page = await this.#fetchNow(loop.sink, { afterSeq: state.seen });
+    if (page.status !== "ok") return;
+    for (const item of page.items) {
+      try {
+        const tag = toHex(await openPayload(loop.sink, item.payload, this.#padding));
+        if (loop.tags.delete(tag)) loop.received++;
+      } catch {
+        // not one of ours: nothing to count
+      }
+    }
+    state.seen = page.lastSeq;
+    state.ackNext = true;
+  }
+
+  /**
+   * Slots and loop counters of a shaping client (undefined when it does not shape): if
+   * loopReceived falls behind loopSent by more than a few rounds' worth, traffic is being
+   * dropped somewhere between this client and its relay.
+   */
+  get shapingStats(): LoopStats | undefined {
+    if (!this.#shaper || !this.#loop) return undefined;
+    return { ...this.#shaper.stats, loopSent: this.#loop.sent, loopReceived: this.#loop.received };
+  }
+
+  /** Stops this client's slots (a shaping client sends until closed); waiting requests fail. */
+  close(): void {
+    this.#shaper?.stop();
   }
 
   /**
@@ -362,18 +522,26 @@ export class RelayClient {
   }
 
   /** Fetches items as stored (still sealed), one page. */
-  async fetchItems(
+  fetchItems(
     reader: ReadCapability,
     options: { afterSeq?: number; maxItems?: number; bucket?: number } = {},
   ): Promise<ItemsResult> {
+    return this.#slot("read", () => this.#fetchNow(reader, options));
+  }
+
+  /** One page fetched at once (in the slot that carries it, when this client shapes). */
+  async #fetchNow(
+    reader: ReadCapability,
+    options: { afterSeq?: number; maxItems?: number; bucket?: number },
+  ): Promise<ItemsResult> {
     const bucket = this.#padding.bucketFor(
       Math.max(
-        options.bucket ?? this.options.fetchBucket ?? 16 * 1024,
-        this.options.minBucket ?? 0,
+        options.bucket ?? this.#options.fetchBucket ?? 16 * 1024,
+        this.#options.minBucket ?? 0,
       ),
     );
     const afterSeq = options.afterSeq ?? 0;
-    const response = await this.#send(
+    const response = await this.#exchange(
       {
         kind: RequestKind.fetch,
         responseSize: bucket,
@@ -430,7 +598,7 @@ export class RelayClient {
       const progressed = page.lastSeq > lastSeq;
       lastSeq = page.lastSeq;
       const used = this.#padding.bucketFor(
-        Math.max(bucket ?? this.options.fetchBucket ?? 16 * 1024, this.options.minBucket ?? 0),
+        Math.max(bucket ?? this.#options.fetchBucket ?? 16 * 1024, this.#options.minBucket ?? 0),
       );
       const larger = this.#padding.buckets.find((b) => b > used);
       if (!page.more || (!progressed && larger === undefined)) {
@@ -442,7 +610,7 @@ export class RelayClient {
 
   /** Deletes items up to and including `upToSeq` from the inbox. */
   async ack(inbox: ReadCapability, upToSeq: number): Promise<AckResult> {
-    const bucket = this.#padding.bucketFor(this.options.minBucket ?? 0);
+    const bucket = this.#padding.bucketFor(this.#options.minBucket ?? 0);
     const response = await this.#send(
       {
         kind: RequestKind.ack,
@@ -458,7 +626,7 @@ export class RelayClient {
   }
 
   /** Sends one cover request of the given bucket (default: the smallest allowed). */
-  async cover(bucket = this.#padding.bucketFor(this.options.minBucket ?? 0)): Promise<void> {
+  async cover(bucket = this.#padding.bucketFor(this.#options.minBucket ?? 0)): Promise<void> {
     const response = await this.#send({ kind: RequestKind.cover, responseSize: bucket }, bucket);
     if (response.status !== RelayStatus.ok) {
       throw new TransportError(`cover request answered ${relayStatusName(response.status)}`);
@@ -471,7 +639,7 @@ export class RelayClient {
     bucket: number,
     retried: boolean,
   ): Promise<{ sealed: Uint8Array<ArrayBuffer>; keying: ResponseKeying }> {
-    const [key] = usableKeys(this.#descriptor, (this.options.now ?? Date.now)());
+    const [key] = usableKeys(this.#descriptor, (this.#options.now ?? Date.now)());
     if (!key) {
       if (retried) throw new DescriptorError("relay descriptor has no usable key");
       await this.refresh();
@@ -487,7 +655,7 @@ export class RelayClient {
 
   /** POSTs a sealed request to this relay. */
   async #post(sealed: Uint8Array<ArrayBuffer>): Promise<{ status: number; body: Uint8Array }> {
-    const doFetch = this.options.fetch ?? fetch;
+    const doFetch = this.#options.fetch ?? fetch;
     let http: Response;
     try {
       http = await doFetch(new URL("/v1/relay", this.origin), {
@@ -504,14 +672,33 @@ export class RelayClient {
     };
   }
 
-  async #send(request: RelayRequest, bucket: number, retried = false): Promise<RelayResponse> {
+  /** Runs `send` in this client's next slot of `kind` when it shapes, else at once. */
+  #slot<T>(kind: SlotKind, send: () => Promise<T>): Promise<T> {
+    return this.#shaper ? this.#shaper.submit(kind, send) : send();
+  }
+
+  /** Sends one of this client's own requests, in its slot when it shapes. */
+  #send(request: RelayRequest, bucket: number): Promise<RelayResponse> {
+    const kind: SlotKind =
+      request.kind === RequestKind.deposit || request.kind === RequestKind.forward
+        ? "write"
+        : "read";
+    return this.#slot(kind, () => this.#exchange(request, bucket));
+  }
+
+  /** Seals, sends and opens one request now (refreshing the descriptor once on HTTP 422). */
+  async #exchange(request: RelayRequest, bucket: number, retried = false): Promise<RelayResponse> {
+    if (this.#cell !== undefined && bucket < this.#cell) {
+      // A shaping client's request and answer fill the cell, whatever they carry.
+      return this.#exchange({ ...request, responseSize: this.#cell }, this.#cell, retried);
+    }
     const { sealed, keying } = await this.#seal(request, bucket, retried);
     const http = this.via
       ? await this.via.#proxy(this.origin, sealed, request.responseSize)
       : await this.#post(sealed);
     if (http.status === 422 && !retried) {
       await this.refresh();
-      return this.#send(request, bucket, true);
+      return this.#exchange(request, bucket, true);
     }
     if (http.status !== 200) throw new TransportError(`relay answered HTTP ${http.status}`);
     if (http.body.length !== request.responseSize) {

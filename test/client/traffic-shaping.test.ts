@@ -1,0 +1,160 @@
+/**
+ * A shaping client sends on its own schedule: one request per slot, write and read slots in
+ * turn, every request and answer one cell, cover (a loop through its own sink inbox) when the app
+ * has nothing to send, and never a request outside a slot, whatever the app does.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
+import { contactCard, createInbox } from "../../src/client/inbox.js";
+import { RelayClient } from "../../src/client/relay-client.js";
+import type { ShapingProfile } from "../../src/client/shaping-profile.js";
+import { slotGap } from "../../src/client/traffic-shaper.js";
+import { TransportError } from "../../src/protocol/errors.js";
+import { MetricName } from "../../src/relay/ports/metrics.js";
+import { startNodeRelay, type RunningRelay } from "../../src/node.js";
+import { freePort } from "../fixtures/redis-fixture.js";
+import { startTestRelay, text, untext, type TestRelay } from "../relay/harness.js";
+
+const FAST: ShapingProfile = { kind: "constant", intervalMs: 20, cellSize: 4096 };
+
+let relay: TestRelay | undefined;
+const clients: RelayClient[] = [];
+const running: RunningRelay[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await relay?.close();
+  relay = undefined;
+  for (const r of running.splice(0)) await r.close();
+});
+
+/** A fetch that records the size of every /v1/relay request and answer. */
+function sizesOf(log: { request: number; response: number }[]): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (!String(input).endsWith("/v1/relay")) return response;
+    const body = new Uint8Array(await response.arrayBuffer());
+    const request = init?.body instanceof Uint8Array ? init.body.length : -1;
+    log.push({ request, response: body.length });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
+const until = async (done: () => boolean) => {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+describe("traffic shaping", () => {
+  it("sends only in its slots, one cell each, real or cover, and the app's messages get through", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    const sizes: { request: number; response: number }[] = [];
+    const client = await RelayClient.connect(relay.url, { shaping: FAST, fetch: sizesOf(sizes) });
+    clients.push(client);
+    const inbox = await createInbox(client.origin, client.descriptor.signingKey);
+    // Idle: cover only, both ways round the loop.
+    await until(() => (client.shapingStats?.loopReceived ?? 0) >= 3);
+    // Busy: the app deposits and reads at once, all of it queued for slots.
+    const sent = Array.from({ length: 8 }, (_, i) => `message ${i}`);
+    const answers = await Promise.all(sent.map((m) => client.deposit(contactCard(inbox), text(m))));
+    expect(answers.every((a) => a.status === "accepted")).toBe(true);
+    const got = await client.fetchAll(inbox);
+    if (got.status !== "ok") throw new Error(got.status);
+    expect(got.messages.map((m) => untext(m.payload)).sort()).toEqual(sent.sort());
+    await until(() => (client.shapingStats?.loopReceived ?? 0) >= 6);
+    client.close();
+
+    const stats = client.shapingStats!;
+    // Nothing left outside a slot: every request on the wire is a slot's (the last one may still
+    // be on its way), and every one is a cell.
+    await expect.poll(() => sizes.length).toBe(stats.real + stats.cover);
+    // Eight deposits, and two fetch pages: payloads fill the bucket below the cell, so a 4 KiB
+    // answer carries four of them.
+    expect(stats.real).toBe(8 + 2);
+    expect(sizes.every((s) => s.request === 4096 && s.response === 4096)).toBe(true);
+    expect(stats.coverFailures).toBe(0);
+    // The loop came back: what was sent into the sink was read out of it.
+    expect(stats.loopReceived).toBeGreaterThanOrEqual(6);
+    expect(stats.loopReceived).toBeLessThanOrEqual(stats.loopSent);
+    // Write and read slots alternate: the relay saw as many writes as reads, give or take one.
+    const count = (kind: string) =>
+      ["accepted", "ok"].reduce(
+        (sum, status) => sum + relay!.ports.metrics.counter(MetricName.requests, { kind, status }),
+        0,
+      );
+    const writes = count("deposit");
+    const reads = count("fetch") + count("ack");
+    expect(writes + reads).toBe(sizes.length);
+    expect(Math.abs(writes - reads)).toBeLessThanOrEqual(1);
+  });
+
+  it("through an ingress: the ingress sees forwards and proxied reads in turn, all one cell", async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const [urlA, urlB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.1:${portB}`];
+    const fast = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 200 };
+    const start = async (port: number, peer: string) => {
+      const ports = memoryPorts();
+      const r = await startNodeRelay({
+        port,
+        ports,
+        config: {
+          roundIntervalMs: 50,
+          federation: { policy: "allowlist", peers: [peer], delivery: fast },
+        },
+      });
+      running.push(r);
+      return ports;
+    };
+    const a = await start(portA, urlB);
+    await start(portB, urlA);
+    const sizes: { request: number; response: number }[] = [];
+    const viaA = await RelayClient.connect(urlA, { fetch: sizesOf(sizes) });
+    const onB = await RelayClient.connectVia(urlB, viaA, { shaping: FAST });
+    clients.push(viaA, onB);
+    const inbox = await createInbox(urlB, onB.descriptor.signingKey);
+    expect(await onB.deposit(contactCard(inbox), text("hello through A"))).toEqual({
+      status: "forwarded",
+    });
+    await until(() => (onB.shapingStats?.loopReceived ?? 0) >= 3);
+    onB.close();
+    // Every request A saw from this client was a slot's, one 4 KiB cell each way.
+    const stats = onB.shapingStats!;
+    const descriptorFetch = 1; // connectVia asked A for B's descriptor before the slots began
+    await expect.poll(() => sizes.length - descriptorFetch).toBe(stats.real + stats.cover);
+    expect(
+      sizes.slice(descriptorFetch).every((s) => s.request === 4096 && s.response === 4096),
+    ).toBe(true);
+    const seen = (kind: string, status: string) =>
+      a.metrics.counter(MetricName.requests, { kind, status });
+    const forwards = seen("forward", "accepted");
+    const proxied = seen("proxy", "ok");
+    expect(forwards + proxied).toBe(stats.real + stats.cover);
+    expect(Math.abs(forwards - proxied)).toBeLessThanOrEqual(1);
+  });
+
+  it("fails requests still waiting when closed, and sends nothing after", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    const sizes: { request: number; response: number }[] = [];
+    const client = await RelayClient.connect(relay.url, {
+      shaping: { kind: "constant", intervalMs: 60_000, cellSize: 4096 },
+      fetch: sizesOf(sizes),
+    });
+    const inbox = await createInbox(client.origin);
+    const waiting = client.deposit(contactCard(inbox), text("never"));
+    client.close();
+    await expect(waiting).rejects.toThrow(TransportError);
+    await expect(client.deposit(contactCard(inbox), text("after"))).rejects.toThrow(TransportError);
+    expect(sizes).toEqual([]);
+  });
+
+  it("draws Poisson gaps: exponential around the mean, not a fixed beat", () => {
+    const profile: ShapingProfile = { kind: "poisson", meanIntervalMs: 100, cellSize: 4096 };
+    const gaps = Array.from({ length: 20_000 }, () => slotGap(profile));
+    const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+    expect(mean).toBeGreaterThan(95);
+    expect(mean).toBeLessThan(105);
+    // An exponential distribution has P(gap > mean) = 1/e.
+    const above = gaps.filter((g) => g > 100).length / gaps.length;
+    expect(above).toBeGreaterThan(0.34);
+    expect(above).toBeLessThan(0.4);
+    expect(gaps.every((g) => g > 0)).toBe(true);
+  });
+});
