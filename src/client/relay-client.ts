@@ -137,6 +137,9 @@ export class RelayClient {
   readonly #loop: { sink: Inbox; tags: Set<string>; sent: number; received: number } | undefined;
   /** How far the loop has read its sink inbox and acknowledged it. */
   #loopCursor: { seen: number; acked: number; ackNext: boolean } | undefined;
+  /** Inboxes cover reads take turns fetching (see watch), with where a read would start. */
+  readonly #watched = new Map<ReadCapability, () => number>();
+  #watchTurn = 0;
 
   private constructor(
     readonly origin: string,
@@ -165,7 +168,7 @@ export class RelayClient {
     this.#loop = { sink, tags: new Set(), sent: 0, received: 0 };
     this.#shaper = new TrafficShaper(profile, {
       write: () => this.#loopWrite(),
-      read: () => this.#loopRead(),
+      read: () => this.#coverRead(),
     });
     this.#shaper.start();
   }
@@ -462,6 +465,29 @@ export class RelayClient {
    * deposits sent; every other read cover, once something came back, acknowledges it instead
    * (one request per slot, never an extra one).
    */
+  async #coverRead(): Promise<void> {
+    // Watched inboxes take turns with the sink: their reads then come on this schedule too,
+    // so a real read (at the app's moment) is one more of the same.
+    const turn = this.#watchTurn++ % (this.#watched.size + 1);
+    if (turn === this.#watched.size) return this.#loopRead();
+    const [reader, afterSeq] = [...this.#watched][turn]!;
+    await this.#fetchNow(reader, { afterSeq: afterSeq() });
+  }
+
+  /**
+   * Has a shaping client's cover reads fetch `reader` too (after `afterSeq()`, as the app's own
+   * reads would), and discard what they get: the relay then sees this inbox read on the
+   * client's schedule, not only when the app reads it. Returns the function that stops it.
+   * Nothing happens on a client that does not shape.
+   *
+   * @example const unwatch = client.watch(epochInbox, () => cursor);
+   */
+  watch(reader: ReadCapability, afterSeq: () => number = () => 0): () => void {
+    if (!this.#shaper) return () => undefined;
+    this.#watched.set(reader, afterSeq);
+    return () => void this.#watched.delete(reader);
+  }
+
   async #loopRead(): Promise<void> {
     const loop = this.#loop!;
     const state = (this.#loopCursor ??= { seen: 0, acked: 0, ackNext: false });

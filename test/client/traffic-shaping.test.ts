@@ -14,6 +14,7 @@ import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { freePort } from "../fixtures/redis-fixture.js";
 import { startTestRelay, text, untext, type TestRelay } from "../relay/harness.js";
+import { buildGroup, hex, texts } from "../mls/support.js";
 
 const FAST: ShapingProfile = { kind: "constant", intervalMs: 20, cellSize: 4096 };
 
@@ -128,6 +129,27 @@ describe("traffic shaping", () => {
     const proxied = seen("proxy", "ok");
     expect(forwards + proxied).toBe(stats.real + stats.cover);
     expect(Math.abs(forwards - proxied)).toBeLessThanOrEqual(1);
+  });
+
+  it("group members read their epoch inboxes on the client's schedule, not only when they sync", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    const client = await RelayClient.connect(relay.url, { shaping: FAST });
+    clients.push(client);
+    const deps = { route: async () => client, pollMs: 5 };
+    const { sessions } = await buildGroup(client, ["alice", "bob"], deps);
+    const [alice, bob] = sessions as [(typeof sessions)[0], (typeof sessions)[0]];
+    await alice.send("shaped hello");
+    expect(texts(await bob.sync())).toEqual(["shaped hello"]);
+    // From now on nobody syncs; the relay still sees the epoch inbox read, slot after slot.
+    const fetched: string[] = [];
+    const fetch = relay.ports.inboxes.fetch.bind(relay.ports.inboxes);
+    relay.ports.inboxes.fetch = (inboxId, afterSeq, maxItems) => {
+      fetched.push(hex(inboxId));
+      return fetch(inboxId, afterSeq, maxItems);
+    };
+    const epochInbox = hex(bob.currentInboxId);
+    await until(() => fetched.filter((id) => id === epochInbox).length >= 3);
+    expect(client.shapingStats!.coverFailures).toBe(0);
   });
 
   it("fails requests still waiting when closed, and sends nothing after", async () => {

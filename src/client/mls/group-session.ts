@@ -180,6 +180,8 @@ export class GroupSession {
   #undelivered: GroupEvent[];
   /** The last public operation queued (see #exclusive). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Readings a shaping client's cover reads fetch too (see RelayClient.watch). */
+  readonly #watches = new Map<Reading, () => void>();
 
   readonly name: string;
   /** Origin of the relay holding the group's epoch inboxes. */
@@ -450,9 +452,32 @@ export class GroupSession {
     return events;
   }
 
+  /**
+   * Keeps the home client's cover reads on the epoch inboxes this member reads, so that the
+   * group relay sees them read on the client's schedule, not only when the app syncs.
+   */
+  #watchReadings(client: RelayClient): void {
+    for (const [reading, stop] of this.#watches) {
+      if (this.#removed || !this.#readings.includes(reading)) {
+        stop();
+        this.#watches.delete(reading);
+      }
+    }
+    if (this.#removed) return;
+    for (const reading of this.#readings) {
+      if (!this.#watches.has(reading)) {
+        this.#watches.set(
+          reading,
+          client.watch(reading, () => reading.cursor),
+        );
+      }
+    }
+  }
+
   /** The work of sync(); what it reads is kept for the next sync() to return. */
   async #read(): Promise<void> {
     await this.#flushOutbox();
+    this.#watchReadings(await this.#home());
     for (;;) {
       let progressed = false;
       for (const reading of [...this.#readings]) {
@@ -496,6 +521,7 @@ export class GroupSession {
       }
       this.#undelivered.push(...(await this.#drainBuffer()));
       this.#prune();
+      this.#watchReadings(await this.#home());
       await this.#save();
       if (this.#removed) return;
       if (!progressed) {
