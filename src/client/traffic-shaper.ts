@@ -28,7 +28,16 @@ export interface ShaperStats {
   cover: number;
   /** Cover requests that failed (a relay or network problem the app may want to know of). */
   coverFailures: number;
+  /** Slots skipped because MAX_IN_FLIGHT earlier requests were still unanswered. */
+  skipped: number;
 }
+
+/**
+ * Slots whose requests may be unanswered at once; past it a slot sends nothing. A relay that
+ * stopped answering would otherwise collect one hanging request per slot for as long as it is
+ * down.
+ */
+export const MAX_IN_FLIGHT = 16;
 
 interface Job {
   send: () => Promise<unknown>;
@@ -62,7 +71,8 @@ export class TrafficShaper {
   #next: SlotKind = "write";
   #timer: Timer | undefined;
   #running = false;
-  readonly stats: ShaperStats = { real: 0, cover: 0, coverFailures: 0 };
+  readonly stats: ShaperStats = { real: 0, cover: 0, coverFailures: 0, skipped: 0 };
+  #inFlight = 0;
 
   constructor(
     private readonly profile: Exclude<ShapingProfile, { kind: "off" }>,
@@ -120,16 +130,26 @@ export class TrafficShaper {
     if (!this.#running) return;
     const kind = this.#next;
     this.#next = kind === "write" ? "read" : "write";
+    this.#arm(slotGap(this.profile));
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      this.stats.skipped++;
+      return;
+    }
+    this.#inFlight++;
+    const done = () => {
+      this.#inFlight--;
+    };
     const job = this.#queues[kind].shift();
     if (job) {
       this.stats.real++;
-      Promise.resolve().then(job.send).then(job.resolve, job.reject);
+      Promise.resolve().then(job.send).then(job.resolve, job.reject).finally(done);
     } else {
       this.stats.cover++;
-      this.cover[kind]().catch(() => {
-        this.stats.coverFailures++;
-      });
+      this.cover[kind]()
+        .catch(() => {
+          this.stats.coverFailures++;
+        })
+        .finally(done);
     }
-    this.#arm(slotGap(this.profile));
   }
 }

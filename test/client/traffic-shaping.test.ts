@@ -8,7 +8,7 @@ import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import type { ShapingProfile } from "../../src/client/shaping-profile.js";
-import { slotGap } from "../../src/client/traffic-shaper.js";
+import { MAX_IN_FLIGHT, slotGap } from "../../src/client/traffic-shaper.js";
 import { TransportError } from "../../src/protocol/errors.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
@@ -165,6 +165,24 @@ describe("traffic shaping", () => {
     await expect(waiting).rejects.toThrow(TransportError);
     await expect(client.deposit(contactCard(inbox), text("after"))).rejects.toThrow(TransportError);
     expect(sizes).toEqual([]);
+  });
+
+  it("holds at most MAX_IN_FLIGHT unanswered requests when the relay stops answering", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    let hang = false;
+    let sentWhileHanging = 0;
+    const client = await RelayClient.connect(relay.url, {
+      shaping: { kind: "constant", intervalMs: 5, cellSize: 4096 },
+      fetch: (input, init) => {
+        if (!hang) return fetch(input, init);
+        sentWhileHanging++;
+        return new Promise<Response>(() => undefined);
+      },
+    });
+    clients.push(client);
+    hang = true;
+    await until(() => client.shapingStats!.skipped >= 10);
+    expect(sentWhileHanging).toBeLessThanOrEqual(MAX_IN_FLIGHT);
   });
 
   it("draws Poisson gaps: exponential around the mean, not a fixed beat", () => {
