@@ -2,26 +2,32 @@
  * Federation: carrying sealed traffic for and through other relays.
  *
  * - forward: a client's envelope sealed to a peer waits in the federation queue and leaves in
- *   the next round's batch to that peer. This relay learns the client's address and "something
+ *   a later round's batch to that peer. This relay learns the client's address and "something
  *   for that peer"; the peer learns the inbox and "from this relay".
- * - proxy: a client's sealed request goes to the peer at once; the peer's sealed answer comes
- *   back inside this relay's sealed answer (the OHTTP relay role).
+ * - proxy: a client's sealed request goes to the peer; the peer's sealed answer comes back
+ *   inside this relay's sealed answer (the OHTTP relay role).
  * - peer_descriptor: a peer's signed descriptor, fetched by this relay so the peer never sees
  *   the client.
- * - batches: once per round every link gets at least one batch of `slotsPerBatch` slots, real
- *   envelopes among cover in random positions; more batches of the same size when there is
- *   more traffic. Inbound batches are checked from their headers before the body is read
- *   (federation on, declared size, the sender they name allowed), then in full (the signed
- *   origin is the sender named, signature, destination, batch id) before each envelope is
- *   handled as if a client had sent it.
+ * - client requests (`clientHops`): with `ingressRelease` "round" (the default), proxied
+ *   requests leave together at the next round boundary in a random order, and the answers to
+ *   forwards, proxies and descriptor requests go back per next hop together (ingress-release.ts).
+ * - batches: every round every link gets exactly `batchesPerRound` batches of `slotsPerBatch`
+ *   slots, real envelopes among cover in random positions, however much or little it has to
+ *   carry; envelopes beyond a round's capacity wait in the queue for the next rounds. Inbound
+ *   batches are checked from their headers before the body is read (federation on, declared
+ *   size, the sender they name allowed), then in full (the signed origin is the sender named,
+ *   signature, destination, batch id) before each envelope is handled as if a client had sent
+ *   it.
  *
  * Under "open", a next hop that is not a configured peer takes forwards only once its verified
  * descriptor is had (so batches go to relays, not to any host a client names) and only while
- * fewer than `maxDynamicPeers` such hops took forwards in the last round: each costs a batch
- * of `slotsPerBatch` slots per round however little it carries. Metrics name configured peers;
- * all others are counted together as "other", so clients cannot grow the metrics.
+ * fewer than `maxDynamicPeers` such hops took forwards in the last round. Its link then keeps
+ * the fixed rate for `dynamicLinkMs` after the last round it had traffic (at most
+ * `maxDynamicPeers` such links, the one idle longest dropped first), so its volume does not show
+ * which rounds carried something. Metrics name configured peers; all others are counted together
+ * as "other", so clients cannot grow the metrics.
  */
-import { fromHex, toHex, utf8 } from "../protocol/bytes.js";
+import { fromHex, randomBytes, toHex, utf8 } from "../protocol/bytes.js";
 import { normalizeOrigin, usableKeys } from "../protocol/descriptor.js";
 import { CryptoError, DecodeError, PolicyError, TooLargeError } from "../protocol/errors.js";
 import {
@@ -46,9 +52,11 @@ import { dayOf, type Clock } from "./ports/clock.js";
 import type { FederationQueue, OutboundClaim } from "./ports/federation-queue.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
 import type { ReplaySet } from "./ports/replay-set.js";
+import { IngressRelease } from "./ingress-release.js";
 import { federationAllows, type PeerDirectory } from "./peer-directory.js";
 import { readLimited } from "./read-limited.js";
 import type { FederationConfig, RelayConfig } from "./relay-config.js";
+import type { HopHandler } from "./relay-service.js";
 import { secureShuffle } from "./shuffle.js";
 
 const DELIVERY_TIMEOUT_MS = 30_000;
@@ -128,10 +136,33 @@ function batchTag(day: number): string {
   return `batch-ids:${day}`;
 }
 
+/** The next hop a client named, as the key its answers are released under. */
+function releaseGroup(named: string): string {
+  try {
+    return normalizeOrigin(named);
+  } catch {
+    return "";
+  }
+}
+
 export class Federation {
   /** Next hops that are not configured peers -> until when they count as a link (ms). */
   readonly #dynamic = new Map<string, number>();
+  /**
+   * Links to relays that are not configured peers -> until when they keep their batches (ms),
+   * in the order they last had traffic (least recent first). In this instance's memory: it
+   * learns a link when one of its flushes finds slots held for it (`peersWithTraffic`).
+   */
+  readonly #lingering = new Map<string, number>();
   #droppedLoggedAt = -Infinity;
+  /** Holds clients' hop requests to the round boundary (ingressRelease "round"). */
+  readonly #release: IngressRelease | undefined;
+  /**
+   * What this relay does with its own clients' forward, proxy and peer_descriptor requests:
+   * with `ingressRelease` "round", held and released per round (see ingress-release.ts);
+   * otherwise handled and answered at once. Forwards arriving in a batch do not come here.
+   */
+  readonly clientHops: HopHandler;
 
   constructor(
     private readonly config: RelayConfig,
@@ -143,7 +174,31 @@ export class Federation {
     private readonly http: typeof fetch,
     private readonly signingKey: () => CryptoKey,
     private readonly log: (message: string) => void,
-  ) {}
+  ) {
+    const { policy, peers, ingressRelease } = config.federation;
+    const on = policy === "open" || peers.length > 0;
+    const release =
+      on && ingressRelease === "round" && config.roundIntervalMs > 0
+        ? new IngressRelease(config.roundIntervalMs, clock)
+        : undefined;
+    this.#release = release;
+    this.clientHops = release
+      ? {
+          forward: (request) =>
+            release.answer(releaseGroup(request.nextHop), () => this.forward(request)),
+          proxy: (request, capacity) =>
+            release.exchange(releaseGroup(request.nextHop), () => this.proxy(request, capacity)),
+          peerDescriptor: (request, capacity) =>
+            release.answer(releaseGroup(request.origin), () =>
+              this.peerDescriptor(request, capacity),
+            ),
+        }
+      : {
+          forward: (request) => this.forward(request),
+          proxy: (request, capacity) => this.proxy(request, capacity),
+          peerDescriptor: (request, capacity) => this.peerDescriptor(request, capacity),
+        };
+  }
 
   get #settings() {
     return this.config.federation;
@@ -210,7 +265,8 @@ export class Federation {
   }
 
   /**
-   * Passes a sealed request to `nextHop` now and returns its sealed answer. A next hop that is
+   * Passes a sealed request to `nextHop` now and returns its sealed answer (clients' requests
+   * come here through `clientHops`, at the round boundary by default). A next hop that is
    * unreachable or has not answered in full by the deadline (`proxyTimeoutMs`, the body
    * included) gives `unavailable`, counted rather than logged. When it answers 422 (it does not
    * know the key the client sealed to, e.g. after a restart), this relay fetches its descriptor
@@ -309,23 +365,55 @@ export class Federation {
     return "accepted";
   }
 
-  /** Sends this round's batches on every link (configured peers, and peers with traffic). */
+  /**
+   * Sends this round's batches: exactly `batchesPerRound` on every link (configured peers,
+   * peers with traffic, and dynamic links still within `dynamicLinkMs`), idle or busy.
+   */
   async flush(): Promise<void> {
     for (const claim of await this.queue.unsent()) await this.#send(claim);
-    const links = new Set([
-      ...this.directory.configuredPeers,
-      ...(await this.queue.peersWithTraffic()),
-    ]);
-    // One batch per link every round, cover only if need be; then one more per full batch's
-    // worth of traffic: max(1, ceil(held / slotsPerBatch)) batches, all the same size.
-    for (const peer of links) {
-      for (let first = true; ; first = false) {
-        const claim = await this.queue.claim(peer, this.#settings.slotsPerBatch);
-        if (!first && claim.slots.length === 0) break;
+    const { slotsPerBatch, batchesPerRound } = this.#settings;
+    const backlogged: string[] = [];
+    for (const peer of this.#links(await this.queue.peersWithTraffic())) {
+      // Held envelopes first, cover for the rest; what does not fit waits for a later round,
+      // so the link's volume never follows its traffic.
+      let drained = false;
+      for (let i = 0; i < batchesPerRound; i++) {
+        const claim: OutboundClaim = drained
+          ? { id: toHex(randomBytes(16)), peer, slots: [] }
+          : await this.queue.claim(peer, slotsPerBatch);
+        drained = claim.slots.length < slotsPerBatch;
         await this.#send(claim);
-        if (claim.slots.length < this.#settings.slotsPerBatch) break;
       }
+      if (!drained) backlogged.push(peer);
     }
+    if (backlogged.length === 0) return;
+    const waiting = new Set(await this.queue.peersWithTraffic());
+    for (const peer of backlogged) {
+      if (waiting.has(peer))
+        this.metrics.count(MetricName.federationBacklogRounds, this.#label(peer));
+    }
+  }
+
+  /**
+   * This round's links: configured peers, peers with held slots, and relays that are not
+   * configured peers whose last traffic is at most `dynamicLinkMs` ago (at most
+   * `maxDynamicPeers` of these, the one idle longest dropped first).
+   */
+  #links(withTraffic: string[]): string[] {
+    const { dynamicLinkMs, maxDynamicPeers } = this.#settings;
+    const now = this.clock.now();
+    for (const peer of withTraffic) {
+      if (this.directory.isConfigured(peer)) continue;
+      // Re-inserted, so the map stays in the order of last traffic.
+      this.#lingering.delete(peer);
+      this.#lingering.set(peer, now + dynamicLinkMs);
+    }
+    for (const [peer, until] of this.#lingering) {
+      if (until <= now || this.#lingering.size > maxDynamicPeers) this.#lingering.delete(peer);
+    }
+    return [
+      ...new Set([...this.directory.configuredPeers, ...withTraffic, ...this.#lingering.keys()]),
+    ];
   }
 
   async #send(claim: OutboundClaim): Promise<void> {
@@ -420,7 +508,9 @@ export class Federation {
     this.log("shroud: dropped the oldest federation dead letter (maxDeadLetters reached)");
   }
 
+  /** Releases the clients' hop requests still held, then stops delivery. */
   async stop(): Promise<void> {
+    this.#release?.releaseAll();
     await this.queue.stopDelivery();
   }
 

@@ -14,6 +14,12 @@ export interface FederationConfig {
   slotCapacity: number;
   /** Slots in every batch, real or cover (default 16). */
   slotsPerBatch: number;
+  /**
+   * Batches every link carries each round, idle or busy (default 1): a link forwards at most
+   * `batchesPerRound × slotsPerBatch` envelopes a round (16 a second with the defaults); more
+   * wait in the queue for later rounds. Raise it for a busier link; its volume stays fixed.
+   */
+  batchesPerRound: number;
   /** Most relays an envelope may cross (default 3). */
   maxHops: number;
   /** Delivery retries (default 10 attempts, 500 ms doubling to at most 60 s, with jitter). */
@@ -31,6 +37,23 @@ export interface FederationConfig {
    * round (at least a second); each such link costs a full batch per round (default 64).
    */
   maxDynamicPeers: number;
+  /**
+   * Under "open": how long a link to a relay that is not a configured peer keeps its
+   * `batchesPerRound` batches a round after the last round it had traffic (ms, default 10
+   * minutes; 0: batches only in rounds with traffic). At most `maxDynamicPeers` such links are
+   * kept, the one idle longest dropped first.
+   */
+  dynamicLinkMs: number;
+  /**
+   * When this relay, as an ingress, answers its clients' forward, proxy and peer_descriptor
+   * requests. "round" (default): proxied requests are held and sent to their next hops
+   * together, in random order, at the next multiple of `roundIntervalMs` on the wall clock; the
+   * answers to all of a round's requests for one next hop, forwards and descriptors included,
+   * go back together once that hop has answered all of its proxied ones. "immediate": a
+   * proxied request leaves at once and every answer goes back as soon as it is known. With
+   * `roundIntervalMs` 0 it is always immediate.
+   */
+  ingressRelease: "round" | "immediate";
   /** Peers' descriptors cached at most, least recently used dropped first (default 1024). */
   peerCacheSize: number;
   /** Deadline of a proxied request: connecting, the answer's headers and its body (default 15 s). */
@@ -55,16 +78,22 @@ export function batchBytes(slotsPerBatch: number, slotCapacity: number): number 
   return slotsPerBatch * (SLOT_OVERHEAD + slotCapacity) + BATCH_FRAMING;
 }
 
+/** Most batches a link may carry per round (each is signed and queued on its own). */
+export const MAX_BATCHES_PER_ROUND = 1000;
+
 export const DEFAULT_FEDERATION: FederationConfig = {
   policy: "allowlist",
   peers: [],
   slotCapacity: 4096,
   slotsPerBatch: 16,
+  batchesPerRound: 1,
   maxHops: 3,
   delivery: { maxAttempts: 10, baseDelayMs: 500, maxDelayMs: 60_000 },
   maxBatchBytes: batchBytes(16, 4096),
   batchIdDays: 7,
   maxDynamicPeers: 64,
+  dynamicLinkMs: 600_000,
+  ingressRelease: "round",
   peerCacheSize: 1024,
   proxyTimeoutMs: 15_000,
   maxDeadLetters: 1024,
@@ -163,10 +192,18 @@ export function relayConfig(options: RelayConfigInput): RelayConfig {
   f.peers = [...new Set(f.peers.map((p) => normalizeOrigin(p)))];
   positiveInt("federation.slotCapacity", f.slotCapacity);
   positiveInt("federation.slotsPerBatch", f.slotsPerBatch);
+  positiveInt("federation.batchesPerRound", f.batchesPerRound);
+  if (f.batchesPerRound > MAX_BATCHES_PER_ROUND) {
+    throw new ConfigError(`federation.batchesPerRound must be at most ${MAX_BATCHES_PER_ROUND}`);
+  }
   positiveInt("federation.maxHops", f.maxHops);
   positiveInt("federation.maxBatchBytes", f.maxBatchBytes);
   positiveInt("federation.batchIdDays", f.batchIdDays);
   positiveInt("federation.maxDynamicPeers", f.maxDynamicPeers, true);
+  positiveInt("federation.dynamicLinkMs", f.dynamicLinkMs, true);
+  if (f.ingressRelease !== "round" && f.ingressRelease !== "immediate") {
+    throw new ConfigError('federation.ingressRelease must be "round" or "immediate"');
+  }
   positiveInt("federation.peerCacheSize", f.peerCacheSize);
   positiveInt("federation.proxyTimeoutMs", f.proxyTimeoutMs);
   positiveInt("federation.maxDeadLetters", f.maxDeadLetters);

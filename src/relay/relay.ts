@@ -107,12 +107,14 @@ export class Relay {
         this.#log(`shroud: round close failed (${error instanceof Error ? error.name : "error"})`);
         throw error;
       });
-    const federation = this.#federation;
-    this.#service = new RelayService(config, ports.inboxes, ports.pool, ports.clock, closeAtOnce, {
-      forward: (request) => federation.forward(request),
-      proxy: (request, capacity) => federation.proxy(request, capacity),
-      peerDescriptor: (request, capacity) => federation.peerDescriptor(request, capacity),
-    });
+    this.#service = new RelayService(
+      config,
+      ports.inboxes,
+      ports.pool,
+      ports.clock,
+      closeAtOnce,
+      this.#federation.clientHops,
+    );
   }
 
   /**

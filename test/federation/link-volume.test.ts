@@ -1,14 +1,17 @@
 /**
- * Constant link volume: once per round the link A -> B carries one batch of `slotsPerBatch`
- * slots padded with cover, and more batches of the same size only when real traffic exceeds a
- * batch. Observed on the wire (A's outbound HTTP) with 0, 1, 16, 100 and again 0 real
- * forwarded deposits per round, on the embedded store and on two Redis servers.
+ * Constant link volume: every round the link A -> B carries exactly `batchesPerRound` batches of
+ * `slotsPerBatch` slots, padded with cover, whether A holds nothing or a burst; envelopes beyond
+ * a round's capacity wait for the next rounds. Observed on the wire (A's outbound HTTP) over
+ * rounds with 0, 1, 16, 100 and again 0 real forwarded deposits, then idle rounds while the
+ * burst drains, on the embedded store and on two Redis servers: the same number and size of
+ * batches every round, and every deposit delivered once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { signBatch, verifyBatch, type Batch } from "../../src/protocol/federation-batch.js";
+import { MetricName } from "../../src/relay/ports/metrics.js";
 import { DEFAULT_FEDERATION } from "../../src/relay/relay-config.js";
 import {
   freePort,
@@ -28,38 +31,52 @@ import {
 } from "./support.js";
 
 const { slotCapacity } = DEFAULT_FEDERATION;
-/** Large enough for every batch shape this file sends (up to 128 slots). */
+/** Large enough for every batch shape this file sends. */
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 const FAST = { maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 200 };
-/** Real forwarded deposits in each round, in order. */
-const ROUNDS = [0, 1, 16, 100, 0];
+/** Real forwarded deposits made in each round, in order: idle, busy, a burst, idle again. */
+const BUSY = [0, 1, 16, 100, 0];
+const TOTAL = BUSY.reduce((sum, n) => sum + n, 0);
 
 interface Observed {
   real: number;
   batches: WireBatch[];
   decoded: Batch[];
+  /** Deposits B held after this round (cumulative). */
+  delivered: number;
 }
 
 function scenario(
   name: string,
   backendA: () => Backend,
   backendB: () => Backend,
-  slotsPerBatch = DEFAULT_FEDERATION.slotsPerBatch,
+  slotsPerBatch: number,
+  batchesPerRound: number,
 ) {
-  describe(`link volume (${name}, ${slotsPerBatch} slots a batch)`, () => {
+  const capacity = slotsPerBatch * batchesPerRound;
+  // Enough idle rounds after the burst for all of it to leave at `capacity` a round.
+  const rounds = [...BUSY, ...Array<number>(Math.ceil(TOTAL / capacity)).fill(0)];
+  describe(`link volume (${name}, ${batchesPerRound} × ${slotsPerBatch} slots a round)`, () => {
     const relays: TestRelay[] = [];
-    const rounds: Observed[] = [];
+    const observed: Observed[] = [];
     let a: TestRelay;
     let b: TestRelay;
     let inbox: Inbox;
-    let onB: RelayClient;
+    let direct: RelayClient;
 
     beforeAll(async () => {
       const [portA, portB] = [await freePort(), await freePort()];
       const [urlA, urlB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.3:${portB}`];
       const config = (peer: string) => ({
         roundIntervalMs: 60_000,
-        federation: { policy: "allowlist" as const, peers: [peer], delivery: FAST, slotsPerBatch },
+        federation: {
+          policy: "allowlist" as const,
+          peers: [peer],
+          delivery: FAST,
+          slotsPerBatch,
+          batchesPerRound,
+          maxBatchBytes: MAX_BATCH_BYTES,
+        },
       });
       a = await startRelay({
         host: "127.0.0.1",
@@ -75,29 +92,39 @@ function scenario(
         config: config(urlA),
       });
       relays.push(b);
-      onB = await RelayClient.connectVia(b.url, await RelayClient.connect(a.url));
+      const onB = await RelayClient.connectVia(b.url, await RelayClient.connect(a.url));
+      direct = await RelayClient.connect(b.url);
       inbox = await createInbox(b.url, onB.descriptor.signingKey);
       const card = contactCard(inbox);
       const signer = a.relay.keyRing.stored.signing.publicKey;
       let n = 0;
-      for (const real of ROUNDS) {
+      for (const real of rounds) {
         const before = a.batches.length;
         const results = [];
         for (let i = 0; i < real; i++) results.push(onB.deposit(card, text(`m${n++}`)));
         for (const result of await Promise.all(results)) expect(result.status).toBe("forwarded");
         await a.relay.closeRound();
         await drainLink(a, b);
+        await b.relay.closeRound();
         const batches = a.batches.slice(before);
         const decoded = await Promise.all(
           batches.map((w) => verifyBatch(w.body, signer, MAX_BATCH_BYTES)),
         );
-        rounds.push({ real, batches, decoded });
+        // The inbox exists at B from its first deposit on.
+        const held = await direct.fetchAll(inbox);
+        expect(held.status).toBe(n === 0 ? "not_found" : "ok");
+        const delivered = held.status === "ok" ? held.messages.length : 0;
+        observed.push({ real, batches, decoded, delivered });
       }
-      await b.relay.closeRound();
-    }, 60_000);
+    }, 180_000);
 
     afterAll(async () => {
       for (const relay of relays.splice(0)) await relay.close();
+    });
+
+    it("sends the same number of batches every round, idle or busy", () => {
+      const counts = observed.map((round) => round.batches.length);
+      expect(counts).toEqual(rounds.map(() => batchesPerRound));
     });
 
     it("sends every batch at one size, with exactly slotsPerBatch slots", async () => {
@@ -114,10 +141,9 @@ function scenario(
         },
         a.relay.keyRing.signingKey,
       );
-      const all = rounds.flatMap((r) => r.batches);
-      expect(all.length).toBeGreaterThanOrEqual(ROUNDS.length);
+      const all = observed.flatMap((r) => r.batches);
       expect(new Set(all.map((w) => w.body.length))).toEqual(new Set([reference.length]));
-      for (const batch of rounds.flatMap((r) => r.decoded)) {
+      for (const batch of observed.flatMap((r) => r.decoded)) {
         expect(batch.slots).toHaveLength(slotsPerBatch);
         expect(batch.slotCapacity).toBe(slotCapacity);
         expect(batch.origin).toBe(a.url);
@@ -126,31 +152,37 @@ function scenario(
       expect(new Set(all.map((w) => w.url))).toEqual(new Set([`${b.url}/v1/federation`]));
     });
 
-    it("sends max(1, ceil(real / slotsPerBatch)) batches a round", () => {
-      for (const round of rounds) {
-        expect(round.batches.length).toBe(Math.max(1, Math.ceil(round.real / slotsPerBatch)));
+    it("carries at most a round's capacity and the rest in later rounds", () => {
+      let held = 0;
+      let delivered = 0;
+      for (const round of observed) {
+        held += round.real;
+        const sent = Math.min(held, capacity);
+        held -= sent;
+        delivered += sent;
+        expect(round.delivered).toBe(delivered);
       }
-      if (slotsPerBatch >= 100) {
-        // A link sized for its traffic: 0 and 100 real messages look exactly alike.
-        const sizes = rounds.map((r) => r.batches.map((w) => w.body.length));
-        expect(new Set(sizes.map((s) => JSON.stringify(s))).size).toBe(1);
-      }
+      expect(delivered).toBe(TOTAL);
     });
 
-    it("sends one batch, not two, when the real envelopes fill exactly one batch", () => {
-      // 16 real envelopes do not exceed a batch of 16: nothing calls for a second, all-cover one.
-      const full = rounds.find((r) => r.real === 16)!;
-      expect(full.batches.length).toBe(Math.max(1, Math.ceil(16 / slotsPerBatch)));
+    it("counts the rounds that left envelopes waiting", async () => {
+      let held = 0;
+      let backlog = 0;
+      for (const round of observed) {
+        held = Math.max(0, held + round.real - capacity);
+        if (held > 0) backlog += 1;
+      }
+      expect(backlog).toBeGreaterThan(0);
+      expect(await a.counter(MetricName.federationBacklogRounds, { peer: b.url })).toBe(backlog);
     });
 
-    it("has every batch of every round accepted and every real deposit delivered once", async () => {
-      const answers = rounds.flatMap((r) => r.batches.map((w) => `${w.status} ${w.answer}`));
+    it("has every batch accepted and every real deposit delivered exactly once", async () => {
+      const answers = observed.flatMap((r) => r.batches.map((w) => `${w.status} ${w.answer}`));
       expect(new Set(answers)).toEqual(new Set(["200 accepted"]));
-      const fetched = await onB.fetchAll(inbox);
+      const fetched = await direct.fetchAll(inbox);
       expect(fetched.status).toBe("ok");
       if (fetched.status !== "ok") return;
-      const total = ROUNDS.reduce((s, r) => s + r, 0);
-      const expected = Array.from({ length: total }, (_, i) => `m${i}`).sort();
+      const expected = Array.from({ length: TOTAL }, (_, i) => `m${i}`).sort();
       expect(fetched.messages.map((m) => untext(m.payload)).sort()).toEqual(expected);
       expect(a.logs).toEqual([]);
       expect(b.logs).toEqual([]);
@@ -159,8 +191,8 @@ function scenario(
 }
 
 const memory = (): Backend => ({ kind: "memory" });
-scenario("embedded store, one process", memory, memory);
-scenario("embedded store, one process", memory, memory, 128);
+scenario("embedded store", memory, memory, DEFAULT_FEDERATION.slotsPerBatch, 1);
+scenario("embedded store", memory, memory, 8, 3);
 
 describe("on Redis", () => {
   let redisA: RedisFixture | undefined;
@@ -183,5 +215,7 @@ describe("on Redis", () => {
     "two Redis servers",
     redis(() => redisA),
     redis(() => redisB),
+    DEFAULT_FEDERATION.slotsPerBatch,
+    1,
   );
 });

@@ -2,12 +2,15 @@
  * Forwards under `--federation open` to next hops that are not configured peers, over real HTTP
  * on loopback: a hop that serves no verified descriptor (not a relay) is refused with
  * `unavailable` and never gets a batch; past `maxDynamicPeers` new hops within a round, more
- * are refused until the window has passed; configured peers are never counted.
+ * are refused until the window has passed; configured peers are never counted. A link to such
+ * a hop keeps `batchesPerRound` batches a round for `dynamicLinkMs` after its last traffic, at
+ * most `maxDynamicPeers` of them, the one idle longest let go first.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import type { Descriptor } from "../../src/protocol/descriptor.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
+import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startStandIns, type StandIns } from "./peer-stand-in.js";
 import {
   descriptorOf,
@@ -87,5 +90,82 @@ describe("forwards to hops that are not configured peers", () => {
       (status) => status === RelayStatus.accepted,
       10_000,
     );
+  });
+});
+
+describe("links to hops that are not configured peers keep a fixed rate", () => {
+  let hops: StandIns;
+  let a: TestRelay;
+  let descriptorA: Descriptor;
+  /** Added to the system clock: the test moves the relay's time forward. */
+  let offset = 0;
+  const BATCHES = 2;
+  const LINGER_MS = 600_000;
+  /** Past the window in which a new dynamic hop counts against maxDynamicPeers. */
+  const ADMISSION_MS = 61_000;
+
+  beforeAll(async () => {
+    hops = await startStandIns(4);
+    a = await startRelay({
+      host: "127.0.0.1",
+      backend: { kind: "memory" },
+      clock: { now: () => Date.now() + offset },
+      config: {
+        roundIntervalMs: 60_000,
+        federation: {
+          policy: "open",
+          peers: [],
+          maxDynamicPeers: 2,
+          batchesPerRound: BATCHES,
+          dynamicLinkMs: LINGER_MS,
+        },
+      },
+    });
+    descriptorA = await descriptorOf(a.url);
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    await hops?.close();
+  });
+
+  const forward = async (hop: string) =>
+    (await postSealed(a.url, descriptorA, forwardRequest(hop, randomBytes(1024)))).status;
+
+  /** Closes a round and returns how many batches each stand-in got in it, once all arrived. */
+  const round = async () => {
+    const before = hops.peers.map((p) => p.batches.length);
+    await a.relay.closeRound();
+    const other = { peer: "other" };
+    const sent = await a.counter(MetricName.federationBatchesSent, other);
+    await waitFor(
+      () => a.counter(MetricName.federationBatchesDelivered, other),
+      (delivered) => delivered >= sent,
+      10_000,
+      "the round's batches",
+    );
+    return hops.peers.map((p, i) => p.batches.length - before[i]!);
+  };
+
+  it("sends batchesPerRound batches a round, idle or busy, until dynamicLinkMs has passed", async () => {
+    const [x, y, z, never] = hops.peers.map((p) => p.url);
+    expect(await forward(x!)).toBe(RelayStatus.accepted);
+    expect(await round()).toEqual([BATCHES, 0, 0, 0]);
+    // Idle rounds: the link to x keeps its volume.
+    expect(await round()).toEqual([BATCHES, 0, 0, 0]);
+    offset += ADMISSION_MS;
+    expect(await round()).toEqual([BATCHES, 0, 0, 0]);
+    expect(await forward(y!)).toBe(RelayStatus.accepted);
+    expect(await round()).toEqual([BATCHES, BATCHES, 0, 0]);
+    // A third link is one too many (maxDynamicPeers 2): the one idle longest (x) is let go.
+    offset += ADMISSION_MS;
+    expect(await forward(z!)).toBe(RelayStatus.accepted);
+    expect(await round()).toEqual([0, BATCHES, BATCHES, 0]);
+    expect(await round()).toEqual([0, BATCHES, BATCHES, 0]);
+    // Once dynamicLinkMs has passed since their last traffic, the links end.
+    offset += LINGER_MS;
+    expect(await round()).toEqual([0, 0, 0, 0]);
+    expect(never).toBeDefined();
+    expect(hops.peers[3]!.batches).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 /**
  * Real HTTP servers on loopback standing in for peer relays that this test does not need to run
  * in full: each serves a validly signed descriptor for its own origin and answers
- * POST /v1/federation (and POST /v1/relay) as the test says, counting what it got. Many of them
+ * POST /v1/federation (and POST /v1/relay) as the test says, recording what it got. Many of them
  * are cheap, so a relay can be made to federate with hundreds of distinct origins.
  */
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { signDescriptor } from "../../src/protocol/descriptor.js";
@@ -15,8 +16,20 @@ export interface StandInOptions {
   batchStatus?: number;
   /** What GET /.well-known/shroud does: serve the descriptor, answer 404, or never answer. */
   descriptor?: "serve" | "missing" | "stall";
-  /** What POST /v1/relay does: answer 200 with a short body, or drip bytes and never finish. */
-  relay?: "answer" | "drip";
+  /**
+   * What POST /v1/relay does: answer 200 with a short body; "echo": answer 200 with the
+   * SHA-256 of the request body, so each requester can tell its own answer; or drip bytes and
+   * never finish.
+   */
+  relay?: "answer" | "echo" | "drip";
+  /** How long POST /v1/relay waits, once the body is read, before it answers (ms, default 0). */
+  relayDelayMs?: number;
+}
+
+/** A POST /v1/relay a stand-in received: its body, and when it had all of it (Date.now()). */
+export interface RelayArrival {
+  body: Uint8Array;
+  at: number;
 }
 
 export interface StandIn {
@@ -27,6 +40,8 @@ export interface StandIn {
   acknowledged: number;
   /** GET /.well-known/shroud requests received. */
   descriptorRequests: number;
+  /** POST /v1/relay requests received, in the order their bodies were complete. */
+  relayRequests: RelayArrival[];
   /** Requests being handled right now (a stalled one stays until its client gives up). */
   open: number;
   /** Most requests open at the same time. */
@@ -71,6 +86,7 @@ export async function startStandIns(
       batches: [],
       acknowledged: 0,
       descriptorRequests: 0,
+      relayRequests: [],
       open: 0,
       maxOpen: 0,
     };
@@ -107,9 +123,15 @@ export async function startStandIns(
         return void response.writeHead(status).end(status === 200 ? "accepted" : "unavailable");
       }
       if (request.method === "POST" && path === "/v1/relay") {
-        await readBody(request);
-        if ((options.relay ?? "answer") === "answer") {
-          return void response.writeHead(200).end(Buffer.alloc(64));
+        const body = await readBody(request);
+        peer.relayRequests.push({ body, at: Date.now() });
+        const mode = options.relay ?? "answer";
+        if (mode !== "drip" && options.relayDelayMs) {
+          await new Promise((resolve) => setTimeout(resolve, options.relayDelayMs));
+        }
+        if (mode === "answer") return void response.writeHead(200).end(Buffer.alloc(64));
+        if (mode === "echo") {
+          return void response.writeHead(200).end(createHash("sha256").update(body).digest());
         }
         response.writeHead(200, { "content-type": "application/ohttp-res" });
         const timer = setInterval(() => response.write(Buffer.alloc(1)), 100);

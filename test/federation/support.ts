@@ -31,6 +31,7 @@ import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { createRelayApp } from "../../src/relay/app.js";
 import { batchOrigin } from "../../src/protocol/federation-batch.js";
 import { BATCH_SENDER_HEADER } from "../../src/relay/federation.js";
+import type { Clock } from "../../src/relay/ports/clock.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { relayConfig, type RelayConfigInput } from "../../src/relay/relay-config.js";
 import { Relay, type RelayPorts } from "../../src/relay/relay.js";
@@ -92,6 +93,8 @@ export interface RelayOptions {
   config?: Omit<RelayConfigInput, "origin">;
   /** Wraps the relay's outbound HTTP (after the batch recorder), e.g. to lose answers. */
   wrapHttp?: (inner: typeof fetch) => typeof fetch;
+  /** The relay's clock (default: the system clock), e.g. one a test moves forward. */
+  clock?: Clock;
 }
 
 export interface TestRelay {
@@ -174,6 +177,7 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
     http: (options.wrapHttp ?? ((inner) => inner))(recordingHttp(batches)),
     // The tests close rounds themselves (closeRound), so every batch belongs to a known round.
     rounds: { start: async () => {}, stop: async () => {} },
+    ...(options.clock ? { clock: options.clock } : {}),
   };
   const ports: MemoryPorts | RedisPorts =
     options.backend.kind === "memory"
@@ -218,7 +222,10 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
   };
   let relay: Relay;
   try {
-    relay = await Relay.open(relayConfig({ ...options.config, origin: url }), spied);
+    // Rounds are closed by hand here, so clients' hop requests are answered at once unless a
+    // test asks for the release at round boundaries (ingress-release.test.ts).
+    const federation = { ingressRelease: "immediate" as const, ...options.config?.federation };
+    relay = await Relay.open(relayConfig({ ...options.config, federation, origin: url }), spied);
     handler = createRelayApp(relay).fetch;
     await relay.start();
   } catch (error) {
@@ -425,6 +432,20 @@ export function forwardRequest(
   padding = DEFAULT_PADDING,
 ): RelayRequest {
   const request: RelayRequest = { kind: RequestKind.forward, responseSize: 0, nextHop, envelope };
+  request.responseSize = bucketFor(encode(relayRequestCodec, request).length, padding);
+  return request;
+}
+
+/**
+ * A proxy request that carries `envelope` to `nextHop`, sized to its bucket, with room in the
+ * answer for a short body from the next hop.
+ */
+export function proxyRequest(
+  nextHop: string,
+  envelope: Uint8Array,
+  padding = DEFAULT_PADDING,
+): RelayRequest {
+  const request: RelayRequest = { kind: RequestKind.proxy, responseSize: 0, nextHop, envelope };
   request.responseSize = bucketFor(encode(relayRequestCodec, request).length, padding);
   return request;
 }

@@ -178,21 +178,17 @@ export class RedisFederationQueue implements FederationQueue {
   async send(claim: OutboundClaim, batch: Uint8Array): Promise<void> {
     if (!CLAIM_ID.test(claim.id)) throw new RangeError("invalid claim id");
     const keys = this.keys.federationPeer(peerTag(claim.peer));
+    // A cover-only batch's claim was never stored, so it cannot be rebuilt: nothing to forget
+    // or remember. (Writing its id would leave a list behind for a peer the registry forgot,
+    // such as a dynamic link that keeps its batches while idle.)
+    if (claim.slots.length === 0 && !(await this.redis.sismember(keys.unsent, claim.id))) {
+      await this.#enqueue(claim, batch);
+      return;
+    }
     if ((await this.redis.lpos(keys.sent, claim.id)) === null) {
       // If this process dies after the add, the claim stays unsent and is rebuilt and sent
       // again with the same job id, which BullMQ (or the sent list) drops.
-      await this.#deliveryQueue().add(
-        "batch",
-        { p: claim.peer, b: buf(batch).toString("base64") },
-        {
-          jobId: claim.id,
-          attempts: ATTEMPTS_CEILING,
-          backoff: { type: BACKOFF },
-          removeOnComplete: true,
-          removeOnFail: false,
-          stackTraceLimit: 0,
-        },
-      );
+      await this.#enqueue(claim, batch);
     }
     await runScript(this.redis, "fedSent", [
       keys.unsent,
@@ -202,6 +198,21 @@ export class RedisFederationQueue implements FederationQueue {
       keys.entryPrefix,
       RECENTLY_SENT,
     ]);
+  }
+
+  async #enqueue(claim: OutboundClaim, batch: Uint8Array): Promise<void> {
+    await this.#deliveryQueue().add(
+      "batch",
+      { p: claim.peer, b: buf(batch).toString("base64") },
+      {
+        jobId: claim.id,
+        attempts: ATTEMPTS_CEILING,
+        backoff: { type: BACKOFF },
+        removeOnComplete: true,
+        removeOnFail: false,
+        stackTraceLimit: 0,
+      },
+    );
   }
 
   async startDelivery(

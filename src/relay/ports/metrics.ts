@@ -25,6 +25,11 @@ export const MetricName = {
   federationBatchesReceived: "shroud_federation_batches_received_total",
   /** Per peer: proxied requests whose next hop failed or missed the deadline (`unavailable`). */
   federationProxyFailures: "shroud_federation_proxy_failures_total",
+  /**
+   * Per peer: rounds after which a link still held envelopes its batches had no room for (they
+   * wait for later rounds). Rising steadily: raise `batchesPerRound`.
+   */
+  federationBacklogRounds: "shroud_federation_backlog_rounds_total",
   /** Dead letters deleted, oldest first, to stay within maxDeadLetters. */
   federationDeadLettersDropped: "shroud_federation_dead_letters_dropped_total",
 } as const;
