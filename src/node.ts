@@ -162,8 +162,11 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     await redis?.close();
     throw error;
   }
-  // A proxied request leaves its client's connection idle until the next hop answers.
-  server.timeout = Math.max(server.timeout, relay.config.federation.proxyTimeoutMs + 5000);
+  // A proxied request leaves its client's connection idle until the next hop answers, after
+  // waiting for the round boundary when the ingress releases per round.
+  const { federation, roundIntervalMs } = relay.config;
+  const held = federation.ingressRelease === "round" ? roundIntervalMs : 0;
+  server.timeout = Math.max(server.timeout, held + federation.proxyTimeoutMs + 5000);
   serving.handler = createRelayApp(relay).fetch;
   serving.relay = relay;
   await relay.start();

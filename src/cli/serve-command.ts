@@ -11,7 +11,7 @@ import { FaultLog, faultLabel, installFaultHandlers } from "../adapters/node/pro
 import type { RedisPorts } from "../adapters/redis/redis-ports.js";
 import { startNodeRelay, type RunningRelay, type StoreLimits } from "../node.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
-import type { FederationConfig } from "../relay/relay-config.js";
+import { MAX_BATCHES_PER_ROUND, type FederationConfig } from "../relay/relay-config.js";
 import {
   CliError,
   line,
@@ -29,6 +29,8 @@ const FEDERATION_LIMITS = {
   peerCacheSize: ["peer-cache", "SHROUD_PEER_CACHE", 1, 1_000_000],
   proxyTimeoutMs: ["proxy-timeout-ms", "SHROUD_PROXY_TIMEOUT_MS", 1, 600_000],
   maxDeadLetters: ["max-dead-letters", "SHROUD_MAX_DEAD_LETTERS", 1, 1_000_000],
+  batchesPerRound: ["batches-per-round", "SHROUD_BATCHES_PER_ROUND", 1, MAX_BATCHES_PER_ROUND],
+  dynamicLinkMs: ["dynamic-link-ms", "SHROUD_DYNAMIC_LINK_MS", 0, 86_400_000],
 } as const;
 type FederationLimit = keyof typeof FEDERATION_LIMITS;
 
@@ -57,9 +59,12 @@ export interface ServeConfig {
   limits: IngressLimits;
   /** Caps on what the store holds; what is left out keeps the store's default. */
   store: StoreLimits;
-  /** Federation: "allowlist" of `peers` (none: off) or "open" to any relay; limits if given. */
+  /**
+   * Federation: "allowlist" of `peers` (none: off) or "open" to any relay; limits and the
+   * ingress release if given.
+   */
   federation: Pick<FederationConfig, "policy" | "peers"> &
-    Partial<Pick<FederationConfig, FederationLimit>>;
+    Partial<Pick<FederationConfig, FederationLimit | "ingressRelease">>;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -125,6 +130,9 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "peer-cache": { type: "string" },
       "proxy-timeout-ms": { type: "string" },
       "max-dead-letters": { type: "string" },
+      "batches-per-round": { type: "string" },
+      "dynamic-link-ms": { type: "string" },
+      "ingress-release": { type: "string" },
       "max-inboxes": { type: "string" },
       "max-store-bytes": { type: "string" },
       "max-pending-bytes": { type: "string" },
@@ -157,6 +165,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const redisPrefix = pick("redis-prefix", "SHROUD_REDIS_PREFIX");
   const redisQueue = pick("redis-queue", "SHROUD_REDIS_QUEUE_URL");
   const policy = pick("federation", "SHROUD_FEDERATION");
+  const release = pick("ingress-release", "SHROUD_INGRESS_RELEASE");
   for (const url of [redisUrl, redisQueue]) {
     if (url && !/^rediss?:\/\//.test(url[0])) {
       throw new UsageError(`${url[1]} must be a redis:// or rediss:// URL`);
@@ -178,6 +187,11 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   if (policy && policy[0] !== "open" && policy[0] !== "allowlist") {
     throw new UsageError(
       `${policy[1]} must be "open" or "allowlist", got ${JSON.stringify(policy[0])}`,
+    );
+  }
+  if (release && release[0] !== "round" && release[0] !== "immediate") {
+    throw new UsageError(
+      `${release[1]} must be "round" or "immediate", got ${JSON.stringify(release[0])}`,
     );
   }
   const peers = peerOrigins(values.peer, env["SHROUD_PEERS"]);
@@ -238,6 +252,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       policy: policy?.[0] === "open" ? "open" : "allowlist",
       peers: [...new Set(peers.map(([peer]) => peer))],
       ...limits,
+      ...(release ? { ingressRelease: release[0] === "round" ? "round" : "immediate" } : {}),
     },
   };
 }

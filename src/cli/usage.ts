@@ -4,6 +4,8 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--data DIR | --redis URL [--redis-prefix P] [--redis-queue URL]]
                     [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
                     [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
+                    [--batches-per-round N] [--dynamic-link-ms N]
+                    [--ingress-release round|immediate]
                     [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S]
                     [--max-connections N] [--max-connections-per-address N]
                     [--rate-limit N] [--rate-burst N] [--trust-proxy]
@@ -42,6 +44,14 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
                     (SHROUD_PROXY_TIMEOUT_MS, default 15000)
   --max-dead-letters N  undeliverable batches kept, the oldest dropped beyond
                     (SHROUD_MAX_DEAD_LETTERS, default 1024)
+  --batches-per-round N  batches every peer gets each round, idle or busy: a link carries at
+                    most N x 16 forwards a round, the rest wait for later rounds
+                    (SHROUD_BATCHES_PER_ROUND, default 1: 16 forwards a second; at most 1000)
+  --dynamic-link-ms N  open: how long a relay that is not a peer keeps its batches after its
+                    last forward (SHROUD_DYNAMIC_LINK_MS, default 600000; 0: only with traffic)
+  --ingress-release R  round: hold clients' proxied requests to the round boundary and send
+                    them together in random order, and answer forwards with them; immediate:
+                    pass them on and answer at once (SHROUD_INGRESS_RELEASE, default round)
 
 HTTP limits (a normal client never meets them; see SECURITY.md for what they do not stop):
   --headers-timeout S  seconds a client has to send its headers
@@ -75,10 +85,12 @@ Store caps (a full store answers deposits \`quota\`, never runs out of memory):
   On Redis, bound its memory with maxmemory (deploy/README.md).
 
 Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
-a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets at
-least one signed batch of fixed size, padded with cover. open accepts any relay as next hop and
-sender; one that is not a peer takes forwards only once it served a valid signed descriptor,
-and at most --max-dynamic-peers of them per round. No peers and allowlist: federation is off.
+a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets the
+same --batches-per-round signed batches of fixed size, padded with cover, however busy the
+link; with --ingress-release round a request through this relay waits up to one round. open
+accepts any relay as next hop and sender; one that is not a peer takes forwards only once it
+served a valid signed descriptor, and at most --max-dynamic-peers of them per round. No peers
+and allowlist: federation is off.
 Both sides must name each other by the origin each serves (--origin).
 
 SHROUD_MASTER_KEY (environment only, never a flag): 32 bytes in base64 that encrypt the key

@@ -102,7 +102,9 @@ export class IngressRelease {
       timer = setTimeout(() => this.#release(release), Math.max(0, release - this.clock.now()));
     });
     // Cleared by the request that armed it, in its own context (Workers ties timers to one).
-    return answer.finally(() => clearTimeout(timer));
+    return answer.finally(() => {
+      if (timer !== undefined) clearTimeout(timer);
+    });
   }
 
   #release(upTo: number): void {

@@ -12,6 +12,11 @@ describe("workerConfig", () => {
     expect(config.relay.roundIntervalMs).toBe(1000);
     expect(config.relay.federation.policy).toBe("allowlist");
     expect(config.relay.federation.peers).toEqual([]);
+    expect(config.relay.federation).toMatchObject({
+      batchesPerRound: 1,
+      dynamicLinkMs: 600_000,
+      ingressRelease: "round",
+    });
     expect(config.instance).toBe("shroud");
     expect(config.masterKey.length).toBe(32);
     expect(config.adminToken).toBeUndefined();
@@ -24,12 +29,20 @@ describe("workerConfig", () => {
       SHROUD_ROUND_MS: "250",
       SHROUD_FEDERATION: "open",
       SHROUD_PEERS: " https://b.example/ , http://127.0.0.1:9000",
+      SHROUD_BATCHES_PER_ROUND: "3",
+      SHROUD_DYNAMIC_LINK_MS: "0",
+      SHROUD_INGRESS_RELEASE: "immediate",
       SHROUD_INSTANCE: "relay-2",
       SHROUD_ADMIN_TOKEN: "a-long-enough-admin-token",
     });
     expect(config.relay.roundIntervalMs).toBe(250);
     expect(config.relay.federation.policy).toBe("open");
     expect(config.relay.federation.peers).toEqual(["https://b.example", "http://127.0.0.1:9000"]);
+    expect(config.relay.federation).toMatchObject({
+      batchesPerRound: 3,
+      dynamicLinkMs: 0,
+      ingressRelease: "immediate",
+    });
     expect(config.instance).toBe("relay-2");
     expect(config.adminToken?.length).toBe(25);
     // Secrets stay out of logs and JSON.
@@ -47,6 +60,10 @@ describe("workerConfig", () => {
     [{ ...base, SHROUD_FEDERATION: "everyone" }, /SHROUD_FEDERATION/],
     [{ ...base, SHROUD_PEERS: "https://relay.example" }, /names this relay itself/],
     [{ ...base, SHROUD_PEERS: "b.example" }, /SHROUD_PEERS must be an http/],
+    [{ ...base, SHROUD_BATCHES_PER_ROUND: "0" }, /SHROUD_BATCHES_PER_ROUND/],
+    [{ ...base, SHROUD_BATCHES_PER_ROUND: "1001" }, /SHROUD_BATCHES_PER_ROUND/],
+    [{ ...base, SHROUD_DYNAMIC_LINK_MS: "-1" }, /SHROUD_DYNAMIC_LINK_MS/],
+    [{ ...base, SHROUD_INGRESS_RELEASE: "later" }, /SHROUD_INGRESS_RELEASE/],
     [{ ...base, SHROUD_INSTANCE: "a/b" }, /SHROUD_INSTANCE/],
     [{ ...base, SHROUD_ADMIN_TOKEN: "short" }, /SHROUD_ADMIN_TOKEN/],
   ])("refuses %j", (vars, message) => {

@@ -7,7 +7,7 @@ import { normalizeOrigin } from "../../protocol/descriptor.js";
 import { ConfigError } from "../../protocol/errors.js";
 import { SecretBytes } from "../../protocol/secret-bytes.js";
 import { decodeMasterKey } from "../../relay/key-ring-seal.js";
-import { relayConfig, type RelayConfig } from "../../relay/relay-config.js";
+import { MAX_BATCHES_PER_ROUND, relayConfig, type RelayConfig } from "../../relay/relay-config.js";
 import type { WorkerEnv } from "./worker-env.js";
 
 export interface WorkerConfig {
@@ -25,6 +25,9 @@ type Vars = Pick<
   | "SHROUD_ROUND_MS"
   | "SHROUD_FEDERATION"
   | "SHROUD_PEERS"
+  | "SHROUD_BATCHES_PER_ROUND"
+  | "SHROUD_DYNAMIC_LINK_MS"
+  | "SHROUD_INGRESS_RELEASE"
   | "SHROUD_INSTANCE"
   | "SHROUD_MASTER_KEY"
   | "SHROUD_ADMIN_TOKEN"
@@ -36,6 +39,22 @@ function origin(text: string, name: string): string {
   } catch {
     throw new ConfigError(`${name} must be an http or https URL, got ${JSON.stringify(text)}`);
   }
+}
+
+/** A whole number from `min` to `max`, or undefined when the variable is unset or empty. */
+function wholeNumber(
+  text: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const trimmed = text?.trim();
+  if (trimmed === undefined || trimmed === "") return undefined;
+  const value = /^\d{1,9}$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
+  }
+  return value;
 }
 
 function masterKey(text: string | undefined): SecretBytes {
@@ -73,6 +92,24 @@ export function workerConfig(env: Vars): WorkerConfig {
     .filter((p) => p !== "")
     .map((p) => origin(p, "SHROUD_PEERS"));
   if (peers.includes(own)) throw new ConfigError(`SHROUD_PEERS names this relay itself (${own})`);
+  const batchesPerRound = wholeNumber(
+    env.SHROUD_BATCHES_PER_ROUND,
+    "SHROUD_BATCHES_PER_ROUND",
+    1,
+    MAX_BATCHES_PER_ROUND,
+  );
+  const dynamicLinkMs = wholeNumber(
+    env.SHROUD_DYNAMIC_LINK_MS,
+    "SHROUD_DYNAMIC_LINK_MS",
+    0,
+    86_400_000,
+  );
+  const release = env.SHROUD_INGRESS_RELEASE?.trim() || undefined;
+  if (release !== undefined && release !== "round" && release !== "immediate") {
+    throw new ConfigError(
+      `SHROUD_INGRESS_RELEASE must be "round" or "immediate", got ${JSON.stringify(release)}`,
+    );
+  }
   const instance = env.SHROUD_INSTANCE?.trim() || "shroud";
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(instance)) {
     throw new ConfigError("SHROUD_INSTANCE must be 1-64 letters, digits, '_', '.' or '-'");
@@ -85,7 +122,13 @@ export function workerConfig(env: Vars): WorkerConfig {
     relay: relayConfig({
       origin: own,
       roundIntervalMs: Number(roundText),
-      federation: { policy, peers },
+      federation: {
+        policy,
+        peers,
+        ...(batchesPerRound === undefined ? {} : { batchesPerRound }),
+        ...(dynamicLinkMs === undefined ? {} : { dynamicLinkMs }),
+        ...(release === undefined ? {} : { ingressRelease: release }),
+      },
     }),
     instance,
     masterKey: masterKey(env.SHROUD_MASTER_KEY),

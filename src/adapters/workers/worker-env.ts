@@ -42,6 +42,12 @@ export interface WorkerEnv {
   SHROUD_FEDERATION?: string;
   /** Comma-separated peer origins. */
   SHROUD_PEERS?: string;
+  /** Batches every link carries each round, idle or busy (default 1). */
+  SHROUD_BATCHES_PER_ROUND?: string;
+  /** Under "open": ms a link to a relay that is not a peer keeps its batches (default 600000). */
+  SHROUD_DYNAMIC_LINK_MS?: string;
+  /** "round" (default) or "immediate": when clients' proxied requests leave and are answered. */
+  SHROUD_INGRESS_RELEASE?: string;
   /** Names this relay's Durable Objects (default "shroud"): several relays may share a Worker. */
   SHROUD_INSTANCE?: string;
   /** Secret: 32 random bytes, base64 or base64url; encrypts the key ring at rest. */
