@@ -23,8 +23,6 @@ import { secureShuffle } from "./shuffle.js";
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 interface Held {
-  /** Wall-clock time (ms) of the release this request waits for. */
-  release: number;
   /** The next hop it names: answers are released together per group. */
   group: string;
   /** Starts its work if it has not started; resolves (never rejects) once the work settled. */
@@ -48,8 +46,11 @@ export function nextRelease(now: number, intervalMs: number): number {
  * const answer = await release.exchange(nextHop, () => federation.proxy(request, capacity));
  */
 export class IngressRelease {
-  /** Requests waiting for their release, in arrival order (shuffled when released). */
-  readonly #held = new Set<Held>();
+  /**
+   * Requests waiting, by release time: each held request's timer looks up only the few release
+   * times pending, not every request. Within one, in arrival order (shuffled when released).
+   */
+  readonly #held = new Map<number, Held[]>();
 
   constructor(
     private readonly intervalMs: number,
@@ -70,11 +71,6 @@ export class IngressRelease {
     return this.#hold(group, work, true);
   }
 
-  /** Requests waiting for a release. */
-  get waiting(): number {
-    return this.#held.size;
-  }
-
   /** Releases every waiting request now (the relay is stopping). */
   releaseAll(): void {
     this.#release(Infinity);
@@ -93,12 +89,14 @@ export class IngressRelease {
           ));
       if (startNow) void begin();
       const release = nextRelease(this.clock.now(), this.intervalMs);
-      this.#held.add({
-        release,
+      const held: Held = {
         group,
         begin,
         deliver: () => void begin().then((o) => (o.ok ? resolve(o.value) : reject(o.error))),
-      });
+      };
+      const due = this.#held.get(release);
+      if (due) due.push(held);
+      else this.#held.set(release, [held]);
       timer = setTimeout(() => this.#release(release), Math.max(0, release - this.clock.now()));
     });
     // Cleared by the request that armed it, in its own context (Workers ties timers to one).
@@ -108,9 +106,13 @@ export class IngressRelease {
   }
 
   #release(upTo: number): void {
-    const due = [...this.#held].filter((held) => held.release <= upTo);
+    const due: Held[] = [];
+    for (const [release, held] of this.#held) {
+      if (release > upTo) continue;
+      this.#held.delete(release);
+      for (const one of held) due.push(one);
+    }
     if (due.length === 0) return;
-    for (const held of due) this.#held.delete(held);
     const groups = new Map<string, Held[]>();
     for (const held of secureShuffle(due)) {
       // Proxied exchanges leave for their next hops in this random order.
