@@ -128,13 +128,15 @@ export class TrafficShaper {
 
   #fire(): void {
     if (!this.#running) return;
-    const kind = this.#next;
-    this.#next = kind === "write" ? "read" : "write";
     this.#arm(slotGap(this.profile));
     if (this.#inFlight >= MAX_IN_FLIGHT) {
+      // Nothing leaves; the next slot sends what this one would have, so writes and reads
+      // still take turns.
       this.stats.skipped++;
       return;
     }
+    const kind = this.#next;
+    this.#next = kind === "write" ? "read" : "write";
     this.#inFlight++;
     const done = () => {
       this.#inFlight--;

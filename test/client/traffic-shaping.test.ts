@@ -10,6 +10,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import type { ShapingProfile } from "../../src/client/shaping-profile.js";
 import { MAX_IN_FLIGHT, slotGap } from "../../src/client/traffic-shaper.js";
 import { TransportError } from "../../src/protocol/errors.js";
+import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { freePort } from "../fixtures/redis-fixture.js";
@@ -66,7 +67,7 @@ describe("traffic shaping", () => {
     const stats = client.shapingStats!;
     // Nothing left outside a slot: every request on the wire is a slot's (the last one may still
     // be on its way), and every one is a cell.
-    await expect.poll(() => sizes.length).toBe(stats.real + stats.cover);
+    await expect.poll(() => sizes.length, { timeout: 20_000 }).toBe(stats.real + stats.cover);
     // Eight deposits, and two fetch pages: payloads fill the bucket below the cell, so a 4 KiB
     // answer carries four of them.
     expect(stats.real).toBe(8 + 2);
@@ -76,8 +77,9 @@ describe("traffic shaping", () => {
     expect(stats.loopReceived).toBeGreaterThanOrEqual(6);
     expect(stats.loopReceived).toBeLessThanOrEqual(stats.loopSent);
     // Write and read slots alternate: the relay saw as many writes as reads, give or take one.
+    // Whatever the outcome (a first read of the sink may come before it exists: not_found).
     const count = (kind: string) =>
-      ["accepted", "ok"].reduce(
+      Object.keys(RelayStatus).reduce(
         (sum, status) => sum + relay!.ports.metrics.counter(MetricName.requests, { kind, status }),
         0,
       );
@@ -96,6 +98,8 @@ describe("traffic shaping", () => {
       const r = await startNodeRelay({
         port,
         ports,
+        // Every client here is on 127.0.0.1: the per-address caps are not what is tested.
+        limits: { maxConnectionsPerAddress: 0, requestsPerSecond: 0 },
         config: {
           roundIntervalMs: 50,
           federation: { policy: "allowlist", peers: [peer], delivery: fast },
@@ -108,7 +112,10 @@ describe("traffic shaping", () => {
     await start(portB, urlA);
     const sizes: { request: number; response: number }[] = [];
     const viaA = await RelayClient.connect(urlA, { fetch: sizesOf(sizes) });
-    const onB = await RelayClient.connectVia(urlB, viaA, { shaping: FAST });
+    // Slots a little slower than A's rounds, which hold every hop request to the round's end.
+    const onB = await RelayClient.connectVia(urlB, viaA, {
+      shaping: { kind: "constant", intervalMs: 40, cellSize: 4096 },
+    });
     clients.push(viaA, onB);
     const inbox = await createInbox(urlB, onB.descriptor.signingKey);
     expect(await onB.deposit(contactCard(inbox), text("hello through A"))).toEqual({
@@ -119,14 +126,19 @@ describe("traffic shaping", () => {
     // Every request A saw from this client was a slot's, one 4 KiB cell each way.
     const stats = onB.shapingStats!;
     const descriptorFetch = 1; // connectVia asked A for B's descriptor before the slots began
-    await expect.poll(() => sizes.length - descriptorFetch).toBe(stats.real + stats.cover);
+    await expect
+      .poll(() => sizes.length - descriptorFetch, { timeout: 20_000 })
+      .toBe(stats.real + stats.cover - onB.shapingStats!.coverFailures);
     expect(
       sizes.slice(descriptorFetch).every((s) => s.request === 4096 && s.response === 4096),
     ).toBe(true);
-    const seen = (kind: string, status: string) =>
-      a.metrics.counter(MetricName.requests, { kind, status });
-    const forwards = seen("forward", "accepted");
-    const proxied = seen("proxy", "ok");
+    const seen = (kind: string) =>
+      Object.keys(RelayStatus).reduce(
+        (sum, status) => sum + a.metrics.counter(MetricName.requests, { kind, status }),
+        0,
+      );
+    const forwards = seen("forward");
+    const proxied = seen("proxy");
     expect(forwards + proxied).toBe(stats.real + stats.cover);
     expect(Math.abs(forwards - proxied)).toBeLessThanOrEqual(1);
   });
