@@ -445,6 +445,33 @@ export class GroupSession {
 
   async #sync(): Promise<GroupEvent[]> {
     await this.#read();
+    return this.#deliver();
+  }
+
+  /**
+   * Reads like sync() but keeps what arrived for a later sync() or take() (saved with the
+   * session): for a client that reads its groups on its own schedule rather than when its user
+   * asks.
+   *
+   * @example
+   * await group.poll(); // on a timer
+   * for (const event of await group.take()) console.log(event); // when the user asks
+   */
+  poll(): Promise<void> {
+    return this.#exclusive(() => this.#read());
+  }
+
+  /** What was read and not yet returned (by poll, send or change), without fetching anything. */
+  take(): Promise<GroupEvent[]> {
+    return this.#exclusive(() => this.#deliver());
+  }
+
+  /** Events read and kept for the next sync() or take(). */
+  get unread(): number {
+    return this.#undelivered.length;
+  }
+
+  async #deliver(): Promise<GroupEvent[]> {
     const events = this.#undelivered;
     if (events.length === 0) return [];
     this.#undelivered = [];
