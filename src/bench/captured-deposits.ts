@@ -7,6 +7,7 @@ import { contactCard, type Inbox } from "../client/inbox.js";
 import { RelayClient } from "../client/relay-client.js";
 import { TransportError } from "../protocol/errors.js";
 import { BENCH_ORIGIN } from "./bench-relay.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 
 /** HTTP status the capturing fetch answers POSTs with; the client turns it into TransportError. */
 const NOT_SENT = 503;
@@ -37,7 +38,10 @@ export async function captureDeposits(
     captured.push(new Uint8Array(await request.arrayBuffer()));
     return new Response(null, { status: NOT_SENT });
   };
-  const client = await RelayClient.connect(source.origin ?? BENCH_ORIGIN, { fetch: capturing });
+  const client = await RelayClient.connect(source.origin ?? BENCH_ORIGIN, {
+    shaping: ShapingProfiles.off,
+    fetch: capturing,
+  });
   const cards = inboxes.map(contactCard);
   let next = 0;
   const worker = async (): Promise<void> => {

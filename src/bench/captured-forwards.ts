@@ -6,6 +6,7 @@
 import { contactCard, type ContactCard, type Inbox } from "../client/inbox.js";
 import { RelayClient } from "../client/relay-client.js";
 import { TransportError } from "../protocol/errors.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 
 /** HTTP status the capturing fetch answers POSTs with; the client turns it into TransportError. */
 const NOT_SENT = 503;
@@ -37,7 +38,10 @@ export class ForwardSealer {
       capture.bodies.push(new Uint8Array(await request.arrayBuffer()));
       return new Response(null, { status: NOT_SENT });
     };
-    const ingress = await RelayClient.connect(ingressUrl, { fetch: capturing });
+    const ingress = await RelayClient.connect(ingressUrl, {
+      shaping: ShapingProfiles.off,
+      fetch: capturing,
+    });
     return new ForwardSealer(await RelayClient.connectVia(targetUrl, ingress), capture);
   }
 

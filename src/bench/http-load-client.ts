@@ -16,6 +16,7 @@ import { captureDeposits } from "./captured-deposits.js";
 import type { HttpLoadResult, LoadEvent } from "./http-load-report.js";
 import { poster } from "./http-poster.js";
 import { timedRun } from "./timed-run.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 
 /**
  * Bodies per connection sent first to warm up a fresh relay (JIT, connections; a cold relay
@@ -73,7 +74,8 @@ function emit(event: LoadEvent): Promise<void> {
 
 async function run(options: LoadOptions): Promise<HttpLoadResult> {
   const source = { origin: options.url, fetch };
-  const descriptor = (await RelayClient.connect(options.url)).descriptor;
+  const descriptor = (await RelayClient.connect(options.url, { shaping: ShapingProfiles.off }))
+    .descriptor;
   const inboxes: Inbox[] = [];
   for (let i = 0; i < options.inboxes; i++) {
     inboxes.push(await createInbox(options.url, descriptor.signingKey));

@@ -27,6 +27,7 @@ import { runRedisBench } from "./redis-bench.js";
 import { formatNumber, textTable } from "./text-table.js";
 import { timedRun, type TimedRunResult } from "./timed-run.js";
 import { runWorkersBench } from "./workers-bench.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 
 /** Application message size of every deposit (MLS-message-like, before any sealing). */
 const MESSAGE_BYTES = 100;
@@ -102,7 +103,10 @@ async function runMemoryBench(options: BenchOptions): Promise<void> {
   // 1a. Full path: RelayClient seals, the Hono app routes, the relay opens, queues the deposit
   // for its round and seals an answer, and the client opens that answer.
   const appRelay = await openBenchRelay(options.roundMs);
-  const client = await RelayClient.connect(BENCH_ORIGIN, { fetch: appRelay.fetch });
+  const client = await RelayClient.connect(BENCH_ORIGIN, {
+    shaping: ShapingProfiles.off,
+    fetch: appRelay.fetch,
+  });
   const cards = (await newInboxes(options.inboxes, client.descriptor.signingKey)).map(contactCard);
   const viaApp = await timedRun(async (i) => {
     const result = await client.deposit(cards[i % cards.length]!, message);

@@ -30,6 +30,7 @@ import {
 } from "./mls-report.js";
 import { measureScaling } from "./mls-scaling.js";
 import { formatNumber } from "./text-table.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 
 /** Round interval of both relays (as in the federation part). */
 const ROUND_MS = 200;
@@ -64,8 +65,8 @@ export async function runMlsBench(options: BenchOptions): Promise<void> {
     const loadAtStart = loadAverage();
     const pair = await startMlsRelayPair(ROUND_MS, cleanup);
     const relayC = await startMlsRelay("C", 0, undefined, ROUND_MS, cleanup);
-    const direct = await RelayClient.connect(pair.a.url);
-    const ingress = await RelayClient.connect(pair.b.url);
+    const direct = await RelayClient.connect(pair.a.url, { shaping: ShapingProfiles.off });
+    const ingress = await RelayClient.connect(pair.b.url, { shaping: ShapingProfiles.off });
     const viaB = await RelayClient.connectVia(pair.a.url, ingress);
     const routing: Routing = { client: direct };
     const deps = benchDeps(routing);
@@ -120,7 +121,7 @@ export async function runMlsBench(options: BenchOptions): Promise<void> {
     }
     printFlows(rows, setup, { a: idleA!, b: idleB! });
 
-    const homeC = await RelayClient.connect(relayC.url);
+    const homeC = await RelayClient.connect(relayC.url, { shaping: ShapingProfiles.off });
     const machine = machineWindow();
     const ownCpu0 = cpuUsage();
     const relayCpu0 = await oneRelayWindow(relayC);

@@ -3,6 +3,7 @@ import { access } from "node:fs/promises";
 import { resolve } from "node:path";
 import { cardToJson, contactCard, createInbox, inboxToJson } from "../client/inbox.js";
 import { RelayClient } from "../client/relay-client.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 import {
   CliError,
   line,
@@ -64,7 +65,8 @@ export async function inboxCommand(args: string[], io: CliIo): Promise<number> {
       throw new CliError(`${what} ${path} already exists; not overwriting it`);
     }
   }
-  const client = await RelayClient.connect(relay);
+  // Only the descriptor is read: nothing to shape.
+  const client = await RelayClient.connect(relay, { shaping: ShapingProfiles.off });
   const inbox = await createInbox(client.origin, client.descriptor.signingKey);
   await writeNewFile(out, `${inboxToJson(inbox)}\n`, 0o600, "inbox file");
   if (cardPath !== undefined) {

@@ -4,6 +4,7 @@
  * the inbox's relay sees the ingress, never the client).
  */
 import { RelayClient } from "../client/relay-client.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { TransportError } from "../protocol/errors.js";
 import { CliError, line, originArgument, type CliIo } from "./cli-support.js";
@@ -30,14 +31,19 @@ export async function connectRelay(
   signingKey: Uint8Array | undefined,
   via: string | undefined,
 ): Promise<RelayConnection> {
-  const pin = signingKey ? { pinnedSigningKey: signingKey } : {};
+  // A one-shot command cannot hide when its user acts: it sends at once and exits (shroud agent
+  // is the CLI's shaping client).
+  const pin = {
+    shaping: ShapingProfiles.off,
+    ...(signingKey ? { pinnedSigningKey: signingKey } : {}),
+  };
   if (via === undefined || via === normalizeOrigin(relay)) {
     if (via !== undefined) {
       await line(io.stderr, `--via ${via} is the inbox's own relay: connecting to it directly`);
     }
     return { client: await RelayClient.connect(relay, pin), via: undefined };
   }
-  const ingress = await RelayClient.connect(via);
+  const ingress = await RelayClient.connect(via, { shaping: ShapingProfiles.off });
   try {
     return { client: await RelayClient.connectVia(relay, ingress, pin), via: ingress.origin };
   } catch (error) {

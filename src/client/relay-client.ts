@@ -99,9 +99,10 @@ export interface RelayClientOptions {
   /** Milliseconds since the epoch (default Date.now). */
   now?: () => number;
   /**
-   * When requests leave and what size they are (see ShapingProfiles). Default for `connect`: no
-   * shaping; `connectVia` takes the ingress client's profile. A shaping client sends on its
-   * schedule whatever the app does, so call close() when done with it.
+   * When requests leave and what size they are (see ShapingProfiles). Default for `connect`:
+   * `ShapingProfiles.constant` (shaping is on unless the app turns it off with
+   * `ShapingProfiles.off`); `connectVia` takes the ingress client's profile. A shaping client
+   * sends on its schedule whatever the app does, so call close() when done with it.
    */
   shaping?: ShapingProfile;
 }
@@ -113,6 +114,9 @@ export interface LoopStats extends ShaperStats {
   loopReceived: number;
 }
 
+/** The profile of a client made without one: shaping is on by default. */
+export const DEFAULT_SHAPING: ShapingProfile = ShapingProfiles.constant;
+
 /** Loop tags remembered to match returns (older ones are forgotten unmatched). */
 const MAX_LOOP_TAGS = 4096;
 
@@ -122,9 +126,10 @@ function failure(status: RelayStatus): { status: FailureName } {
 
 /**
  * @example
- * const client = await RelayClient.connect("http://127.0.0.1:8787");
- * await client.deposit(card, new TextEncoder().encode("hello"));
- * const { messages } = await client.fetch(inbox);
+ * const client = await RelayClient.connect("http://127.0.0.1:8787"); // shapes its traffic
+ * await client.deposit(card, new TextEncoder().encode("hello")); // waits for a write slot
+ * const { messages } = await client.fetch(inbox); // and a read slot
+ * client.close(); // stops its schedule
  */
 export class RelayClient {
   #descriptor: Descriptor;
@@ -151,7 +156,7 @@ export class RelayClient {
   ) {
     this.#descriptor = descriptor;
     this.#padding = new PaddingPolicy(descriptor.buckets);
-    const profile = options.shaping ?? ShapingProfiles.off;
+    const profile = options.shaping ?? DEFAULT_SHAPING;
     if (profile.kind === "off" || !sink) {
       this.#options = options;
       return;
@@ -193,7 +198,7 @@ export class RelayClient {
     options: RelayClientOptions,
     via?: RelayClient,
   ): Promise<RelayClient> {
-    const shaping = options.shaping ?? ShapingProfiles.off;
+    const shaping = options.shaping ?? DEFAULT_SHAPING;
     const sink =
       shaping.kind === "off" ? undefined : await createInbox(origin, descriptor.signingKey);
     return new RelayClient(origin, descriptor, options, via, sink);
@@ -222,7 +227,7 @@ export class RelayClient {
     options: RelayClientOptions = {},
   ): Promise<RelayClient> {
     const descriptor = await RelayClient.#loadDescriptor(origin, options, ingress);
-    const shaping = options.shaping ?? ingress.#options.shaping;
+    const shaping = options.shaping ?? ingress.#options.shaping ?? DEFAULT_SHAPING;
     return RelayClient.#create(
       descriptor.origin,
       descriptor,

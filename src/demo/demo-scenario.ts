@@ -41,6 +41,7 @@ import {
   timeNeedles,
   type Needle,
 } from "./state-search.js";
+import { ShapingProfiles } from "../client/shaping-profile.js";
 
 export { DemoError, type DemoBackend } from "./demo-relays.js";
 
@@ -232,9 +233,9 @@ async function scenario(relays: DemoRelays, out: Steps, settings: Settings): Pro
     `provider B's relay: ${b.url}`,
     `each names the other as its peer; rounds of ${settings.roundMs} ms`,
   );
-  const aliceIngress = await RelayClient.connect(b.url);
-  const bobIngress = await RelayClient.connect(a.url);
-  const carolIngress = await RelayClient.connect(a.url);
+  const aliceIngress = await RelayClient.connect(b.url, { shaping: ShapingProfiles.off });
+  const bobIngress = await RelayClient.connect(a.url, { shaping: ShapingProfiles.off });
+  const carolIngress = await RelayClient.connect(a.url, { shaping: ShapingProfiles.off });
   const routes = {
     alice: ingressRouter(aliceIngress),
     bob: ingressRouter(bobIngress),

@@ -4,13 +4,14 @@ import { GroupSession, type GroupDeps } from "../../src/client/mls/group-session
 import { Member } from "../../src/client/mls/member.js";
 import { decodeInvitation } from "../../src/client/mls/group-invitation.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => relay?.close());
 
 it("smoke: create, add, chat, race, remove", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps: GroupDeps = { route: async () => client, pollMs: 20 };
   const alice = await Member.create("alice", relay.url);
   const bob = await Member.create("bob", relay.url);

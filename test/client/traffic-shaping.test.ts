@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
-import { RelayClient } from "../../src/client/relay-client.js";
-import type { ShapingProfile } from "../../src/client/shaping-profile.js";
+import { DEFAULT_SHAPING, RelayClient } from "../../src/client/relay-client.js";
+import { ShapingProfiles, type ShapingProfile } from "../../src/client/shaping-profile.js";
 import { MAX_IN_FLIGHT, slotGap } from "../../src/client/traffic-shaper.js";
 import { TransportError } from "../../src/protocol/errors.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
@@ -111,7 +111,10 @@ describe("traffic shaping", () => {
     const a = await start(portA, urlB);
     await start(portB, urlA);
     const sizes: { request: number; response: number }[] = [];
-    const viaA = await RelayClient.connect(urlA, { fetch: sizesOf(sizes) });
+    const viaA = await RelayClient.connect(urlA, {
+      shaping: ShapingProfiles.off,
+      fetch: sizesOf(sizes),
+    });
     // Slots a little slower than A's rounds, which hold every hop request to the round's end.
     const onB = await RelayClient.connectVia(urlB, viaA, {
       shaping: { kind: "constant", intervalMs: 40, cellSize: 4096 },
@@ -162,6 +165,16 @@ describe("traffic shaping", () => {
     const epochInbox = hex(bob.currentInboxId);
     await until(() => fetched.filter((id) => id === epochInbox).length >= 3);
     expect(client.shapingStats!.coverFailures).toBe(0);
+  });
+
+  it("shapes by default: a client made without a profile sends on ShapingProfiles.constant", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    const client = await RelayClient.connect(relay.url);
+    clients.push(client);
+    expect(DEFAULT_SHAPING).toEqual(ShapingProfiles.constant);
+    expect(client.shapingStats).toBeDefined();
+    const unshaped = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
+    expect(unshaped.shapingStats).toBeUndefined();
   });
 
   it("fails requests still waiting when closed, and sends nothing after", async () => {

@@ -21,6 +21,7 @@ import {
   type TestRelay,
   twoRedisServers,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const CLIENT_ADDRESS = "127.0.0.2";
 const HOST_A = "127.0.0.1";
@@ -57,7 +58,10 @@ function scenario(name: string, backendA: () => Backend, backendB: () => Backend
       relays.push(b);
 
       const clientFetch = boundFetch(CLIENT_ADDRESS);
-      const viaA = await RelayClient.connect(a.url, { fetch: clientFetch });
+      const viaA = await RelayClient.connect(a.url, {
+        shaping: ShapingProfiles.off,
+        fetch: clientFetch,
+      });
       // Should the SDK ever contact B directly, it would do so from the client's address.
       const onB = await RelayClient.connectVia(b.url, viaA, { fetch: clientFetch });
       const inbox = await createInbox(b.url, onB.descriptor.signingKey);

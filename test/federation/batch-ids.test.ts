@@ -29,6 +29,7 @@ import {
   type Backend,
   type TestRelay,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const { slotsPerBatch, slotCapacity } = DEFAULT_FEDERATION;
 
@@ -121,7 +122,9 @@ function scenario(name: string, backendB: () => Backend) {
         answer: "accepted",
       });
       await b.relay.closeRound();
-      const fetched = await (await RelayClient.connect(b.url)).fetchAll(inbox);
+      const fetched = await (
+        await RelayClient.connect(b.url, { shaping: ShapingProfiles.off })
+      ).fetchAll(inbox);
       expect(
         fetched.status === "ok" && fetched.messages.map((m) => untext(m.payload)).sort(),
       ).toEqual(["a1", "a2", "a3", "a4", "c1"]);

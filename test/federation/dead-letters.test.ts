@@ -20,6 +20,7 @@ import {
   type TestRelay,
   twoRedisServers,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const DELIVERY = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 };
 
@@ -69,7 +70,7 @@ function scenario(name: string, setup: () => Setup) {
       });
       relays.push(b);
 
-      const viaA = await RelayClient.connect(a.url);
+      const viaA = await RelayClient.connect(a.url, { shaping: ShapingProfiles.off });
       const onB = await RelayClient.connectVia(b.url, viaA);
       const inbox = await createInbox(b.url, onB.descriptor.signingKey);
       expect(await onB.deposit(contactCard(inbox), text("poisoned, then replayed"))).toEqual({

@@ -28,6 +28,7 @@ import {
   type TestRelay,
   twoRedisServers,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 /** Three layers of forward around a 1 KiB deposit need 16 KiB slots. */
 const SLOT_CAPACITY = 16 * 1024;
@@ -45,7 +46,9 @@ async function sealed(descriptor: Descriptor, request: Parameters<typeof sealFor
 }
 
 async function messages(url: string, inbox: Inbox): Promise<string[] | string> {
-  const result = await (await RelayClient.connect(url)).fetchAll(inbox);
+  const result = await (
+    await RelayClient.connect(url, { shaping: ShapingProfiles.off })
+  ).fetchAll(inbox);
   return result.status === "ok" ? result.messages.map((m) => untext(m.payload)) : result.status;
 }
 

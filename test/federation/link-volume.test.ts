@@ -29,6 +29,7 @@ import {
   type TestRelay,
   type WireBatch,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const { slotCapacity } = DEFAULT_FEDERATION;
 /** Large enough for every batch shape this file sends. */
@@ -92,8 +93,11 @@ function scenario(
         config: config(urlA),
       });
       relays.push(b);
-      const onB = await RelayClient.connectVia(b.url, await RelayClient.connect(a.url));
-      direct = await RelayClient.connect(b.url);
+      const onB = await RelayClient.connectVia(
+        b.url,
+        await RelayClient.connect(a.url, { shaping: ShapingProfiles.off }),
+      );
+      direct = await RelayClient.connect(b.url, { shaping: ShapingProfiles.off });
       inbox = await createInbox(b.url, onB.descriptor.signingKey);
       const card = contactCard(inbox);
       const signer = a.relay.keyRing.stored.signing.publicKey;

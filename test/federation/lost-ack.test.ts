@@ -17,6 +17,7 @@ import {
   type TestRelay,
   twoRedisServers,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const FAST = { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 100 };
 
@@ -63,7 +64,10 @@ function scenario(name: string, backendA: () => Backend, backendB: () => Backend
         config: config(urlA),
       });
       relays.push(b);
-      const onB = await RelayClient.connectVia(b.url, await RelayClient.connect(a.url));
+      const onB = await RelayClient.connectVia(
+        b.url,
+        await RelayClient.connect(a.url, { shaping: ShapingProfiles.off }),
+      );
       const inbox = await createInbox(b.url, onB.descriptor.signingKey);
       const sent = ["one", "two", "three"];
       for (const message of sent) await onB.deposit(contactCard(inbox), text(message));

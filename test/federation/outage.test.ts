@@ -26,6 +26,7 @@ import {
   type Backend,
   type TestRelay,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const DELIVERY = { maxAttempts: 50, baseDelayMs: 100, maxDelayMs: 500 };
 /** Real deposits forwarded in each round while B is down (20 overflow a round's 16 slots). */
@@ -71,7 +72,10 @@ describe("peer outage (two Redis servers)", () => {
     });
     relays.push(b);
 
-    const onB = await RelayClient.connectVia(b.url, await RelayClient.connect(a.url));
+    const onB = await RelayClient.connectVia(
+      b.url,
+      await RelayClient.connect(a.url, { shaping: ShapingProfiles.off }),
+    );
     const inbox = await createInbox(b.url, onB.descriptor.signingKey);
     const card = contactCard(inbox);
     const expected: string[] = [];

@@ -27,6 +27,7 @@ import {
   type TestRelay,
   twoRedisServers,
 } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const { slotsPerBatch, slotCapacity } = DEFAULT_FEDERATION;
 /** B's inbound limit: a normal batch (16 slots of 4 KiB, ~66 KB) fits, 80 slots do not. */
@@ -219,7 +220,7 @@ function scenario(name: string, backendA: () => Backend, backendB: () => Backend
       // None of the above delivered the deposit they carried; the same envelope still can.
       await b.relay.closeRound();
       await drainLink(b, a);
-      const owner = await RelayClient.connect(b.url);
+      const owner = await RelayClient.connect(b.url, { shaping: ShapingProfiles.off });
       expect(await owner.fetchAll(inbox)).toMatchObject({ status: "not_found" });
       expect(b.logs).toEqual([]);
       expect(a.logs).toEqual([]);
@@ -243,7 +244,7 @@ function scenario(name: string, backendA: () => Backend, backendB: () => Backend
       expect((await b.state()).canonical).toBe(once);
       await b.relay.closeRound();
       await drainLink(b, a);
-      const owner = await RelayClient.connect(b.url);
+      const owner = await RelayClient.connect(b.url, { shaping: ShapingProfiles.off });
       const fetched = await owner.fetchAll(inbox);
       expect(fetched.status === "ok" && fetched.messages.map((m) => untext(m.payload))).toEqual([
         "once only",
@@ -266,7 +267,7 @@ function scenario(name: string, backendA: () => Backend, backendB: () => Backend
       });
       await b.relay.closeRound();
       await drainLink(b, a);
-      const owner = await RelayClient.connect(b.url);
+      const owner = await RelayClient.connect(b.url, { shaping: ShapingProfiles.off });
       const fetched = await owner.fetchAll(inbox);
       expect(fetched.status === "ok" && fetched.messages.map((m) => untext(m.payload))).toEqual([
         "once only",

@@ -11,6 +11,7 @@ import { Member } from "../../src/client/mls/member.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, recordCommitDeposits, texts, type CommitDeposit } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -22,7 +23,7 @@ const NAMES = ["alice", "bob", "carol", "dave", "erin"];
 
 async function setup(names = NAMES, roundIntervalMs = 0) {
   relay = await startTestRelay({ roundIntervalMs });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const recorder = recordCommitDeposits(client);
   const deps = { route: async () => client, pollMs: 5 };
   const roundClosed = () =>

@@ -9,6 +9,7 @@ import type { GroupSession } from "../../src/client/mls/group-session.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -18,7 +19,7 @@ afterEach(async () => {
 
 it("sends, syncs and a change started together on one session all take effect", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5 };
   const { sessions } = await buildGroup(client, ["alice", "bob"], deps);
   const [alice, bob] = sessions as [GroupSession, GroupSession];
@@ -47,7 +48,7 @@ it("sends, syncs and a change started together on one session all take effect", 
 
 it("a failing call does not block the calls queued after it", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5 };
   const { sessions } = await buildGroup(client, ["alice", "bob"], deps);
   const [alice, bob] = sessions as [GroupSession, GroupSession];

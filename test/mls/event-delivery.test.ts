@@ -10,6 +10,7 @@ import { TransportError } from "../../src/protocol/errors.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, recordCommitDeposits, savedForm, texts } from "./support.js";
 import { GroupSession as Session } from "../../src/client/mls/group-session.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -24,6 +25,7 @@ async function setup(names: string[], maxItems = 10_000) {
   });
   let failAfter = -1;
   const client = await RelayClient.connect(relay.url, {
+    shaping: ShapingProfiles.off,
     fetch: async (input, init) => {
       if (String(input).endsWith("/v1/relay") && failAfter >= 0 && failAfter-- === 0) {
         throw new TypeError("network down");

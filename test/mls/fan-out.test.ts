@@ -10,6 +10,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { recordingFetch, startTestRelay, type Exchange, type TestRelay } from "../relay/harness.js";
 import { buildGroup, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay;
 beforeAll(async () => {
@@ -49,7 +50,10 @@ async function sendCost(group: GroupSession, exchanges: Exchange[], text: string
 
 it("a message to 50 members costs what a message to 2 costs: one deposit", async () => {
   const exchanges: Exchange[] = [];
-  const client = await RelayClient.connect(relay.url, { fetch: recordingFetch(exchanges) });
+  const client = await RelayClient.connect(relay.url, {
+    shaping: ShapingProfiles.off,
+    fetch: recordingFetch(exchanges),
+  });
   const deps = { route: async () => client, pollMs: 5 };
   const names = (prefix: string, n: number) =>
     Array.from({ length: n }, (_, i) => `${prefix}-${i}`);

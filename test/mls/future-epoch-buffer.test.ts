@@ -22,6 +22,7 @@ import { RelayClient, type DepositOptions } from "../../src/client/relay-client.
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, isCommitDeposit, savedForm, savedReadings } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 let shadow: TestRelay | undefined;
@@ -33,7 +34,7 @@ afterEach(async () => {
 
 it("a next-epoch message read before its commit is buffered, kept, and read after the commit", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   let bobSaved = "";
   const deps = (name: string) => ({
     route: async () => client,
@@ -49,7 +50,7 @@ it("a next-epoch message read before its commit is buffered, kept, and read afte
   // A copy of Alice's session, on the shadow relay, records its next two deposits.
   shadow = await startTestRelay({ roundIntervalMs: 0 });
   const captured: { payload: Uint8Array; options: DepositOptions; commit: boolean }[] = [];
-  const capturing = await RelayClient.connect(shadow.url);
+  const capturing = await RelayClient.connect(shadow.url, { shaping: ShapingProfiles.off });
   const deposit = capturing.depositPayload.bind(capturing);
   capturing.depositPayload = async (target, payload, options = {}) => {
     captured.push({ payload, options, commit: await isCommitDeposit(capturing, target, payload) });

@@ -20,6 +20,7 @@ import { randomBytes, utf8 } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, mlsState, savedReadings, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -29,7 +30,7 @@ afterEach(async () => {
 
 it("junk, a broken commit and squatting deposits first: the group still removes the attacker", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0, quota: { maxItems: 50, maxBytes: 1 << 24 } });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5, commitWaitMs: 10_000 };
   const { sessions } = await buildGroup(client, ["alice", "bob", "mallory"], deps);
   const [alice, bob, mallory] = sessions as [GroupSession, GroupSession, GroupSession];
@@ -99,7 +100,7 @@ it("junk, a broken commit and squatting deposits first: the group still removes 
 
 it("a member flooding the epoch inbox is held to its quota like everyone else", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0, quota: { maxItems: 8, maxBytes: 1 << 24 } });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5 };
   const { sessions } = await buildGroup(client, ["alice", "mallory"], deps);
   const [, mallory] = sessions as [GroupSession, GroupSession];

@@ -10,6 +10,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { TransportError } from "../../src/protocol/errors.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, savedForm, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -52,8 +53,11 @@ function flakyFetch() {
 async function setup() {
   relay = await startTestRelay({ roundIntervalMs: 0 });
   const flaky = flakyFetch();
-  const aliceClient = await RelayClient.connect(relay.url, { fetch: flaky.fetch });
-  const client = await RelayClient.connect(relay.url);
+  const aliceClient = await RelayClient.connect(relay.url, {
+    shaping: ShapingProfiles.off,
+    fetch: flaky.fetch,
+  });
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const saved = new Map<string, string>();
   const deps = (name: string) => ({
     route: async () => (name === "alice" ? aliceClient : client),

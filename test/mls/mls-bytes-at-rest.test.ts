@@ -19,6 +19,7 @@ import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, mlsState, recordCommitDeposits, savedReadings } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 interface Needle {
   what: string;
@@ -180,7 +181,7 @@ describe("no MLS bytes at rest", () => {
   it("on the embedded (memory) backend", async () => {
     const relay: TestRelay = await startTestRelay({ roundIntervalMs: 0 });
     try {
-      const client = await RelayClient.connect(relay.url);
+      const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
       const { needles } = await scenario(client);
       const text = relay.ports.inboxes.snapshot() + relay.ports.pool.snapshot();
       // The snapshot holds bytes as hex: decode every hex run back to bytes as well.
@@ -214,7 +215,7 @@ describe("no MLS bytes at rest", () => {
         config: { roundIntervalMs: 0 },
       });
       try {
-        const client = await RelayClient.connect(relay.url);
+        const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
         const { needles } = await scenario(client);
         const blobs: Uint8Array[] = [];
         const keys = await prefixKeys(reader, prefix);

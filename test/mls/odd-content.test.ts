@@ -11,6 +11,7 @@ import { mlsSuite } from "../../src/client/mls/mls-suite.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -20,7 +21,7 @@ afterEach(async () => {
 
 async function setup() {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5 };
   const { sessions } = await buildGroup(client, ["alice", "bob"], deps);
   return { client, sessions: sessions as [GroupSession, GroupSession] };

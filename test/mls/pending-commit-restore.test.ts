@@ -11,6 +11,7 @@ import { Member } from "../../src/client/mls/member.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, recordCommitDeposits, savedForm, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -29,6 +30,7 @@ async function setup(options: { loseAnswer?: boolean } = {}) {
   relay = await startTestRelay({ roundIntervalMs: 0 });
   let dropNextAnswer = false;
   const aliceClient = await RelayClient.connect(relay.url, {
+    shaping: ShapingProfiles.off,
     fetch: async (input, init) => {
       const response = await fetch(input, init);
       if (dropNextAnswer && String(input).endsWith("/v1/relay")) {
@@ -38,7 +40,7 @@ async function setup(options: { loseAnswer?: boolean } = {}) {
       return response;
     },
   });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const recorder = recordCommitDeposits(client);
   const aliceRecorder = recordCommitDeposits(aliceClient);
   let crashArmed = false;
@@ -150,7 +152,7 @@ it("crash before the commit left, and another commit won meanwhile: the restored
 it("crash with a pending add: the restored session sends the commit, then the one invitation", async () => {
   const { sessions, deps, armCrash, lastSave } = await setup();
   const [alice, bob] = sessions;
-  const client = await RelayClient.connect(relay!.url);
+  const client = await RelayClient.connect(relay!.url, { shaping: ShapingProfiles.off });
   const dave = await Member.create("dave", client.origin, undefined, 1);
   armCrash();
   await expect(alice.change({ add: [dave.card()] })).rejects.toThrow(Crash);

@@ -11,6 +11,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { ConfigError } from "../../src/protocol/errors.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -20,7 +21,7 @@ afterEach(async () => {
 
 it("a member restarting before every operation follows the group across epochs", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const saved = new Map<string, string>();
   const deps = (name: string): GroupDeps => ({
     route: async () => client,
@@ -89,7 +90,7 @@ it("a member restarting before every operation follows the group across epochs",
 
 it("fromJson refuses what is not a saved session with ConfigError", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client };
   const group = await GroupSession.create("solo", { name: "alice" }, client, deps);
   const good = JSON.parse(group.toJson()) as Record<string, unknown>;

@@ -15,6 +15,7 @@ import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { expectExactly, rejection } from "../protocol/helpers.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, mlsState, savedReadings, texts, type SavedReading } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -24,7 +25,7 @@ afterEach(async () => {
 
 it("a removed member cannot derive the next inboxes or open what is deposited there", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5 };
   const { sessions } = await buildGroup(client, ["alice", "bob", "carol", "dave"], deps);
   const [alice, bob, carol, dave] = sessions as [
@@ -119,7 +120,7 @@ it("a removed member cannot derive the next inboxes or open what is deposited th
 
 it("a removed member's copy of its old state cannot post into the old epoch's inbox", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5 };
   const { sessions } = await buildGroup(client, ["alice", "bob", "carol"], deps);
   const [alice, bob, carol] = sessions as [

@@ -10,6 +10,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { TransportError } from "../../src/protocol/errors.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -22,6 +23,7 @@ async function setup(names: string[]) {
   relay = await startTestRelay({ roundIntervalMs: 60_000 });
   let offline = false;
   const client = await RelayClient.connect(relay.url, {
+    shaping: ShapingProfiles.off,
     fetch: async (input, init) => {
       if (offline && String(input).endsWith("/v1/relay")) throw new TypeError("offline");
       return fetch(input, init);

@@ -9,6 +9,7 @@ import { Member } from "../../src/client/mls/member.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startTestRelay, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, texts } from "./support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -32,7 +33,7 @@ function summary(events: GroupEvent[]) {
 
 it("a member three epochs behind catches up in one sync, every message in order per epoch", async () => {
   relay = await startTestRelay({ roundIntervalMs: 0 });
-  const client = await RelayClient.connect(relay.url);
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
   const deps = { route: async () => client, pollMs: 5 };
   const { sessions } = await buildGroup(client, ["alice", "bob", "carol", "dave"], deps);
   const [alice, bob, carol, dave] = sessions as [

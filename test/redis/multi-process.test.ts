@@ -27,6 +27,7 @@ import {
   tally,
   type RelayProcess,
 } from "./relay-process.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ROUND_MS = 200;
 
@@ -55,7 +56,8 @@ describe("Two relay processes on one Redis", () => {
     ]);
     viaA = new ResilientClient(a.url);
     viaB = new ResilientClient(b.url);
-    signingKey = (await RelayClient.connect(a.url)).descriptor.signingKey;
+    signingKey = (await RelayClient.connect(a.url, { shaping: ShapingProfiles.off })).descriptor
+      .signingKey;
   }, 60_000);
 
   afterAll(async () => {
@@ -76,8 +78,8 @@ describe("Two relay processes on one Redis", () => {
 
   it("serves one identity: the same signing key and HPKE keys from both processes", async () => {
     const [clientA, clientB] = await Promise.all([
-      RelayClient.connect(a.url),
-      RelayClient.connect(b.url),
+      RelayClient.connect(a.url, { shaping: ShapingProfiles.off }),
+      RelayClient.connect(b.url, { shaping: ShapingProfiles.off }),
     ]);
     // Each process names its own origin, signed with the one shared signing key.
     expect(clientA.descriptor.origin).toBe(a.url);
@@ -87,7 +89,10 @@ describe("Two relay processes on one Redis", () => {
     expect(keysA.hpke).toHaveLength(1);
     expect(descriptorKeys(clientB.descriptor)).toEqual(keysA);
     // A client pinned to A's signing key accepts B's descriptor.
-    const pinned = await RelayClient.connect(b.url, { pinnedSigningKey: signingKey });
+    const pinned = await RelayClient.connect(b.url, {
+      shaping: ShapingProfiles.off,
+      pinnedSigningKey: signingKey,
+    });
     expect(descriptorKeys(pinned.descriptor)).toEqual(keysA);
     const ohttpKeys = async (origin: string) =>
       toHex(

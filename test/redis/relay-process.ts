@@ -16,6 +16,7 @@ import type { Descriptor } from "../../src/protocol/descriptor.js";
 import type { ContactCard, Inbox } from "../../src/client/inbox.js";
 import { RelayClient, type DepositResult } from "../../src/client/relay-client.js";
 import { TransportError } from "../../src/protocol/errors.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const bin = join(root, "bin", "shroud.js");
@@ -163,7 +164,7 @@ export class ResilientClient {
     for (;;) {
       try {
         if (!this.#client) {
-          this.#client = await RelayClient.connect(this.origin);
+          this.#client = await RelayClient.connect(this.origin, { shaping: ShapingProfiles.off });
           this.reconnects++;
         }
         const result = await what(this.#client);

@@ -5,6 +5,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { freePort } from "../fixtures/redis-fixture.js";
 import { text, untext } from "./harness.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const running: RunningRelay[] = [];
 afterEach(async () => {
@@ -40,7 +41,7 @@ describe("federation smoke", () => {
       },
     });
     running.push(b);
-    const viaA = await RelayClient.connect(urlA);
+    const viaA = await RelayClient.connect(urlA, { shaping: ShapingProfiles.off });
     const onB = await RelayClient.connectVia(urlB, viaA);
     const inbox = await createInbox(urlB, onB.descriptor.signingKey);
     expect(await onB.deposit(contactCard(inbox), text("hello through A"))).toEqual({

@@ -20,6 +20,7 @@ import {
   type RedisFixture,
 } from "../fixtures/redis-fixture.js";
 import { text } from "./harness.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 interface Dumped {
   key: Buffer;
@@ -106,7 +107,7 @@ function holdsText(blob: Buffer, text: string): boolean {
 
 describe("Redis state at rest", () => {
   it("holds no fine times, no addresses, no raw payloads and no arrival order", async () => {
-    const sdk = await RelayClient.connect(relay.url);
+    const sdk = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
     const inboxes: Inbox[] = [];
     const plaintexts: string[] = [];
     for (let i = 0; i < 20; i++) inboxes.push(await createInbox(relay.url));
@@ -233,7 +234,7 @@ describe("Redis federation state at rest", () => {
       },
     });
     try {
-      const ingress = await RelayClient.connect(urlA);
+      const ingress = await RelayClient.connect(urlA, { shaping: ShapingProfiles.off });
       const viaA = await RelayClient.connectVia(urlB, ingress);
       const inboxes: Inbox[] = [];
       for (let i = 0; i < 6; i++) inboxes.push(await createInbox(urlB));

@@ -11,6 +11,7 @@ import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { createRelayApp } from "../../src/relay/app.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ORIGIN = "http://relay.test";
 let relay: Relay;
@@ -42,6 +43,7 @@ beforeAll(async () => {
   // One real deposit gives a valid envelope to mutate, and some state that must not change.
   const captured: Uint8Array[] = [];
   const client = await RelayClient.connect(ORIGIN, {
+    shaping: ShapingProfiles.off,
     fetch: async (input, init) => {
       if (init?.body instanceof Uint8Array) captured.push(new Uint8Array(init.body));
       return appFetch(input, init);
@@ -108,6 +110,7 @@ describe("relay under arbitrary input", () => {
     const before = state();
     const descriptor = (
       await RelayClient.connect(ORIGIN, {
+        shaping: ShapingProfiles.off,
         fetch: ((i: RequestInfo | URL, init?: RequestInit) =>
           app.fetch(new Request(i, init))) as typeof fetch,
       })

@@ -24,6 +24,7 @@ import {
   type Exchange,
   type TestRelay,
 } from "./harness.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;
 afterEach(async () => {
@@ -38,6 +39,7 @@ async function setup(
   relay = await startTestRelay(config, clock);
   const exchanges: Exchange[] = [];
   const client = await RelayClient.connect(relay.url, {
+    shaping: ShapingProfiles.off,
     fetch: recordingFetch(exchanges),
     ...(clock ? { now: clock.now } : {}),
   });

@@ -10,6 +10,7 @@ import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
 import { manualClock } from "./harness.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ORIGIN = "http://relay.test";
 const HOUR = 3600_000;
@@ -60,7 +61,10 @@ describe("relay keys", () => {
     const captured: Uint8Array[] = [];
     const viaTarget = (async (input: RequestInfo | URL, init?: RequestInit) =>
       inProcessFetch(target, captured)(input, init)) as typeof fetch;
-    const client = await RelayClient.connect(ORIGIN, { fetch: viaTarget });
+    const client = await RelayClient.connect(ORIGIN, {
+      shaping: ShapingProfiles.off,
+      fetch: viaTarget,
+    });
     const inbox = await createInbox(ORIGIN);
     expect((await client.deposit(contactCard(inbox), new Uint8Array([1]))).status).toBe("accepted");
     const signing = before.keyRing.stored.signing.publicKey;

@@ -20,6 +20,7 @@ import {
   type RedisFixture,
 } from "../fixtures/redis-fixture.js";
 import { manualClock, recordingFetch, text, untext, type Exchange } from "./harness.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let redis: RedisFixture;
 const running: RunningRelay[] = [];
@@ -48,7 +49,10 @@ describe("relay on Redis over HTTP", () => {
   it("deposit -> round close -> fetch -> ack, every body a bucket", async () => {
     const relay = await start(uniquePrefix(), SecretBytes.random(32));
     const exchanges: Exchange[] = [];
-    const client = await RelayClient.connect(relay.url, { fetch: recordingFetch(exchanges) });
+    const client = await RelayClient.connect(relay.url, {
+      shaping: ShapingProfiles.off,
+      fetch: recordingFetch(exchanges),
+    });
     const inbox = await createInbox(relay.url);
     const card = contactCard(inbox);
     for (const m of ["one", "two", "three"]) {
@@ -70,7 +74,7 @@ describe("relay on Redis over HTTP", () => {
 
   it("cannot be squatted: a made-up write token writes to another inbox, never locks this one", async () => {
     const relay = await start(uniquePrefix(), SecretBytes.random(32));
-    const client = await RelayClient.connect(relay.url);
+    const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
     const inbox = await createInbox(relay.url);
     const card = contactCard(inbox);
     const squatter = { ...card, writeToken: SecretBytes.random(32) };
@@ -88,7 +92,10 @@ describe("relay on Redis over HTTP", () => {
     const port = await freePort();
     const first = await start(prefix, masterKey, port);
     const exchanges: Exchange[] = [];
-    const client = await RelayClient.connect(first.url, { fetch: recordingFetch(exchanges) });
+    const client = await RelayClient.connect(first.url, {
+      shaping: ShapingProfiles.off,
+      fetch: recordingFetch(exchanges),
+    });
     const inbox = await createInbox(first.url);
     await client.deposit(contactCard(inbox), text("before restart"));
     const keyBefore = toHex(first.relay.keyRing.stored.hpke[0]!.publicKey);
@@ -141,6 +148,7 @@ describe("relay on Redis over HTTP", () => {
       const appB = createRelayApp(b);
       const bodies: Uint8Array[] = [];
       const client = await RelayClient.connect("http://relay.test", {
+        shaping: ShapingProfiles.off,
         now: clock.now,
         fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
           if (init?.body instanceof Uint8Array) bodies.push(new Uint8Array(init.body));
@@ -180,7 +188,7 @@ describe("relay on Redis over HTTP", () => {
         config: { roundIntervalMs: 100 },
       });
       running.push(relay);
-      const client = await RelayClient.connect(relay.url);
+      const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
       const inbox = await createInbox(relay.url);
       await client.deposit(contactCard(inbox), text("queued elsewhere"));
       await expect

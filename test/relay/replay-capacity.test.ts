@@ -14,6 +14,7 @@ import { randomBytes } from "../../src/protocol/bytes.js";
 import { CapacityError } from "../../src/protocol/errors.js";
 import { keyTag } from "../../src/relay/key-ring.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 describe("MemoryReplaySet capacity", () => {
   it("refuses a new record once full, still answers replays, and makes room on forget", async () => {
@@ -75,7 +76,10 @@ describe("MemoryReplaySet capacity", () => {
         answers.push({ status: response.status, body: new TextDecoder().decode(body) });
         return new Response(body, { status: response.status, headers: response.headers });
       };
-      const client = await RelayClient.connect(running.url, { fetch: recording });
+      const client = await RelayClient.connect(running.url, {
+        shaping: ShapingProfiles.off,
+        fetch: recording,
+      });
       await client.cover();
       await client.cover();
       await expect(client.cover()).rejects.toThrow("relay answered HTTP 503");

@@ -12,6 +12,7 @@ import { randomBytes } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let running: RunningRelay | undefined;
 let redis: RedisFixture | undefined;
@@ -29,7 +30,7 @@ afterAll(async () => {
 async function start(limits: { maxInboxes?: number; maxBytes?: number }) {
   const ports = memoryPorts({ inboxes: limits });
   running = await startNodeRelay({ port: 0, ports, config: { roundIntervalMs: 0 } });
-  const client = await RelayClient.connect(running.url);
+  const client = await RelayClient.connect(running.url, { shaping: ShapingProfiles.off });
   return { ports, client };
 }
 
@@ -75,7 +76,7 @@ it("Redis: refuses deposits to new inboxes once it holds maxInboxes, and keeps s
     },
     config: { roundIntervalMs: 0 },
   });
-  const client = await RelayClient.connect(running.url);
+  const client = await RelayClient.connect(running.url, { shaping: ShapingProfiles.off });
   const inboxes = await Promise.all(Array.from({ length: 5 }, () => createInbox(client.origin)));
   for (const inbox of inboxes.slice(0, 4)) {
     expect((await client.deposit(contactCard(inbox), randomBytes(10))).status).toBe("accepted");

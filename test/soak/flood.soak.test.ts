@@ -36,6 +36,7 @@ import {
   requireBuiltCli,
   startRelayProcess,
 } from "../redis/relay-process.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const SOAK_SECONDS = Number(process.env["SOAK_SECONDS"] ?? 120);
 /** Store caps the flood runs into, small enough to reach within the first third of the run. */
@@ -81,7 +82,10 @@ async function soak(url: string, pid: number, redis?: Redis) {
   const samples: Sample[] = [];
 
   // The well-behaved client, on its own address, with its inbox made before the flood.
-  const polite = await RelayClient.connect(url, { fetch: boundFetch("127.0.0.2") });
+  const polite = await RelayClient.connect(url, {
+    shaping: ShapingProfiles.off,
+    fetch: boundFetch("127.0.0.2"),
+  });
   const inbox = await createInbox(polite.origin, polite.descriptor.signingKey);
   const card = contactCard(inbox);
   const sent = new Set<string>();
@@ -91,6 +95,7 @@ async function soak(url: string, pid: number, redis?: Redis) {
   // The flood: a client of its own on the default address, deposits to made-up inboxes and
   // junk bodies of a bucket's size, paced, every answer counted.
   const flooder = await RelayClient.connect(url, {
+    shaping: ShapingProfiles.off,
     fetch: async (input, init) => {
       const response = await fetch(input, init);
       if (String(input).endsWith("/v1/relay")) count(`http ${response.status}`);

@@ -37,6 +37,7 @@ import {
   type Backend,
   type TestRelay,
 } from "../federation/support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 /** N retries fast so the Worker's outage costs little time; the Worker keeps its defaults. */
 const N_DELIVERY = { maxAttempts: 50, baseDelayMs: 100, maxDelayMs: 1000 };
@@ -186,8 +187,8 @@ describe("federation between a Worker relay and a Node relay", () => {
     wUp = true;
     expect([W().url, N().url]).toEqual([wUrl, nUrl]);
 
-    onWDirect = await RelayClient.connect(W().url);
-    onNDirect = await RelayClient.connect(N().url);
+    onWDirect = await RelayClient.connect(W().url, { shaping: ShapingProfiles.off });
+    onNDirect = await RelayClient.connect(N().url, { shaping: ShapingProfiles.off });
     // Each relay fetches the other's descriptor for its client: the first contact of the link.
     onWViaN = await RelayClient.connectVia(W().url, onNDirect);
     onNViaW = await RelayClient.connectVia(N().url, onWDirect);
@@ -309,7 +310,9 @@ describe("federation between a Worker relay and a Node relay", () => {
       roundMs: W_ROUND_MS,
     });
     wUp = true;
-    expect((await RelayClient.connect(W().url)).descriptor.signingKey).toEqual(signingKey);
+    expect(
+      (await RelayClient.connect(W().url, { shaping: ShapingProfiles.off })).descriptor.signingKey,
+    ).toEqual(signingKey);
     await expectExactlyOnW();
     // Every batch N had acknowledged was counted once by W, across W's restart.
     expect(await wCounter(MetricName.federationBatchesReceived, N().url)).toBe(

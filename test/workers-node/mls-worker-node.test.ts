@@ -34,6 +34,7 @@ import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { mlsState, savedReadings } from "../mls/support.js";
 import { commitBarrier, startRelayPair, type Provider, type RelayPair } from "./mls-support.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ROUND_MS = 200;
 const POLL_MS = 50;
@@ -161,9 +162,9 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
 
   // ---- 1. Providers and members: each member reaches the other provider only via its own.
   const ingress = {
-    alice: await RelayClient.connect(b.url),
-    bob: await RelayClient.connect(a.url),
-    carol: await RelayClient.connect(a.url),
+    alice: await RelayClient.connect(b.url, { shaping: ShapingProfiles.off }),
+    bob: await RelayClient.connect(a.url, { shaping: ShapingProfiles.off }),
+    carol: await RelayClient.connect(a.url, { shaping: ShapingProfiles.off }),
   };
   const routes = {
     alice: ingressRouter(ingress.alice),
@@ -244,7 +245,7 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
     ["carol", ["Same here.", "A never learns which inbox is mine.", "Saturday suits me."]],
   ]);
   // The test's own view of A's inboxes (fetches with a member's read secret, never acked).
-  const observer = await RelayClient.connect(a.url);
+  const observer = await RelayClient.connect(a.url, { shaping: ShapingProfiles.off });
   await chat(observer, [aliceM, bobM, carolM], firstTexts);
 
   // ---- 5. Bob and Carol commit in epoch 1 at the same moment; with retry, the loser's lands too.

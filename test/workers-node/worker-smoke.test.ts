@@ -6,6 +6,7 @@ import { afterAll, expect, it } from "vitest";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startWorkerRelay, type WorkerRelay } from "../fixtures/worker-relay.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let worker: WorkerRelay | undefined;
 afterAll(async () => {
@@ -15,7 +16,7 @@ afterAll(async () => {
 
 it("serves a Worker relay on loopback that Node clients use like any relay", async () => {
   worker = await startWorkerRelay({ roundMs: 200 });
-  const client = await RelayClient.connect(worker.url);
+  const client = await RelayClient.connect(worker.url, { shaping: ShapingProfiles.off });
   const inbox = await createInbox(worker.url, client.descriptor.signingKey);
   expect(await client.deposit(contactCard(inbox), new TextEncoder().encode("hi"))).toEqual({
     status: "accepted",

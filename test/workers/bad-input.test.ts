@@ -11,6 +11,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ORIGIN = "http://127.0.0.1:8788";
 const post = (body: Uint8Array, type: string = MediaTypes.request) =>
@@ -53,7 +54,10 @@ it("answers bad requests opaquely and stores nothing for them", async () => {
     }
     return SELF.fetch(request);
   };
-  const client = await RelayClient.connect(ORIGIN, { fetch: capture });
+  const client = await RelayClient.connect(ORIGIN, {
+    shaping: ShapingProfiles.off,
+    fetch: capture,
+  });
   const inbox = await createInbox(ORIGIN, client.descriptor.signingKey);
   await client.deposit(contactCard(inbox), randomBytes(10));
   expect(await pending()).toBe(before + 1);

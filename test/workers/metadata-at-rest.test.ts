@@ -19,6 +19,7 @@ import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { PaddingPolicy } from "../../src/protocol/padding-policy.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ORIGIN = "http://127.0.0.1:8788";
 const http: typeof fetch = (input, init) => SELF.fetch(new Request(input, init));
@@ -46,7 +47,7 @@ async function dump<T extends Rpc.DurableObjectBranded>(
 }
 
 it("keeps bucket-sized items and no fine times, addresses or plaintext", async () => {
-  const client = await RelayClient.connect(ORIGIN, { fetch: http });
+  const client = await RelayClient.connect(ORIGIN, { shaping: ShapingProfiles.off, fetch: http });
   const inbox = await createInbox(ORIGIN, client.descriptor.signingKey);
   const secret = "a sentence the relay must never store in the clear";
   for (let i = 0; i < 3; i++) {

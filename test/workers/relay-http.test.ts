@@ -9,6 +9,7 @@ import type { RoundObject } from "../../src/adapters/workers/round-object.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { PaddingPolicy } from "../../src/protocol/padding-policy.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ORIGIN = "http://127.0.0.1:8788";
 const padding = new PaddingPolicy();
@@ -36,7 +37,7 @@ const untext = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe("relay over HTTP in workerd", () => {
   it("deposits, closes the round by alarm, fetches and acks; bodies are buckets", async () => {
-    const client = await RelayClient.connect(ORIGIN, { fetch: http });
+    const client = await RelayClient.connect(ORIGIN, { shaping: ShapingProfiles.off, fetch: http });
     const inbox = await createInbox(ORIGIN, client.descriptor.signingKey);
     const card = contactCard(inbox);
     for (const message of ["one", "two", "three"]) {
