@@ -38,6 +38,30 @@ export class CliError extends ShroudError {
   }
 }
 
+/**
+ * Prints a command's failure as one "shroud: ..." line and returns its exit code: 2 for bad
+ * arguments, 1 for anything else (with the stack under SHROUD_DEBUG for unexpected errors).
+ *
+ * @example
+ * try { return await run(); } catch (error) { return reportFailure(error, io); }
+ */
+export async function reportFailure(error: unknown, io: CliIo): Promise<number> {
+  if (error instanceof UsageError) {
+    await line(io.stderr, `shroud: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof ShroudError) {
+    await line(io.stderr, `shroud: ${error.message}`);
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  await line(io.stderr, `shroud: unexpected error: ${message}`);
+  if (io.env["SHROUD_DEBUG"] && error instanceof Error && error.stack) {
+    await line(io.stderr, error.stack);
+  }
+  return 1;
+}
+
 /** Writes to a stream and waits until it is handed off, so output is never lost at exit. */
 export function write(stream: NodeJS.WritableStream, data: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {

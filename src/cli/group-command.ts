@@ -3,9 +3,11 @@
  * Conversation goes to stdout as one readable line per event ("[friends] bob: hi"); notes and
  * problems go to stderr. Text from other members is escaped before it reaches the terminal, so
  * a message cannot carry terminal control sequences or reorder the line with bidi controls.
+ * While `shroud agent` runs for the profile, the command is handed to it (see agent-client.ts)
+ * and prints what it answers; the agent runs the same code here (runGroup).
  */
 import type { ChangeOutcome, GroupEvent } from "../client/mls/group-session.js";
-import type { ContactCard } from "../client/inbox.js";
+import { cardFromJson, type ContactCard } from "../client/inbox.js";
 import { randomBytes } from "../protocol/bytes.js";
 import { ShroudError } from "../protocol/errors.js";
 import {
@@ -13,18 +15,17 @@ import {
   line,
   parseWithPositionals,
   readAll,
+  readTextFile,
   UsageError,
   type CliIo,
 } from "./cli-support.js";
 import {
   nameArgument,
-  Profile,
   PROFILE_OPTIONS,
-  profileDir,
-  profileSecrets,
+  withProfile,
   type LoadedGroup,
+  type Profile,
 } from "./profile-context.js";
-import { loadCard } from "./send-command.js";
 import { GROUP_USAGE } from "./usage.js";
 
 // C0 and C1 controls (tab and newline are handled by the callers) and the bidi controls that can
@@ -104,22 +105,22 @@ function outcomeText(group: string, outcome: ChangeOutcome, changed: string): st
   }
 }
 
-/** Opens the profile named by the options, runs `body`, and always releases the profile. */
-async function withProfile(
-  values: { profile?: string | undefined; "key-file"?: string | undefined },
-  io: CliIo,
-  body: (profile: Profile) => Promise<number>,
-): Promise<number> {
-  const profile = await Profile.open(
-    profileDir(values.profile, io.env),
-    profileSecrets(values["key-file"], io.env),
-  );
-  try {
-    return await body(profile);
-  } finally {
-    await profile.close();
-  }
+/**
+ * Where `group read` gets what happened: a one-shot command joins waiting invitations and
+ * fetches every group now; the agent hands over what it read on its own (see agent-sync.ts).
+ */
+export interface ReadSource {
+  /** Joins the groups whose invitations wait (recorded as the profile's news). */
+  invitations(profile: Profile): Promise<void>;
+  /** A group's new events, and why reading it last failed (if it did). */
+  events(group: LoadedGroup): Promise<{ events: GroupEvent[]; error?: ShroudError | undefined }>;
 }
+
+/** Reading at once, as a one-shot command does. */
+export const READ_NOW: ReadSource = {
+  invitations: async (profile) => void (await profile.acceptInvitations()),
+  events: async (group) => ({ events: await group.session.sync() }),
+};
 
 function assertActive(group: LoadedGroup): void {
   if (group.session.removed) {
@@ -142,11 +143,25 @@ function withOneKeyPackage(card: ContactCard): ContactCard {
   return { ...card, keyPackages: [pick] };
 }
 
-async function loadMemberCards(paths: string[]): Promise<ContactCard[]> {
+/** The card files' contents, read where the command was typed (the agent may run elsewhere). */
+async function readCardFiles(paths: string[]): Promise<string[]> {
+  const texts: string[] = [];
+  for (const path of paths) texts.push(await readTextFile(path, "card file"));
+  return texts;
+}
+
+async function parseMemberCards(paths: string[], texts: string[]): Promise<ContactCard[]> {
+  if (texts.length !== paths.length) throw new UsageError("every card file must be sent along");
   const cards: ContactCard[] = [];
   const names = new Set<string>();
-  for (const path of paths) {
-    const card = await loadCard(path);
+  for (const [i, path] of paths.entries()) {
+    let card: ContactCard;
+    try {
+      card = await cardFromJson(texts[i]!);
+    } catch (error) {
+      if (error instanceof ShroudError) throw new CliError(`${path}: ${error.message}`);
+      throw error;
+    }
     if (card.name === undefined || (card.keyPackages ?? []).length === 0) {
       throw new CliError(
         `${path} is not a member card (no name or key packages): ask for the card.json ` +
@@ -160,7 +175,20 @@ async function loadMemberCards(paths: string[]): Promise<ContactCard[]> {
   return cards;
 }
 
-type Sub = (positionals: string[], profile: Profile, io: CliIo) => Promise<number>;
+/** What a subcommand gets besides its positionals. */
+export interface GroupInput {
+  /** For `add`: the card files' contents, in the order of their paths. */
+  cards: string[];
+  /** For `read`: where the events come from. */
+  source: ReadSource;
+}
+
+type Sub = (
+  positionals: string[],
+  profile: Profile,
+  io: CliIo,
+  input: GroupInput,
+) => Promise<number>;
 
 const create: Sub = async ([name], profile, io) => {
   const group = await profile.createGroup(name!);
@@ -173,8 +201,8 @@ const create: Sub = async ([name], profile, io) => {
   return 0;
 };
 
-const add: Sub = async ([name, ...paths], profile, io) => {
-  const cards = await loadMemberCards(paths);
+const add: Sub = async ([name, ...paths], profile, io, input) => {
+  const cards = await parseMemberCards(paths, input.cards);
   const group = await profile.loadGroup(name!);
   profile.pinCards(cards);
   await catchUp(io, group);
@@ -209,10 +237,11 @@ const send: Sub = async ([name, message], profile, io) => {
   return 0;
 };
 
-const read: Sub = async ([name], profile, io) => {
+const read: Sub = async ([name], profile, io, { source }) => {
   let printed = 0;
   let failed = false;
-  const { joined, problems } = await profile.acceptInvitations();
+  await source.invitations(profile);
+  const { joined, problems } = await profile.takeNews();
   for (const problem of problems) await line(io.stderr, `invitation skipped: ${safeName(problem)}`);
   if (joined.length > 0 || problems.length > 0) await profile.writeCard();
   for (const { name: local, session } of joined) {
@@ -231,9 +260,12 @@ const read: Sub = async ([name], profile, io) => {
   }
   const groups = name === undefined ? await profile.loadGroups() : [await profile.loadGroup(name)];
   for (const group of groups) {
-    if (group.session.removed) continue;
+    // A removed group is read no more, once "you were removed" has been printed.
+    if (group.session.removed && group.session.unread === 0) continue;
     try {
-      printed += await printEvents(io, group.name, await group.session.sync());
+      const { events, error } = await source.events(group);
+      printed += await printEvents(io, group.name, events);
+      if (error) throw error;
     } catch (error) {
       // One unreachable relay should not hide the other groups' messages.
       if (!(error instanceof ShroudError)) throw error;
@@ -272,6 +304,40 @@ const SUBCOMMANDS: Record<string, { run: Sub; min: number; max: number; usage: s
   list: { run: listGroups, min: 0, max: 0, usage: "group list" },
 };
 
+/**
+ * Checks a subcommand's positionals (count, names, a message that is not empty); UsageError
+ * saying what is wrong. The message of `send` must be there already (read from stdin first).
+ */
+export function checkGroupArgs(sub: string, positionals: string[]): void {
+  const spec = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+  if (!spec) throw new UsageError(`unknown group command "${sub}" (see \`shroud group --help\`)`);
+  if (positionals.length < spec.min || (spec.max >= 0 && positionals.length > spec.max)) {
+    const hint = sub === "send" && positionals.length > 2 ? " (quote the message)" : "";
+    throw new UsageError(`usage: shroud ${spec.usage}${hint} (see \`shroud group --help\`)`);
+  }
+  const [group, ...others] = positionals;
+  if (group !== undefined) nameArgument(group, "GROUP");
+  if (sub === "remove") for (const name of others) nameArgument(name, "NAME");
+  if (sub === "send" && positionals[1] === "") throw new UsageError("the message is empty");
+}
+
+/**
+ * Runs a checked subcommand (see checkGroupArgs) on an open profile.
+ *
+ * @example
+ * checkGroupArgs("send", ["friends", "hi"]);
+ * const code = await runGroup("send", ["friends", "hi"], profile, io, { cards: [], source: READ_NOW });
+ */
+export function runGroup(
+  sub: string,
+  positionals: string[],
+  profile: Profile,
+  io: CliIo,
+  input: GroupInput,
+): Promise<number> {
+  return SUBCOMMANDS[sub]!.run(positionals, profile, io, input);
+}
+
 /** Runs `shroud group <subcommand>`. */
 export async function groupCommand(args: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = args;
@@ -282,25 +348,23 @@ export async function groupCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, GROUP_USAGE);
     return 0;
   }
-  const spec = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-  if (!spec) throw new UsageError(`unknown group command "${sub}" (see \`shroud group --help\`)`);
+  if (!Object.hasOwn(SUBCOMMANDS, sub)) {
+    throw new UsageError(`unknown group command "${sub}" (see \`shroud group --help\`)`);
+  }
   const { values, positionals } = parseWithPositionals(rest, PROFILE_OPTIONS, `group ${sub}`);
   if (values.help) {
     await line(io.stdout, GROUP_USAGE);
     return 0;
   }
-  if (positionals.length < spec.min || (spec.max >= 0 && positionals.length > spec.max)) {
-    const hint = sub === "send" && positionals.length > 2 ? " (quote the message)" : "";
-    throw new UsageError(`usage: shroud ${spec.usage}${hint} (see \`shroud group --help\`)`);
-  }
-  const [group, ...others] = positionals;
-  if (group !== undefined) nameArgument(group, "GROUP");
-  if (sub === "remove") for (const name of others) nameArgument(name, "NAME");
+  checkGroupArgs(sub, positionals);
   if (sub === "send" && positionals.length === 1) {
     // Read before the profile is locked: typing a message must not hold up other commands.
     if (io.stdin.isTTY) await line(io.stderr, "reading the message from stdin (end with Ctrl-D)");
     positionals.push(new TextDecoder().decode(await readAll(io.stdin)).replace(/\r?\n$/, ""));
+    checkGroupArgs(sub, positionals);
   }
-  if (sub === "send" && positionals[1] === "") throw new UsageError("the message is empty");
-  return withProfile(values, io, (profile) => spec.run(positionals, profile, io));
+  const cards = sub === "add" ? await readCardFiles(positionals.slice(1)) : [];
+  return withProfile(values, io, { command: "group", sub, positionals, cards }, (profile) =>
+    runGroup(sub, positionals, profile, io, { cards, source: READ_NOW }),
+  );
 }

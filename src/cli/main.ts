@@ -4,8 +4,7 @@
  * process.exit, so pending output is flushed and tests can run it in-process.
  */
 import { readFile } from "node:fs/promises";
-import { ShroudError } from "../protocol/errors.js";
-import { line, processIo, UsageError, type CliIo } from "./cli-support.js";
+import { line, processIo, reportFailure, UsageError, type CliIo } from "./cli-support.js";
 import { MAIN_USAGE } from "./usage.js";
 
 type Command = (args: string[], io: CliIo) => Promise<number>;
@@ -22,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   profile: async () => (await import("./profile-command.js")).profileCommand,
   group: async () => (await import("./group-command.js")).groupCommand,
   demo: async () => (await import("./demo-command.js")).demoCommand,
+  agent: async () => (await import("./agent-command.js")).agentCommand,
 };
 
 /** The package version, read from package.json next to dist/ (or src/) at run time. */
@@ -64,19 +64,6 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   try {
     return await dispatch(argv, io);
   } catch (error) {
-    if (error instanceof UsageError) {
-      await line(io.stderr, `shroud: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof ShroudError) {
-      await line(io.stderr, `shroud: ${error.message}`);
-      return 1;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    await line(io.stderr, `shroud: unexpected error: ${message}`);
-    if (io.env["SHROUD_DEBUG"] && error instanceof Error && error.stack) {
-      await line(io.stderr, error.stack);
-    }
-    return 1;
+    return reportFailure(error, io);
   }
 }

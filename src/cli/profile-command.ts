@@ -22,6 +22,7 @@ import {
   PROFILE_OPTIONS,
   profileDir,
   profileSecrets,
+  withProfile,
 } from "./profile-context.js";
 import { createKeyFile, ProfileStore } from "./profile-store.js";
 import { connectRelay, viaOption } from "./relay-connection.js";
@@ -117,33 +118,37 @@ async function createProfile(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/**
+ * The work of `profile card` on an open profile (the agent runs it too).
+ *
+ * @example
+ * const code = await runCard(profile, io); // prints the card, rewrites DIR/card.json
+ */
+export async function runCard(profile: Profile, io: CliIo): Promise<number> {
+  if (profile.member.keyPackageCount === 0) {
+    // Each key package adds this member to one group; with none left nobody can add it.
+    await profile.member.addKeyPackages(profile.keyPackages);
+    await profile.save();
+    await line(
+      io.stderr,
+      `every key package had been used: made ${profile.keyPackages} new ones ` +
+        "(share this card again)",
+    );
+  }
+  await profile.writeCard();
+  await line(io.stdout, cardToJson(profile.member.card()));
+  return 0;
+}
+
 async function printCard(args: string[], io: CliIo): Promise<number> {
   const values = parseOptions(args, PROFILE_OPTIONS, "profile card");
   if (values.help) {
     await line(io.stdout, PROFILE_USAGE);
     return 0;
   }
-  const profile = await Profile.open(
-    profileDir(values.profile, io.env),
-    profileSecrets(values["key-file"], io.env),
+  return withProfile(values, io, { command: "profile", sub: "card", positionals: [] }, (profile) =>
+    runCard(profile, io),
   );
-  try {
-    if (profile.member.keyPackageCount === 0) {
-      // Each key package adds this member to one group; with none left nobody can add it.
-      await profile.member.addKeyPackages(profile.keyPackages);
-      await profile.save();
-      await line(
-        io.stderr,
-        `every key package had been used: made ${profile.keyPackages} new ones ` +
-          "(share this card again)",
-      );
-    }
-    await profile.writeCard();
-    await line(io.stdout, cardToJson(profile.member.card()));
-  } finally {
-    await profile.close();
-  }
-  return 0;
 }
 
 /** Runs `shroud profile <subcommand>`. */

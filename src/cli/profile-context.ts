@@ -5,20 +5,28 @@
  * nothing leaves this module unencrypted except the contact card, which is meant to be shared.
  *
  *   profile.enc (JSON): { "shroud": "profile-data/v1", member: <member/v1>, keyPackages,
- *                         via?, viaSigningKey?, groups: [{ name, file }] }
+ *                         via?, viaSigningKey?, groups: [{ name, file }],
+ *                         news?: { joined: [name], problems: [text] } }
  * `name` is the local name of a group (the inviter's name for it unless that was taken), `file`
- * the random id of its sealed file.
+ * the random id of its sealed file. `news` holds the groups joined and the invitations skipped
+ * since `group read` last printed them (the agent joins groups on its own).
+ *
+ * While `shroud agent` runs for a profile it holds the profile; withProfile hands a command to
+ * it over its socket instead of opening the profile.
  */
 import { join } from "node:path";
 import { acceptInvitations } from "../client/mls/accept-invitations.js";
 import { GroupSession, type GroupDeps } from "../client/mls/group-session.js";
 import { Member } from "../client/mls/member.js";
 import { cardToJson, type ContactCard } from "../client/inbox.js";
+import { ShapingProfiles, type ShapingProfile } from "../client/shaping-profile.js";
 import { RelayClient } from "../client/relay-client.js";
 import { fromBase64Url, toBase64Url, utf8 } from "../protocol/bytes.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { ShroudError, TransportError } from "../protocol/errors.js";
-import { CliError, UsageError } from "./cli-support.js";
+import { handOff, reachAgent, removeStaleSocket } from "./agent-client.js";
+import type { AgentRequest } from "./agent-protocol.js";
+import { CliError, UsageError, type CliIo } from "./cli-support.js";
 import {
   newGroupFileId,
   ProfileStore,
@@ -81,6 +89,14 @@ interface GroupEntry {
   file: string;
 }
 
+/** What `group read` has not printed yet of what happened outside the groups themselves. */
+export interface ProfileNews {
+  /** Local names of the groups joined. */
+  joined: string[];
+  /** Why invitations were skipped. */
+  problems: string[];
+}
+
 /** A group loaded from the profile, under its local name. */
 export interface LoadedGroup {
   name: string;
@@ -92,6 +108,21 @@ export interface ProfileRoute {
   relaySigningKey: Uint8Array;
   via?: string | undefined;
   viaSigningKey?: Uint8Array | undefined;
+}
+
+export interface ProfileOptions {
+  /**
+   * How the profile's relay clients send (default off: a one-shot command sends at once and
+   * exits; `shroud agent` shapes).
+   */
+  shaping?: ShapingProfile;
+}
+
+function newsFromJson(value: unknown): ProfileNews {
+  const record = (value ?? {}) as Record<string, unknown>;
+  const strings = (list: unknown) =>
+    Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
+  return { joined: strings(record["joined"]), problems: strings(record["problems"]) };
 }
 
 /**
@@ -110,6 +141,10 @@ export class Profile {
   readonly #clients = new Map<string, Promise<RelayClient>>();
   readonly #pins = new Map<string, Uint8Array>();
   readonly #viaSigningKey: Uint8Array | undefined;
+  /** Groups loaded so far: one session per group, so two loads never fork its MLS state. */
+  readonly #loaded = new Map<GroupEntry, Promise<LoadedGroup>>();
+  #news: ProfileNews;
+  readonly #shaping: ShapingProfile;
 
   private constructor(
     store: ProfileStore,
@@ -120,7 +155,11 @@ export class Profile {
     /** How many key packages to make when the card runs out. */
     readonly keyPackages: number,
     groups: GroupEntry[],
+    news: ProfileNews,
+    options: ProfileOptions,
   ) {
+    this.#news = news;
+    this.#shaping = options.shaping ?? ShapingProfiles.off;
     this.#store = store;
     this.#viaSigningKey = viaSigningKey;
     this.#groups = groups;
@@ -149,13 +188,26 @@ export class Profile {
     route: { via?: string | undefined; viaSigningKey?: Uint8Array | undefined },
     keyPackages: number,
   ): Promise<Profile> {
-    const profile = new Profile(store, member, route.via, route.viaSigningKey, keyPackages, []);
+    const profile = new Profile(
+      store,
+      member,
+      route.via,
+      route.viaSigningKey,
+      keyPackages,
+      [],
+      { joined: [], problems: [] },
+      {},
+    );
     await profile.save();
     return profile;
   }
 
   /** Opens the profile in `dir`; CliError on a wrong secret or a damaged profile. */
-  static async open(dir: string, secrets: ProfileSecrets): Promise<Profile> {
+  static async open(
+    dir: string,
+    secrets: ProfileSecrets,
+    options: ProfileOptions = {},
+  ): Promise<Profile> {
     const store = await ProfileStore.open(dir, secrets);
     try {
       const record = JSON.parse(await store.read("profile")) as Record<string, unknown>;
@@ -174,6 +226,8 @@ export class Profile {
         pin === undefined ? undefined : fromBase64Url(pin),
         keyPackageCount(record["keyPackages"]),
         groups,
+        newsFromJson(record["news"]),
+        options,
       );
     } catch (error) {
       await store.close();
@@ -193,6 +247,7 @@ export class Profile {
         ...(this.via === undefined ? {} : { via: this.via }),
         ...(this.#viaSigningKey ? { viaSigningKey: toBase64Url(this.#viaSigningKey) } : {}),
         groups: this.#groups,
+        ...(this.#news.joined.length + this.#news.problems.length > 0 ? { news: this.#news } : {}),
       }),
     );
   }
@@ -203,9 +258,21 @@ export class Profile {
     return this.cardPath;
   }
 
-  /** Releases the profile's lock. */
+  /** Stops the profile's relay clients and releases the lock. */
   async close(): Promise<void> {
+    await this.closeClients();
     await this.#store.close();
+  }
+
+  /** Stops the relay clients (a shaping one sends until closed); what waits for a slot fails. */
+  async closeClients(): Promise<void> {
+    for (const client of await this.clients()) client.close();
+  }
+
+  /** The relay clients connected so far. */
+  async clients(): Promise<RelayClient[]> {
+    const settled = await Promise.allSettled(this.#clients.values());
+    return settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   }
 
   /** Expects `origin`'s descriptor to be signed by `key` from now on (first pin wins). */
@@ -238,7 +305,8 @@ export class Profile {
 
   async #connect(origin: string): Promise<RelayClient> {
     const pin = this.#pins.get(origin);
-    const options = pin ? { pinnedSigningKey: pin } : {};
+    // Off for the one-shot commands, which send at once and exit; shroud agent shapes.
+    const options = { shaping: this.#shaping, ...(pin ? { pinnedSigningKey: pin } : {}) };
     if (this.via === undefined || this.via === origin) return RelayClient.connect(origin, options);
     const ingress = await this.route(this.via);
     try {
@@ -281,7 +349,18 @@ export class Profile {
     return entry;
   }
 
-  async #load(entry: GroupEntry): Promise<LoadedGroup> {
+  #load(entry: GroupEntry): Promise<LoadedGroup> {
+    let loaded = this.#loaded.get(entry);
+    if (!loaded) {
+      loaded = this.#read(entry);
+      this.#loaded.set(entry, loaded);
+      // A failed load (a damaged file) is tried again by the next command.
+      loaded.catch(() => this.#loaded.delete(entry));
+    }
+    return loaded;
+  }
+
+  async #read(entry: GroupEntry): Promise<LoadedGroup> {
     let session: GroupSession;
     try {
       session = await GroupSession.fromJson(
@@ -318,7 +397,9 @@ export class Profile {
     const home = await this.route(this.member.inbox.relay);
     const entry = { name, file: newGroupFileId() };
     const session = await GroupSession.create(name, this.member, home, this.#deps(entry));
-    return { name, session };
+    const group = { name, session };
+    this.#loaded.set(entry, Promise.resolve(group));
+    return group;
   }
 
   /**
@@ -339,8 +420,71 @@ export class Profile {
     const added = this.#groups.slice(before);
     const joined = result.joined.map((session, i) => {
       if (session.relaySigningKey) this.pin(session.relay, session.relaySigningKey);
-      return { name: added[i]?.name ?? session.name, session };
+      const group = { name: added[i]?.name ?? session.name, session };
+      if (added[i]) this.#loaded.set(added[i], Promise.resolve(group));
+      return group;
     });
+    if (joined.length + result.problems.length > 0) {
+      this.#news.joined.push(...joined.map((g) => g.name));
+      this.#news.problems.push(...result.problems);
+      await this.save();
+    }
     return { joined, problems: result.problems };
+  }
+
+  /** How many groups joined and invitations skipped wait for takeNews. */
+  get newsCount(): number {
+    return this.#news.joined.length + this.#news.problems.length;
+  }
+
+  /** The groups joined and invitations skipped since the last call (saved as taken). */
+  async takeNews(): Promise<{ joined: LoadedGroup[]; problems: string[] }> {
+    const news = this.#news;
+    if (news.joined.length + news.problems.length === 0) return { joined: [], problems: [] };
+    this.#news = { joined: [], problems: [] };
+    await this.save();
+    const joined: LoadedGroup[] = [];
+    for (const name of news.joined) {
+      const entry = this.#groups.find((g) => g.name === name);
+      if (entry) joined.push(await this.#load(entry));
+    }
+    return { joined, problems: news.problems };
+  }
+}
+
+/**
+ * Runs a profile command: handed to the profile's agent when one runs (its answer printed as it
+ * comes, the profile never opened here), else `body` on the profile opened here, its lock held
+ * throughout.
+ *
+ * @example
+ * return withProfile(values, io, { command: "profile", sub: "card", positionals: [] }, (profile) =>
+ *   runCard(profile, io),
+ * );
+ */
+export async function withProfile(
+  values: { profile?: string | undefined; "key-file"?: string | undefined },
+  io: CliIo,
+  request: AgentRequest,
+  body: (profile: Profile) => Promise<number>,
+): Promise<number> {
+  const dir = profileDir(values.profile, io.env);
+  const agent = await reachAgent(dir);
+  if (agent.status === "running") return handOff(agent.socket, request, io);
+  let profile: Profile;
+  try {
+    profile = await Profile.open(dir, profileSecrets(values["key-file"], io.env));
+  } catch (error) {
+    // An agent that was starting held the lock: it listens by now, and takes the command.
+    const late = error instanceof ShroudError ? await reachAgent(dir) : agent;
+    if (late.status === "running") return handOff(late.socket, request, io);
+    throw error;
+  }
+  try {
+    // The lock is ours, so no agent listens: a socket left behind is a killed agent's.
+    if (agent.status === "stale") await removeStaleSocket(dir);
+    return await body(profile);
+  } finally {
+    await profile.close();
   }
 }

@@ -220,7 +220,45 @@ read: joins the groups you were invited to, then prints what arrived in every gr
 list: each group with its epoch and members (no network).
 
 Messages and commits are readable only by the group's members; the relays see sealed, padded
-deposits into inboxes whose ids change every epoch.`;
+deposits into inboxes whose ids change every epoch.
+
+While \`shroud agent\` runs for the profile, these commands (and \`profile card\`) go through it
+and need no passphrase: read then prints what the agent has read on its own, without fetching
+anything (see \`shroud agent --help\`).`;
+
+export const AGENT_USAGE = `Usage: shroud agent [--profile DIR] [--key-file FILE] [--shaping off|constant|poisson]
+                    [--shaping-interval-ms N]
+       shroud agent status [--profile DIR]
+
+Runs a client for the profile until SIGINT or SIGTERM. A one-shot command (\`group send\`,
+\`group read\`) starts, sends and exits, so its requests show anyone watching your connection
+or your relays when you act. The agent's relay clients instead send one same-size request per
+slot on a fixed schedule, whatever you do (cover when there is nothing to send); it reads your
+groups and invitations on its own timer and keeps what it read for \`group read\`.
+
+While it runs, the profile's other commands (\`group ...\`, \`profile card\`) hand their work to
+it over DIR/agent.sock (a Unix domain socket, mode 0600) and print what it answers; they need no
+passphrase then, so anyone who can act as your user can use the profile while the agent runs.
+It holds the profile: a second agent is refused. On SIGINT or SIGTERM it saves the profile,
+stops its clients, removes the socket and exits 0; a socket left by a killed agent is removed
+by the next command or agent. Unix only (Windows has no Unix domain sockets at a path here).
+
+status: how the agent sends (requests in slots, real and cover; its loop's deposits sent and
+  come back: a growing gap means traffic is being dropped) and how many events it keeps for
+  \`group read\`.
+
+  --shaping P       off: requests leave when made (the agent still reads on its own timer);
+                    constant: one 4 KiB request every interval per relay client (the default:
+                    about 57.6 MB per hour each way per relay at 500 ms);
+                    poisson: the same on average, with exponential gaps (Loopix-like)
+                    (SHROUD_SHAPING, default constant)
+  --shaping-interval-ms N  the gap between slots (the mean gap for poisson), for tuning and
+                    tests; the groups are read every 20 gaps on average
+                    (SHROUD_SHAPING_INTERVAL_MS, default 500; 10 to 600000)
+  --profile DIR     the profile directory (SHROUD_PROFILE, default ./.shroud-profile)
+  --key-file FILE   the profile's key file instead of SHROUD_PASSPHRASE (SHROUD_KEY_FILE)
+
+It prints a line when it is ready and one when it stops, nothing in between.`;
 
 export const MAIN_USAGE = `Shroud: a metadata-minimizing relay for MLS messaging.
 
@@ -237,6 +275,8 @@ Commands:
   profile create  make a group member in an encrypted profile directory, and its card
   profile card    print the profile's contact card
   group           create, add, remove, send, read, list: MLS groups of a profile
+  agent           keep a profile's client running: traffic on a fixed schedule, groups read
+                  on its own; the profile's commands go through it
   demo            two federated relays and an MLS group, beside what each operator sees
   help            show this help (\`shroud <command> --help\` for a command's options)
 
