@@ -5,30 +5,34 @@
  * answer going back to a client, belongs to.
  *
  * Every request is given the next release: the next multiple of the round interval on the wall
- * clock, the same instant for every process or isolate of a relay whose clocks agree. At a
- * release the requests due are put in a random order (CSPRNG), and the proxied exchanges start
- * in that order. Answers are grouped by the next hop the request named: the answers to all of
- * one release's requests for one next hop go back together, in a random order, once every
- * proxied exchange among them has settled (answered, failed, or past its deadline). So a forward
- * or a descriptor request is answered at the moment a proxied read for the same hop is, and a
- * slow or stalling next hop delays only the requests that named it.
- *
- * Each held request arms its own timer to its release, and the first timer to fire releases
- * every request due: on Workers a timer belongs to the request that armed it and ends with it,
- * so no request depends on another one's timer. Nothing here records when a request arrived.
+ * clock, the same instant for every process or isolate of a relay whose clocks agree. Each held
+ * request starts its own proxied exchange from a timer of its own, set to the release plus a
+ * jitter drawn from the CSPRNG (up to a tenth of the round, at most 50 ms), so the exchanges of
+ * one release leave in a random order, never the order the requests came in; and on Workers,
+ * where a timer and any I/O belong to the request that made them, no request does another's
+ * I/O. Answers are grouped by the next hop the request named: the answers to all of one
+ * release's requests for one next hop go back together once every proxied exchange among them
+ * has settled (answered, failed, or past its deadline). So a forward or a descriptor request is
+ * answered at the moment a proxied read for the same hop is, and a slow or stalling next hop
+ * delays only the requests that named it. Nothing here records when a request arrived.
  */
 import type { Clock } from "./ports/clock.js";
-import { secureShuffle } from "./shuffle.js";
+import { randomBelow } from "./shuffle.js";
+
+/** Longest jitter after a release before a held request's exchange starts. */
+const MAX_JITTER_MS = 50;
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 interface Held {
   /** The next hop it names: answers are released together per group. */
   group: string;
-  /** Starts its work if it has not started; resolves (never rejects) once the work settled. */
-  begin: () => Promise<unknown>;
-  /** Hands the caller its outcome (the work must have settled). */
-  deliver: () => void;
+  /** Resolves (never rejects) once its work has settled. */
+  settled: Promise<unknown>;
+  /** Starts its work if it has not started. */
+  begin: () => void;
+  /** Starts its work and answers it once its group's work has settled (its timer's job). */
+  fire: () => void;
 }
 
 /**
@@ -73,58 +77,61 @@ export class IngressRelease {
 
   /** Releases every waiting request now (the relay is stopping). */
   releaseAll(): void {
-    this.#release(Infinity);
+    const all = [...this.#held.values()].flat();
+    for (const one of all) one.begin();
+    for (const one of all) one.fire();
   }
 
   #hold<T>(group: string, work: () => Promise<T>, startNow: boolean): Promise<T> {
+    const release = nextRelease(this.clock.now(), this.intervalMs);
+    let begun: Promise<Outcome<T>> | undefined;
+    let settle: (outcome: Outcome<T>) => void = () => undefined;
+    const settled = new Promise<Outcome<T>>((resolve) => (settle = resolve));
+    const begin = () => {
+      begun ??= Promise.resolve()
+        .then(work)
+        .then(
+          (value): Outcome<T> => ({ ok: true, value }),
+          (error: unknown): Outcome<T> => ({ ok: false, error }),
+        )
+        .then((outcome) => {
+          settle(outcome);
+          return outcome;
+        });
+    };
+    let fire: () => void = () => undefined;
+    const held: Held = { group, settled, begin, fire: () => fire() };
+    const due = this.#held.get(release);
+    if (due) due.push(held);
+    else this.#held.set(release, [held]);
+    if (startNow) begin();
+    const jitter = randomBelow(
+      Math.max(1, Math.min(MAX_JITTER_MS, Math.floor(this.intervalMs / 10))),
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answer = new Promise<T>((resolve, reject) => {
-      let outcome: Promise<Outcome<T>> | undefined;
-      const begin = () =>
-        (outcome ??= Promise.resolve()
-          .then(work)
-          .then(
-            (value): Outcome<T> => ({ ok: true, value }),
-            (error: unknown): Outcome<T> => ({ ok: false, error }),
-          ));
-      if (startNow) void begin();
-      const release = nextRelease(this.clock.now(), this.intervalMs);
-      const held: Held = {
-        group,
-        begin,
-        deliver: () => void begin().then((o) => (o.ok ? resolve(o.value) : reject(o.error))),
+      let fired = false;
+      fire = () => {
+        if (fired) return;
+        fired = true;
+        if (timer !== undefined) clearTimeout(timer);
+        begin();
+        // Past the release no request joins it any more: its members for this hop are final.
+        const members = (this.#held.get(release) ?? []).filter((m) => m.group === group);
+        void Promise.all(members.map((m) => m.settled)).then(async () => {
+          const outcome = await settled;
+          if (outcome.ok) resolve(outcome.value);
+          else reject(outcome.error);
+        });
       };
-      const due = this.#held.get(release);
-      if (due) due.push(held);
-      else this.#held.set(release, [held]);
-      timer = setTimeout(() => this.#release(release), Math.max(0, release - this.clock.now()));
+      timer = setTimeout(fire, Math.max(0, release - this.clock.now()) + jitter);
     });
     // Cleared by the request that armed it, in its own context (Workers ties timers to one).
     return answer.finally(() => {
       if (timer !== undefined) clearTimeout(timer);
+      const left = this.#held.get(release)?.filter((m) => m !== held);
+      if (left && left.length > 0) this.#held.set(release, left);
+      else this.#held.delete(release);
     });
-  }
-
-  #release(upTo: number): void {
-    const due: Held[] = [];
-    for (const [release, held] of this.#held) {
-      if (release > upTo) continue;
-      this.#held.delete(release);
-      for (const one of held) due.push(one);
-    }
-    if (due.length === 0) return;
-    const groups = new Map<string, Held[]>();
-    for (const held of secureShuffle(due)) {
-      // Proxied exchanges leave for their next hops in this random order.
-      void held.begin();
-      const members = groups.get(held.group);
-      if (members) members.push(held);
-      else groups.set(held.group, [held]);
-    }
-    for (const members of groups.values()) {
-      void Promise.all(members.map((held) => held.begin())).then(() => {
-        for (const held of secureShuffle(members)) held.deliver();
-      });
-    }
   }
 }
