@@ -38,14 +38,16 @@ function plural(n: number, what: string): string {
 /** `agent status`: how the agent sends and what it keeps (counters only, never times). */
 async function printStatus(config: AgentConfig, profile: Profile, io: CliIo): Promise<number> {
   await line(io.stdout, `agent for the profile in ${config.dir}: ${describeShaping(config)}`);
-  const stats = (await profile.clients()).flatMap((c) => c.shapingStats ?? []);
-  if (stats.length > 0) {
-    const sum = (key: keyof (typeof stats)[0]) => stats.reduce((n, s) => n + s[key], 0);
+  // One line per relay client: each has its own slots and its own loop through its relay.
+  for (const client of await profile.clients()) {
+    const stats = client.shapingStats;
+    if (!stats) continue;
+    const route = client.via ? `${client.origin} via ${client.via.origin}` : client.origin;
     await line(
       io.stdout,
-      `requests in slots: ${sum("real") + sum("cover")} (${sum("real")} real, ` +
-        `${sum("cover")} cover, ${sum("coverFailures")} cover failed, ${sum("skipped")} skipped); ` +
-        `loop: ${sum("loopSent")} sent, ${sum("loopReceived")} came back`,
+      `${route}: ${stats.real + stats.cover} requests in slots (${stats.real} real, ` +
+        `${stats.cover} cover, ${stats.coverFailures} cover failed, ${stats.skipped} skipped); ` +
+        `loop: ${stats.loopSent} sent, ${stats.loopReceived} came back`,
     );
   }
   let kept = profile.newsCount;

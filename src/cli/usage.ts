@@ -249,7 +249,7 @@ status: how the agent sends (requests in slots, real and cover; its loop's depos
 
   --shaping P       off: requests leave when made (the agent still reads on its own timer);
                     constant: one 4 KiB request every interval per relay client (the default:
-                    about 57.6 MB per hour each way per relay at 500 ms);
+                    about 57.6 MB an hour, up and down, per relay client at 500 ms);
                     poisson: the same on average, with exponential gaps (Loopix-like)
                     (SHROUD_SHAPING, default constant)
   --shaping-interval-ms N  the gap between slots (the mean gap for poisson), for tuning and

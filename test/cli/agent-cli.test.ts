@@ -131,10 +131,12 @@ interface Status {
 async function status(who: User): Promise<Status> {
   const result = await as(who, ["agent", "status"], { passphrase: false });
   expect(result.code, result.stderr).toBe(0);
-  const slots = /requests in slots: \d+ \((\d+) real, (\d+) cover/.exec(result.stdout);
+  // One line per relay client: summed.
+  const slots = [...result.stdout.matchAll(/: \d+ requests in slots \((\d+) real, (\d+) cover/g)];
   const kept = /kept for group read: (\d+) events?/.exec(result.stdout);
-  if (!slots || !kept) throw new Error(`unexpected status: ${result.stdout}`);
-  return { real: Number(slots[1]), cover: Number(slots[2]), kept: Number(kept[1]) };
+  if (slots.length === 0 || !kept) throw new Error(`unexpected status: ${result.stdout}`);
+  const sum = (i: number) => slots.reduce((n, m) => n + Number(m[i]), 0);
+  return { real: sum(1), cover: sum(2), kept: Number(kept[1]) };
 }
 
 /** Polls `probe` until it returns a value, for up to `ms`. */
