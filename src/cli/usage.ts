@@ -243,9 +243,9 @@ It holds the profile: a second agent is refused. On SIGINT or SIGTERM it saves t
 stops its clients, removes the socket and exits 0; a socket left by a killed agent is removed
 by the next command or agent. Unix only (Windows has no Unix domain sockets at a path here).
 
-status: how the agent sends (requests in slots, real and cover; its loop's deposits sent and
-  come back: a growing gap means traffic is being dropped) and how many events it keeps for
-  \`group read\`.
+status: per relay client, its requests in slots (real and cover) and its loop's deposits sent
+  into its own inbox and read back from it (to notice traffic dropped on the way), and how many
+  events the agent keeps for \`group read\`.
 
   --shaping P       off: requests leave when made (the agent still reads on its own timer);
                     constant: one 4 KiB request every interval per relay client (the default:

@@ -7,7 +7,7 @@
  * cleaned up.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +47,7 @@ let a: Served;
 let b: Served;
 let alice: User;
 let bob: User;
+let carol: User;
 /** Agents and commands of this file still running (killed in afterAll). */
 const children = new Set<ChildProcess>();
 
@@ -62,12 +63,12 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** A child running the built CLI, with no SHROUD_* variable but those in `env`. */
-function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, cwd = root): ChildProcess {
   const kept = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith("SHROUD_") && k !== "REDIS_URL"),
   );
   const child = spawn(process.execPath, [join(root, "bin", "shroud.js"), ...args], {
-    cwd: root,
+    cwd,
     env: { ...kept, ...env },
   });
   children.add(child);
@@ -78,7 +79,12 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
 /** A profile command on `who`'s profile; `passphrase: false` runs it without the secret. */
 function as(who: User, args: string[], options: { passphrase?: boolean } = {}): Promise<RunResult> {
   const env = options.passphrase === false ? {} : { SHROUD_PASSPHRASE: who.passphrase };
-  const child = spawnCli([...args, "--profile", who.dir], env);
+  return run([...args, "--profile", who.dir], env);
+}
+
+/** Runs the CLI to completion in `cwd` (default: the repository). */
+function run(args: string[], env: NodeJS.ProcessEnv, cwd = root): Promise<RunResult> {
+  const child = spawnCli(args, env, cwd);
   return new Promise((resolve, reject) => {
     let stdout = "";
     let stderr = "";
@@ -140,7 +146,7 @@ async function status(who: User): Promise<Status> {
 }
 
 /** Polls `probe` until it returns a value, for up to `ms`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000) {
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 120_000) {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -202,6 +208,7 @@ beforeAll(async () => {
   [a, b] = await Promise.all([relay(ports[0], ports[1]), relay(ports[1], ports[0])]);
   alice = { name: "alice", dir: join(dir, "alice"), passphrase: "alice passphrase" };
   bob = { name: "bob", dir: join(dir, "bob"), passphrase: "bob passphrase" };
+  carol = { name: "carol", dir: join(dir, "carol"), passphrase: "carol passphrase" };
 });
 
 afterAll(async () => {
@@ -210,7 +217,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe("shroud agent", { timeout: 120_000 }, () => {
+describe("shroud agent", { timeout: 240_000 }, () => {
   it("without an agent the profile commands work as before", async () => {
     const create = (who: User, home: Served, via: Served) =>
       as(who, ["profile", "create", "--name", who.name, "--relay", home.url, "--via", via.url]);
@@ -328,6 +335,37 @@ describe("shroud agent", { timeout: 120_000 }, () => {
     });
   });
 
+  it("group add through the agent: the card files are read where the command runs", async () => {
+    const create = await as(carol, [
+      ...["profile", "create", "--name", "carol", "--relay", b.url, "--via", a.url],
+    ]);
+    expect(create.code, create.stderr).toBe(0);
+    // A file that is no card is refused by the agent in one line, naming the path as typed.
+    const notCard = join(dir, "not-a-card.json");
+    await writeFile(notCard, "{}\n");
+    expectOneErrorLine(
+      await as(alice, ["group", "add", "friends", notCard], { passphrase: false }),
+      1,
+      new RegExp(`^shroud: ${notCard.replace(/[.\\/]/g, "\\$&")}: `),
+    );
+    // The agent runs in another directory: a relative path is read by the command.
+    const added = await run(
+      ["group", "add", "friends", "card.json", "--profile", alice.dir],
+      {},
+      carol.dir,
+    );
+    expect(added).toEqual({
+      code: 0,
+      stdout: "[friends] committed at epoch 2: added carol\n",
+      stderr: "",
+    });
+    // Carol has no agent: her commands open her profile as before.
+    await readUntil(carol, "[friends] you joined: alice, bob, carol (epoch 2)\n", true);
+    expect(await readUntil(bob, "[friends] alice added carol (epoch 2)\n")).toContain(
+      "[friends] alice added carol (epoch 2)\n",
+    );
+  });
+
   it("SIGTERM saves the profile, exits 0 and leaves no socket", async () => {
     aliceAgent.child.kill("SIGTERM");
     expect(await aliceAgent.exited).toEqual({ code: 0, signal: null });
@@ -346,7 +384,7 @@ describe("shroud agent", { timeout: 120_000 }, () => {
     );
     expect(await as(alice, ["group", "list"])).toEqual({
       code: 0,
-      stdout: "[friends] epoch 1: alice, bob\n",
+      stdout: "[friends] epoch 2: alice, bob, carol\n",
       stderr: "",
     });
   });
@@ -357,7 +395,7 @@ describe("shroud agent", { timeout: 120_000 }, () => {
     expect(await exists(socketOf(bob))).toBe(true);
     expect(await as(bob, ["group", "list"])).toEqual({
       code: 0,
-      stdout: "[friends] epoch 1: alice, bob\n",
+      stdout: "[friends] epoch 2: alice, bob, carol\n",
       stderr: "",
     });
     expect(await exists(socketOf(bob))).toBe(false);
