@@ -117,6 +117,9 @@ export interface LoopStats extends ShaperStats {
 /** The profile of a client made without one: shaping is on by default. */
 export const DEFAULT_SHAPING: ShapingProfile = ShapingProfiles.constant;
 
+/** Loop items read before the sink inbox is acknowledged (one read slot then acks them). */
+const LOOP_ACK_EVERY = 16;
+
 /** Loop tags remembered to match returns (older ones are forgotten unmatched). */
 const MAX_LOOP_TAGS = 4096;
 
@@ -141,7 +144,7 @@ export class RelayClient {
   /** The shaper's loop: the sink inbox cover goes to, and the tags of loop deposits in flight. */
   readonly #loop: { sink: Inbox; tags: Set<string>; sent: number; received: number } | undefined;
   /** How far the loop has read its sink inbox and acknowledged it. */
-  #loopCursor: { seen: number; acked: number; ackNext: boolean } | undefined;
+  #loopCursor: { seen: number; acked: number } | undefined;
   /** Inboxes cover reads take turns fetching (see watch), with where a read would start. */
   readonly #watched = new Map<ReadCapability, () => number>();
   #watchTurn = 0;
@@ -466,16 +469,17 @@ export class RelayClient {
   }
 
   /**
-   * Cover for a read slot: a fetch of the sink inbox, matching what came back against the loop
-   * deposits sent; every other read cover, once something came back, acknowledges it instead
+   * The loop's read: a fetch of the sink inbox, matching what came back against the loop
+   * deposits sent; once LOOP_ACK_EVERY items are read, the next one acknowledges them instead
    * (one request per slot, never an extra one).
    */
   async #coverRead(): Promise<void> {
-    // Watched inboxes take turns with the sink: their reads then come on this schedule too,
-    // so a real read (at the app's moment) is one more of the same.
-    const turn = this.#watchTurn++ % (this.#watched.size + 1);
-    if (turn === this.#watched.size) return this.#loopRead();
-    const [reader, afterSeq] = [...this.#watched][turn]!;
+    // Every other cover read is the loop's, so the loop keeps pace with the loop deposits
+    // whatever is watched; the watched inboxes take turns with the rest, so their reads come on
+    // this schedule too, and a real read (at the app's moment) is one more of the same.
+    const turn = this.#watchTurn++;
+    if (this.#watched.size === 0 || turn % 2 === 0) return this.#loopRead();
+    const [reader, afterSeq] = [...this.#watched][((turn - 1) / 2) % this.#watched.size]!;
     await this.#fetchNow(reader, { afterSeq: afterSeq() });
   }
 
@@ -495,9 +499,8 @@ export class RelayClient {
 
   async #loopRead(): Promise<void> {
     const loop = this.#loop!;
-    const state = (this.#loopCursor ??= { seen: 0, acked: 0, ackNext: false });
-    if (state.ackNext && state.seen > state.acked) {
-      state.ackNext = false;
+    const state = (this.#loopCursor ??= { seen: 0, acked: 0 });
+    if (state.seen - state.acked >= LOOP_ACK_EVERY) {
       const bucket = this.#options.minBucket!;
       await this.#exchange(
         {
@@ -523,7 +526,6 @@ export class RelayClient {
       }
     }
     state.seen = page.lastSeq;
-    state.ackNext = true;
   }
 
   /**
