@@ -54,7 +54,7 @@ export interface DemoOptions {
   log?: (line: string) => void;
   /** Output width; below 120 the columns are laid out one after another (default 120). */
   width?: number;
-  /** Longest wait for one expected outcome (default 20 s). */
+  /** Longest wait for one expected outcome (default 60 s: a busy machine is slow, not broken). */
   waitMs?: number;
 }
 
@@ -180,7 +180,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const backend = options.backend ?? "memory";
   const roundMs = options.roundMs ?? 150;
   const width = options.width ?? COLUMNS_WIDTH;
-  const waitMs = options.waitMs ?? 20_000;
+  const waitMs = options.waitMs ?? 60_000;
   const relays = await startDemoRelays({ backend, roundMs });
   const out = new Steps(relays, width, options.log ?? (() => undefined));
   try {

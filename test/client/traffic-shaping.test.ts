@@ -45,7 +45,8 @@ const until = async (done: () => boolean) => {
   while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
 };
 
-describe("traffic shaping", () => {
+// Slots, rounds and loops run on real timers: a busy machine needs room.
+describe("traffic shaping", { timeout: 120_000 }, () => {
   it("sends only in its slots, one cell each, real or cover, and the app's messages get through", async () => {
     relay = await startTestRelay({ roundIntervalMs: 0 });
     const sizes: { request: number; response: number }[] = [];
@@ -115,9 +116,10 @@ describe("traffic shaping", () => {
       shaping: ShapingProfiles.off,
       fetch: sizesOf(sizes),
     });
-    // Slots a little slower than A's rounds, which hold every hop request to the round's end.
+    // Slots slower than A's rounds, which hold every hop request to the round's end; two rounds
+    // a slot leaves a busy machine room for each slot's sealing and proxying.
     const onB = await RelayClient.connectVia(urlB, viaA, {
-      shaping: { kind: "constant", intervalMs: 40, cellSize: 4096 },
+      shaping: { kind: "constant", intervalMs: 100, cellSize: 4096 },
     });
     clients.push(viaA, onB);
     const inbox = await createInbox(urlB, onB.descriptor.signingKey);

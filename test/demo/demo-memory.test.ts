@@ -16,14 +16,14 @@ it("runs the demo on the embedded store: every check holds, operators learn no n
   expect(lines.some((l) => /^what happened +│ relay A's operator saw +│ relay B's/.test(l))).toBe(
     true,
   );
-}, 120_000);
+}, 300_000);
 
 it("lays the steps out one part after another on a narrow terminal", async () => {
   const result = await runDemo({ backend: "memory", width: 80 });
   expect(result.lines.every((l) => l.length <= 80)).toBe(true);
   expect(result.lines).toContain("  relay A's operator saw:");
   expect(result.lines.some((l) => l.includes(" │ "))).toBe(false);
-}, 120_000);
+}, 300_000);
 
 it("fails with a DemoError when an outcome does not come in time, and still closes the relays", async () => {
   const lines: string[] = [];
@@ -34,4 +34,4 @@ it("fails with a DemoError when an outcome does not come in time, and still clos
   const urls = lines.flatMap((l) => /provider [AB]'s relay: (http:\/\/\S+)/.exec(l)?.[1] ?? []);
   expect(urls).toHaveLength(2);
   for (const url of urls) await expect(fetch(new URL("/healthz", url))).rejects.toThrow();
-}, 120_000);
+}, 300_000);

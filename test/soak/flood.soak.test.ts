@@ -1,6 +1,6 @@
 /**
  * Soak: `shroud serve` (the built CLI, in a child process) on the embedded store and on Redis,
- * under a steady anonymous flood for SOAK_SECONDS (default 120): deposits to ever new inboxes
+ * under a steady anonymous flood for SOAK_SECONDS (default 60): deposits to ever new inboxes
  * and junk envelopes from one address, as fast as the relay answers them, while a well-behaved
  * client on another address deposits into its own inbox and reads it back. The relay's RSS (and
  * Redis's memory) are sampled throughout.
@@ -38,7 +38,7 @@ import {
 } from "../redis/relay-process.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
-const SOAK_SECONDS = Number(process.env["SOAK_SECONDS"] ?? 120);
+const SOAK_SECONDS = Number(process.env["SOAK_SECONDS"] ?? 60);
 /** Store caps the flood runs into, small enough to reach within the first third of the run. */
 const MAX_INBOXES = 3000;
 const MAX_STORE_BYTES = 16 * 1024 * 1024;
