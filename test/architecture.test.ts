@@ -1,6 +1,6 @@
 /**
- * Dependency rules from DEVELOPERS.md, checked on the source: layers point inward, node: imports
- * stay in adapters and entry points, and there are no import cycles.
+ * The project's dependency rules (the README's "Layout"), checked on the source: layers point
+ * inward, node: imports stay in adapters and entry points, and there are no import cycles.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
