@@ -1,6 +1,6 @@
 /**
- * The one conformance suite every backend's ports must pass (memory now; Redis and Workers
- * later). Call `describePortConformance` from a test file with a factory for fresh ports.
+ * The one conformance suite every backend's storage ports must pass (memory, Redis, Workers).
+ * Call `describePortConformance` from a test file with a factory for fresh ports.
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
