@@ -25,9 +25,9 @@ import { CliError, line, parseOptions, UsageError, type CliIo } from "./cli-supp
 import { checkGroupArgs, runGroup } from "./group-command.js";
 import { Profile, profileDir } from "./profile-context.js";
 import { runCard } from "./profile-command.js";
+import { listenForStop, type StopSignals } from "./stop-signals.js";
 import { AGENT_USAGE } from "./usage.js";
 
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 /** How long a stopping agent lets commands under way finish before it closes its clients. */
 const STOP_GRACE_MS = 20_000;
 
@@ -107,33 +107,15 @@ export async function agentCommand(args: string[], io: CliIo): Promise<number> {
   }
 
   // Signals are heard from here on: one during start-up still saves and releases the profile.
-  let stop: () => void = () => undefined;
-  const stopRequested = new Promise<void>((resolve) => (stop = resolve));
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal means "now": the default action ends the process.
-      for (const name of SIGNALS) process.removeListener(name, onSignal);
-      process.kill(process.pid, signal);
-      return;
-    }
-    stopping = true;
-    stop();
-  };
-  for (const name of SIGNALS) process.on(name, onSignal);
+  const signals = listenForStop();
   try {
-    return await serveProfile(config, io, stopRequested, () => stopping);
+    return await serveProfile(config, io, signals);
   } finally {
-    for (const name of SIGNALS) process.removeListener(name, onSignal);
+    signals.dispose();
   }
 }
 
-async function serveProfile(
-  config: AgentConfig,
-  io: CliIo,
-  stopRequested: Promise<void>,
-  stopping: () => boolean,
-): Promise<number> {
+async function serveProfile(config: AgentConfig, io: CliIo, signals: StopSignals): Promise<number> {
   const profile = await Profile.open(config.dir, config.secrets, { shaping: config.shaping });
   let server: AgentServer | undefined;
   let sync: AgentSync | undefined;
@@ -141,7 +123,7 @@ async function serveProfile(
   try {
     // The lock is ours now: no other agent listens, so a socket file left is a killed one's.
     await removeStaleSocket(config.dir);
-    if (stopping()) return 0;
+    if (signals.stopping) return 0;
     await profile.loadGroups();
     sync = new AgentSync(profile, queue, config.syncMeanMs);
     // Listening before the relays are reached: a command typed meanwhile waits in the queue
@@ -155,14 +137,14 @@ async function serveProfile(
       // Invitations are read on the schedule too, not only when the agent looks for them.
       home.watch(profile.member.inbox);
     });
-    if (stopping()) return 0;
+    if (signals.stopping) return 0;
     sync.start();
     await line(
       io.stdout,
       `agent running for the profile in ${config.dir} (${describeShaping(config)}); ` +
         "its commands go through it until it stops (Ctrl-C)",
     );
-    await stopRequested;
+    await signals.requested;
     return 0;
   } finally {
     await shutDown(profile, queue, server, sync);

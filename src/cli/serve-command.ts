@@ -21,6 +21,7 @@ import {
   UsageError,
   type CliIo,
 } from "./cli-support.js";
+import { listenForStop } from "./stop-signals.js";
 import { SERVE_USAGE } from "./usage.js";
 
 /** Federation settings with a flag of their own: flag, variable, least and largest value. */
@@ -67,7 +68,6 @@ export interface ServeConfig {
     Partial<Pick<FederationConfig, FederationLimit | "ingressRelease">>;
 }
 
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
 /** How often the embedded store's dead letters are mirrored and dlq requests applied. */
 const DEAD_LETTER_SYNC_MS = 5000;
 /**
@@ -366,20 +366,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   }
   // Listen for signals before the (slow) start, so a signal during start-up still shuts down
   // cleanly instead of killing the process with a half-written key file.
-  let stop: (reason: NodeJS.Signals | "fault") => void = () => undefined;
-  const stopRequested = new Promise<NodeJS.Signals | "fault">((resolve) => (stop = resolve));
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second signal means "now": fall back to the default action, which ends the process.
-      for (const name of SIGNALS) process.removeListener(name, onSignal);
-      process.kill(process.pid, signal);
-      return;
-    }
-    stopping = true;
-    stop(signal);
-  };
-  for (const name of SIGNALS) process.on(name, onSignal);
+  const signals = listenForStop<"fault">();
   // Faults nobody caught get one line each (class and code, no message or stack). An outage of
   // Redis or the network is lived through; anything else stops the relay as a signal would,
   // exiting 1 for a supervisor to restart it. The handlers stay until the process ends.
@@ -387,9 +374,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   installFaultHandlers(faults, {
     fatal: (label, origin) => {
       void line(io.stderr, `shroud: ${origin}: ${label}; shutting down`);
-      if (stopping) return;
-      stopping = true;
-      stop("fault");
+      signals.request("fault");
     },
   });
   // SIGHUP picks up `shroud keys rotate` at once instead of at the next maintenance run; during
@@ -431,7 +416,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
         "  shroud fetch --inbox inbox.json --ack",
       ].join("\n"),
     );
-    const reason = await stopRequested;
+    const reason = await signals.requested;
     clearInterval(deadTimer);
     await line(
       io.stdout,
@@ -457,7 +442,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, "relay closed");
     return reason === "fault" ? 1 : 0;
   } finally {
-    for (const name of SIGNALS) process.removeListener(name, onSignal);
+    signals.dispose();
     process.removeListener("SIGHUP", onHangup);
     // A handle nobody closed (a Redis client still reconnecting after a failed start) must not
     // keep a finished serve alive for a supervisor waiting on it; unref'd, so a process that
