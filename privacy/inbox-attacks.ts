@@ -59,6 +59,13 @@ function rankAt(
 const isDeposit = (o: Observation) => o.label.startsWith("deposit");
 const isFetch = (o: Observation) => o.label.startsWith("fetch");
 
+/** Adds a fetch's inbox to the set of inboxes its actor has fetched. */
+function noteFetch(fetched: Map<string, Set<string>>, o: Observation): void {
+  const own = fetched.get(o.actor) ?? new Set<string>();
+  own.add(o.inbox!);
+  fetched.set(o.actor, own);
+}
+
 /**
  * @example const rankings = inboxJoin(relayView.observations, addresses, targets);
  */
@@ -79,9 +86,7 @@ export function inboxJoin(
         own.set(o.inbox!, (own.get(o.inbox!) ?? 0) + 1);
         deposits.set(o.actor, own);
       } else if (isFetch(o)) {
-        const own = fetched.get(o.actor) ?? new Set<string>();
-        own.add(o.inbox!);
-        fetched.set(o.actor, own);
+        noteFetch(fetched, o);
       }
     },
     (target, candidate) => {
@@ -108,10 +113,7 @@ export function sharedInboxes(
     actors,
     targets,
     (o) => {
-      if (!isFetch(o)) return;
-      const own = fetched.get(o.actor) ?? new Set<string>();
-      own.add(o.inbox!);
-      fetched.set(o.actor, own);
+      if (isFetch(o)) noteFetch(fetched, o);
     },
     (target, candidate) => {
       const mine = fetched.get(target);
