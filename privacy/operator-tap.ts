@@ -11,34 +11,9 @@ import type { FederationQueue } from "../src/relay/ports/federation-queue.js";
 import type { InboxStore } from "../src/relay/ports/inbox-store.js";
 import { MetricName, type Metrics } from "../src/relay/ports/metrics.js";
 import type { RelayPorts } from "../src/relay/relay.js";
+import { tap } from "../src/demo/port-tap.js";
 import type { OperatorRecord, RelayLinkRecord } from "./records.js";
 import { currentRequest } from "./request-context.js";
-
-type Hooks<T> = {
-  [K in keyof T]?: T[K] extends (...args: infer A) => Promise<infer R>
-    ? (args: A, result: R) => void
-    : never;
-};
-
-/** A port whose hooked methods report arguments and result after the real call. */
-function tap<T extends object>(port: T, hooks: Hooks<T>): T {
-  return new Proxy(port, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== "function") return value;
-      const method = value as (...args: unknown[]) => unknown;
-      const hook = (hooks as Record<PropertyKey, ((a: unknown[], r: unknown) => void) | undefined>)[
-        property
-      ];
-      if (!hook) return method.bind(target);
-      return async (...args: unknown[]) => {
-        const result = await method.apply(target, args);
-        hook(args, result);
-        return result;
-      };
-    },
-  });
-}
 
 type Body = OperatorRecord extends infer R
   ? R extends unknown

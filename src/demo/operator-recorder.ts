@@ -11,6 +11,7 @@ import type { InboxStore } from "../relay/ports/inbox-store.js";
 import { MetricName, type MetricLabels, type Metrics } from "../relay/ports/metrics.js";
 import type { RoundPool } from "../relay/ports/round-pool.js";
 import type { RelayPorts } from "../relay/relay.js";
+import { tap } from "./port-tap.js";
 
 /** One thing the relay did, as its operator could log it. Inbox ids are full hex. */
 export type OperatorEvent =
@@ -213,33 +214,4 @@ export class OperatorRecorder {
       return response;
     };
   }
-}
-
-type Hooks<T> = {
-  [K in keyof T]?: T[K] extends (...args: infer A) => Promise<infer R>
-    ? (args: A, result: R) => void
-    : never;
-};
-
-/**
- * A port whose hooked methods report their arguments and result after the real call; every
- * other member passes through, so a port that grows methods keeps working unrecorded.
- */
-function tap<T extends object>(port: T, hooks: Hooks<T>): T {
-  return new Proxy(port, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== "function") return value;
-      const hook = (
-        hooks as Record<PropertyKey, ((args: unknown[], r: unknown) => void) | undefined>
-      )[property];
-      const method = value as (...args: unknown[]) => unknown;
-      if (!hook) return method.bind(target);
-      return async (...args: unknown[]) => {
-        const result = await method.apply(target, args);
-        hook(args, result);
-        return result;
-      };
-    },
-  });
 }
