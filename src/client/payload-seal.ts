@@ -16,8 +16,12 @@ const TAG_LENGTH = 16;
 /** Bytes sealing adds to a padded message. */
 export const PAYLOAD_SEAL_OVERHEAD = ENC_LENGTH + TAG_LENGTH;
 
-function info(inboxId: Uint8Array): Uint8Array<ArrayBuffer> {
-  return concat(utf8(Labels.inboxPayload), new Uint8Array([0]), inboxId);
+/** What a sealed payload holds: a whole message, or one Fragment of a larger one. */
+export type PayloadPart = "message" | "fragment";
+
+function info(inboxId: Uint8Array, part: PayloadPart): Uint8Array<ArrayBuffer> {
+  const label = part === "fragment" ? Labels.inboxFragment : Labels.inboxPayload;
+  return concat(utf8(label), new Uint8Array([0]), inboxId);
 }
 
 /**
@@ -30,19 +34,27 @@ export async function sealPayload(
   padding: PaddingPolicy,
   overhead: number,
   minBucket = 0,
+  part: PayloadPart = "message",
 ): Promise<Uint8Array> {
   const suite = hpkeSuite(PAYLOAD_SUITE);
   const padded = padding.pad(message, overhead + PAYLOAD_SEAL_OVERHEAD, minBucket);
   const recipientPublicKey = await suite.kem.deserializePublicKey(card.publicKey);
-  const { enc, ct } = await suite.seal({ recipientPublicKey, info: info(card.inboxId) }, padded);
+  const { enc, ct } = await suite.seal(
+    { recipientPublicKey, info: info(card.inboxId, part) },
+    padded,
+  );
   return concat(asBytes(enc), asBytes(ct));
 }
 
-/** Opens a payload fetched from the inbox; CryptoError if it was not sealed to this inbox. */
+/**
+ * Opens a payload fetched from the inbox; CryptoError if it was not sealed to this inbox as
+ * `part`.
+ */
 export async function openPayload(
   inbox: Inbox,
   payload: Uint8Array,
   padding: PaddingPolicy,
+  part: PayloadPart = "message",
 ): Promise<Uint8Array> {
   if (payload.length < PAYLOAD_SEAL_OVERHEAD) throw new DecodeError("payload too short");
   const suite = hpkeSuite(PAYLOAD_SUITE);
@@ -51,7 +63,7 @@ export async function openPayload(
     const recipientKey = await suite.kem.deserializePrivateKey(inbox.privateKey.expose());
     padded = asBytes(
       await suite.open(
-        { recipientKey, enc: payload.subarray(0, ENC_LENGTH), info: info(inbox.inboxId) },
+        { recipientKey, enc: payload.subarray(0, ENC_LENGTH), info: info(inbox.inboxId, part) },
         payload.subarray(ENC_LENGTH),
       ),
     );

@@ -28,7 +28,14 @@ import { relayResponseCodec, type RelayResponse } from "../protocol/relay-respon
 import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
 import { contactCard, createInbox, type ContactCard, type Inbox } from "./inbox.js";
-import { openPayload, sealPayload } from "./payload-seal.js";
+import {
+  partDepositId,
+  reassemble,
+  splitMessage,
+  decodeFragment,
+  type OpenedItem,
+} from "./fragment.js";
+import { openPayload, PAYLOAD_SEAL_OVERHEAD, sealPayload } from "./payload-seal.js";
 import { ShapingProfiles, type ShapingProfile } from "./shaping-profile.js";
 import { TrafficShaper, type ShaperStats, type SlotKind } from "./traffic-shaper.js";
 
@@ -374,21 +381,73 @@ export class RelayClient {
   }
 
   /**
-   * Seals `message` to the card's inbox key and deposits it. Pass the same `messageId` when
-   * retrying so the relay delivers it once.
+   * Seals `message` to the card's inbox key and deposits it: in one deposit, or in fragments
+   * when it is larger than one deposit carries (partCapacity), each in its own write slot. Pass
+   * the same `messageId` when retrying so the relay delivers it (each fragment) once.
    */
   async deposit(
     card: ContactCard,
     message: Uint8Array,
     options: DepositOptions = {},
   ): Promise<DepositResult> {
-    return this.depositPayload(card, await this.sealFor(card, message), options);
+    return this.depositParts(card, await this.sealParts(card, message), options);
   }
 
-  /** Pads and seals `message` to the card's inbox key, sized for a deposit at this relay. */
+  /** Pads and seals `message` to the card's inbox key, sized for one deposit at this relay. */
   sealFor(card: ContactCard, message: Uint8Array): Promise<Uint8Array> {
     const minBucket = this.#options.minBucket ?? 0;
     return sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
+  }
+
+  /**
+   * Seals `message` for the card's inbox as the payloads of its deposits: one, or its fragments
+   * (fragment.ts) when it is larger than partCapacity. Deposit them with depositParts.
+   */
+  async sealParts(card: ContactCard, message: Uint8Array): Promise<Uint8Array[]> {
+    const fragments = splitMessage(message, this.partCapacity(PAYLOAD_SEAL_OVERHEAD));
+    if (!fragments) return [await this.sealFor(card, message)];
+    const minBucket = this.#options.minBucket ?? 0;
+    return Promise.all(
+      fragments.map((fragment) =>
+        sealPayload(card, fragment, this.#padding, DEPOSIT_OVERHEAD, minBucket, "fragment"),
+      ),
+    );
+  }
+
+  /**
+   * The most bytes a message may have to go in one deposit when sealing adds `sealOverhead`:
+   * one cell's worth when this client shapes (every request one size), else the largest
+   * bucket's. A longer message goes as fragments.
+   */
+  partCapacity(sealOverhead: number): number {
+    const bucket = this.#shaper ? this.#options.minBucket! : this.#padding.largest;
+    return this.#padding.capacity(bucket, DEPOSIT_OVERHEAD + sealOverhead);
+  }
+
+  /**
+   * Deposits the payloads of one message (sealParts), in order, one write slot each; the
+   * fragments' deposit ids derive from `options.messageId`. Stops at the first that fails and
+   * returns its result.
+   */
+  async depositParts(
+    target: DepositTarget,
+    payloads: readonly Uint8Array[],
+    options: DepositOptions = {},
+  ): Promise<DepositResult> {
+    if (payloads.length === 1) return this.depositPayload(target, payloads[0]!, options);
+    const messageId = options.messageId ?? randomBytes(MESSAGE_ID_LENGTH);
+    let result: DepositResult = { status: "forwarded" };
+    let duplicates = 0;
+    for (const [index, payload] of payloads.entries()) {
+      result = await this.depositPayload(target, payload, {
+        messageId: await partDepositId(messageId, index),
+      });
+      if (result.status !== "accepted" && result.status !== "forwarded") return result;
+      if (result.status === "accepted" && result.duplicate) duplicates++;
+    }
+    return result.status === "accepted"
+      ? { status: "accepted", duplicate: duplicates === payloads.length }
+      : result;
   }
 
   /**
@@ -545,13 +604,25 @@ export class RelayClient {
 
   /**
    * Fetches and opens items after `afterSeq` (default 0: everything not yet acked). `bucket`
-   * overrides the fetch bucket for this call.
+   * overrides the fetch bucket for this call. A message sent in fragments is returned whole, at
+   * the place of its first fragment, once all have arrived; `lastSeq` then stops before a
+   * message still missing some (see fragment.ts), so acknowledging `lastSeq` loses nothing.
    */
   async fetch(
     inbox: Inbox,
     options: { afterSeq?: number; maxItems?: number; bucket?: number } = {},
   ): Promise<FetchResult> {
-    return this.#opened(inbox, await this.fetchItems(inbox, options));
+    const afterSeq = options.afterSeq ?? 0;
+    const items: InboxMessage[] = [];
+    let page = await this.fetchItems(inbox, options);
+    for (;;) {
+      if (page.status !== "ok") return page;
+      items.push(...page.items);
+      const opened = await this.#opened(inbox, { ...page, items }, afterSeq);
+      // A page that ends inside a fragmented message: read on until it is whole.
+      if (!opened.waiting || !page.more || page.items.length === 0) return opened.result;
+      page = await this.fetchItems(inbox, { ...options, afterSeq: page.lastSeq });
+    }
   }
 
   /** Fetches items as stored (still sealed), one page. */
@@ -591,21 +662,42 @@ export class RelayClient {
     return { status: "ok", items: response.items, lastSeq, more: response.more };
   }
 
-  async #opened(inbox: Inbox, result: ItemsResult): Promise<FetchResult> {
-    if (result.status !== "ok") return result;
+  /** Opens fetched items and rebuilds fragmented messages (fragment.ts). */
+  async #opened(
+    inbox: Inbox,
+    result: ItemsResult,
+    afterSeq: number,
+  ): Promise<{ result: FetchResult; waiting: boolean }> {
+    if (result.status !== "ok") return { result, waiting: false };
+    const opened: OpenedItem<Uint8Array>[] = [];
+    for (const item of result.items) opened.push(await this.#openItem(inbox, item));
+    const { entries, through, waiting } = reassemble(opened, afterSeq, (bytes) => bytes);
     const messages: InboxMessage[] = [];
     const unreadable: number[] = [];
-    for (const item of result.items) {
-      try {
-        messages.push({
-          seq: item.seq,
-          payload: await openPayload(inbox, item.payload, this.#padding),
-        });
-      } catch {
-        unreadable.push(item.seq);
-      }
+    for (const entry of entries) {
+      if ("message" in entry) messages.push({ seq: entry.seq, payload: entry.message });
+      else unreadable.push(entry.seq);
     }
-    return { status: "ok", messages, unreadable, lastSeq: result.lastSeq, more: result.more };
+    return {
+      result: { status: "ok", messages, unreadable, lastSeq: through, more: result.more },
+      waiting,
+    };
+  }
+
+  /** One item opened as a whole message, else as a fragment, else unreadable. */
+  async #openItem(inbox: Inbox, item: InboxMessage): Promise<OpenedItem<Uint8Array>> {
+    const { seq, payload } = item;
+    try {
+      return { seq, payload, whole: await openPayload(inbox, payload, this.#padding) };
+    } catch {
+      // not a whole message: perhaps a fragment of one
+    }
+    try {
+      const fragment = decodeFragment(await openPayload(inbox, payload, this.#padding, "fragment"));
+      return { seq, payload, fragment };
+    } catch {
+      return { seq, payload };
+    }
   }
 
   /**
@@ -613,7 +705,7 @@ export class RelayClient {
    * comes back as an empty page with `more`; the next page then uses a larger bucket.
    */
   async fetchAll(inbox: Inbox, afterSeq = 0): Promise<FetchResult> {
-    return this.#opened(inbox, await this.fetchAllItems(inbox, afterSeq));
+    return (await this.#opened(inbox, await this.fetchAllItems(inbox, afterSeq), afterSeq)).result;
   }
 
   /** fetchAll without opening: every item after `afterSeq` as stored. */

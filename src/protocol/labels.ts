@@ -24,6 +24,10 @@ export const Labels = {
   federationBatch: "shroud/v1 federation batch",
   /** HPKE info for a payload sealed to an inbox's public key. */
   inboxPayload: "shroud/v1 inbox payload",
+  /** HPKE info for one fragment of a message too large for one deposit, sealed to an inbox. */
+  inboxFragment: "shroud/v1 inbox fragment",
+  /** Prefix of the bytes hashed to name a fragment's deposit (its message id for the relay). */
+  fragmentDepositId: "shroud/v1 fragment deposit id",
   /** MLS exporter label of an epoch's group inbox read secret. */
   groupReadSecret: "shroud/v1 group read secret",
   /** MLS exporter label of an epoch's group inbox write token. */
@@ -32,6 +36,8 @@ export const Labels = {
   groupPayloadKey: "shroud/v1 group payload key",
   /** AES-GCM associated data prefix of a payload sealed under a group payload key. */
   groupPayload: "shroud/v1 group payload",
+  /** AES-GCM associated data prefix of one fragment sealed under a group payload key. */
+  groupFragment: "shroud/v1 group fragment",
   /** Prefix of the bytes hashed to name a key package in an invitation. */
   keyPackageHash: "shroud/v1 key package",
 } as const;

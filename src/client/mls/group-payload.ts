@@ -10,7 +10,9 @@
  *   SealedGroupPayload = nonce[12] || AES-256-GCM(payload_key, nonce, Padded(GroupMessage),
  *                                      aad = "shroud/v1 group payload" || 0x00 || inbox_id)
  *
- * The sender pads GroupMessage so the whole deposit fills a request bucket.
+ * The sender pads GroupMessage so the whole deposit fills a request bucket. A GroupMessage too
+ * large for one deposit goes as Fragments of its encoding (fragment.ts), each sealed the same way
+ * with aad = "shroud/v1 group fragment" || 0x00 || inbox_id.
  */
 import { asBytes, concat, randomBytes, utf8 } from "../../protocol/bytes.js";
 import { decode, encode, fixedBytes, opaque, struct, type Codec } from "../../protocol/codec.js";
@@ -18,6 +20,7 @@ import { CryptoError, DecodeError } from "../../protocol/errors.js";
 import { Labels } from "../../protocol/labels.js";
 import type { PaddingPolicy } from "../../protocol/padding-policy.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
+import type { PayloadPart } from "../payload-seal.js";
 
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
@@ -34,8 +37,9 @@ export const groupMessageCodec: Codec<GroupMessage> = struct({
   mlsMessage: opaque(),
 });
 
-function aad(inboxId: Uint8Array): Uint8Array<ArrayBuffer> {
-  return concat(utf8(Labels.groupPayload), new Uint8Array([0]), inboxId);
+function aad(inboxId: Uint8Array, part: PayloadPart): Uint8Array<ArrayBuffer> {
+  const label = part === "fragment" ? Labels.groupFragment : Labels.groupPayload;
+  return concat(utf8(label), new Uint8Array([0]), inboxId);
 }
 
 async function aesKey(payloadKey: Uint8Array, use: KeyUsage): Promise<CryptoKey> {
@@ -53,10 +57,11 @@ export async function sealGroupPayload(
   payloadKey: Uint8Array,
   inboxId: Uint8Array,
   padded: Uint8Array,
+  part: PayloadPart = "message",
 ): Promise<Uint8Array> {
   const nonce = randomBytes(NONCE_LENGTH);
   const ciphertext = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce, additionalData: aad(inboxId) },
+    { name: "AES-GCM", iv: nonce, additionalData: aad(inboxId, part) },
     await aesKey(payloadKey, "encrypt"),
     new Uint8Array(padded),
   );
@@ -70,12 +75,34 @@ export async function openGroupPayload(
   payload: Uint8Array,
   padding: PaddingPolicy,
 ): Promise<GroupMessage> {
+  return decode(
+    groupMessageCodec,
+    await openGroupPart(payloadKey, inboxId, payload, padding, "message"),
+    padding.largest,
+  );
+}
+
+/**
+ * Opens a group inbox item sealed as `part` and returns its unpadded bytes; CryptoError if it
+ * was not sealed under this epoch's key as that part.
+ */
+export async function openGroupPart(
+  payloadKey: Uint8Array,
+  inboxId: Uint8Array,
+  payload: Uint8Array,
+  padding: PaddingPolicy,
+  part: PayloadPart,
+): Promise<Uint8Array> {
   if (payload.length < GROUP_SEAL_OVERHEAD) throw new DecodeError("group payload too short");
   let padded: Uint8Array;
   try {
     padded = asBytes(
       await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: payload.slice(0, NONCE_LENGTH), additionalData: aad(inboxId) },
+        {
+          name: "AES-GCM",
+          iv: payload.slice(0, NONCE_LENGTH),
+          additionalData: aad(inboxId, part),
+        },
         await aesKey(payloadKey, "decrypt"),
         payload.slice(NONCE_LENGTH),
       ),
@@ -83,7 +110,7 @@ export async function openGroupPayload(
   } catch (cause) {
     throw new CryptoError("group payload did not open", { cause });
   }
-  return decode(groupMessageCodec, padding.unpad(padded), padding.largest);
+  return padding.unpad(padded);
 }
 
 /** Encodes a GroupMessage (before padding). */

@@ -5,6 +5,7 @@
  *   Group file (JSON): { "shroud": "group/v2", name, relay, relaySigningKey?, removed, state,
  *                        readings: [{ epoch, readSecret, writeToken, payloadKey, cursor }],
  *                        sent, buffered, outbox, pending?, events? }
+ *   pending: { messageId, payloads: [...], newState, invitations } (older files: one `payload`)
  * `state` is the ts-mls group state (encodeGroupState); byte fields are base64url; epochs are
  * decimal strings. Outbox entries name their inbox by read id and write token. Version 1 files
  * (protocol v1 inbox ids) are refused.
@@ -36,7 +37,8 @@ export interface OutboxEntry {
 /** A commit sent (or about to be) and not yet answered. */
 export interface PendingCommit {
   messageId: Uint8Array;
-  payload: Uint8Array;
+  /** Its deposits: one, or its fragments in order (fragment.ts). */
+  payloads: Uint8Array[];
   /** The state createCommit returned, adopted only if the commit wins (encodeGroupState). */
   newState: Uint8Array;
   invitations: OutboxEntry[];
@@ -169,7 +171,7 @@ export function savedGroupToJson(g: SavedGroup): string {
       ? {
           pending: {
             messageId: b64(g.pending.messageId),
-            payload: b64(g.pending.payload),
+            payloads: g.pending.payloads.map(b64),
             newState: b64(g.pending.newState),
             invitations: g.pending.invitations.map(entry),
           },
@@ -232,7 +234,11 @@ export async function savedGroupFromJson(text: string): Promise<SavedGroup> {
         ? {
             pending: {
               messageId: bytes(pending["messageId"]),
-              payload: bytes(pending["payload"]),
+              // Files saved before commits could be fragmented hold one `payload`.
+              payloads:
+                pending["payloads"] === undefined
+                  ? [bytes(pending["payload"])]
+                  : (pending["payloads"] as string[]).map(bytes),
               newState: bytes(pending["newState"]),
               invitations: (pending["invitations"] as Record<string, unknown>[]).map(entry),
             },

@@ -43,6 +43,14 @@ import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { constantTimeEqual, randomBytes, toHex, utf8 } from "../../protocol/bytes.js";
 import { ConfigError, GroupError, TransportError } from "../../protocol/errors.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
+import { decode } from "../../protocol/codec.js";
+import {
+  decodeFragment,
+  partDepositId,
+  reassemble,
+  splitMessage,
+  type OpenedItem,
+} from "../fragment.js";
 import type { ContactCard } from "../inbox.js";
 import type { RelayClient } from "../relay-client.js";
 import { epochInbox, type EpochInbox } from "./epoch-inbox.js";
@@ -55,7 +63,9 @@ import {
 import {
   encodeGroupMessage,
   GROUP_SEAL_OVERHEAD,
+  groupMessageCodec,
   type GroupMessage,
+  openGroupPart,
   openGroupPayload,
   sealGroupPayload,
 } from "./group-payload.js";
@@ -353,18 +363,48 @@ export class GroupSession {
     return this.deps.route(this.relay);
   }
 
-  /** Seals an MLS message for the current epoch inbox. */
+  /**
+   * Seals an MLS message for an epoch inbox: one payload, or its fragments when it is larger
+   * than one deposit of the home client carries (every deposit one cell when it shapes).
+   */
   async #sealForEpoch(
     reading: EpochInbox,
     mlsMessage: Uint8Array,
     messageId: Uint8Array,
-  ): Promise<Uint8Array> {
+  ): Promise<Uint8Array[]> {
     const client = await this.#home();
-    const padded = client.padPayload(
-      encodeGroupMessage({ messageId, mlsMessage }),
-      GROUP_SEAL_OVERHEAD,
+    const message = encodeGroupMessage({ messageId, mlsMessage });
+    const key = reading.payloadKey.expose();
+    const fragments = splitMessage(message, client.partCapacity(GROUP_SEAL_OVERHEAD));
+    if (!fragments) {
+      const padded = client.padPayload(message, GROUP_SEAL_OVERHEAD);
+      return [await sealGroupPayload(key, reading.inboxId, padded)];
+    }
+    return Promise.all(
+      fragments.map((fragment) =>
+        sealGroupPayload(
+          key,
+          reading.inboxId,
+          client.padPayload(fragment, GROUP_SEAL_OVERHEAD),
+          "fragment",
+        ),
+      ),
     );
-    return sealGroupPayload(reading.payloadKey.expose(), reading.inboxId, padded);
+  }
+
+  /** Outbox entries for the payloads of one message, each with the deposit id it goes by. */
+  static async #entries(
+    target: Omit<OutboxEntry, "messageId" | "payload">,
+    messageId: Uint8Array,
+    payloads: readonly Uint8Array[],
+  ): Promise<OutboxEntry[]> {
+    return Promise.all(
+      payloads.map(async (payload, index) => ({
+        ...target,
+        messageId: payloads.length === 1 ? messageId : await partDepositId(messageId, index),
+        payload,
+      })),
+    );
   }
 
   #rememberSent(messageId: Uint8Array): void {
@@ -398,13 +438,13 @@ export class GroupSession {
       privateMessage,
     });
     this.#rememberSent(messageId);
-    this.#outbox.push({
-      relay: this.relay,
-      readId: current.readId,
-      writeToken: current.writeToken,
-      messageId,
-      payload: await this.#sealForEpoch(current, mls, messageId),
-    });
+    this.#outbox.push(
+      ...(await GroupSession.#entries(
+        { relay: this.relay, readId: current.readId, writeToken: current.writeToken },
+        messageId,
+        await this.#sealForEpoch(current, mls, messageId),
+      )),
+    );
     await this.#save();
     zero(consumed);
     await this.#flushOutbox();
@@ -513,32 +553,33 @@ export class GroupSession {
         const page = await client.fetchAllItems(reading, reading.cursor);
         if (page.status === "not_found") continue;
         if (page.status !== "ok") throw new TransportError(`group fetch failed (${page.status})`);
-        const opened: (GroupMessage | undefined)[] = [];
-        for (const item of page.items) {
+        const opened: OpenedItem<GroupMessage>[] = [];
+        for (const item of page.items) opened.push(await openGroupItem(reading, item, client));
+        // A message sent in fragments takes its place at its first fragment; one still missing
+        // some holds back what follows it until they arrive (fragment.ts).
+        const { entries } = reassemble(opened, reading.cursor, (bytes) => {
           try {
-            opened.push(
-              await openGroupPayload(
-                reading.payloadKey.expose(),
-                reading.inboxId,
-                item.payload,
-                client.padding,
-              ),
-            );
+            return decode(groupMessageCodec, bytes, client.padding.largest);
           } catch {
-            opened.push(undefined);
+            return undefined;
           }
-        }
-        for (const [i, message] of (await this.#inSenderOrder(opened)).entries()) {
-          reading.cursor = Math.max(reading.cursor, page.items[i]!.seq);
+        });
+        const messages = entries.map((entry) => ("message" in entry ? entry.message : undefined));
+        for (const [i, message] of (await this.#inSenderOrder(messages)).entries()) {
+          const entry = entries[i]!;
+          reading.cursor = Math.max(reading.cursor, entry.through);
           progressed = true;
           if (!message) {
             this.#undelivered.push({
               kind: "unreadable",
-              reason: "an item did not open under the epoch key",
+              reason:
+                "unreadable" in entry && entry.unreadable === "incomplete"
+                  ? "a message's fragments did not all arrive"
+                  : "an item did not open under the epoch key",
             });
             continue;
           }
-          if (this.#isPendingCommit(reading, message, page.items[i]!.payload)) {
+          if (this.#isPendingCommit(reading, message, entry.payloads)) {
             await this.#won();
             continue;
           }
@@ -838,18 +879,18 @@ export class GroupSession {
           welcome,
         });
         const client = await this.deps.route(card.relay);
-        invitations.push({
-          relay: card.relay,
-          readId: card.readId,
-          writeToken: card.writeToken,
-          messageId: randomBytes(MESSAGE_ID_LENGTH),
-          payload: await client.sealFor(card, invitation),
-        });
+        invitations.push(
+          ...(await GroupSession.#entries(
+            { relay: card.relay, readId: card.readId, writeToken: card.writeToken },
+            randomBytes(MESSAGE_ID_LENGTH),
+            await client.sealParts(card, invitation),
+          )),
+        );
       }
     }
     this.#pending = {
       messageId,
-      payload: await this.#sealForEpoch(
+      payloads: await this.#sealForEpoch(
         this.#readings[0]!,
         encodeMlsMessage(result.commit),
         messageId,
@@ -876,7 +917,7 @@ export class GroupSession {
     const pending = this.#pending;
     if (!pending || this.#pendingSent) return;
     const client = await this.#home();
-    const result = await client.depositPayload(this.#readings[0]!, pending.payload, {
+    const result = await client.depositParts(this.#readings[0]!, pending.payloads, {
       messageId: pending.messageId,
     });
     if (result.status === "accepted" || result.status === "forwarded") {
@@ -893,12 +934,13 @@ export class GroupSession {
   }
 
   /** Whether an item of `reading` is this member's pending commit, byte for byte. */
-  #isPendingCommit(reading: Reading, message: GroupMessage, payload: Uint8Array): boolean {
+  #isPendingCommit(reading: Reading, message: GroupMessage, payloads: Uint8Array[]): boolean {
     const pending = this.#pending;
     if (!pending || reading.epoch !== this.epoch) return false;
     return (
       constantTimeEqual(message.messageId, pending.messageId) &&
-      constantTimeEqual(payload, pending.payload)
+      payloads.length === pending.payloads.length &&
+      payloads.every((payload, i) => constantTimeEqual(payload, pending.payloads[i]!))
     );
   }
 
@@ -955,5 +997,30 @@ export class GroupSession {
 
   toString(): string {
     return `GroupSession(${this.name}, epoch ${this.epoch})`;
+  }
+}
+
+/** A group inbox item opened as a whole GroupMessage, else as a fragment, else unreadable. */
+async function openGroupItem(
+  reading: EpochInbox,
+  item: { seq: number; payload: Uint8Array },
+  client: RelayClient,
+): Promise<OpenedItem<GroupMessage>> {
+  const { seq, payload } = item;
+  const key = reading.payloadKey.expose();
+  try {
+    return {
+      seq,
+      payload,
+      whole: await openGroupPayload(key, reading.inboxId, payload, client.padding),
+    };
+  } catch {
+    // not a whole message: perhaps a fragment of one
+  }
+  try {
+    const bytes = await openGroupPart(key, reading.inboxId, payload, client.padding, "fragment");
+    return { seq, payload, fragment: decodeFragment(bytes) };
+  } catch {
+    return { seq, payload };
   }
 }
