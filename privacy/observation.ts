@@ -18,7 +18,7 @@ export interface ObserverView {
   id: string;
   title: string;
   /**
-   * Whether SECURITY.md says this party sees who talks to whom anyway (a relay reached directly
+   * Whether docs/THREAT-MODEL.md says this party sees who talks to whom anyway (a relay reached directly
    * sees both ends); the others are the ones shaping must keep in the dark.
    */
   learnsLinks: boolean;

@@ -53,7 +53,7 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
                     them together in random order, and answer forwards with them; immediate:
                     pass them on and answer at once (SHROUD_INGRESS_RELEASE, default round)
 
-HTTP limits (a normal client never meets them; see SECURITY.md for what they do not stop):
+HTTP limits (a normal client never meets them; see docs/THREAT-MODEL.md for what they do not stop):
   --headers-timeout S  seconds a client has to send its headers
                     (SHROUD_HEADERS_TIMEOUT, default 10)
   --request-timeout S  seconds a client has to send a whole request, body included; a slower

@@ -1,6 +1,6 @@
 /**
  * What a seized Redis reveals: after a scenario with many inboxes, every key, value, TTL and
- * score is dumped and checked against SECURITY.md: no time finer than a day, no client
+ * score is dumped and checked against docs/THREAT-MODEL.md: no time finer than a day, no client
  * addresses, no payloads as deposited (only padded items of bucket sizes), and no arrival order
  * among pending deposits. A second scenario does the same for an ingress relay's federation
  * state: held and sent forwards, peers and the delivery queue.

@@ -1,7 +1,7 @@
 /**
  * The expiry index of one relay: which inboxes hold something that expires on which day. The
  * platform cannot list Durable Objects, so retention needs this to find the inboxes to expire.
- * It holds inbox ids and day numbers only (both are allowed at rest: see SECURITY.md), and an
+ * It holds inbox ids and day numbers only (both are allowed at rest: see docs/THREAT-MODEL.md), and an
  * inbox writes here at most once per day of expiry it gains.
  */
 import { DurableObject } from "cloudflare:workers";
