@@ -41,6 +41,8 @@ export class ChatClient {
   peers: () => string[] = () => [];
   readonly #tasks = new Set<Promise<void>>();
   #polling = false;
+  /** How far this client has acknowledged its inbox. */
+  #acked = 0;
   readonly #stopped = new AbortController();
 
   private constructor(
@@ -103,8 +105,16 @@ export class ChatClient {
     return new ChatClient(address, home, opened, inbox, link, world);
   }
 
-  /** Starts polling and the unprompted messages (which send only while world.sending). */
+  /**
+   * Starts polling and the unprompted messages (which send only while world.sending). Like an
+   * app that knows its contacts, it gives each peer a lane of drop cover from the start (a
+   * shaping client's `coverContact`), not only once it first writes to them.
+   */
   start(): void {
+    for (const peer of this.peers()) {
+      const card = this.world.cards.get(peer);
+      if (card) this.home.coverContact(card);
+    }
     this.#polling = true;
     this.#spawn(this.#pollLoop());
     this.#spawn(this.#unpromptedLoop());
@@ -148,10 +158,14 @@ export class ChatClient {
     if (result.status !== "ok") return;
     const now = performance.now();
     for (const message of result.messages) this.#received(message.payload, now);
-    if (result.lastSeq === 0 || result.messages.length + result.unreadable.length === 0) return;
+    // As the SDK asks: acknowledge whenever lastSeq moves (drop cover too), not only after
+    // messages, so acks do not show when messages came.
+    if (result.lastSeq <= this.#acked) return;
     const { min, max } = this.world.timing.readDelayMs;
     await sleep(between(min, max), this.#stopped.signal);
-    if (this.#polling) await this.home.ack(this.inbox, result.lastSeq);
+    if (!this.#polling) return;
+    const acked = await this.home.ack(this.inbox, result.lastSeq);
+    if (acked.status === "ok") this.#acked = Math.max(this.#acked, result.lastSeq);
   }
 
   #received(payload: Uint8Array, now: number): void {

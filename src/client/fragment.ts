@@ -128,15 +128,17 @@ export function giveUpWindow(count: number): number {
   return 64 + 16 * count;
 }
 
-/** One fetched item as its reader opened it. */
+/** One fetched item as its reader opened it (`cover`: drop cover, read and discarded). */
 export type OpenedItem<T> =
   | { seq: number; payload: Uint8Array; whole: T }
   | { seq: number; payload: Uint8Array; fragment: Fragment }
+  | { seq: number; payload: Uint8Array; cover: true }
   | { seq: number; payload: Uint8Array };
 
 /** What a reader acts on, at the position of its first item. */
 export type ReadEntry<T> =
   | { seq: number; payloads: Uint8Array[]; message: T }
+  | { seq: number; payloads: Uint8Array[]; cover: true }
   | {
       seq: number;
       payloads: Uint8Array[];
@@ -219,7 +221,9 @@ export function reassemble<T>(
         entry:
           "whole" in item
             ? { seq: item.seq, payloads: [item.payload], message: item.whole }
-            : { seq: item.seq, payloads: [item.payload], unreadable: "item" },
+            : "cover" in item
+              ? { seq: item.seq, payloads: [item.payload], cover: true }
+              : { seq: item.seq, payloads: [item.payload], unreadable: "item" },
         seqs: [item.seq],
       });
       continue;

@@ -16,11 +16,20 @@ const TAG_LENGTH = 16;
 /** Bytes sealing adds to a padded message. */
 export const PAYLOAD_SEAL_OVERHEAD = ENC_LENGTH + TAG_LENGTH;
 
-/** What a sealed payload holds: a whole message, or one Fragment of a larger one. */
-export type PayloadPart = "message" | "fragment";
+/**
+ * What a sealed payload holds: a whole message, one Fragment of a larger one, or drop cover (a
+ * shaping client's deposit into a contact's inbox when it has nothing to send there).
+ */
+export type PayloadPart = "message" | "fragment" | "drop";
+
+const PART_LABELS = {
+  message: Labels.inboxPayload,
+  fragment: Labels.inboxFragment,
+  drop: Labels.inboxDrop,
+} as const;
 
 function info(inboxId: Uint8Array, part: PayloadPart): Uint8Array<ArrayBuffer> {
-  const label = part === "fragment" ? Labels.inboxFragment : Labels.inboxPayload;
+  const label = PART_LABELS[part];
   return concat(utf8(label), new Uint8Array([0]), inboxId);
 }
 

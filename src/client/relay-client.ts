@@ -36,7 +36,7 @@ import {
   type OpenedItem,
 } from "./fragment.js";
 import { openPayload, PAYLOAD_SEAL_OVERHEAD, sealPayload } from "./payload-seal.js";
-import { ShapingProfiles, type ShapingProfile } from "./shaping-profile.js";
+import { DEFAULT_DROP_SHARE, ShapingProfiles, type ShapingProfile } from "./shaping-profile.js";
 import { TrafficShaper, type ShaperStats, type SlotKind } from "./traffic-shaper.js";
 
 /** Fixed bytes of a padded deposit request around its payload (payload length varint at most 4). */
@@ -130,6 +130,12 @@ const LOOP_ACK_EVERY = 16;
 /** Loop tags remembered to match returns (older ones are forgotten unmatched). */
 const MAX_LOOP_TAGS = 4096;
 
+/**
+ * Contacts a shaping client keeps lanes for (coverContact): the cards `deposit` wrote to most
+ * recently. More lanes spread the same write slots thinner, so each contact waits longer.
+ */
+export const MAX_COVER_CONTACTS = 8;
+
 function failure(status: RelayStatus): { status: FailureName } {
   return { status: relayStatusName(status) as FailureName };
 }
@@ -155,6 +161,9 @@ export class RelayClient {
   /** Inboxes cover reads take turns fetching (see watch), with where a read would start. */
   readonly #watched = new Map<ReadCapability, () => number>();
   #watchTurn = 0;
+  /** Contacts with a lane of write slots (coverContact), by lane: the hex of their read id. */
+  readonly #contacts = new Map<string, ContactCard>();
+  readonly #dropShare: number = DEFAULT_DROP_SHARE;
 
   private constructor(
     readonly origin: string,
@@ -181,8 +190,9 @@ export class RelayClient {
       : { ...options, minBucket: inner, fetchBucket: profile.cellSize };
     this.#cell = via ? undefined : profile.cellSize;
     this.#loop = { sink, tags: new Set(), sent: 0, received: 0 };
+    this.#dropShare = profile.dropShare ?? DEFAULT_DROP_SHARE;
     this.#shaper = new TrafficShaper(profile, {
-      write: () => this.#loopWrite(),
+      write: (lane) => (lane === undefined ? this.#loopWrite() : this.#dropWrite(lane)),
       read: () => this.#coverRead(),
     });
     this.#shaper.start();
@@ -390,7 +400,42 @@ export class RelayClient {
     message: Uint8Array,
     options: DepositOptions = {},
   ): Promise<DepositResult> {
+    this.#useContact(card);
     return this.depositParts(card, await this.sealParts(card, message), options);
+  }
+
+  /**
+   * Gives a contact's inbox a lane: a share of this shaping client's write slots (the profile's
+   * `dropShare`, split evenly among its contacts), drawn before the slot looks at what waits.
+   * Deposits to the contact leave only in its slots, and its slots with nothing to send carry
+   * drop cover into its inbox, which its reader discards. So the relay holding that inbox sees
+   * deposits from this client at one rate whether or not the user writes (PROTOCOL.md,
+   * "Drop cover"). `deposit` adds the cards it writes to itself, keeping the
+   * MAX_COVER_CONTACTS most recent; call this to start a contact's lane before the first
+   * message. Returns a function that ends the lane. Nothing happens on a client that does not
+   * shape.
+   *
+   * @example const stop = client.coverContact(bobCard); // bob's inbox now gets a steady stream
+   */
+  coverContact(card: ContactCard): () => void {
+    if (!this.#shaper) return () => undefined;
+    const lane = toHex(card.readId);
+    this.#contacts.delete(lane);
+    this.#contacts.set(lane, card);
+    while (this.#contacts.size > MAX_COVER_CONTACTS) {
+      this.#contacts.delete(this.#contacts.keys().next().value!);
+    }
+    this.#shaper.setLanes([...this.#contacts.keys()], this.#dropShare);
+    return () => {
+      if (this.#contacts.get(lane) !== card) return;
+      this.#contacts.delete(lane);
+      this.#shaper?.setLanes([...this.#contacts.keys()], this.#dropShare);
+    };
+  }
+
+  /** A card `deposit` writes to gets a lane, or keeps its lane as the most recent. */
+  #useContact(card: ContactCard): void {
+    if (this.#shaper) this.coverContact(card);
   }
 
   /** Pads and seals `message` to the card's inbox key, sized for one deposit at this relay. */
@@ -474,7 +519,8 @@ export class RelayClient {
     payload: Uint8Array,
     options: DepositOptions = {},
   ): Promise<DepositResult> {
-    return this.#slot("write", () => this.#depositNow(target, payload, options));
+    const lane = toHex(target.readId);
+    return this.#slot("write", () => this.#depositNow(target, payload, options), lane);
   }
 
   /** A deposit sent at once (in the slot that carries it, when this client shapes). */
@@ -525,6 +571,25 @@ export class RelayClient {
     loop.tags.add(toHex(tag));
     if (loop.tags.size > MAX_LOOP_TAGS) loop.tags.delete(loop.tags.values().next().value!);
     loop.sent++;
+  }
+
+  /** Cover for a contact's write slot: a drop, sealed like any deposit, into its inbox. */
+  async #dropWrite(lane: string): Promise<void> {
+    const card = this.#contacts.get(lane);
+    if (!card) return this.#loopWrite();
+    const minBucket = this.#options.minBucket ?? 0;
+    const payload = await sealPayload(
+      card,
+      randomBytes(16),
+      this.#padding,
+      DEPOSIT_OVERHEAD,
+      minBucket,
+      "drop",
+    );
+    const answer = await this.#depositNow(card, payload, {});
+    if (answer.status !== "accepted" && answer.status !== "forwarded") {
+      throw new TransportError(`drop deposit refused (${answer.status})`);
+    }
   }
 
   /**
@@ -607,6 +672,8 @@ export class RelayClient {
    * overrides the fetch bucket for this call. A message sent in fragments is returned whole, at
    * the place of its first fragment, once all have arrived; `lastSeq` then stops before a
    * message still missing some (see fragment.ts), so acknowledging `lastSeq` loses nothing.
+   * Drop cover from contacts (coverContact) is read and left out; acknowledge `lastSeq` whenever
+   * it moves, not only when messages came, or the acks would show when they did.
    */
   async fetch(
     inbox: Inbox,
@@ -676,7 +743,7 @@ export class RelayClient {
     const unreadable: number[] = [];
     for (const entry of entries) {
       if ("message" in entry) messages.push({ seq: entry.seq, payload: entry.message });
-      else unreadable.push(entry.seq);
+      else if (!("cover" in entry)) unreadable.push(entry.seq);
     }
     return {
       result: { status: "ok", messages, unreadable, lastSeq: through, more: result.more },
@@ -690,7 +757,13 @@ export class RelayClient {
     try {
       return { seq, payload, whole: await openPayload(inbox, payload, this.#padding) };
     } catch {
-      // not a whole message: perhaps a fragment of one
+      // not a whole message: perhaps drop cover, or a fragment of one
+    }
+    try {
+      await openPayload(inbox, payload, this.#padding, "drop");
+      return { seq, payload, cover: true };
+    } catch {
+      // not drop cover either
     }
     try {
       const fragment = decodeFragment(await openPayload(inbox, payload, this.#padding, "fragment"));
@@ -797,9 +870,12 @@ export class RelayClient {
     };
   }
 
-  /** Runs `send` in this client's next slot of `kind` when it shapes, else at once. */
-  #slot<T>(kind: SlotKind, send: () => Promise<T>): Promise<T> {
-    return this.#shaper ? this.#shaper.submit(kind, send) : send();
+  /**
+   * Runs `send` in this client's next slot of `kind` (of the contact's lane, for a write to a
+   * contact with one) when it shapes, else at once.
+   */
+  #slot<T>(kind: SlotKind, send: () => Promise<T>, lane?: string): Promise<T> {
+    return this.#shaper ? this.#shaper.submit(kind, send, lane) : send();
   }
 
   /** Sends one of this client's own requests, in its slot when it shapes. */

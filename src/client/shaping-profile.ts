@@ -13,13 +13,27 @@ export type ShapingProfile =
       intervalMs: number;
       /** The bucket every request and answer fills (bytes; one of the relay's buckets). */
       cellSize: number;
+      /**
+       * Share of write slots given to contacts' lanes (RelayClient.coverContact) when there are
+       * any; default DEFAULT_DROP_SHARE.
+       */
+      dropShare?: number;
     }
   | {
       kind: "poisson";
       /** Mean milliseconds between two slots (gaps drawn from an exponential distribution). */
       meanIntervalMs: number;
       cellSize: number;
+      dropShare?: number;
     };
+
+/**
+ * A quarter of the write slots go to contacts' lanes (drop cover when nothing waits for them),
+ * the rest to the client's own loop: each contact's inbox then receives a deposit every
+ * 4 × contacts write slots on average. More would outrun the reader: through an ingress a read
+ * slot fetches one item, and the reader's acks take read slots too.
+ */
+export const DEFAULT_DROP_SHARE = 0.25;
 
 /**
  * Named profiles. Each slot is one request and its answer of `cellSize` bytes each; slots

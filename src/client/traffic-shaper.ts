@@ -16,7 +16,8 @@ export type SlotKind = "write" | "read";
 
 /** What a slot sends when no real request waits for it. */
 export interface CoverTraffic {
-  write(): Promise<void>;
+  /** Cover for a write slot: a loop deposit, or for a contact's lane a drop into its inbox. */
+  write(lane?: string): Promise<void>;
   read(): Promise<void>;
 }
 
@@ -40,6 +41,8 @@ export interface ShaperStats {
 export const MAX_IN_FLIGHT = 16;
 
 interface Job {
+  /** The contact lane a write waits for (see setLanes); none: any loop slot. */
+  lane?: string | undefined;
   send: () => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -73,6 +76,8 @@ export class TrafficShaper {
   #running = false;
   readonly stats: ShaperStats = { real: 0, cover: 0, coverFailures: 0, skipped: 0 };
   #inFlight = 0;
+  #lanes: readonly string[] = [];
+  #laneShare = 0;
 
   constructor(
     private readonly profile: Exclude<ShapingProfile, { kind: "off" }>,
@@ -103,13 +108,32 @@ export class TrafficShaper {
     }
   }
 
+  /**
+   * Contact lanes: a `share` of the write slots is given, at random and evenly, to one of
+   * `lanes`, decided before the slot looks at what waits; the rest are loop slots. A write
+   * submitted for a lane leaves only in that lane's slots, and a lane's slot with nothing waiting
+   * sends drop cover into that contact's inbox. So each contact's inbox receives deposits from
+   * this client at a fixed rate, whether or not the user writes to it; other writes take loop
+   * slots.
+   */
+  setLanes(lanes: readonly string[], share: number): void {
+    // Without a share, no slot would ever be a lane's: every write takes loop slots.
+    this.#lanes = share > 0 ? [...lanes] : [];
+    this.#laneShare = share;
+  }
+
   /** Queues `send` for the next slot of `kind` and resolves with what it returns. */
-  submit<T>(kind: SlotKind, send: () => Promise<T>): Promise<T> {
+  submit<T>(kind: SlotKind, send: () => Promise<T>, lane?: string): Promise<T> {
     if (!this.#running) {
       return Promise.reject(new TransportError("the client's traffic shaper is stopped"));
     }
     return new Promise<T>((resolve, reject) => {
-      this.#queues[kind].push({ send, resolve: resolve as (value: unknown) => void, reject });
+      this.#queues[kind].push({
+        lane,
+        send,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       // A waiting request keeps a Node process alive until its slot; cover alone does not.
       this.#timer?.ref?.();
     });
@@ -141,17 +165,31 @@ export class TrafficShaper {
     const done = () => {
       this.#inFlight--;
     };
-    const job = this.#queues[kind].shift();
+    const lane = kind === "write" ? this.#pickLane() : undefined;
+    const queue = this.#queues[kind];
+    const index = queue.findIndex((job) => this.#laneOf(job) === lane);
+    const job = index < 0 ? undefined : queue.splice(index, 1)[0];
     if (job) {
       this.stats.real++;
       Promise.resolve().then(job.send).then(job.resolve, job.reject).finally(done);
     } else {
       this.stats.cover++;
-      this.cover[kind]()
+      (kind === "write" ? this.cover.write(lane) : this.cover.read())
         .catch(() => {
           this.stats.coverFailures++;
         })
         .finally(done);
     }
+  }
+
+  /** The lane of a write slot, drawn before looking at the queue; undefined: a loop slot. */
+  #pickLane(): string | undefined {
+    if (this.#lanes.length === 0 || uniform() > this.#laneShare) return undefined;
+    return this.#lanes[Math.floor(uniform() * this.#lanes.length) % this.#lanes.length];
+  }
+
+  /** A job's lane if it is still one of the lanes, else the loop's. */
+  #laneOf(job: Job): string | undefined {
+    return job.lane !== undefined && this.#lanes.includes(job.lane) ? job.lane : undefined;
   }
 }

@@ -26,6 +26,8 @@ export const Labels = {
   inboxPayload: "shroud/v1 inbox payload",
   /** HPKE info for one fragment of a message too large for one deposit, sealed to an inbox. */
   inboxFragment: "shroud/v1 inbox fragment",
+  /** HPKE info for drop cover: a shaping client's deposit its contact's reader discards. */
+  inboxDrop: "shroud/v1 inbox drop",
   /** Prefix of the bytes hashed to name a fragment's deposit (its message id for the relay). */
   fragmentDepositId: "shroud/v1 fragment deposit id",
   /** MLS exporter label of an epoch's group inbox read secret. */

@@ -16,7 +16,8 @@ import { MESSAGE_ID_LENGTH } from "../../src/protocol/relay-request.js";
 import { startTestRelay, text, untext, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, texts } from "../mls/support.js";
 
-const FAST: ShapingProfile = { kind: "constant", intervalMs: 20, cellSize: 4096 };
+// No drop cover here (dropShare 0): these tests count requests; drop cover has its own test.
+const FAST: ShapingProfile = { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 0 };
 
 let relay: TestRelay | undefined;
 const clients: RelayClient[] = [];

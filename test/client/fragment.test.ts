@@ -67,13 +67,14 @@ describe("splitMessage", () => {
   });
 });
 
-/** Items as a reader opens them: "w:x" whole text x, "f:id:index/count:x" a fragment, "?" junk. */
+/** Items as a reader opens them: "w:x" whole text x, "c" drop cover, "f:id:index/count:x" a fragment, "?" junk. */
 function items(...specs: string[]): OpenedItem<string>[] {
   return specs.map((spec, i) => {
     const seq = 10 + i;
     const payload = utf8(spec);
     const [kind, a, b, c] = spec.split(":");
     if (kind === "w") return { seq, payload, whole: a! };
+    if (kind === "c") return { seq, payload, cover: true as const };
     if (kind === "f") {
       const [index, count] = b!.split("/").map(Number);
       return {
@@ -95,7 +96,9 @@ function read(opened: OpenedItem<string>[], afterSeq = 9) {
   const result = reassemble(opened, afterSeq, fromUtf8);
   return {
     got: result.entries.map((e) =>
-      "message" in e ? `${e.seq}:${e.message}` : `${e.seq}:${e.unreadable}`,
+      "message" in e
+        ? `${e.seq}:${e.message}`
+        : `${e.seq}:${"cover" in e ? "cover" : e.unreadable}`,
     ),
     through: result.through,
     waiting: result.waiting,
@@ -106,6 +109,14 @@ describe("reassemble", () => {
   it("passes whole items and unreadable ones through in order", () => {
     expect(read(items("w:a", "?", "w:b"))).toEqual({
       got: ["10:a", "11:item", "12:b"],
+      through: 12,
+      waiting: false,
+    });
+  });
+
+  it("passes drop cover through as cover, which moves the cursor like any item", () => {
+    expect(read(items("c", "w:a", "c"))).toEqual({
+      got: ["10:cover", "11:a", "12:cover"],
       through: 12,
       waiting: false,
     });

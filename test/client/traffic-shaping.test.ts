@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
-import { DEFAULT_SHAPING, RelayClient } from "../../src/client/relay-client.js";
+import { DEFAULT_SHAPING, MAX_COVER_CONTACTS, RelayClient } from "../../src/client/relay-client.js";
 import { ShapingProfiles, type ShapingProfile } from "../../src/client/shaping-profile.js";
 import { MAX_IN_FLIGHT, slotGap } from "../../src/client/traffic-shaper.js";
 import { TransportError } from "../../src/protocol/errors.js";
@@ -17,7 +17,8 @@ import { freePort } from "../fixtures/redis-fixture.js";
 import { startTestRelay, text, untext, type TestRelay } from "../relay/harness.js";
 import { buildGroup, hex, texts } from "../mls/support.js";
 
-const FAST: ShapingProfile = { kind: "constant", intervalMs: 20, cellSize: 4096 };
+// No drop cover here (dropShare 0): these tests count requests; drop cover has its own test.
+const FAST: ShapingProfile = { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 0 };
 
 let relay: TestRelay | undefined;
 const clients: RelayClient[] = [];
@@ -170,6 +171,87 @@ describe("traffic shaping", { timeout: 120_000 }, () => {
     const back = client.shapingStats!.loopReceived;
     await until(() => client.shapingStats!.loopReceived >= back + 3);
     expect(client.shapingStats!.coverFailures).toBe(0);
+  });
+
+  it("drop cover: a contact's inbox gets the same deposits idle or busy, and its reader skips the drops", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    // Every write slot is the contact's lane: each one deposits into its inbox, real or drop.
+    const client = await RelayClient.connect(relay.url, {
+      shaping: { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 1 },
+    });
+    const reader = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
+    clients.push(client, reader);
+    const inbox = await createInbox(client.origin, client.descriptor.signingKey);
+    const card = contactCard(inbox);
+    client.coverContact(card);
+    const stored = async () => {
+      const items = await reader.fetchAllItems(inbox);
+      if (items.status !== "ok") throw new Error(items.status);
+      return items.items.length;
+    };
+    // Idle: the user writes nothing, and the inbox fills with drops its reader does not show.
+    await until(() => (client.shapingStats?.cover ?? 0) >= 20);
+    const idle = await reader.fetchAll(inbox);
+    expect(idle).toMatchObject({ status: "ok", messages: [], unreadable: [] });
+    if (idle.status !== "ok") throw new Error(idle.status);
+    expect(idle.lastSeq).toBeGreaterThanOrEqual(5);
+    // Busy: real messages take the lane's slots (in the order they were sealed).
+    const sent = ["one", "two", "three", "four", "five"];
+    const answers = await Promise.all(sent.map((m) => client.deposit(card, text(m))));
+    expect(answers.every((a) => a.status === "accepted")).toBe(true);
+    client.close();
+    const busy = await reader.fetchAll(inbox, idle.lastSeq);
+    if (busy.status !== "ok") throw new Error(busy.status);
+    expect(busy.messages.map((m) => untext(m.payload)).sort()).toEqual([...sent].sort());
+    expect(busy.unreadable).toEqual([]);
+    // Every deposit the relay took, drops and messages alike, went into the contact's inbox,
+    // but for loop deposits from slots that came before the lane did: once there is a lane, no
+    // write slot goes elsewhere, so the deposits it sees follow the slots, not the user.
+    const deposits = Object.keys(RelayStatus).reduce(
+      (sum, status) =>
+        sum + relay!.ports.metrics.counter(MetricName.requests, { kind: "deposit", status }),
+      0,
+    );
+    const loop = client.shapingStats!.loopSent;
+    await expect.poll(async () => (await stored()) + loop, { timeout: 20_000 }).toBe(deposits);
+  });
+
+  it("keeps lanes for the MAX_COVER_CONTACTS most recent contacts, and ends a lane on request", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    const client = await RelayClient.connect(relay.url, {
+      shaping: { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 1 },
+    });
+    const reader = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
+    clients.push(client, reader);
+    const inboxes = await Promise.all(
+      Array.from({ length: MAX_COVER_CONTACTS + 1 }, () =>
+        createInbox(client.origin, client.descriptor.signingKey),
+      ),
+    );
+    const counts = async () =>
+      Promise.all(
+        inboxes.map(async (inbox) => {
+          const items = await reader.fetchAllItems(inbox);
+          return items.status === "ok" ? items.items.length : 0;
+        }),
+      );
+    // Nine contacts in a row: the first is pushed out before any slot could serve it.
+    const stops = inboxes.map((inbox) => client.coverContact(contactCard(inbox)));
+    await until(() => (client.shapingStats?.cover ?? 0) >= 120);
+    const first = await counts();
+    expect(first[0]).toBe(0);
+    expect(first.slice(1).every((n) => n > 0)).toBe(true);
+    // Ending a lane: no more drops into that inbox (one may have been under way).
+    stops[8]!();
+    const ended = (await counts())[8]!;
+    const cover = client.shapingStats!.cover;
+    await until(() => client.shapingStats!.cover >= cover + 60);
+    const later = await counts();
+    expect(later[8]).toBeLessThanOrEqual(ended + 1);
+    expect(later[1]).toBeGreaterThan(first[1]!);
+    // A client that does not shape keeps no lanes.
+    expect(reader.coverContact(contactCard(inboxes[0]!))).toBeTypeOf("function");
+    expect((await counts())[0]).toBe(0);
   });
 
   it("shapes by default: a client made without a profile sends on ShapingProfiles.constant", async () => {

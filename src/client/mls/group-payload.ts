@@ -37,7 +37,7 @@ export const groupMessageCodec: Codec<GroupMessage> = struct({
   mlsMessage: opaque(),
 });
 
-function aad(inboxId: Uint8Array, part: PayloadPart): Uint8Array<ArrayBuffer> {
+function aad(inboxId: Uint8Array, part: Exclude<PayloadPart, "drop">): Uint8Array<ArrayBuffer> {
   const label = part === "fragment" ? Labels.groupFragment : Labels.groupPayload;
   return concat(utf8(label), new Uint8Array([0]), inboxId);
 }
@@ -57,7 +57,7 @@ export async function sealGroupPayload(
   payloadKey: Uint8Array,
   inboxId: Uint8Array,
   padded: Uint8Array,
-  part: PayloadPart = "message",
+  part: Exclude<PayloadPart, "drop"> = "message",
 ): Promise<Uint8Array> {
   const nonce = randomBytes(NONCE_LENGTH);
   const ciphertext = await crypto.subtle.encrypt(
@@ -91,7 +91,7 @@ export async function openGroupPart(
   inboxId: Uint8Array,
   payload: Uint8Array,
   padding: PaddingPolicy,
-  part: PayloadPart,
+  part: Exclude<PayloadPart, "drop">,
 ): Promise<Uint8Array> {
   if (payload.length < GROUP_SEAL_OVERHEAD) throw new DecodeError("group payload too short");
   let padded: Uint8Array;
