@@ -28,7 +28,7 @@ import {
   uint16,
   type Codec,
 } from "../protocol/codec.js";
-import { DecodeError } from "../protocol/errors.js";
+import { DecodeError, TooLargeError } from "../protocol/errors.js";
 import { Labels } from "../protocol/labels.js";
 import { MESSAGE_ID_LENGTH } from "../protocol/relay-request.js";
 
@@ -76,7 +76,8 @@ export function decodeFragment(bytes: Uint8Array): Fragment {
 
 /**
  * Splits `message` into encoded fragments of at most `capacity` bytes each, or returns undefined
- * when the message fits one deposit whole. RangeError when it would need more than MAX_FRAGMENTS.
+ * when the message fits one deposit whole. TooLargeError when it would need more than
+ * MAX_FRAGMENTS.
  *
  * @example
  * splitMessage(new Uint8Array(10_000), 4000)?.length // 3
@@ -87,9 +88,7 @@ export function splitMessage(message: Uint8Array, capacity: number): Uint8Array[
   if (chunkLength < 1) throw new RangeError(`a ${capacity}-byte deposit cannot carry fragments`);
   const count = Math.ceil(message.length / chunkLength);
   if (count > MAX_FRAGMENTS) {
-    throw new RangeError(
-      `a ${message.length}-byte message needs ${count} fragments; at most ${MAX_FRAGMENTS}`,
-    );
+    throw new TooLargeError(`a message needs ${count} fragments; at most ${MAX_FRAGMENTS}`);
   }
   const messageId = randomBytes(FRAGMENT_ID_LENGTH);
   return Array.from({ length: count }, (_, index) =>

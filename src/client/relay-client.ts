@@ -8,8 +8,12 @@
  */
 import { decode, encode } from "../protocol/codec.js";
 import { usableKeys, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
+import { MAX_VARINT_SIZE } from "../protocol/codec.js";
+import { AeadId, hpkeSuite, KdfId, KemId } from "../protocol/hpke-suite.js";
+import { LENGTH_PREFIX } from "../protocol/padding-policy.js";
 import {
   openResponse,
+  responseOverhead,
   REQUEST_OVERHEAD,
   sealRequest,
   type ResponseKeying,
@@ -39,8 +43,51 @@ import { openPayload, PAYLOAD_SEAL_OVERHEAD, sealPayload } from "./payload-seal.
 import { DEFAULT_DROP_SHARE, ShapingProfiles, type ShapingProfile } from "./shaping-profile.js";
 import { TrafficShaper, type ShaperStats, type SlotKind } from "./traffic-shaper.js";
 
-/** Fixed bytes of a padded deposit request around its payload (payload length varint at most 4). */
-const DEPOSIT_OVERHEAD = REQUEST_OVERHEAD + 4 + (4 + 1 + 32 + 32 + MESSAGE_ID_LENGTH + 1) + 4;
+/**
+ * Bytes a request adds around its one variable-length field once padded and sealed: the
+ * request's encoding with that field empty, its length prefix at the widest, the padding's
+ * length prefix and the sealing.
+ */
+function requestWrapping(request: RelayRequest): number {
+  return REQUEST_OVERHEAD + LENGTH_PREFIX + relayRequestCodec.size(request) + MAX_VARINT_SIZE - 1;
+}
+
+/** Fixed bytes of a padded deposit request around its payload. */
+const DEPOSIT_OVERHEAD = requestWrapping({
+  kind: RequestKind.deposit,
+  responseSize: 0,
+  readId: new Uint8Array(32),
+  writeToken: new Uint8Array(32),
+  messageId: new Uint8Array(MESSAGE_ID_LENGTH),
+  flags: 0,
+  payload: new Uint8Array(0),
+});
+
+/**
+ * Fixed bytes of a proxy's answer around the next hop's answer: the response's encoding with an
+ * empty body, its length prefix at the widest, padding and the widest response sealing of any
+ * suite a relay may use.
+ */
+const PROXY_ANSWER_OVERHEAD =
+  Math.max(
+    ...Object.values(AeadId).map((aeadId) =>
+      responseOverhead(
+        hpkeSuite({ kemId: KemId.DhkemX25519HkdfSha256, kdfId: KdfId.HkdfSha256, aeadId }),
+      ),
+    ),
+  ) +
+  LENGTH_PREFIX +
+  relayResponseCodec.size({
+    status: RelayStatus.ok,
+    kind: RequestKind.proxy,
+    httpStatus: 200,
+    response: new Uint8Array(0),
+  }) +
+  MAX_VARINT_SIZE -
+  1;
+
+/** The bucket of a peer_descriptor answer at least: a signed descriptor with its key configs. */
+const DESCRIPTOR_BUCKET = 4096;
 
 export type StatusName = keyof typeof RelayStatus;
 export type FailureName = Exclude<StatusName, "ok" | "accepted">;
@@ -204,7 +251,7 @@ export class RelayClient {
    */
   #innerCell(cell: number): number {
     const fits = this.#padding.buckets.filter(
-      (b) => b + this.#hopOverhead(this.origin) <= cell && b + 60 <= cell,
+      (b) => b + this.#hopOverhead(this.origin) <= cell && b + PROXY_ANSWER_OVERHEAD <= cell,
     );
     const inner = fits[fits.length - 1];
     if (inner !== undefined) return inner;
@@ -298,7 +345,9 @@ export class RelayClient {
 
   /** Asks this relay for a peer's signed descriptor (the caller verifies it). */
   async peerDescriptor(origin: string): Promise<Uint8Array> {
-    const bucket = this.#padding.bucketFor(Math.max(4096, this.#options.minBucket ?? 0));
+    const bucket = this.#padding.bucketFor(
+      Math.max(DESCRIPTOR_BUCKET, this.#options.minBucket ?? 0),
+    );
     const response = await this.#send(
       { kind: RequestKind.peer_descriptor, responseSize: bucket, origin },
       bucket,
@@ -317,8 +366,12 @@ export class RelayClient {
 
   /** Bytes a forward or proxy request adds around an envelope for `nextHop`, at most. */
   #hopOverhead(nextHop: string): number {
-    // padding prefix, response_size, kind, next_hop with its length, envelope length
-    return REQUEST_OVERHEAD + 4 + 4 + 1 + 4 + new TextEncoder().encode(nextHop).length + 4;
+    return requestWrapping({
+      kind: RequestKind.forward,
+      responseSize: 0,
+      nextHop,
+      envelope: new Uint8Array(0),
+    });
   }
 
   /** Has this relay queue a sealed envelope for `nextHop` (a forward). */
@@ -352,7 +405,7 @@ export class RelayClient {
       Math.max(
         this.#options.minBucket ?? 0,
         envelope.length + this.#hopOverhead(nextHop),
-        innerResponseSize + 60,
+        innerResponseSize + PROXY_ANSWER_OVERHEAD,
       ),
     );
     const response = await this.#exchange(

@@ -23,7 +23,7 @@ import { Member } from "../client/mls/member.js";
 import { ingressRouter } from "../client/ingress-router.js";
 import { RelayClient } from "../client/relay-client.js";
 import { toHex } from "../protocol/bytes.js";
-import { GroupError } from "../protocol/errors.js";
+import { GroupError } from "../client/errors.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
 import { COLUMNS_WIDTH, operatorLines, renderStep, shortId, size, wrap } from "./demo-render.js";
 import {

@@ -175,6 +175,8 @@ export const uint64: Codec<number> = {
 };
 
 const VARINT_MAX = 0x3fffffff;
+/** The most bytes a varint takes (a length prefix at its widest). */
+export const MAX_VARINT_SIZE = 4;
 
 function varintSize(value: number): number {
   checkInt(value, VARINT_MAX);

@@ -3,9 +3,11 @@
  * callers can tell "bad input" from bugs. Messages are fixed strings: they never carry input
  * bytes, inbox ids or sizes, because errors end up in logs and HTTP bodies.
  *
- * Relay errors (this module) are kept apart from the status codes carried inside a sealed
- * response (see relay-status.ts): the former are what the HTTP layer sees before an envelope
- * opens, the latter are only visible to the client that holds the response key.
+ * This module holds the base class and the errors of the wire format and its cryptography;
+ * the relay's own (src/relay/errors.ts) and the client's (src/client/errors.ts) extend the same
+ * base. Relay errors are kept apart from the status codes carried inside a sealed response (see
+ * relay-status.ts): the former are what the HTTP layer sees before an envelope opens, the latter
+ * are only visible to the client that holds the response key.
  */
 export class ShroudError extends Error {
   /** Stable machine-readable code, e.g. "decode". */
@@ -71,46 +73,5 @@ export class ConfigError extends ShroudError {
 export class TransportError extends ShroudError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("transport", message, options);
-  }
-}
-
-/** Federation policy does not allow this peer (as sender or next hop). */
-export class PolicyError extends ShroudError {
-  constructor(message = "not allowed") {
-    super("policy", message);
-  }
-}
-
-/**
- * An MLS group operation over Shroud failed on the client: not a member, a commit that could not
- * be placed, an invitation for a key package this member does not hold.
- */
-export class GroupError extends ShroudError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("group", message, options);
-  }
-}
-
-/**
- * The relay refuses work because a bounded resource is full (e.g. the embedded replay set): taking
- * the request would leave a replay undetectable or exhaust memory (HTTP 503).
- */
-export class CapacityError extends ShroudError {
-  constructor() {
-    super("capacity", "relay at capacity");
-  }
-}
-
-/** A client address sent more requests than the relay's per-address limit allows (HTTP 429). */
-export class RateLimitError extends ShroudError {
-  constructor() {
-    super("rate_limit", "too many requests");
-  }
-}
-
-/** A request arrived with the wrong Content-Type. */
-export class MediaTypeError extends ShroudError {
-  constructor() {
-    super("media_type", "unsupported media type");
   }
 }

@@ -24,7 +24,8 @@ export const DEFAULT_BUCKETS: readonly number[] = [
   1024 * KIB,
 ];
 
-const LENGTH_PREFIX = 4;
+/** Bytes of the content_length prefix every padded content starts with. */
+export const LENGTH_PREFIX = 4;
 
 /**
  * Bucket sizes and the pad/unpad rule.

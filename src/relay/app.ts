@@ -6,7 +6,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { encode } from "../protocol/codec.js";
-import { MediaTypeError, TooLargeError } from "../protocol/errors.js";
+import { TooLargeError } from "../protocol/errors.js";
+import { MediaTypeError } from "./errors.js";
 import { keyConfigListCodec } from "../protocol/key-config.js";
 import { MediaTypes } from "../protocol/labels.js";
 import { admitBatch, checkBatchSender } from "./federation.js";

@@ -29,7 +29,8 @@
  */
 import { fromHex, randomBytes, toHex, utf8 } from "../protocol/bytes.js";
 import { normalizeOrigin, usableKeys } from "../protocol/descriptor.js";
-import { CryptoError, DecodeError, PolicyError, TooLargeError } from "../protocol/errors.js";
+import { CryptoError, DecodeError, TooLargeError } from "../protocol/errors.js";
+import { PolicyError } from "./errors.js";
 import {
   batchOrigin,
   coverSlot,

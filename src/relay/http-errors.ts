@@ -1,16 +1,13 @@
 import {
-  CapacityError,
   CryptoError,
   DecodeError,
   DescriptorError,
-  MediaTypeError,
-  PolicyError,
-  RateLimitError,
   TransportError,
   ReplayError,
   TooLargeError,
   UnknownKeyError,
 } from "../protocol/errors.js";
+import { CapacityError, MediaTypeError, PolicyError, RateLimitError } from "./errors.js";
 
 /** An HTTP answer for an envelope that never opened: a status and a fixed, opaque body. */
 export interface HttpFailure {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { concat, fromUtf8, utf8 } from "../../src/protocol/bytes.js";
 import { encode } from "../../src/protocol/codec.js";
-import { DecodeError } from "../../src/protocol/errors.js";
+import { DecodeError, TooLargeError } from "../../src/protocol/errors.js";
 import {
   decodeFragment,
   encodeFragment,
@@ -62,7 +62,7 @@ describe("splitMessage", () => {
 
   it("refuses a message that needs too many fragments", () => {
     expect(thrown(() => splitMessage(new Uint8Array(MAX_FRAGMENTS * 100), 100))).toBeInstanceOf(
-      RangeError,
+      TooLargeError,
     );
   });
 });

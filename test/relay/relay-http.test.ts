@@ -6,6 +6,8 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, toBase64Url, toHex } from "../../src/protocol/bytes.js";
 import { decode, encode } from "../../src/protocol/codec.js";
 import { TooLargeError } from "../../src/protocol/errors.js";
+import { PaddingPolicy } from "../../src/protocol/padding-policy.js";
+import { MAX_FRAGMENTS } from "../../src/client/fragment.js";
 import { keyConfigListCodec } from "../../src/protocol/key-config.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
 import { openResponse, REQUEST_OVERHEAD, sealRequest } from "../../src/protocol/envelope.js";
@@ -201,10 +203,22 @@ describe("relay over HTTP", () => {
     expect(oversize.status).toBe(413);
   });
 
-  it("refuses a message too big for the largest bucket before sending anything", async () => {
-    const { client, card, exchanges } = await setup();
-    const largest = client.descriptor.buckets.at(-1)!;
-    await expect(client.deposit(card, new Uint8Array(largest))).rejects.toThrow(TooLargeError);
+  it("sends a message too big for the largest bucket as fragments, which arrive whole", async () => {
+    const { relay, client, card, inbox } = await setup();
+    const big = randomBytes(client.descriptor.buckets.at(-1)! + 1000);
+    expect(await client.deposit(card, big)).toEqual({ status: "accepted", duplicate: false });
+    await relay.relay.closeRound();
+    const got = await client.fetchAll(inbox);
+    if (got.status !== "ok") throw new Error(got.status);
+    expect(got.messages.map((m) => m.payload)).toEqual([big]);
+  });
+
+  it("refuses a message that would need more than MAX_FRAGMENTS before sending anything", async () => {
+    const { client, card, exchanges } = await setup({
+      padding: new PaddingPolicy([1024, 4096]),
+    });
+    const tooBig = new Uint8Array(MAX_FRAGMENTS * 4096);
+    await expect(client.deposit(card, tooBig)).rejects.toThrow(TooLargeError);
     expect(exchanges).toEqual([]);
   });
 

@@ -11,7 +11,7 @@ import {
 } from "../../src/adapters/memory/memory-replay-set.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
-import { CapacityError } from "../../src/protocol/errors.js";
+import { CapacityError } from "../../src/relay/errors.js";
 import { keyTag } from "../../src/relay/key-ring.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";

@@ -1,4 +1,4 @@
-import { CapacityError } from "../../protocol/errors.js";
+import { CapacityError } from "../../relay/errors.js";
 import type { ReplaySet } from "../../relay/ports/replay-set.js";
 
 /**

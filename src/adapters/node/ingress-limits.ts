@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
-import { RateLimitError } from "../../protocol/errors.js";
+import { RateLimitError } from "../../relay/errors.js";
 import { httpFailureFor } from "../../relay/http-errors.js";
 import { AddressLimiter } from "./address-limiter.js";
 import { addressKey, forwardedAddress } from "./client-address.js";

@@ -3,7 +3,8 @@
  * acknowledged (deleted at the relay) once handled, whether they could be joined or not, so a
  * bad one is reported once rather than forever.
  */
-import { DecodeError, GroupError } from "../../protocol/errors.js";
+import { DecodeError } from "../../protocol/errors.js";
+import { GroupError } from "../errors.js";
 import type { RelayClient } from "../relay-client.js";
 import { decodeInvitation } from "./group-invitation.js";
 import { GroupSession, type GroupDeps } from "./group-session.js";

@@ -41,7 +41,8 @@ import {
 } from "ts-mls";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { constantTimeEqual, randomBytes, toHex, utf8 } from "../../protocol/bytes.js";
-import { ConfigError, GroupError, TransportError } from "../../protocol/errors.js";
+import { ConfigError, TransportError } from "../../protocol/errors.js";
+import { GroupError } from "../errors.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
 import { decode } from "../../protocol/codec.js";
 import {
