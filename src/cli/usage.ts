@@ -22,7 +22,7 @@ requests that guards against replays does not survive one.
 With --redis, inboxes, rounds, replay records and the key ring (encrypted under
 SHROUD_MASTER_KEY) live in Redis, rounds close through BullMQ, and any number of relay
 processes may share one Redis: each round closes once, and nothing acknowledged is lost when a
-process dies. See deploy/README.md for the Redis settings this needs.
+process dies. See docs/DEPLOYMENT.md for the Redis settings this needs.
 
 The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once.
 
@@ -82,7 +82,7 @@ Store caps (a full store answers deposits \`quota\`, never runs out of memory):
                     (SHROUD_MAX_PENDING_BYTES, default 268435456 = 256 MiB)
   --max-replay-records N  embedded: opened requests remembered at most; then new requests
                     get 503 until the HPKE key rotates (SHROUD_MAX_REPLAY_RECORDS, default 1000000)
-  On Redis, bound its memory with maxmemory (deploy/README.md).
+  On Redis, bound its memory with maxmemory (docs/DEPLOYMENT.md).
 
 Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
 a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets the

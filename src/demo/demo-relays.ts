@@ -125,7 +125,7 @@ async function dumpRedis(redis: Redis, prefix: string): Promise<StoredState> {
   const keys = await prefixKeys(redis, prefix);
   const all: Buffer[] = [];
   const timeless: Buffer[] = [];
-  // BullMQ's round schedule and delivery jobs carry job timestamps (deploy/README.md).
+  // BullMQ's round schedule and delivery jobs carry job timestamps (docs/DEPLOYMENT.md).
   const bullmq = [`{${prefix}:q}`, `{${prefix}:fq}`];
   for (const key of keys) {
     const { values } = await keyValues(redis, key);

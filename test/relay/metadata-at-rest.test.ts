@@ -268,7 +268,7 @@ describe("Redis federation state at rest", () => {
           }
         }
         // Held and claimed slots are scored 0 and carry no dates; BullMQ's own delivery jobs
-        // ({P:fq}) do carry timestamps, as deploy/README.md documents.
+        // ({P:fq}) do carry timestamps, as docs/DEPLOYMENT.md documents.
         const ours = federation.filter(
           (d) => !d.key.toString("latin1").startsWith(`{${fedPrefix}:fq}`),
         );
