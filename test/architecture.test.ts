@@ -1,6 +1,7 @@
 /**
- * The project's dependency rules (the README's "Layout"), checked on the source: layers point
- * inward, node: imports stay in adapters and entry points, and there are no import cycles.
+ * The project's dependency rules (CONTRIBUTING.md, "Layout" and "Rules the tests enforce"),
+ * checked on the source: layers point inward, node: imports stay in adapters and entry points,
+ * and there are no import cycles.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";

@@ -103,13 +103,6 @@ export interface LoadedGroup {
   session: GroupSession;
 }
 
-export interface ProfileRoute {
-  relay: string;
-  relaySigningKey: Uint8Array;
-  via?: string | undefined;
-  viaSigningKey?: Uint8Array | undefined;
-}
-
 export interface ProfileOptions {
   /**
    * How the profile's relay clients send (default off: a one-shot command sends at once and
