@@ -1,7 +1,7 @@
 /**
  * One simulated user with a personal inbox, driving the real SDK: it polls its inbox like an app
- * without any scheduling of its own would (every `pollMs`, acknowledging what it read after a
- * reading delay), answers messages after an exponential think time with some probability, and
+ * without any scheduling of its own would (every `pollMs`, from where it last read, and every
+ * few polls acknowledges what it read after a reading delay), answers messages after an exponential think time with some probability, and
  * starts messages unprompted at exponential gaps. Who it writes to is the scenario's choice
  * (`peers`). Every request goes through the client's bound, recording fetch; with a shaping
  * profile the SDK decides when each one leaves.
@@ -16,6 +16,12 @@ import { boundFetch, type BoundFetch } from "./bound-fetch.js";
 import { between, exponential, uniform } from "./csprng.js";
 import type { RunRecords, SentMessage } from "./records.js";
 import { sleep, type SimTiming } from "./sim-timing.js";
+
+/**
+ * Polls per acknowledgement. Through an ingress a read slot fetches one item: acknowledging
+ * after every read would take as many slots as reading.
+ */
+const ACK_EVERY_POLLS = 4;
 
 /** Where a client's requests go: one relay directly, or an inbox relay through an ingress. */
 export type Route = { direct: string } | { ingress: string; inboxRelay: string };
@@ -41,8 +47,10 @@ export class ChatClient {
   peers: () => string[] = () => [];
   readonly #tasks = new Set<Promise<void>>();
   #polling = false;
-  /** How far this client has acknowledged its inbox. */
+  /** How far this client has read its inbox, and acknowledged it. */
+  #seen = 0;
   #acked = 0;
+  #polls = 0;
   readonly #stopped = new AbortController();
 
   private constructor(
@@ -154,18 +162,20 @@ export class ChatClient {
   }
 
   async #pollOnce(): Promise<void> {
-    const result = await this.home.fetchAll(this.inbox);
+    const result = await this.home.fetchAll(this.inbox, this.#seen);
     if (result.status !== "ok") return;
     const now = performance.now();
     for (const message of result.messages) this.#received(message.payload, now);
-    // As the SDK asks: acknowledge whenever lastSeq moves (drop cover too), not only after
-    // messages, so acks do not show when messages came.
-    if (result.lastSeq <= this.#acked) return;
+    this.#seen = Math.max(this.#seen, result.lastSeq);
+    // As the SDK asks: acknowledge on the reader's own schedule (every ACK_EVERY_POLLS polls)
+    // whatever came, drop cover included, so acks do not show when messages came.
+    if (++this.#polls % ACK_EVERY_POLLS !== 0 || this.#seen <= this.#acked) return;
     const { min, max } = this.world.timing.readDelayMs;
     await sleep(between(min, max), this.#stopped.signal);
     if (!this.#polling) return;
-    const acked = await this.home.ack(this.inbox, result.lastSeq);
-    if (acked.status === "ok") this.#acked = Math.max(this.#acked, result.lastSeq);
+    const upTo = this.#seen;
+    const acked = await this.home.ack(this.inbox, upTo);
+    if (acked.status === "ok") this.#acked = Math.max(this.#acked, upTo);
   }
 
   #received(payload: Uint8Array, now: number): void {

@@ -725,8 +725,9 @@ export class RelayClient {
    * overrides the fetch bucket for this call. A message sent in fragments is returned whole, at
    * the place of its first fragment, once all have arrived; `lastSeq` then stops before a
    * message still missing some (see fragment.ts), so acknowledging `lastSeq` loses nothing.
-   * Drop cover from contacts (coverContact) is read and left out; acknowledge `lastSeq` whenever
-   * it moves, not only when messages came, or the acks would show when they did.
+   * Drop cover from contacts (coverContact) is read and left out; acknowledge `lastSeq` on a
+   * schedule of the reader's own (say every few reads) whenever it has moved, not only when
+   * messages came, or the acks would show when they did.
    */
   async fetch(
     inbox: Inbox,

@@ -28,12 +28,14 @@ export type ShapingProfile =
     };
 
 /**
- * A quarter of the write slots go to contacts' lanes (drop cover when nothing waits for them),
- * the rest to the client's own loop: each contact's inbox then receives a deposit every
- * 4 × contacts write slots on average. More would outrun the reader: through an ingress a read
- * slot fetches one item, and the reader's acks take read slots too.
+ * Half the write slots go to contacts' lanes (drop cover when nothing waits for them), half to
+ * the client's own loop: each contact's inbox then receives a deposit every 2 × contacts write
+ * slots on average (one a second with one contact, in the named profiles). Messages to a
+ * contact must come slower than that, or they queue. Through an ingress a read slot fetches one
+ * item, so a reader keeps up only if it acknowledges on its own schedule (every few reads), not
+ * after every read.
  */
-export const DEFAULT_DROP_SHARE = 0.25;
+export const DEFAULT_DROP_SHARE = 0.5;
 
 /**
  * Named profiles. Each slot is one request and its answer of `cellSize` bytes each; slots
