@@ -2,7 +2,8 @@
  * A client's request schedule: requests leave in slots whose times do not depend on what the
  * user does, alternately a write slot (a deposit or forward) and a read slot (a fetch, ack or
  * proxied read). A slot carries the oldest waiting request of its kind, or cover when none waits:
- * a loop deposit into the client's own sink inbox, or a fetch of it. Every request of a shaped
+ * a loop deposit into the client's own sink inbox, or a fetch of it. Write slots may belong to
+ * contacts' lanes (setLanes), whose cover is a drop into the contact's inbox. Every request of a shaped
  * client fills one cell (bucket), so an observer of the client's link sees the same requests at
  * the same times whatever the client does, and the loop lets the client notice dropped traffic.
  *
