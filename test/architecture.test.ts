@@ -108,6 +108,15 @@ describe("architecture", () => {
     expect(offenders).toEqual([]);
   });
 
+  it("reaches ts-mls internals (a deep import) only through src/client/mls/sender-data.ts", () => {
+    const offenders = modules.flatMap((m) =>
+      m.specifiers
+        .filter((s) => s.startsWith("ts-mls/") && m.file !== "src/client/mls/sender-data.ts")
+        .map((s) => `${m.file} imports ${s}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it("points dependencies inward", () => {
     const offenders: string[] = [];
     for (const m of modules) {

@@ -39,7 +39,6 @@ import {
   type Proposal,
   type RatchetTree,
 } from "ts-mls";
-import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { constantTimeEqual, randomBytes, toHex, utf8 } from "../../protocol/bytes.js";
 import { ConfigError, TransportError } from "../../protocol/errors.js";
 import { GroupError } from "../errors.js";
@@ -83,6 +82,7 @@ import {
   type SavedGroup,
 } from "./group-record.js";
 import { mlsClientConfig, mlsSuite, RETAINED_EPOCHS } from "./mls-suite.js";
+import { senderOf } from "./sender-data.js";
 
 export type { GroupEvent } from "./group-record.js";
 
@@ -613,27 +613,16 @@ export class GroupSession {
   async #inSenderOrder(
     messages: (GroupMessage | undefined)[],
   ): Promise<(GroupMessage | undefined)[]> {
-    const suite = await mlsSuite();
     const classes = new Map<string, { index: number; generation: number }[]>();
     for (const [index, message] of messages.entries()) {
       if (!message) continue;
       const pm = decodePrivateMessage(message.mlsMessage);
-      if (!pm || pm.epoch > this.epoch || pm.contentType !== "application") continue;
-      const secret =
-        pm.epoch === this.epoch
-          ? this.#state.keySchedule.senderDataSecret
-          : this.#state.historicalReceiverData.get(pm.epoch)?.senderDataSecret;
-      if (!secret) continue;
-      let senderData;
-      try {
-        senderData = await decryptSenderData(pm, secret, suite);
-      } catch {
-        continue;
-      }
-      if (!senderData) continue;
-      const key = `${pm.epoch}/${senderData.leafIndex}`;
+      if (!pm || pm.contentType !== "application") continue;
+      const from = await senderOf(this.#state, pm);
+      if (!from) continue;
+      const key = `${pm.epoch}/${from.leafIndex}`;
       const members = classes.get(key) ?? [];
-      members.push({ index, generation: senderData.generation });
+      members.push({ index, generation: from.generation });
       classes.set(key, members);
     }
     const ordered = [...messages];
@@ -660,23 +649,8 @@ export class GroupSession {
     if (pm.contentType === "commit" && pm.epoch < this.epoch) return [];
     const suite = await mlsSuite();
     const before = this.#state;
-    const past = pm.epoch < before.groupContext.epoch;
-    const receiver = past ? before.historicalReceiverData.get(pm.epoch) : undefined;
-    let sender = "someone";
-    let senderLeaf: number | undefined;
-    try {
-      const senderData = await decryptSenderData(
-        pm,
-        receiver ? receiver.senderDataSecret : before.keySchedule.senderDataSecret,
-        suite,
-      );
-      if (senderData) {
-        senderLeaf = senderData.leafIndex;
-        sender = nameOf(receiver ? receiver.ratchetTree : before.ratchetTree, senderData.leafIndex);
-      }
-    } catch {
-      // processPrivateMessage below reports the failure
-    }
+    const from = await senderOf(before, pm);
+    const sender = from ? nameOf(from.tree, from.leafIndex) : "someone";
     let commit: { committer: string; added: string[]; removed: string[] } | undefined;
     const observe: IncomingMessageCallback = (incoming) => {
       if (incoming.kind === "commit") {
@@ -712,7 +686,7 @@ export class GroupSession {
       zero(result.consumed);
       // A member removed since keeps the old epoch's keys and write token: what it sends there
       // after its removal would otherwise be read as a group message for four more epochs.
-      if (receiver && !sameMember(receiver.ratchetTree, before.ratchetTree, senderLeaf)) {
+      if (from?.past && !sameMember(from.tree, before.ratchetTree, from.leafIndex)) {
         return [
           {
             kind: "unreadable",
