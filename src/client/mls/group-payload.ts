@@ -20,7 +20,9 @@ import { CryptoError, DecodeError } from "../../protocol/errors.js";
 import { Labels } from "../../protocol/labels.js";
 import type { PaddingPolicy } from "../../protocol/padding-policy.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
+import { decodeFragment, type OpenedItem } from "../fragment.js";
 import type { PayloadPart } from "../payload-seal.js";
+import type { EpochInbox } from "./epoch-inbox.js";
 
 const NONCE_LENGTH = 12;
 const TAG_LENGTH = 16;
@@ -116,4 +118,29 @@ export async function openGroupPart(
 /** Encodes a GroupMessage (before padding). */
 export function encodeGroupMessage(message: GroupMessage): Uint8Array {
   return encode(groupMessageCodec, message);
+}
+
+/** A group inbox item opened as a whole GroupMessage, else as a fragment, else unreadable. */
+export async function openGroupItem(
+  reading: EpochInbox,
+  item: { seq: number; payload: Uint8Array },
+  padding: PaddingPolicy,
+): Promise<OpenedItem<GroupMessage>> {
+  const { seq, payload } = item;
+  const key = reading.payloadKey.expose();
+  try {
+    return {
+      seq,
+      payload,
+      whole: await openGroupPayload(key, reading.inboxId, payload, padding),
+    };
+  } catch {
+    // not a whole message: perhaps a fragment of one
+  }
+  try {
+    const bytes = await openGroupPart(key, reading.inboxId, payload, padding, "fragment");
+    return { seq, payload, fragment: decodeFragment(bytes) };
+  } catch {
+    return { seq, payload };
+  }
 }

@@ -35,7 +35,6 @@ import {
   zeroOutUint8Array,
   type ClientState,
   type IncomingMessageCallback,
-  type PrivateMessage,
   type Proposal,
   type RatchetTree,
 } from "ts-mls";
@@ -44,13 +43,7 @@ import { ConfigError, TransportError } from "../../protocol/errors.js";
 import { GroupError } from "../errors.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
 import { decode } from "../../protocol/codec.js";
-import {
-  decodeFragment,
-  partDepositId,
-  reassemble,
-  splitMessage,
-  type OpenedItem,
-} from "../fragment.js";
+import { partDepositId, reassemble, splitMessage, type OpenedItem } from "../fragment.js";
 import type { ContactCard } from "../inbox.js";
 import type { RelayClient } from "../relay-client.js";
 import { epochInbox, type EpochInbox } from "./epoch-inbox.js";
@@ -65,8 +58,7 @@ import {
   GROUP_SEAL_OVERHEAD,
   groupMessageCodec,
   type GroupMessage,
-  openGroupPart,
-  openGroupPayload,
+  openGroupItem,
   sealGroupPayload,
 } from "./group-payload.js";
 import { decodeKeyPackage, newKeyPackage, type KeyPackageRecord } from "./member.js";
@@ -82,7 +74,8 @@ import {
   type SavedGroup,
 } from "./group-record.js";
 import { mlsClientConfig, mlsSuite, RETAINED_EPOCHS } from "./mls-suite.js";
-import { senderOf } from "./sender-data.js";
+import { decodePrivateMessage, senderOf } from "./sender-data.js";
+import { inSenderOrder } from "./sender-order.js";
 
 export type { GroupEvent } from "./group-record.js";
 
@@ -149,16 +142,6 @@ function sameMember(then: RatchetTree, now: RatchetTree, leafIndex: number | und
   const x = a.leaf.signaturePublicKey;
   const y = b.leaf.signaturePublicKey;
   return x.length === y.length && x.every((byte, i) => byte === y[i]);
-}
-
-function decodePrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
-  try {
-    const decoded = decodeMlsMessage(bytes, 0);
-    if (decoded?.[0].wireformat === "mls_private_message") return decoded[0].privateMessage;
-  } catch {
-    // malformed: reported as unreadable by the caller
-  }
-  return undefined;
 }
 
 function zero(consumed: Uint8Array[]): void {
@@ -555,7 +538,8 @@ export class GroupSession {
         if (page.status === "not_found") continue;
         if (page.status !== "ok") throw new TransportError(`group fetch failed (${page.status})`);
         const opened: OpenedItem<GroupMessage>[] = [];
-        for (const item of page.items) opened.push(await openGroupItem(reading, item, client));
+        for (const item of page.items)
+          opened.push(await openGroupItem(reading, item, client.padding));
         // A message sent in fragments takes its place at its first fragment; one still missing
         // some holds back what follows it until they arrive (fragment.ts).
         const { entries } = reassemble(opened, reading.cursor, (bytes) => {
@@ -566,7 +550,7 @@ export class GroupSession {
           }
         });
         const messages = entries.map((entry) => ("message" in entry ? entry.message : undefined));
-        for (const [i, message] of (await this.#inSenderOrder(messages)).entries()) {
+        for (const [i, message] of (await inSenderOrder(this.#state, messages)).entries()) {
           const entry = entries[i]!;
           reading.cursor = Math.max(reading.cursor, entry.through);
           progressed = true;
@@ -600,39 +584,6 @@ export class GroupSession {
         await this.#depositPending();
       }
     }
-  }
-
-  /**
-   * Puts each sender's application messages of an epoch back in the order sent (by ratchet
-   * generation), keeping the places they occupy: a round reaches the inbox shuffled, and ts-mls
-   * keeps only a few skipped generations, so reading a sender's burst out of order would lose
-   * messages. Commits and proposals keep their places: the inbox's order decides which commit
-   * wins, identically for every member however its pages fell. Items whose sender data does not
-   * open here (future epochs, garbage) keep their place.
-   */
-  async #inSenderOrder(
-    messages: (GroupMessage | undefined)[],
-  ): Promise<(GroupMessage | undefined)[]> {
-    const classes = new Map<string, { index: number; generation: number }[]>();
-    for (const [index, message] of messages.entries()) {
-      if (!message) continue;
-      const pm = decodePrivateMessage(message.mlsMessage);
-      if (!pm || pm.contentType !== "application") continue;
-      const from = await senderOf(this.#state, pm);
-      if (!from) continue;
-      const key = `${pm.epoch}/${from.leafIndex}`;
-      const members = classes.get(key) ?? [];
-      members.push({ index, generation: from.generation });
-      classes.set(key, members);
-    }
-    const ordered = [...messages];
-    for (const members of classes.values()) {
-      const byGeneration = [...members].sort((a, b) => a.generation - b.generation);
-      for (const [k, { index }] of members.entries()) {
-        ordered[index] = messages[byGeneration[k]!.index];
-      }
-    }
-    return ordered;
   }
 
   /** Processes one MLS message from a group inbox. */
@@ -972,30 +923,5 @@ export class GroupSession {
 
   toString(): string {
     return `GroupSession(${this.name}, epoch ${this.epoch})`;
-  }
-}
-
-/** A group inbox item opened as a whole GroupMessage, else as a fragment, else unreadable. */
-async function openGroupItem(
-  reading: EpochInbox,
-  item: { seq: number; payload: Uint8Array },
-  client: RelayClient,
-): Promise<OpenedItem<GroupMessage>> {
-  const { seq, payload } = item;
-  const key = reading.payloadKey.expose();
-  try {
-    return {
-      seq,
-      payload,
-      whole: await openGroupPayload(key, reading.inboxId, payload, client.padding),
-    };
-  } catch {
-    // not a whole message: perhaps a fragment of one
-  }
-  try {
-    const bytes = await openGroupPart(key, reading.inboxId, payload, client.padding, "fragment");
-    return { seq, payload, fragment: decodeFragment(bytes) };
-  } catch {
-    return { seq, payload };
   }
 }

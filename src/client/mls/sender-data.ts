@@ -6,7 +6,7 @@
  * test/mls/sender-data.test.ts checks these internals against it: an upgrade that moves them
  * fails there first.
  */
-import type { ClientState, PrivateMessage, RatchetTree } from "ts-mls";
+import { decodeMlsMessage, type ClientState, type PrivateMessage, type RatchetTree } from "ts-mls";
 import { decryptSenderData } from "ts-mls/privateMessage.js";
 import { mlsSuite } from "./mls-suite.js";
 
@@ -48,4 +48,15 @@ export async function senderOf(
   } catch {
     return undefined;
   }
+}
+
+/** The PrivateMessage an MLSMessage carries, or undefined for anything else or malformed bytes. */
+export function decodePrivateMessage(bytes: Uint8Array): PrivateMessage | undefined {
+  try {
+    const decoded = decodeMlsMessage(bytes, 0);
+    if (decoded?.[0].wireformat === "mls_private_message") return decoded[0].privateMessage;
+  } catch {
+    // malformed: reported as unreadable by the caller
+  }
+  return undefined;
 }
