@@ -113,16 +113,8 @@ export class ChatClient {
     return new ChatClient(address, home, opened, inbox, link, world);
   }
 
-  /**
-   * Starts polling and the unprompted messages (which send only while world.sending). Like an
-   * app that knows its contacts, it gives each peer a lane of drop cover from the start (a
-   * shaping client's `coverContact`), not only once it first writes to them.
-   */
+  /** Starts polling and the unprompted messages (which send only while world.sending). */
   start(): void {
-    for (const peer of this.peers()) {
-      const card = this.world.cards.get(peer);
-      if (card) this.home.coverContact(card);
-    }
     this.#polling = true;
     this.#spawn(this.#pollLoop());
     this.#spawn(this.#unpromptedLoop());

@@ -178,8 +178,8 @@ const LOOP_ACK_EVERY = 16;
 const MAX_LOOP_TAGS = 4096;
 
 /**
- * Contacts a shaping client keeps lanes for (coverContact): the cards `deposit` wrote to most
- * recently. More lanes spread the same write slots thinner, so each contact waits longer.
+ * Contacts a shaping client keeps lanes for (coverContact): the most recently given. More lanes
+ * spread the same write slots thinner, so each contact waits longer.
  */
 export const MAX_COVER_CONTACTS = 8;
 
@@ -453,7 +453,6 @@ export class RelayClient {
     message: Uint8Array,
     options: DepositOptions = {},
   ): Promise<DepositResult> {
-    this.#useContact(card);
     return this.depositParts(card, await this.sealParts(card, message), options);
   }
 
@@ -463,10 +462,10 @@ export class RelayClient {
    * Deposits to the contact leave only in its slots, and its slots with nothing to send carry
    * drop cover into its inbox, which its reader discards. So the relay holding that inbox sees
    * deposits from this client at one rate whether or not the user writes (PROTOCOL.md,
-   * "Drop cover"). `deposit` adds the cards it writes to itself, keeping the
-   * MAX_COVER_CONTACTS most recent; call this to start a contact's lane before the first
-   * message. Returns a function that ends the lane. Nothing happens on a client that does not
-   * shape.
+   * "Drop cover"). Lanes are the app's choice, for the contacts it talks to most (at most
+   * MAX_COVER_CONTACTS): every lane adds items the contact must read, and through an ingress a
+   * reader fetches one item per read slot, so an inbox with many lanes into it falls behind.
+   * Returns a function that ends the lane. Nothing happens on a client that does not shape.
    *
    * @example const stop = client.coverContact(bobCard); // bob's inbox now gets a steady stream
    */
@@ -484,11 +483,6 @@ export class RelayClient {
       this.#contacts.delete(lane);
       this.#shaper?.setLanes([...this.#contacts.keys()], this.#dropShare);
     };
-  }
-
-  /** A card `deposit` writes to gets a lane, or keeps its lane as the most recent. */
-  #useContact(card: ContactCard): void {
-    if (this.#shaper) this.coverContact(card);
   }
 
   /** Pads and seals `message` to the card's inbox key, sized for one deposit at this relay. */
