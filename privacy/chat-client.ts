@@ -1,10 +1,10 @@
 /**
  * One simulated user with a personal inbox, driving the real SDK: it polls its inbox like an app
  * without any scheduling of its own would (every `pollMs`, from where it last read, and every
- * few polls acknowledges what it read after a reading delay), answers messages after an exponential think time with some probability, and
- * starts messages unprompted at exponential gaps. Who it writes to is the scenario's choice
- * (`peers`). Every request goes through the client's bound, recording fetch; with a shaping
- * profile the SDK decides when each one leaves.
+ * few polls acknowledges what it read after a reading delay), answers messages after an
+ * exponential think time with some probability, and starts messages unprompted at exponential
+ * gaps. Who it writes to is the scenario's choice (`peers`). Every request goes through the
+ * client's bound, recording fetch; with a shaping profile the SDK decides when each one leaves.
  */
 import { setMaxListeners } from "node:events";
 import { contactCard, createInbox, type ContactCard, type Inbox } from "../src/client/inbox.js";

@@ -6,9 +6,8 @@
  * the smallest bucket, so an observer can tell a fetch from a small deposit by size; setting
  * `minBucket` to `fetchBucket` makes all of them one size.
  */
-import { decode, encode } from "../protocol/codec.js";
+import { decode, encode, MAX_VARINT_SIZE } from "../protocol/codec.js";
 import { usableKeys, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
-import { MAX_VARINT_SIZE } from "../protocol/codec.js";
 import { AeadId, hpkeSuite, KdfId, KemId } from "../protocol/hpke-suite.js";
 import { LENGTH_PREFIX } from "../protocol/padding-policy.js";
 import {
@@ -39,7 +38,12 @@ import {
   decodeFragment,
   type OpenedItem,
 } from "./fragment.js";
-import { openPayload, PAYLOAD_SEAL_OVERHEAD, sealPayload } from "./payload-seal.js";
+import {
+  openPayload,
+  PAYLOAD_SEAL_OVERHEAD,
+  sealPayload,
+  type PayloadPart,
+} from "./payload-seal.js";
 import { DEFAULT_DROP_SHARE, ShapingProfiles, type ShapingProfile } from "./shaping-profile.js";
 import { TrafficShaper, type ShaperStats, type SlotKind } from "./traffic-shaper.js";
 
@@ -487,8 +491,13 @@ export class RelayClient {
 
   /** Pads and seals `message` to the card's inbox key, sized for one deposit at this relay. */
   sealFor(card: ContactCard, message: Uint8Array): Promise<Uint8Array> {
+    return this.#sealPart(card, message, "message");
+  }
+
+  /** Pads and seals one deposit's payload of the given part (message, fragment or drop). */
+  #sealPart(card: ContactCard, bytes: Uint8Array, part: PayloadPart): Promise<Uint8Array> {
     const minBucket = this.#options.minBucket ?? 0;
-    return sealPayload(card, message, this.#padding, DEPOSIT_OVERHEAD, minBucket);
+    return sealPayload(card, bytes, this.#padding, DEPOSIT_OVERHEAD, minBucket, part);
   }
 
   /**
@@ -498,12 +507,7 @@ export class RelayClient {
   async sealParts(card: ContactCard, message: Uint8Array): Promise<Uint8Array[]> {
     const fragments = splitMessage(message, this.partCapacity(PAYLOAD_SEAL_OVERHEAD));
     if (!fragments) return [await this.sealFor(card, message)];
-    const minBucket = this.#options.minBucket ?? 0;
-    return Promise.all(
-      fragments.map((fragment) =>
-        sealPayload(card, fragment, this.#padding, DEPOSIT_OVERHEAD, minBucket, "fragment"),
-      ),
-    );
+    return Promise.all(fragments.map((fragment) => this.#sealPart(card, fragment, "fragment")));
   }
 
   /**
@@ -611,10 +615,7 @@ export class RelayClient {
     const loop = this.#loop!;
     const tag = randomBytes(16);
     const card = contactCard(loop.sink);
-    const answer = await this.#depositNow(card, await this.sealFor(card, tag), {});
-    if (answer.status !== "accepted" && answer.status !== "forwarded") {
-      throw new TransportError(`loop deposit refused (${answer.status})`);
-    }
+    await this.#depositCover(card, await this.sealFor(card, tag), "loop");
     loop.tags.add(toHex(tag));
     if (loop.tags.size > MAX_LOOP_TAGS) loop.tags.delete(loop.tags.values().next().value!);
     loop.sent++;
@@ -624,18 +625,14 @@ export class RelayClient {
   async #dropWrite(lane: string): Promise<void> {
     const card = this.#contacts.get(lane);
     if (!card) return this.#loopWrite();
-    const minBucket = this.#options.minBucket ?? 0;
-    const payload = await sealPayload(
-      card,
-      randomBytes(16),
-      this.#padding,
-      DEPOSIT_OVERHEAD,
-      minBucket,
-      "drop",
-    );
+    await this.#depositCover(card, await this.#sealPart(card, randomBytes(16), "drop"), "drop");
+  }
+
+  /** Deposits a cover payload now; TransportError when the relay does not take it. */
+  async #depositCover(card: ContactCard, payload: Uint8Array, what: string): Promise<void> {
     const answer = await this.#depositNow(card, payload, {});
     if (answer.status !== "accepted" && answer.status !== "forwarded") {
-      throw new TransportError(`drop deposit refused (${answer.status})`);
+      throw new TransportError(`${what} deposit refused (${answer.status})`);
     }
   }
 

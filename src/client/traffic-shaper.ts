@@ -3,9 +3,10 @@
  * user does, alternately a write slot (a deposit or forward) and a read slot (a fetch, ack or
  * proxied read). A slot carries the oldest waiting request of its kind, or cover when none waits:
  * a loop deposit into the client's own sink inbox, or a fetch of it. Write slots may belong to
- * contacts' lanes (setLanes), whose cover is a drop into the contact's inbox. Every request of a shaped
- * client fills one cell (bucket), so an observer of the client's link sees the same requests at
- * the same times whatever the client does, and the loop lets the client notice dropped traffic.
+ * contacts' lanes (setLanes), whose cover is a drop into the contact's inbox. Every request of a
+ * shaped client fills one cell (bucket), so an observer of the client's link sees the same
+ * requests at the same times whatever the client does, and the loop lets the client notice
+ * dropped traffic.
  *
  * Runtime-neutral: timers only (setTimeout), randomness from the platform CSPRNG.
  */

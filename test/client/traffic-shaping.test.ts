@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
-import { contactCard, createInbox } from "../../src/client/inbox.js";
+import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { DEFAULT_SHAPING, MAX_COVER_CONTACTS, RelayClient } from "../../src/client/relay-client.js";
 import { ShapingProfiles, type ShapingProfile } from "../../src/client/shaping-profile.js";
 import { MAX_IN_FLIGHT, slotGap } from "../../src/client/traffic-shaper.js";
@@ -45,6 +45,28 @@ function sizesOf(log: { request: number; response: number }[]): typeof fetch {
 const until = async (done: () => boolean) => {
   while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
 };
+
+/**
+ * A fresh relay, a shaping client whose every write slot goes to its contacts' lanes
+ * (`dropShare` 1), and a client that does not shape to read the contacts' inboxes.
+ */
+async function laneClients() {
+  relay = await startTestRelay({ roundIntervalMs: 0 });
+  const client = await RelayClient.connect(relay.url, {
+    shaping: { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 1 },
+  });
+  const reader = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
+  clients.push(client, reader);
+  return { client, reader };
+}
+
+/** Items an inbox holds (none for an inbox nobody deposited into yet). */
+async function storedItems(reader: RelayClient, inbox: Inbox): Promise<number> {
+  const items = await reader.fetchAllItems(inbox);
+  if (items.status === "not_found") return 0;
+  if (items.status !== "ok") throw new Error(items.status);
+  return items.items.length;
+}
 
 // Slots, rounds and loops run on real timers: a busy machine needs room.
 describe("traffic shaping", { timeout: 120_000 }, () => {
@@ -174,21 +196,12 @@ describe("traffic shaping", { timeout: 120_000 }, () => {
   });
 
   it("drop cover: a contact's inbox gets the same deposits idle or busy, and its reader skips the drops", async () => {
-    relay = await startTestRelay({ roundIntervalMs: 0 });
     // Every write slot is the contact's lane: each one deposits into its inbox, real or drop.
-    const client = await RelayClient.connect(relay.url, {
-      shaping: { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 1 },
-    });
-    const reader = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
-    clients.push(client, reader);
+    const { client, reader } = await laneClients();
     const inbox = await createInbox(client.origin, client.descriptor.signingKey);
     const card = contactCard(inbox);
     client.coverContact(card);
-    const stored = async () => {
-      const items = await reader.fetchAllItems(inbox);
-      if (items.status !== "ok") throw new Error(items.status);
-      return items.items.length;
-    };
+    const stored = () => storedItems(reader, inbox);
     // Idle: the user writes nothing, and the inbox fills with drops its reader does not show.
     await until(() => (client.shapingStats?.cover ?? 0) >= 20);
     const idle = await reader.fetchAll(inbox);
@@ -217,24 +230,13 @@ describe("traffic shaping", { timeout: 120_000 }, () => {
   });
 
   it("keeps lanes for the MAX_COVER_CONTACTS most recent contacts, and ends a lane on request", async () => {
-    relay = await startTestRelay({ roundIntervalMs: 0 });
-    const client = await RelayClient.connect(relay.url, {
-      shaping: { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 1 },
-    });
-    const reader = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
-    clients.push(client, reader);
+    const { client, reader } = await laneClients();
     const inboxes = await Promise.all(
       Array.from({ length: MAX_COVER_CONTACTS + 1 }, () =>
         createInbox(client.origin, client.descriptor.signingKey),
       ),
     );
-    const counts = async () =>
-      Promise.all(
-        inboxes.map(async (inbox) => {
-          const items = await reader.fetchAllItems(inbox);
-          return items.status === "ok" ? items.items.length : 0;
-        }),
-      );
+    const counts = () => Promise.all(inboxes.map((inbox) => storedItems(reader, inbox)));
     // Nine contacts in a row: the first is pushed out before any slot could serve it.
     const stops = inboxes.map((inbox) => client.coverContact(contactCard(inbox)));
     await until(() => (client.shapingStats?.cover ?? 0) >= 120);
