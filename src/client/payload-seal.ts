@@ -45,11 +45,32 @@ export async function sealPayload(
   minBucket = 0,
   part: PayloadPart = "message",
 ): Promise<Uint8Array> {
-  const suite = hpkeSuite(PAYLOAD_SUITE);
   const padded = padding.pad(message, overhead + PAYLOAD_SEAL_OVERHEAD, minBucket);
+  return sealPadded(card, padded, part);
+}
+
+/**
+ * Seals an already padded payload for an inbox: what sealPayload does after padding.
+ * `ephemeralKeyMaterial` fixes HPKE's ephemeral key (RFC 9180 DeriveKeyPair input) and is for
+ * known-answer tests only: a payload sealed twice under one ephemeral key shares its secret.
+ *
+ * @example
+ * const payload = await sealPadded(card, padding.pad(message, 149 + PAYLOAD_SEAL_OVERHEAD));
+ */
+export async function sealPadded(
+  card: Pick<ContactCard, "publicKey" | "inboxId">,
+  padded: Uint8Array,
+  part: PayloadPart = "message",
+  ephemeralKeyMaterial?: Uint8Array,
+): Promise<Uint8Array> {
+  const suite = hpkeSuite(PAYLOAD_SUITE);
   const recipientPublicKey = await suite.kem.deserializePublicKey(card.publicKey);
   const { enc, ct } = await suite.seal(
-    { recipientPublicKey, info: info(card.inboxId, part) },
+    {
+      recipientPublicKey,
+      info: info(card.inboxId, part),
+      ...(ephemeralKeyMaterial ? { ekm: ephemeralKeyMaterial } : {}),
+    },
     padded,
   );
   return concat(asBytes(enc), asBytes(ct));
