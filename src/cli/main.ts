@@ -4,6 +4,7 @@
  * process.exit, so pending output is flushed and tests can run it in-process.
  */
 import { readFile } from "node:fs/promises";
+import { useNodeHpke } from "../adapters/node/node-hpke-primitives.js";
 import { line, processIo, reportFailure, UsageError, type CliIo } from "./cli-support.js";
 import { MAIN_USAGE } from "./usage.js";
 
@@ -61,6 +62,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  // Every command seals or opens on node:crypto (see src/node.ts), before it makes any key.
+  useNodeHpke();
   try {
     return await dispatch(argv, io);
   } catch (error) {

@@ -40,6 +40,26 @@ export interface HpkePrimitives {
   kem(id: KemId): KemInterface;
   kdf(id: KdfId): KdfInterface;
   aead(id: AeadId): AeadInterface;
+  /** HMAC with the KDF's hash, for the plain HKDF of hkdf.ts. */
+  hmac(kdfId: KdfId, key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+}
+
+const HMAC_HASH: Record<KdfId, { name: string; length: number }> = {
+  [KdfId.HkdfSha256]: { name: "SHA-256", length: 32 },
+};
+
+async function webCryptoHmac(kdfId: KdfId, key: Uint8Array, data: Uint8Array) {
+  const hash = HMAC_HASH[kdfId];
+  // HMAC treats an empty key like a block of zeros; WebCrypto refuses empty keys.
+  const keyBytes = key.length === 0 ? new Uint8Array(hash.length) : new Uint8Array(key);
+  const cryptoKey = await crypto.subtle.importKey(
+    "raw",
+    keyBytes,
+    { name: "HMAC", hash: hash.name },
+    false,
+    ["sign"],
+  );
+  return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, new Uint8Array(data)));
 }
 
 /** WebCrypto-backed primitives from @hpke/core (ChaCha20-Poly1305 from @hpke/chacha20poly1305). */
@@ -47,7 +67,24 @@ export const webCryptoPrimitives: HpkePrimitives = {
   kem: () => new DhkemX25519HkdfSha256(),
   kdf: () => new HkdfSha256(),
   aead: (id) => (id === AeadId.Aes128Gcm ? new Aes128Gcm() : new Chacha20Poly1305()),
+  hmac: webCryptoHmac,
 };
+
+let active: HpkePrimitives = webCryptoPrimitives;
+
+/**
+ * Sets the primitives every later `hpkeSuite` call uses by default: an entry point for a runtime
+ * with faster ones calls this once at start (src/node.ts does, with node:crypto). Keys made under
+ * one set of primitives do not work under another, so call it before any key exists.
+ */
+export function useHpkePrimitives(primitives: HpkePrimitives): void {
+  active = primitives;
+}
+
+/** The primitives `hpkeSuite` uses by default. */
+export function activeHpkePrimitives(): HpkePrimitives {
+  return active;
+}
 
 /** Public key length (Npk) per KEM, needed to parse key configs. */
 export function publicKeyLength(kemId: number): number {
@@ -76,7 +113,7 @@ const cache = new WeakMap<HpkePrimitives, Map<string, CipherSuite>>();
  * const suite = hpkeSuite({ kemId: 0x20, kdfId: 1, aeadId: 1 });
  * const { enc, ct } = await suite.seal({ recipientPublicKey }, plaintext);
  */
-export function hpkeSuite(ids: SuiteIds, primitives = webCryptoPrimitives): CipherSuite {
+export function hpkeSuite(ids: SuiteIds, primitives = active): CipherSuite {
   let byIds = cache.get(primitives);
   if (!byIds) {
     byIds = new Map();
