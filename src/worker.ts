@@ -17,18 +17,18 @@ import {
 import {
   consumeDeadLetters,
   consumeOutbound,
-} from "./adapters/workers/workers-federation-queue.js";
-import { workersPorts, type WorkersPorts } from "./adapters/workers/workers-ports.js";
+} from "./adapters/workers/ports/workers-federation-queue.js";
+import { workersPorts, type WorkersPorts } from "./adapters/workers/ports/workers-ports.js";
 import { createRelayApp } from "./relay/app.js";
 import { Relay } from "./relay/relay.js";
 
-export { ExpiryObject } from "./adapters/workers/expiry-object.js";
-export { FederationObject } from "./adapters/workers/federation-object.js";
-export { InboxObject } from "./adapters/workers/inbox-object.js";
-export { KeyRingObject } from "./adapters/workers/key-ring-object.js";
-export { MetricsObject } from "./adapters/workers/metrics-object.js";
-export { ReplayObject } from "./adapters/workers/replay-object.js";
-export { RoundObject } from "./adapters/workers/round-object.js";
+export { ExpiryObject } from "./adapters/workers/objects/expiry-object.js";
+export { FederationObject } from "./adapters/workers/objects/federation-object.js";
+export { InboxObject } from "./adapters/workers/objects/inbox-object.js";
+export { KeyRingObject } from "./adapters/workers/objects/key-ring-object.js";
+export { MetricsObject } from "./adapters/workers/objects/metrics-object.js";
+export { ReplayObject } from "./adapters/workers/objects/replay-object.js";
+export { RoundObject } from "./adapters/workers/objects/round-object.js";
 
 /** How often an isolate re-reads the key ring, to pick up rotations made by the round object. */
 const KEY_RELOAD_MS = 60_000;

@@ -5,7 +5,7 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { expiryName, roundName } from "../../src/adapters/workers/object-names.js";
-import type { RoundObject } from "../../src/adapters/workers/round-object.js";
+import type { RoundObject } from "../../src/adapters/workers/objects/round-object.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";

@@ -6,8 +6,8 @@
  */
 import { env } from "cloudflare:test";
 import { federationName } from "../../src/adapters/workers/object-names.js";
-import { WorkersFederationQueue } from "../../src/adapters/workers/workers-federation-queue.js";
-import { workersPorts } from "../../src/adapters/workers/workers-ports.js";
+import { WorkersFederationQueue } from "../../src/adapters/workers/ports/workers-federation-queue.js";
+import { workersPorts } from "../../src/adapters/workers/ports/workers-ports.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { describeFederationQueueConformance } from "../conformance/federation-conformance.js";

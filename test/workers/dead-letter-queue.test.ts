@@ -7,7 +7,7 @@
 import { env, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { federationName } from "../../src/adapters/workers/object-names.js";
-import { WorkersFederationQueue } from "../../src/adapters/workers/workers-federation-queue.js";
+import { WorkersFederationQueue } from "../../src/adapters/workers/ports/workers-federation-queue.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

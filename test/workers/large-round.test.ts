@@ -7,9 +7,9 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { roundName } from "../../src/adapters/workers/object-names.js";
-import type { RoundObject } from "../../src/adapters/workers/round-object.js";
+import type { RoundObject } from "../../src/adapters/workers/objects/round-object.js";
 import { workerConfig } from "../../src/adapters/workers/worker-config.js";
-import { workersPorts } from "../../src/adapters/workers/workers-ports.js";
+import { workersPorts } from "../../src/adapters/workers/ports/workers-ports.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { dayOf } from "../../src/relay/ports/clock.js";
 import { DEFAULT_PAGE_LIMIT } from "../../src/relay/ports/round-pool.js";

@@ -7,7 +7,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { expiryName, roundName } from "../../src/adapters/workers/object-names.js";
 import { workerConfig } from "../../src/adapters/workers/worker-config.js";
-import { workersPorts } from "../../src/adapters/workers/workers-ports.js";
+import { workersPorts } from "../../src/adapters/workers/ports/workers-ports.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { generateKeyRing } from "../../src/relay/key-ring.js";
 import { dayOf } from "../../src/relay/ports/clock.js";

@@ -14,7 +14,7 @@ import {
   replayName,
   roundName,
 } from "../../src/adapters/workers/object-names.js";
-import { REPLAY_SHARDS } from "../../src/adapters/workers/durable-replay-set.js";
+import { REPLAY_SHARDS } from "../../src/adapters/workers/ports/durable-replay-set.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { toHex } from "../../src/protocol/bytes.js";

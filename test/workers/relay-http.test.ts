@@ -5,7 +5,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { roundName } from "../../src/adapters/workers/object-names.js";
-import type { RoundObject } from "../../src/adapters/workers/round-object.js";
+import type { RoundObject } from "../../src/adapters/workers/objects/round-object.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { PaddingPolicy } from "../../src/protocol/padding-policy.js";

@@ -1,12 +1,13 @@
 /**
- * The round object's SQLite pool takes over entries left pending under its earlier layout (one
- * `entries` table, '' for the open round, a closed round's id otherwise): nothing pending is lost
- * across the upgrade, the open ones close with the next round, the closed ones are delivered first.
+ * The round object takes over entries left pending under the pool's first layout (one `entries`
+ * table, '' for the open round, a closed round's id otherwise) when it adopts storage from before
+ * schema versions: nothing pending is lost across the upgrade, the open ones close with the next
+ * round, the closed ones are delivered first.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { roundName } from "../../src/adapters/workers/object-names.js";
-import { SqlRoundPool } from "../../src/adapters/workers/sql-round-pool.js";
+import type { RoundObject } from "../../src/adapters/workers/objects/round-object.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { DEFAULT_PAGE_LIMIT } from "../../src/relay/ports/round-pool.js";
 
@@ -18,22 +19,27 @@ it("moves entries pending under the earlier table layout into the pool", async (
     message: randomBytes(16),
     item: randomBytes(40),
   }));
-  const seen = await runInDurableObject(round, (_, state) => {
+  await runInDurableObject(round, (_, state) => {
     const sql = state.storage.sql;
-    // The object has started (with its pool); put back the table an earlier version kept.
+    // Storage as the first layout left it: the object has started, so take its tables away.
+    for (const table of ["round_entries", "round_state", "schema_version"]) {
+      sql.exec(`DROP TABLE ${table}`);
+    }
     sql.exec(`CREATE TABLE entries (
       inbox BLOB NOT NULL, message BLOB NOT NULL, item BLOB NOT NULL,
       round TEXT NOT NULL DEFAULT '', PRIMARY KEY (inbox, message)) WITHOUT ROWID`);
     for (const r of rows) {
       sql.exec("INSERT INTO entries VALUES (?, ?, ?, ?)", r.inbox, r.message, r.item, r.id);
     }
-    const pool = new SqlRoundPool(sql);
-    const unreleased = pool.unreleasedNow();
-    const old = pool.pageNow("0123abcd", DEFAULT_PAGE_LIMIT);
-    const pending = pool.pending();
-    const closed = pool.closeNow()!;
-    const fresh = pool.pageNow(closed, DEFAULT_PAGE_LIMIT);
-    const tables = sql
+  });
+  await evictDurableObject(round);
+  const seen = await runInDurableObject<RoundObject, object>(round, (object, state) => {
+    const unreleased = object.unreleased();
+    const old = object.page("0123abcd", DEFAULT_PAGE_LIMIT);
+    const pending = object.pending();
+    const closed = object.close()!;
+    const fresh = object.page(closed, DEFAULT_PAGE_LIMIT);
+    const tables = state.storage.sql
       .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name = 'entries'")
       .toArray();
     return {

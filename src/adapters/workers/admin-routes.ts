@@ -11,7 +11,7 @@
 import type { Hono } from "hono";
 import type { SecretBytes } from "../../protocol/secret-bytes.js";
 import { bearerTokenMatches } from "../../relay/bearer-token.js";
-import type { WorkersPorts } from "./workers-ports.js";
+import type { WorkersPorts } from "./ports/workers-ports.js";
 
 const ID = /^[0-9a-f]{32}$/;
 

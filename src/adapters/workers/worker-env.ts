@@ -2,13 +2,13 @@
  * The bindings and variables a Shroud Worker is given (wrangler.toml and `wrangler secret put`).
  * Durable Object namespaces hold state; the federation queue carries outbound batches.
  */
-import type { ExpiryObject } from "./expiry-object.js";
-import type { FederationObject } from "./federation-object.js";
-import type { InboxObject } from "./inbox-object.js";
-import type { KeyRingObject } from "./key-ring-object.js";
-import type { MetricsObject } from "./metrics-object.js";
-import type { ReplayObject } from "./replay-object.js";
-import type { RoundObjectApi } from "./round-object-api.js";
+import type { ExpiryObject } from "./objects/expiry-object.js";
+import type { FederationObject } from "./objects/federation-object.js";
+import type { InboxObject } from "./objects/inbox-object.js";
+import type { KeyRingObject } from "./objects/key-ring-object.js";
+import type { MetricsObject } from "./objects/metrics-object.js";
+import type { ReplayObject } from "./objects/replay-object.js";
+import type { RoundObjectApi } from "./objects/round-object-api.js";
 
 /** What a federation queue message carries: which relay's queue, and which batch. */
 export interface FederationMessage {

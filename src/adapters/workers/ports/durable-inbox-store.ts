@@ -1,14 +1,14 @@
-import { toHex } from "../../protocol/bytes.js";
+import { toHex } from "../../../protocol/bytes.js";
 import type {
   Admission,
   InboxStore,
   InboxUsage,
   RoundEntry,
   StoredItem,
-} from "../../relay/ports/inbox-store.js";
-import type { AppendedEntry, InboxObject, InboxRef } from "./inbox-object.js";
-import { expiryName, inboxName } from "./object-names.js";
-import type { WorkerEnv } from "./worker-env.js";
+} from "../../../relay/ports/inbox-store.js";
+import type { AppendedEntry, InboxObject, InboxRef } from "../objects/inbox-object.js";
+import { expiryName, inboxName } from "../object-names.js";
+import type { WorkerEnv } from "../worker-env.js";
 
 /** Inbox objects written to at once while a round is appended or inboxes expire. */
 const PARALLEL = 16;

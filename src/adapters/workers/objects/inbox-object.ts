@@ -9,10 +9,11 @@
  * inbox can outlive its retention unseen.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Admission, InboxUsage } from "../../relay/ports/inbox-store.js";
+import type { Admission, InboxUsage } from "../../../relay/ports/inbox-store.js";
+import { expiryName } from "../object-names.js";
 import type { ExpiryObject } from "./expiry-object.js";
+import { migrateOnStart, migrateSchema, type Migration } from "./schema-migrations.js";
 import { bytesOf } from "./sql-bytes.js";
-import { expiryName } from "./object-names.js";
 
 /** What the caller says about the inbox so this object can name itself to the expiry index. */
 export interface InboxRef {
@@ -36,42 +37,50 @@ export interface InboxObjectEnv {
   EXPIRY: DurableObjectNamespace<ExpiryObject>;
 }
 
+/** An inbox object's tables, oldest version first (see schema-migrations.ts). */
+export const INBOX_SCHEMA: readonly Migration[] = [
+  {
+    version: 1,
+    up: (sql) =>
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS meta (
+          one INTEGER PRIMARY KEY CHECK (one = 1),
+          expires_day INTEGER NOT NULL,
+          next_seq INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS noted (
+          one INTEGER PRIMARY KEY CHECK (one = 1),
+          day INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS items (
+          seq INTEGER PRIMARY KEY,
+          item BLOB NOT NULL,
+          expires_day INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS message_ids (
+          id BLOB PRIMARY KEY,
+          expires_day INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `),
+  },
+];
+
 export class InboxObject extends DurableObject<InboxObjectEnv> {
   readonly #sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: InboxObjectEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#schema();
+    migrateOnStart(ctx, "inbox", INBOX_SCHEMA);
   }
 
-  #schema(): void {
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS meta (
-        one INTEGER PRIMARY KEY CHECK (one = 1),
-        expires_day INTEGER NOT NULL,
-        next_seq INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS noted (
-        one INTEGER PRIMARY KEY CHECK (one = 1),
-        day INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS items (
-        seq INTEGER PRIMARY KEY,
-        item BLOB NOT NULL,
-        expires_day INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS message_ids (
-        id BLOB PRIMARY KEY,
-        expires_day INTEGER NOT NULL
-      ) WITHOUT ROWID;
-    `);
-  }
-
-  /** Deletes the inbox whole; the object stays in memory, so the empty tables come back. */
+  /**
+   * Deletes the inbox whole; the object stays in memory, so the empty tables (at the latest
+   * version, as in a new object) come back.
+   */
   async #delete(): Promise<void> {
     await this.ctx.storage.deleteAll();
-    this.#schema();
+    migrateSchema(this.ctx.storage, "inbox", INBOX_SCHEMA);
   }
 
   #meta(): Meta | undefined {

@@ -4,7 +4,8 @@
  * metrics port): no inbox id, address, single size or time reaches this object.
  */
 import { DurableObject } from "cloudflare:workers";
-import { prometheusText, type HistogramTotals } from "../../relay/ports/metrics.js";
+import { prometheusText, type HistogramTotals } from "../../../relay/ports/metrics.js";
+import { migrateOnStart, type Migration } from "./schema-migrations.js";
 
 /** What one isolate adds: counter deltas and histogram (count, sum) deltas by series. */
 export interface MetricDeltas {
@@ -12,18 +13,27 @@ export interface MetricDeltas {
   histograms: [series: string, count: number, sum: number][];
 }
 
+/** The metrics object's tables, oldest version first (see schema-migrations.ts). */
+export const METRICS_SCHEMA: readonly Migration[] = [
+  {
+    version: 1,
+    up: (sql) =>
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS counters (series TEXT PRIMARY KEY, value REAL NOT NULL);
+        CREATE TABLE IF NOT EXISTS histograms (
+          series TEXT PRIMARY KEY, count REAL NOT NULL, sum REAL NOT NULL
+        );
+      `),
+  },
+];
+
 export class MetricsObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS counters (series TEXT PRIMARY KEY, value REAL NOT NULL);
-      CREATE TABLE IF NOT EXISTS histograms (
-        series TEXT PRIMARY KEY, count REAL NOT NULL, sum REAL NOT NULL
-      );
-    `);
+    migrateOnStart(ctx, "metrics", METRICS_SCHEMA);
   }
 
   add(deltas: MetricDeltas): void {

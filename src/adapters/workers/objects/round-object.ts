@@ -8,14 +8,73 @@
  * the pages it had not released to the next alarm.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { RoundEntry } from "../../relay/ports/inbox-store.js";
-import type { AddResult, EntryKey, PageLimit, QuotaCheck } from "../../relay/ports/round-pool.js";
-import { Relay } from "../../relay/relay.js";
-import { SqlRoundPool } from "./sql-round-pool.js";
-import { workerConfig, type WorkerConfig } from "./worker-config.js";
+import { randomBytes, toHex } from "../../../protocol/bytes.js";
+import type { RoundEntry } from "../../../relay/ports/inbox-store.js";
+import type {
+  AddResult,
+  EntryKey,
+  PageLimit,
+  QuotaCheck,
+} from "../../../relay/ports/round-pool.js";
+import { Relay } from "../../../relay/relay.js";
+import { workersPorts, type WorkersPorts } from "../ports/workers-ports.js";
+import { workerConfig, type WorkerConfig } from "../worker-config.js";
+import type { WorkerEnv } from "../worker-env.js";
 import type { RoundObjectApi } from "./round-object-api.js";
-import type { WorkerEnv } from "./worker-env.js";
-import { workersPorts, type WorkersPorts } from "./workers-ports.js";
+import { migrateOnStart, type Migration } from "./schema-migrations.js";
+import { SqlRoundPool } from "./sql-round-pool.js";
+
+/**
+ * The round object's tables, oldest version first (see schema-migrations.ts): the round pool's
+ * (see SqlRoundPool) and the schedule.
+ */
+export const ROUND_SCHEMA: readonly Migration[] = [
+  {
+    version: 1,
+    up(sql) {
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS round_entries (
+          inbox BLOB NOT NULL,
+          message BLOB NOT NULL,
+          item BLOB NOT NULL,
+          round TEXT NOT NULL,
+          sort BLOB NOT NULL,
+          PRIMARY KEY (inbox, message)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS round_entries_by_inbox ON round_entries (round, inbox, sort);
+        CREATE TABLE IF NOT EXISTS round_state (
+          one INTEGER PRIMARY KEY CHECK (one = 1),
+          open TEXT NOT NULL
+        );
+      `);
+      sql.exec(
+        "INSERT OR IGNORE INTO round_state (one, open) VALUES (1, ?)",
+        toHex(randomBytes(16)),
+      );
+      const open = sql.exec<{ open: string }>("SELECT open FROM round_state").one().open;
+      // Entries pending under the pool's first layout (one table, '' for the open round, sorted
+      // by name) move over; their empty sort key pages them by (inbox, message id).
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS entries (
+          inbox BLOB NOT NULL,
+          message BLOB NOT NULL,
+          item BLOB NOT NULL,
+          round TEXT NOT NULL DEFAULT '',
+          PRIMARY KEY (inbox, message)
+        ) WITHOUT ROWID;
+      `);
+      sql.exec(
+        `INSERT OR IGNORE INTO round_entries (inbox, message, item, round, sort)
+         SELECT inbox, message, item, CASE round WHEN '' THEN ? ELSE round END, X'' FROM entries`,
+        open,
+      );
+      sql.exec("DROP TABLE entries");
+      sql.exec(
+        "CREATE TABLE IF NOT EXISTS schedule (one INTEGER PRIMARY KEY CHECK (one = 1), instance TEXT NOT NULL)",
+      );
+    },
+  },
+];
 
 export class RoundObject extends DurableObject<WorkerEnv> implements RoundObjectApi {
   readonly #pool: SqlRoundPool;
@@ -25,9 +84,7 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
     this.#pool = new SqlRoundPool(ctx.storage.sql);
-    ctx.storage.sql.exec(
-      "CREATE TABLE IF NOT EXISTS schedule (one INTEGER PRIMARY KEY CHECK (one = 1), instance TEXT NOT NULL)",
-    );
+    migrateOnStart(ctx, "round", ROUND_SCHEMA);
   }
 
   add(entry: RoundEntry, quota: QuotaCheck): AddResult {

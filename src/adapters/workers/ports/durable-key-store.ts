@@ -1,7 +1,7 @@
-import type { SecretBytes } from "../../protocol/secret-bytes.js";
-import { KeyRingSeal } from "../../relay/key-ring-seal.js";
-import type { KeyStore, StoredKeyRing } from "../../relay/ports/key-store.js";
-import type { KeyRingObject } from "./key-ring-object.js";
+import type { SecretBytes } from "../../../protocol/secret-bytes.js";
+import { KeyRingSeal } from "../../../relay/key-ring-seal.js";
+import type { KeyStore, StoredKeyRing } from "../../../relay/ports/key-store.js";
+import type { KeyRingObject } from "../objects/key-ring-object.js";
 
 /**
  * The key store on Workers: the ring sealed under the master key (a Worker secret) in the

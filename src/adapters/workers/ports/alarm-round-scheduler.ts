@@ -1,5 +1,5 @@
-import type { RoundScheduler } from "../../relay/ports/round-scheduler.js";
-import type { RoundObjectApi } from "./round-object-api.js";
+import type { RoundScheduler } from "../../../relay/ports/round-scheduler.js";
+import type { RoundObjectApi } from "../objects/round-object-api.js";
 
 /**
  * Rounds on Workers close in the round object's alarm, which runs the relay's closer itself:

@@ -3,8 +3,13 @@
  * Worker, the bindings) name this instead of the class, which itself builds a relay on those
  * callers: the class would otherwise depend on itself.
  */
-import type { RoundEntry } from "../../relay/ports/inbox-store.js";
-import type { AddResult, EntryKey, PageLimit, QuotaCheck } from "../../relay/ports/round-pool.js";
+import type { RoundEntry } from "../../../relay/ports/inbox-store.js";
+import type {
+  AddResult,
+  EntryKey,
+  PageLimit,
+  QuotaCheck,
+} from "../../../relay/ports/round-pool.js";
 
 export interface RoundObjectApi extends Rpc.DurableObjectBranded {
   /** One atomic add to the open round (see RoundPool.add). */

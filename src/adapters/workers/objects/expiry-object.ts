@@ -5,6 +5,22 @@
  * inbox writes here at most once per day of expiry it gains.
  */
 import { DurableObject } from "cloudflare:workers";
+import { migrateOnStart, type Migration } from "./schema-migrations.js";
+
+/** The expiry index's tables, oldest version first (see schema-migrations.ts). */
+export const EXPIRY_SCHEMA: readonly Migration[] = [
+  {
+    version: 1,
+    up: (sql) =>
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS notes (
+          day INTEGER NOT NULL,
+          inbox TEXT NOT NULL,
+          PRIMARY KEY (day, inbox)
+        ) WITHOUT ROWID;
+      `),
+  },
+];
 
 export class ExpiryObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
@@ -12,13 +28,7 @@ export class ExpiryObject extends DurableObject<object> {
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS notes (
-        day INTEGER NOT NULL,
-        inbox TEXT NOT NULL,
-        PRIMARY KEY (day, inbox)
-      ) WITHOUT ROWID;
-    `);
+    migrateOnStart(ctx, "expiry", EXPIRY_SCHEMA);
   }
 
   /** Records that `inbox` (hex id) holds something expiring on `day`. */

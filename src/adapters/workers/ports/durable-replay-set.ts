@@ -1,7 +1,7 @@
-import type { ReplaySet } from "../../relay/ports/replay-set.js";
-import { replayName } from "./object-names.js";
-import type { ReplayObject } from "./replay-object.js";
-import type { WorkerEnv } from "./worker-env.js";
+import type { ReplaySet } from "../../../relay/ports/replay-set.js";
+import { replayName } from "../object-names.js";
+import type { ReplayObject } from "../objects/replay-object.js";
+import type { WorkerEnv } from "../worker-env.js";
 
 /** Replay objects per relay: every opened request writes one record, so the load is spread. */
 export const REPLAY_SHARDS = 8;

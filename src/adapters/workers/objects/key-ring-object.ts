@@ -5,7 +5,19 @@
  * key kept in a Worker secret could not give.
  */
 import { DurableObject } from "cloudflare:workers";
+import { migrateOnStart, type Migration } from "./schema-migrations.js";
 import { bytesOf } from "./sql-bytes.js";
+
+/** The key ring object's tables, oldest version first (see schema-migrations.ts). */
+export const KEY_RING_SCHEMA: readonly Migration[] = [
+  {
+    version: 1,
+    up: (sql) =>
+      sql.exec(
+        "CREATE TABLE IF NOT EXISTS ring (one INTEGER PRIMARY KEY CHECK (one = 1), sealed BLOB NOT NULL)",
+      ),
+  },
+];
 
 export class KeyRingObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
@@ -13,9 +25,7 @@ export class KeyRingObject extends DurableObject<object> {
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(
-      "CREATE TABLE IF NOT EXISTS ring (one INTEGER PRIMARY KEY CHECK (one = 1), sealed BLOB NOT NULL)",
-    );
+    migrateOnStart(ctx, "key ring", KEY_RING_SCHEMA);
   }
 
   get(): Uint8Array | undefined {

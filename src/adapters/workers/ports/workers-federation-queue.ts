@@ -1,4 +1,4 @@
-import { randomBytes, toHex } from "../../protocol/bytes.js";
+import { randomBytes, toHex } from "../../../protocol/bytes.js";
 import type {
   DeadLetter,
   Deliver,
@@ -7,11 +7,11 @@ import type {
   OnDeadLetter,
   OnDeadLetterDropped,
   OutboundClaim,
-} from "../../relay/ports/federation-queue.js";
-import { retryDelay } from "../../relay/retry-delay.js";
-import type { FederationObject } from "./federation-object.js";
-import { federationName } from "./object-names.js";
-import type { FederationMessage, WorkerEnv } from "./worker-env.js";
+} from "../../../relay/ports/federation-queue.js";
+import { retryDelay } from "../../../relay/retry-delay.js";
+import type { FederationObject } from "../objects/federation-object.js";
+import { federationName } from "../object-names.js";
+import type { FederationMessage, WorkerEnv } from "../worker-env.js";
 
 interface Delivery {
   object: () => DurableObjectStub<FederationObject>;

@@ -1,15 +1,15 @@
-import { systemClock, type Clock } from "../../relay/ports/clock.js";
-import type { RoundPool } from "../../relay/ports/round-pool.js";
-import type { RelayPorts } from "../../relay/relay.js";
+import { systemClock, type Clock } from "../../../relay/ports/clock.js";
+import type { RoundPool } from "../../../relay/ports/round-pool.js";
+import type { RelayPorts } from "../../../relay/relay.js";
 import { AlarmRoundScheduler } from "./alarm-round-scheduler.js";
 import { DurableInboxStore } from "./durable-inbox-store.js";
 import { DurableKeyStore } from "./durable-key-store.js";
 import { DurableMetrics } from "./durable-metrics.js";
 import { DurableReplaySet } from "./durable-replay-set.js";
 import { DurableRoundPool } from "./durable-round-pool.js";
-import { federationName, keyRingName, metricsName, roundName } from "./object-names.js";
-import type { WorkerConfig } from "./worker-config.js";
-import type { WorkerEnv } from "./worker-env.js";
+import { federationName, keyRingName, metricsName, roundName } from "../object-names.js";
+import type { WorkerConfig } from "../worker-config.js";
+import type { WorkerEnv } from "../worker-env.js";
 import { WorkersFederationQueue } from "./workers-federation-queue.js";
 
 /** The Workers backend's ports, with concrete types for the entry point and tests. */

@@ -1,12 +1,12 @@
-import { randomBytes, toHex } from "../../protocol/bytes.js";
-import type { RoundEntry } from "../../relay/ports/inbox-store.js";
+import { randomBytes, toHex } from "../../../protocol/bytes.js";
+import type { RoundEntry } from "../../../relay/ports/inbox-store.js";
 import type {
   AddResult,
   EntryKey,
   PageLimit,
   QuotaCheck,
   RoundPool,
-} from "../../relay/ports/round-pool.js";
+} from "../../../relay/ports/round-pool.js";
 import { bytesOf } from "./sql-bytes.js";
 
 interface EntryRow extends Record<string, SqlStorageValue> {
@@ -30,47 +30,21 @@ const SORT_KEY_BYTES = 8;
  * A closed round is every round id in the table but the open one; it goes when its last entry
  * is released. Pending usage per inbox is summed over the key's prefix.
  *
+ * The tables (`round_entries`, `round_state` with the open round's row) are the round object's
+ * (ROUND_SCHEMA in round-object.ts): the storage must be migrated before the pool is first used.
+ *
  * @example const pool = new SqlRoundPool(ctx.storage.sql); // inside the round object
  */
 export class SqlRoundPool implements RoundPool {
-  /** The open round's id, as in `round_state` (only this class writes it). */
-  #open: string;
+  /** The open round's id, as in `round_state` (which, once created, only this class writes). */
+  #openId: string | undefined;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS round_entries (
-        inbox BLOB NOT NULL,
-        message BLOB NOT NULL,
-        item BLOB NOT NULL,
-        round TEXT NOT NULL,
-        sort BLOB NOT NULL,
-        PRIMARY KEY (inbox, message)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS round_entries_by_inbox ON round_entries (round, inbox, sort);
-      CREATE TABLE IF NOT EXISTS round_state (
-        one INTEGER PRIMARY KEY CHECK (one = 1),
-        open TEXT NOT NULL
-      );
-    `);
-    sql.exec("INSERT OR IGNORE INTO round_state (one, open) VALUES (1, ?)", toHex(randomBytes(16)));
-    this.#open = sql.exec<{ open: string }>("SELECT open FROM round_state").one().open;
-    // Entries pending under the earlier layout (one table, '' for the open round, sorted by
-    // name) move over once; their empty sort key pages them by (inbox, message id).
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS entries (
-        inbox BLOB NOT NULL,
-        message BLOB NOT NULL,
-        item BLOB NOT NULL,
-        round TEXT NOT NULL DEFAULT '',
-        PRIMARY KEY (inbox, message)
-      ) WITHOUT ROWID;
-    `);
-    sql.exec(
-      `INSERT OR IGNORE INTO round_entries (inbox, message, item, round, sort)
-       SELECT inbox, message, item, CASE round WHEN '' THEN ? ELSE round END, X'' FROM entries`,
-      this.#open,
-    );
-    sql.exec("DROP TABLE entries");
+  constructor(private readonly sql: SqlStorage) {}
+
+  get #open(): string {
+    return (this.#openId ??= this.sql
+      .exec<{ open: string }>("SELECT open FROM round_state")
+      .one().open);
   }
 
   /** Synchronous, so an add is atomic within the object. */
@@ -119,7 +93,7 @@ export class SqlRoundPool implements RoundPool {
     const closed = this.#open;
     const next = toHex(randomBytes(16));
     this.sql.exec("UPDATE round_state SET open = ?", next);
-    this.#open = next;
+    this.#openId = next;
     return closed;
   }
 

@@ -1,12 +1,12 @@
-import type { RoundEntry } from "../../relay/ports/inbox-store.js";
+import type { RoundEntry } from "../../../relay/ports/inbox-store.js";
 import type {
   AddResult,
   EntryKey,
   PageLimit,
   QuotaCheck,
   RoundPool,
-} from "../../relay/ports/round-pool.js";
-import type { RoundObjectApi } from "./round-object-api.js";
+} from "../../../relay/ports/round-pool.js";
+import type { RoundObjectApi } from "../objects/round-object-api.js";
 
 /**
  * The round pool as seen from a Worker: calls on the relay's round object, which keeps the

@@ -3,8 +3,8 @@ import {
   type MetricLabels,
   type MetricName,
   type Metrics,
-} from "../../relay/ports/metrics.js";
-import type { MetricDeltas, MetricsObject } from "./metrics-object.js";
+} from "../../../relay/ports/metrics.js";
+import type { MetricDeltas, MetricsObject } from "../objects/metrics-object.js";
 
 /** Least time between two flushes of one isolate after requests (see flushSoon). */
 const FLUSH_EVERY_MS = 1000;

@@ -9,9 +9,10 @@
  * letters oldest first), never client traffic.
  */
 import { DurableObject } from "cloudflare:workers";
-import { randomBytes } from "../../protocol/bytes.js";
-import type { DeadLetter, OutboundClaim } from "../../relay/ports/federation-queue.js";
-import { RECENTLY_SENT } from "../../relay/retry-delay.js";
+import { randomBytes } from "../../../protocol/bytes.js";
+import type { DeadLetter, OutboundClaim } from "../../../relay/ports/federation-queue.js";
+import { RECENTLY_SENT } from "../../../relay/retry-delay.js";
+import { migrateOnStart, type Migration } from "./schema-migrations.js";
 import { bytesOf } from "./sql-bytes.js";
 
 /** A batch waiting for delivery. */
@@ -21,31 +22,40 @@ export interface Outbound {
   attempts: number;
 }
 
+/** The federation object's tables, oldest version first (see schema-migrations.ts). */
+export const FEDERATION_SCHEMA: readonly Migration[] = [
+  {
+    version: 1,
+    up: (sql) =>
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS held (
+          id BLOB PRIMARY KEY, peer TEXT NOT NULL, slot BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS held_by_peer ON held (peer);
+        CREATE TABLE IF NOT EXISTS claim_slots (
+          claim TEXT NOT NULL, peer TEXT NOT NULL, n INTEGER NOT NULL, slot BLOB NOT NULL,
+          PRIMARY KEY (claim, n)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS sent (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS outbound (
+          id TEXT PRIMARY KEY, peer TEXT NOT NULL, batch BLOB NOT NULL,
+          attempts INTEGER NOT NULL, enqueued INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS dead (
+          id TEXT PRIMARY KEY, peer TEXT NOT NULL, batch BLOB NOT NULL,
+          attempts INTEGER NOT NULL, n INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `),
+  },
+];
+
 export class FederationObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS held (
-        id BLOB PRIMARY KEY, peer TEXT NOT NULL, slot BLOB NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS held_by_peer ON held (peer);
-      CREATE TABLE IF NOT EXISTS claim_slots (
-        claim TEXT NOT NULL, peer TEXT NOT NULL, n INTEGER NOT NULL, slot BLOB NOT NULL,
-        PRIMARY KEY (claim, n)
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS sent (id TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS outbound (
-        id TEXT PRIMARY KEY, peer TEXT NOT NULL, batch BLOB NOT NULL,
-        attempts INTEGER NOT NULL, enqueued INTEGER NOT NULL
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS dead (
-        id TEXT PRIMARY KEY, peer TEXT NOT NULL, batch BLOB NOT NULL,
-        attempts INTEGER NOT NULL, n INTEGER NOT NULL
-      ) WITHOUT ROWID;
-    `);
+    migrateOnStart(ctx, "federation", FEDERATION_SCHEMA);
   }
 
   hold(peer: string, slot: Uint8Array): void {

@@ -4,6 +4,22 @@
  * row ids keeps them in key order and nothing on disk shows the order they came in.
  */
 import { DurableObject } from "cloudflare:workers";
+import { migrateOnStart, type Migration } from "./schema-migrations.js";
+
+/** A replay shard's tables, oldest version first (see schema-migrations.ts). */
+export const REPLAY_SCHEMA: readonly Migration[] = [
+  {
+    version: 1,
+    up: (sql) =>
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS records (
+          tag TEXT NOT NULL,
+          record BLOB NOT NULL,
+          PRIMARY KEY (tag, record)
+        ) WITHOUT ROWID;
+      `),
+  },
+];
 
 export class ReplayObject extends DurableObject<object> {
   readonly #sql: SqlStorage;
@@ -11,13 +27,7 @@ export class ReplayObject extends DurableObject<object> {
   constructor(ctx: DurableObjectState, env: object) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(`
-      CREATE TABLE IF NOT EXISTS records (
-        tag TEXT NOT NULL,
-        record BLOB NOT NULL,
-        PRIMARY KEY (tag, record)
-      ) WITHOUT ROWID;
-    `);
+    migrateOnStart(ctx, "replay", REPLAY_SCHEMA);
   }
 
   /** Records `record` under `tag`; false if it was already there. */
