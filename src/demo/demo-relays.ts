@@ -10,22 +10,15 @@ import { memoryPorts, type MemoryPorts } from "../adapters/memory/memory-ports.j
 import { redisPorts, type RedisPorts } from "../adapters/redis/redis-ports.js";
 import { deletePrefix, keyValues, prefixKeys } from "../adapters/redis/redis-prefix.js";
 import { randomBytes, toHex } from "../protocol/bytes.js";
-import { ShroudError } from "../protocol/errors.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
 import { createRelayApp } from "../relay/app.js";
 import { relayConfig } from "../relay/relay-config.js";
 import { Relay } from "../relay/relay.js";
+import { DemoError } from "./demo-error.js";
 import { OperatorRecorder } from "./operator-recorder.js";
 
 /** Where the demo's relays keep their state. */
 export type DemoBackend = "memory" | { redisUrl: string; prefix?: string };
-
-/** A demo failure: a check that did not hold, or a relay that could not be run. */
-export class DemoError extends ShroudError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("demo", message, options);
-  }
-}
 
 /** What a relay holds at rest, to search for metadata. */
 export interface StoredState {
