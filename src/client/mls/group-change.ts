@@ -1,0 +1,196 @@
+/**
+ * Changing who is in a group: one commit with the adds and removes still wanted in the current
+ * epoch (none: a key update), saved as the pending commit before it leaves, and Welcomes for the
+ * added members, sent to their personal inboxes only once the commit has won (commit-race.ts).
+ * When another member's commit wins instead, the member applies that one and, if asked to, tries
+ * again with what is still wanted then.
+ */
+import {
+  createCommit,
+  encodeGroupState,
+  encodeMlsMessage,
+  type Proposal,
+  type Welcome,
+} from "ts-mls";
+import { randomBytes } from "../../protocol/bytes.js";
+import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
+import { GroupError } from "../errors.js";
+import type { ContactCard } from "../inbox.js";
+import { depositPending } from "./commit-race.js";
+import { readGroup, readUntilEpochAfter } from "./epoch-reader.js";
+import { encodeInvitation, keyPackageHash, PersonalMessageKind } from "./group-invitation.js";
+import type { OutboxEntry } from "./group-record.js";
+import { memberLeaves, memberNames } from "./group-roster.js";
+import { decodeKeyPackage } from "./member.js";
+import { mlsSuite } from "./mls-suite.js";
+import { flushOutbox, isOwnMessage, outboxEntries, sealForEpoch } from "./outbox.js";
+import {
+  assertActive,
+  currentEpoch,
+  saveSession,
+  type SessionContext,
+  type SessionState,
+} from "./session-context.js";
+
+export interface GroupChange {
+  /** Member cards (with key packages) to add; a name already in the group is skipped. */
+  add?: ContactCard[];
+  /** Names to remove; a name no longer in the group is skipped. */
+  remove?: string[];
+}
+
+export type ChangeOutcome =
+  | { status: "committed"; epoch: bigint; attempts: number }
+  /** Nothing left to do: the change was already made (possibly by someone else's commit). */
+  | { status: "unchanged"; epoch: bigint; attempts: number }
+  /** Another commit won and `retry` was off: the group moved on without this change. */
+  | { status: "superseded"; epoch: bigint; attempts: number };
+
+/** The key package each added card is joined with. */
+type ChosenPackages = Map<ContactCard, Uint8Array>;
+
+/** Commits `change`, retrying (with `retry`) while other members' commits win the epoch. */
+export async function changeGroup(
+  ctx: SessionContext,
+  change: GroupChange,
+  options: { retry?: boolean; maxAttempts?: number },
+): Promise<ChangeOutcome> {
+  const { group } = ctx;
+  const retry = options.retry ?? true;
+  const maxAttempts = options.maxAttempts ?? 10;
+  const update = (change.add?.length ?? 0) + (change.remove?.length ?? 0) === 0;
+  const chosen = chooseKeyPackages(change.add ?? []);
+  for (let attempts = 1; attempts <= maxAttempts; attempts++) {
+    assertActive(group);
+    await readGroup(ctx);
+    // A commit restored from before a restart is decided first: it may still win.
+    if (group.pending) await readUntilEpochAfter(ctx, currentEpoch(group));
+    assertActive(group);
+    const proposals = proposalsFor(group, change, chosen);
+    if (!update && proposals.length === 0) {
+      return { status: "unchanged", epoch: currentEpoch(group), attempts };
+    }
+    const won = await commit(ctx, proposals, change.add ?? [], chosen);
+    if (won) return { status: "committed", epoch: currentEpoch(group), attempts };
+    if (!retry) return { status: "superseded", epoch: currentEpoch(group), attempts };
+  }
+  throw new GroupError(`no commit won the epoch in ${maxAttempts} attempts`);
+}
+
+/**
+ * One key package per card, drawn at random: a card is static and each package can be joined
+ * once, so two groups adding its owner from the same card collide only if they draw the same one
+ * (the owner hands out a fresh card, `Member.card()`, to make that unlikely).
+ */
+function chooseKeyPackages(cards: readonly ContactCard[]): ChosenPackages {
+  const chosen: ChosenPackages = new Map();
+  for (const card of cards) {
+    const packages = card.keyPackages ?? [];
+    if (packages.length === 0) continue;
+    const [draw] = new Uint32Array(randomBytes(4).buffer);
+    chosen.set(card, packages[draw! % packages.length]!);
+  }
+  return chosen;
+}
+
+/** Proposals for what is still wanted of `change` in the current epoch. */
+function proposalsFor(
+  group: SessionState,
+  change: GroupChange,
+  chosen: ChosenPackages,
+): Proposal[] {
+  const present = memberLeaves(group.state);
+  const proposals: Proposal[] = [];
+  for (const card of change.add ?? []) {
+    if (card.name !== undefined && present.has(card.name)) continue;
+    const encoded = chosen.get(card);
+    if (!encoded) throw new GroupError("the contact card has no key package");
+    proposals.push({ proposalType: "add", add: { keyPackage: decodeKeyPackage(encoded) } });
+  }
+  for (const name of change.remove ?? []) {
+    const leaf = present.get(name);
+    if (leaf === undefined) continue;
+    if (leaf === group.state.privatePath.leafIndex) {
+      throw new GroupError("a member cannot remove itself with a commit");
+    }
+    proposals.push({ proposalType: "remove", remove: { removed: leaf } });
+  }
+  return proposals;
+}
+
+/** Creates, saves and sends one commit; true if it won the epoch. */
+async function commit(
+  ctx: SessionContext,
+  proposals: Proposal[],
+  cards: ContactCard[],
+  chosen: ChosenPackages,
+): Promise<boolean> {
+  const { group } = ctx;
+  const result = await createCommit(
+    { state: group.state, cipherSuite: await mlsSuite() },
+    { extraProposals: proposals, ratchetTreeExtension: true },
+  );
+  const messageId = randomBytes(MESSAGE_ID_LENGTH);
+  const invitations = result.welcome
+    ? await invitationsFor(ctx, result.welcome, cards, chosen)
+    : [];
+  const commitMessage = encodeMlsMessage(result.commit);
+  const payloads = await sealForEpoch(ctx, group.readings[0]!, commitMessage, messageId);
+  group.pending = {
+    messageId,
+    payloads,
+    newState: encodeGroupState(result.newState),
+    invitations,
+  };
+  // The losing commit's secrets stay untouched: the old state must still apply the winner's.
+  group.consumedOnWin = result.consumed;
+  await saveSession(ctx);
+  const fromEpoch = currentEpoch(group);
+  group.pendingSent = false;
+  await depositPending(ctx);
+  await readUntilEpochAfter(ctx, fromEpoch);
+  await flushOutbox(ctx);
+  return isOwnMessage(group, messageId);
+}
+
+/**
+ * The Welcome as an invitation to each added card's personal inbox, sealed to its inbox key and
+ * kept as outbox entries until the commit wins. A card whose name is already in the group gets
+ * none.
+ */
+async function invitationsFor(
+  ctx: SessionContext,
+  mlsWelcome: Welcome,
+  cards: readonly ContactCard[],
+  chosen: ChosenPackages,
+): Promise<OutboxEntry[]> {
+  const { group } = ctx;
+  const welcome = encodeMlsMessage({
+    version: "mls10",
+    wireformat: "mls_welcome",
+    welcome: mlsWelcome,
+  });
+  const invitations: OutboxEntry[] = [];
+  for (const card of cards) {
+    const encoded = chosen.get(card);
+    const name = card.name;
+    if (!encoded || (name !== undefined && memberNames(group.state).includes(name))) continue;
+    const invitation = encodeInvitation({
+      kind: PersonalMessageKind.invitation,
+      groupName: group.name,
+      groupRelay: group.relay,
+      relaySigningKey: group.relaySigningKey ?? new Uint8Array(0),
+      keyPackageHash: await keyPackageHash(encoded),
+      welcome,
+    });
+    const client = await ctx.deps.route(card.relay);
+    invitations.push(
+      ...(await outboxEntries(
+        { relay: card.relay, readId: card.readId, writeToken: card.writeToken },
+        randomBytes(MESSAGE_ID_LENGTH),
+        await client.sealParts(card, invitation),
+      )),
+    );
+  }
+  return invitations;
+}

@@ -1,0 +1,136 @@
+/**
+ * What a member sends, and the rule that makes sending safe to retry: every send is saved (the
+ * MLS state it advanced, then outbox entries with their message ids) before it leaves, so a send
+ * cut short by a failure or a crash goes out later as the same deposits, which the relay keeps
+ * once. Entries leave in order; a transport failure stops the flush and leaves the rest queued.
+ */
+import { createApplicationMessage, encodeMlsMessage } from "ts-mls";
+import { randomBytes, toHex } from "../../protocol/bytes.js";
+import { TransportError } from "../../protocol/errors.js";
+import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
+import { partDepositId, splitMessage } from "../fragment.js";
+import type { EpochInbox } from "./epoch-inbox.js";
+import { encodeGroupMessage, GROUP_SEAL_OVERHEAD, sealGroupPayload } from "./group-payload.js";
+import type { OutboxEntry } from "./group-record.js";
+import { mlsSuite } from "./mls-suite.js";
+import {
+  homeClient,
+  saveSession,
+  zeroConsumed,
+  type SessionContext,
+  type SessionState,
+} from "./session-context.js";
+
+/** How many of its own message ids a member remembers (to skip its own messages). */
+const MAX_SENT_IDS = 4096;
+
+/**
+ * Encrypts application data for the current epoch, saves it as outbox entries and delivers them.
+ */
+export async function sendApplicationData(ctx: SessionContext, data: Uint8Array): Promise<void> {
+  const { group } = ctx;
+  const { newState, privateMessage, consumed } = await createApplicationMessage(
+    group.state,
+    data,
+    await mlsSuite(),
+  );
+  group.state = newState;
+  const messageId = randomBytes(MESSAGE_ID_LENGTH);
+  const current = group.readings[0]!;
+  const mls = encodeMlsMessage({
+    version: "mls10",
+    wireformat: "mls_private_message",
+    privateMessage,
+  });
+  rememberSent(group, messageId);
+  group.outbox.push(
+    ...(await outboxEntries(
+      { relay: group.relay, readId: current.readId, writeToken: current.writeToken },
+      messageId,
+      await sealForEpoch(ctx, current, mls, messageId),
+    )),
+  );
+  await saveSession(ctx);
+  zeroConsumed(consumed);
+  await flushOutbox(ctx);
+}
+
+/**
+ * Seals an MLS message for an epoch inbox: one payload, or its fragments when it is larger
+ * than one deposit of the home client carries (every deposit one cell when it shapes).
+ */
+export async function sealForEpoch(
+  ctx: SessionContext,
+  reading: EpochInbox,
+  mlsMessage: Uint8Array,
+  messageId: Uint8Array,
+): Promise<Uint8Array[]> {
+  const client = await homeClient(ctx);
+  const message = encodeGroupMessage({ messageId, mlsMessage });
+  const key = reading.payloadKey.expose();
+  const fragments = splitMessage(message, client.partCapacity(GROUP_SEAL_OVERHEAD));
+  if (!fragments) {
+    const padded = client.padPayload(message, GROUP_SEAL_OVERHEAD);
+    return [await sealGroupPayload(key, reading.inboxId, padded)];
+  }
+  return Promise.all(
+    fragments.map((fragment) =>
+      sealGroupPayload(
+        key,
+        reading.inboxId,
+        client.padPayload(fragment, GROUP_SEAL_OVERHEAD),
+        "fragment",
+      ),
+    ),
+  );
+}
+
+/** Outbox entries for the payloads of one message, each with the deposit id it goes by. */
+export async function outboxEntries(
+  target: Omit<OutboxEntry, "messageId" | "payload">,
+  messageId: Uint8Array,
+  payloads: readonly Uint8Array[],
+): Promise<OutboxEntry[]> {
+  return Promise.all(
+    payloads.map(async (payload, index) => ({
+      ...target,
+      messageId: payloads.length === 1 ? messageId : await partDepositId(messageId, index),
+      payload,
+    })),
+  );
+}
+
+/** Remembers a message id as this member's own, so that reading it back skips it. */
+export function rememberSent(group: SessionState, messageId: Uint8Array): void {
+  group.sent.push(toHex(messageId));
+  if (group.sent.length > MAX_SENT_IDS) group.sent.splice(0, group.sent.length - MAX_SENT_IDS);
+}
+
+/** Whether this member sent the message with this id. */
+export function isOwnMessage(group: SessionState, messageId: Uint8Array): boolean {
+  return group.sent.includes(toHex(messageId));
+}
+
+/** Delivers saved deposits; stops at the first transport failure and rethrows it. */
+export async function flushOutbox(ctx: SessionContext): Promise<void> {
+  const { group } = ctx;
+  while (group.outbox.length > 0) {
+    const entry = group.outbox[0]!;
+    const client = await ctx.deps.route(entry.relay);
+    const result = await client.depositPayload(entry, entry.payload, {
+      messageId: entry.messageId,
+    });
+    if (result.status !== "accepted" && result.status !== "forwarded") {
+      if (result.status === "internal" || result.status === "unavailable") {
+        throw new TransportError(`the relay could not take a deposit (${result.status})`);
+      }
+      // A definite refusal (forbidden, quota, too_large): retrying would not help.
+      group.events.push({
+        kind: "unreadable",
+        reason: `a deposit was refused (${result.status})`,
+      });
+    }
+    group.outbox.shift();
+    await saveSession(ctx);
+  }
+}
