@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/cli/**", "src/bench/**", "test/**", "privacy/**"],
+    files: ["src/cli/**", "bench/**", "testkit/**", "test/**", "privacy/**"],
     rules: { "no-console": "off" },
   },
 );

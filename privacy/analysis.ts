@@ -3,7 +3,7 @@
  * cost of the run's shaping profile: requests and bytes per client per hour and the latency from
  * send to receive, in nominal time.
  */
-import { ascending, percentile } from "../src/bench/percentile.js";
+import { ascending, percentile } from "../bench/common/percentile.js";
 import { disclosureAttack, type AttackTarget, type TargetRanking } from "./disclosure-attack.js";
 import type { GroupRun } from "./group-scenario.js";
 import { inboxJoin, sharedInboxes } from "./inbox-attacks.js";

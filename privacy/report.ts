@@ -1,5 +1,5 @@
 /** The tables `npm run privacy` prints. */
-import { formatNumber, textTable } from "../src/bench/text-table.js";
+import { formatNumber, textTable } from "../bench/common/text-table.js";
 import type { ScenarioOutcome } from "./analysis.js";
 
 function p(value: number): string {

@@ -1,7 +1,8 @@
 /**
  * The project's dependency rules (CONTRIBUTING.md, "Layout" and "Rules the tests enforce"),
- * checked on the source: layers point inward, node: imports stay in adapters and entry points,
- * and there are no import cycles.
+ * checked on the source, the bench, the testkit, the privacy harness and the tests: layers point
+ * inward, node: imports stay in adapters and entry points, nothing shipped imports the bench or
+ * the testkit, and there are no import cycles.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -9,7 +10,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const src = join(root, "src");
+/** The top-level folders of TypeScript the rules cover: src by layer, the others whole. */
+const FOLDERS = ["src", "bench", "testkit", "privacy", "test"];
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -31,7 +33,7 @@ interface Module {
   specifiers: string[];
 }
 
-const modules: Module[] = walk(src).map((file) => {
+const modules: Module[] = FOLDERS.flatMap((folder) => walk(join(root, folder))).map((file) => {
   const text = readFileSync(file, "utf8");
   return {
     file: relative(root, file),
@@ -43,14 +45,26 @@ function resolveLocal(from: string, specifier: string): string {
   return relative(root, resolve(root, dirname(from), specifier)).replace(/\.js$/, ".ts");
 }
 
-/** Which top-level area a source file belongs to. */
+/** Which area a file belongs to: a layer of src, or a top-level folder as a whole. */
 function area(file: string): string {
   const parts = file.split("/");
+  if (parts[0] !== "src") return parts[0]!;
   if (parts[1] === "adapters") return `adapters/${parts[2]}`;
   return parts.length > 2 ? parts[1]! : "entry";
 }
 
-const NODE_ALLOWED = ["adapters/node", "adapters/redis", "cli", "bench", "entry"];
+const isShipped = (file: string) => file.startsWith("src/");
+
+const NODE_ALLOWED = [
+  "adapters/node",
+  "adapters/redis",
+  "cli",
+  "entry",
+  "bench",
+  "testkit",
+  "privacy",
+  "test",
+];
 /** The areas each area may import from (its own included); every area has a rule. */
 const LOCAL_ALLOWED: Record<string, string[]> = {
   protocol: ["protocol"],
@@ -70,8 +84,35 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
   ],
   demo: ["protocol", "relay", "client", "adapters/memory", "adapters/redis", "demo"],
   cli: ["protocol", "relay", "client", "adapters/node", "adapters/redis", "demo", "entry", "cli"],
-  // The bench drives everything, and nothing shipped may import it.
-  bench: ["protocol", "relay", "client", "adapters/memory", "adapters/redis", "entry", "bench"],
+  // Outside src, nothing shipped may import these folders (see "keeps the bench and the
+  // testkit out of src"). The bench drives everything and shares the testkit with the tests.
+  bench: [
+    "protocol",
+    "relay",
+    "client",
+    "adapters/memory",
+    "adapters/redis",
+    "entry",
+    "testkit",
+    "bench",
+  ],
+  testkit: ["protocol", "relay", "client", "adapters/memory", "entry", "testkit"],
+  privacy: ["protocol", "relay", "client", "adapters/memory", "entry", "demo", "bench", "privacy"],
+  // The tests reach every layer and the testkit, never into the bench.
+  test: [
+    "protocol",
+    "relay",
+    "client",
+    "adapters/memory",
+    "adapters/node",
+    "adapters/redis",
+    "adapters/workers",
+    "entry",
+    "demo",
+    "cli",
+    "testkit",
+    "test",
+  ],
 };
 
 /** The packages each area may import; every area has a rule. */
@@ -80,13 +121,16 @@ const PACKAGES_ALLOWED: Record<string, RegExp> = {
   relay: /^hono(\/.*)?$/,
   client: /^ts-mls(\/privateMessage\.js)?$/,
   "adapters/memory": /^$/,
-  "adapters/node": /^$/,
+  "adapters/node": /^@hpke\/(core|common)$/,
   "adapters/redis": /^(ioredis|bullmq)$/,
   "adapters/workers": /^(cloudflare:workers|hono)$/,
   entry: /^(hono|@hono\/node-server)$/,
   demo: /^(ioredis|@hono\/node-server)$/,
   cli: /^$/,
-  bench: /^(@hpke\/core|ioredis|ts-mls|wrangler)$/,
+  bench: /^(@hpke\/core|ioredis|ts-mls)$/,
+  testkit: /^(ioredis|wrangler|@testcontainers\/redis|vitest)$/,
+  privacy: /^$/,
+  test: /./,
 };
 
 describe("architecture", () => {
@@ -97,6 +141,26 @@ describe("architecture", () => {
   it("has a rule for every area, so a new one must say what it may import", () => {
     const areas = [...new Set(modules.map((m) => area(m.file)))].sort();
     expect(areas.filter((a) => !LOCAL_ALLOWED[a] || !PACKAGES_ALLOWED[a])).toEqual([]);
+  });
+
+  it("covers every top-level folder that holds TypeScript", () => {
+    const skipped = new Set(["node_modules", "dist", ".git", ".wrangler"]);
+    const folders = readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && !skipped.has(e.name))
+      .filter((e) => walk(join(root, e.name)).length > 0)
+      .map((e) => e.name);
+    expect(folders.filter((f) => !FOLDERS.includes(f))).toEqual([]);
+  });
+
+  it("keeps the bench and the testkit out of src", () => {
+    const offenders = modules.flatMap((m) =>
+      m.specifiers
+        .filter((s) => s.startsWith(".") && isShipped(m.file))
+        .map((s) => resolveLocal(m.file, s))
+        .filter((to) => to.startsWith("bench/") || to.startsWith("testkit/"))
+        .map((to) => `${m.file} -> ${to}`),
+    );
+    expect(offenders).toEqual([]);
   });
 
   it("keeps node: imports in adapters, the CLI and entry points", () => {

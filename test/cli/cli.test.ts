@@ -16,7 +16,7 @@ import {
   run,
   serve,
   type Served,
-} from "./cli-harness.js";
+} from "./support.js";
 
 function mode(stats: { mode: number }): number {
   return stats.mode & 0o777;

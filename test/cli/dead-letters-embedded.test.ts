@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DeadLetterDirectory } from "../../src/adapters/node/dead-letter-directory.js";
 import { MemoryFederationQueue } from "../../src/adapters/memory/memory-federation-queue.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
-import { requireBuild, run } from "./cli-harness.js";
+import { requireBuild, run } from "./support.js";
 
 const PEER = "https://b.example";
 let dir: string;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redisPorts } from "../../src/adapters/redis/redis-ports.js";
 import { fromBase64Url, randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import {
   expectOneErrorLine,
   freePort,
@@ -18,7 +18,7 @@ import {
   run,
   serve,
   type Served,
-} from "./cli-harness.js";
+} from "./support.js";
 
 let dir: string;
 

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, killAll, requireBuild, run, serve, type Served } from "./cli-harness.js";
+import { freePort, killAll, requireBuild, run, serve, type Served } from "./support.js";
 
 describe("shroud fetch --ack", () => {
   let dir: string;

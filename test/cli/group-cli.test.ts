@@ -17,7 +17,7 @@ import {
   serve,
   type RunResult,
   type Served,
-} from "./cli-harness.js";
+} from "./support.js";
 
 interface User {
   name: string;

@@ -11,7 +11,7 @@ import {
   isTransientFault,
 } from "../../src/adapters/node/process-faults.js";
 import { TransportError } from "../../src/protocol/errors.js";
-import { freePort } from "./cli-harness.js";
+import { freePort } from "./support.js";
 
 describe("process faults", () => {
   it("counts Redis and network outages as transient, and everything else as fatal", async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIN_PASSPHRASE_CHARS, ProfileStore } from "../../src/cli/profile-store.js";
-import { root } from "./cli-harness.js";
+import { root } from "./support.js";
 
 let dir: string;
 

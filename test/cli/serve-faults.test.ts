@@ -13,9 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redisReady } from "../../src/bench/redis-ready.js";
-import { uniquePrefix } from "../fixtures/redis-fixture.js";
-import { freePort, killAll, requireBuild, run, serve, type Served } from "./cli-harness.js";
+import { redisReady } from "../../testkit/redis-ready.js";
+import { uniquePrefix } from "../../testkit/redis-fixture.js";
+import { freePort, killAll, requireBuild, run, serve, type Served } from "./support.js";
 
 const SECRET = "203.0.113.7";
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_INGRESS_LIMITS } from "../../src/adapters/node/ingress-limits.js";
 import { serveConfig, type ServeConfig } from "../../src/cli/serve-command.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
-import { expectOneErrorLine, killAll, requireBuild, run, serve } from "./cli-harness.js";
+import { expectOneErrorLine, killAll, requireBuild, run, serve } from "./support.js";
 
 const limitsOf = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   (serveConfig(args, env) as ServeConfig).limits;

@@ -13,7 +13,8 @@ import { RelayClient, type DepositTarget } from "../../src/client/relay-client.j
 import { ShapingProfiles, type ShapingProfile } from "../../src/client/shaping-profile.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { MESSAGE_ID_LENGTH } from "../../src/protocol/relay-request.js";
-import { startTestRelay, text, untext, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
+import { text, untext } from "../../testkit/text.js";
 import { buildGroup, hex, texts } from "../mls/support.js";
 
 // No drop cover here (dropShare 0): these tests count requests; drop cover has its own test.

@@ -13,7 +13,7 @@ import {
   type Fragment,
   type OpenedItem,
 } from "../../src/client/fragment.js";
-import { expectEveryPrefixRefused, thrown } from "../protocol/helpers.js";
+import { expectEveryPrefixRefused, thrown } from "../../testkit/protocol-checks.js";
 
 const fragment: Fragment = {
   messageId: new Uint8Array(16).fill(7),

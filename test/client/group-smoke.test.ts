@@ -3,7 +3,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { GroupSession, type GroupDeps } from "../../src/client/mls/group-session.js";
 import { Member } from "../../src/client/mls/member.js";
 import { decodeInvitation } from "../../src/client/mls/group-invitation.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;

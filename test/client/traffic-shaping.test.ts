@@ -13,8 +13,9 @@ import { TransportError } from "../../src/protocol/errors.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
-import { freePort } from "../fixtures/redis-fixture.js";
-import { startTestRelay, text, untext, type TestRelay } from "../relay/harness.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
+import { text, untext } from "../../testkit/text.js";
 import { buildGroup, hex, texts } from "../mls/support.js";
 
 // No drop cover here (dropShare 0): these tests count requests; drop cover has its own test.

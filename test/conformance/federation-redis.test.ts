@@ -9,7 +9,7 @@ import {
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import { describeFederationQueueConformance } from "./federation-conformance.js";
 
 let fixture: RedisFixture;

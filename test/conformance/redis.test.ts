@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from "vitest";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import { describePortConformance } from "./port-conformance.js";
 
 let redis: RedisFixture;

@@ -8,8 +8,8 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { CliError, UsageError, type CliIo } from "../../src/cli/cli-support.js";
 import { demoCommand } from "../../src/cli/demo-command.js";
-import { freePort } from "../fixtures/redis-fixture.js";
-import { requireBuild, root } from "../cli/cli-harness.js";
+import { freePort } from "../../testkit/free-port.js";
+import { requireBuild, root } from "../cli/support.js";
 
 function captureIo(): { io: CliIo; stdout: () => string } {
   const stdout = new PassThrough();

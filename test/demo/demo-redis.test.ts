@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runDemo } from "../../src/demo/demo-scenario.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import { expectDemo } from "./demo-expectations.js";
 
 let redis: RedisFixture;

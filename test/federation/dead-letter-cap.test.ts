@@ -12,7 +12,8 @@ import { DeadLetterDirectory } from "../../src/adapters/node/dead-letter-directo
 import { toHex } from "../../src/protocol/bytes.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startStandIns, type StandIns } from "./peer-stand-in.js";
-import { startRelay, waitFor, type TestRelay } from "./support.js";
+import { startRelay, type TestRelay } from "./support.js";
+import { waitFor } from "../../testkit/wait.js";
 
 describe("dead letters on the embedded store", () => {
   let refusing: StandIns | undefined;

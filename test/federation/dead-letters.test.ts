@@ -5,175 +5,143 @@
  * On Redis B is restarted with the new policy (same data) and A is restarted too (its dead
  * letters are durable); on the embedded store B's policy is changed in place.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
-import { freePort } from "../fixtures/redis-fixture.js";
-import {
-  drainLink,
-  startRelay,
-  text,
-  untext,
-  waitFor,
-  type Backend,
-  type TestRelay,
-  twoRedisServers,
-} from "./support.js";
+import { freePort } from "../../testkit/free-port.js";
+import { drainLink, startRelay, type TestRelay } from "./support.js";
+import { text, untext } from "../../testkit/text.js";
+import { waitFor } from "../../testkit/wait.js";
+import { describeEachBackend } from "../../testkit/describe-each-backend.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const DELIVERY = { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 100 };
 
-interface Setup {
-  backendA: () => Backend;
-  backendB: () => Backend;
-  /** Redis: restart B allowing A, and restart A; memory: let B allow A in place. */
-  durable: boolean;
-}
+describeEachBackend("dead letters", ({ a: backendA, b: backendB, durable }) => {
+  const relays: TestRelay[] = [];
+  afterAll(async () => {
+    for (const relay of relays.splice(0)) await relay.close();
+  });
 
-function scenario(name: string, setup: () => Setup) {
-  describe(`dead letters (${name})`, () => {
-    const relays: TestRelay[] = [];
-    afterAll(async () => {
-      for (const relay of relays.splice(0)) await relay.close();
+  it("dead-letters a refused batch, then replays it once B allows A", async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const [urlA, urlB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.3:${portB}`];
+    const configA = {
+      roundIntervalMs: 60_000,
+      federation: { policy: "allowlist" as const, peers: [urlB], delivery: DELIVERY },
+    };
+    const configB = (peers: string[]) => ({
+      roundIntervalMs: 60_000,
+      federation: { policy: "allowlist" as const, peers, delivery: DELIVERY },
     });
+    const aBackend = backendA();
+    const bBackend = backendB();
+    let a = await startRelay({
+      host: "127.0.0.1",
+      port: portA,
+      backend: aBackend,
+      config: configA,
+    });
+    relays.push(a);
+    /** What every instance of A sent to B, in order. */
+    const instancesA = [a];
+    const wire = () => instancesA.flatMap((instance) => instance.batches);
+    let b = await startRelay({
+      host: "127.0.0.3",
+      port: portB,
+      backend: bBackend,
+      config: configB([]),
+    });
+    relays.push(b);
 
-    it("dead-letters a refused batch, then replays it once B allows A", async () => {
-      const { backendA, backendB, durable } = setup();
-      const [portA, portB] = [await freePort(), await freePort()];
-      const [urlA, urlB] = [`http://127.0.0.1:${portA}`, `http://127.0.0.3:${portB}`];
-      const configA = {
-        roundIntervalMs: 60_000,
-        federation: { policy: "allowlist" as const, peers: [urlB], delivery: DELIVERY },
-      };
-      const configB = (peers: string[]) => ({
-        roundIntervalMs: 60_000,
-        federation: { policy: "allowlist" as const, peers, delivery: DELIVERY },
+    const viaA = await RelayClient.connect(a.url, { shaping: ShapingProfiles.off });
+    const onB = await RelayClient.connectVia(b.url, viaA);
+    const inbox = await createInbox(b.url, onB.descriptor.signingKey);
+    expect(await onB.deposit(contactCard(inbox), text("poisoned, then replayed"))).toEqual({
+      status: "forwarded",
+    });
+    await a.relay.closeRound();
+
+    const peerB = { peer: b.url };
+    const dead = await waitFor(
+      () => a.ports.federation.deadLetters(),
+      (letters) => letters.length === 1,
+      10_000,
+      "the batch to be dead-lettered",
+    );
+    expect(dead[0]).toMatchObject({ peer: b.url, attempts: DELIVERY.maxAttempts });
+    expect(a.batches.map((w) => w.status)).toEqual([403, 403, 403]);
+    expect(await a.counter(MetricName.federationBatchesSent, peerB)).toBe(1);
+    expect(await a.counter(MetricName.federationDeliveryFailures, peerB)).toBe(3);
+    expect(await a.counter(MetricName.federationBatchesDelivered, peerB)).toBe(0);
+    await a.relay.maintain();
+    await a.relay.maintain();
+    expect(await a.counter(MetricName.federationDeadLettered, peerB)).toBe(1);
+    expect(await b.counter(MetricName.federationBatchesReceived, { peer: a.url })).toBe(0);
+
+    if (durable) {
+      // B comes back allowing A, on the same data (keys, inboxes); A restarts on its own.
+      await b.close();
+      b = await startRelay({
+        host: "127.0.0.3",
+        port: portB,
+        backend: bBackend,
+        config: configB([urlA]),
       });
-      const aBackend = backendA();
-      const bBackend = backendB();
-      let a = await startRelay({
+      relays.push(b);
+      await a.close();
+      a = await startRelay({
         host: "127.0.0.1",
         port: portA,
         backend: aBackend,
         config: configA,
       });
       relays.push(a);
-      /** What every instance of A sent to B, in order. */
-      const instancesA = [a];
-      const wire = () => instancesA.flatMap((instance) => instance.batches);
-      let b = await startRelay({
-        host: "127.0.0.3",
-        port: portB,
-        backend: bBackend,
-        config: configB([]),
-      });
-      relays.push(b);
-
-      const viaA = await RelayClient.connect(a.url, { shaping: ShapingProfiles.off });
-      const onB = await RelayClient.connectVia(b.url, viaA);
-      const inbox = await createInbox(b.url, onB.descriptor.signingKey);
-      expect(await onB.deposit(contactCard(inbox), text("poisoned, then replayed"))).toEqual({
-        status: "forwarded",
-      });
-      await a.relay.closeRound();
-
-      const peerB = { peer: b.url };
-      const dead = await waitFor(
-        () => a.ports.federation.deadLetters(),
-        (letters) => letters.length === 1,
-        10_000,
-        "the batch to be dead-lettered",
-      );
-      expect(dead[0]).toMatchObject({ peer: b.url, attempts: DELIVERY.maxAttempts });
-      expect(a.batches.map((w) => w.status)).toEqual([403, 403, 403]);
-      expect(await a.counter(MetricName.federationBatchesSent, peerB)).toBe(1);
-      expect(await a.counter(MetricName.federationDeliveryFailures, peerB)).toBe(3);
-      expect(await a.counter(MetricName.federationBatchesDelivered, peerB)).toBe(0);
+      instancesA.push(a);
+      expect((await a.ports.federation.deadLetters()).map((d) => d.id)).toEqual([dead[0]!.id]);
       await a.relay.maintain();
-      await a.relay.maintain();
-      expect(await a.counter(MetricName.federationDeadLettered, peerB)).toBe(1);
-      expect(await b.counter(MetricName.federationBatchesReceived, { peer: a.url })).toBe(0);
+    } else {
+      // The embedded store loses everything on restart: change B's allowlist in place.
+      b.relay.config.federation.peers.push(a.url);
+    }
 
-      if (durable) {
-        // B comes back allowing A, on the same data (keys, inboxes); A restarts on its own.
-        await b.close();
-        b = await startRelay({
-          host: "127.0.0.3",
-          port: portB,
-          backend: bBackend,
-          config: configB([urlA]),
-        });
-        relays.push(b);
-        await a.close();
-        a = await startRelay({
-          host: "127.0.0.1",
-          port: portA,
-          backend: aBackend,
-          config: configA,
-        });
-        relays.push(a);
-        instancesA.push(a);
-        expect((await a.ports.federation.deadLetters()).map((d) => d.id)).toEqual([dead[0]!.id]);
-        await a.relay.maintain();
-      } else {
-        // The embedded store loses everything on restart: change B's allowlist in place.
-        b.relay.config.federation.peers.push(a.url);
-      }
+    const beforeReplay = wire().length;
+    expect(await a.ports.federation.replay(dead[0]!.id)).toBe(true);
+    expect(await a.ports.federation.replay(dead[0]!.id)).toBe(false);
+    // Every batch A built for B (the replayed one, and on Redis the cover batch A's stop sent)
+    // is acknowledged; `drainLink` waits for delivered == sent.
+    const sent = await drainLink(a, b);
+    expect(await a.ports.federation.deadLetters()).toEqual([]);
+    expect(await a.counter(MetricName.federationBatchesDelivered, peerB)).toBe(sent);
+    expect(await b.counter(MetricName.federationBatchesReceived, { peer: a.url })).toBe(sent);
+    expect(wire().slice(beforeReplay).at(-1)).toMatchObject({ status: 200, answer: "accepted" });
 
-      const beforeReplay = wire().length;
-      expect(await a.ports.federation.replay(dead[0]!.id)).toBe(true);
-      expect(await a.ports.federation.replay(dead[0]!.id)).toBe(false);
-      // Every batch A built for B (the replayed one, and on Redis the cover batch A's stop sent)
-      // is acknowledged; `drainLink` waits for delivered == sent.
-      const sent = await drainLink(a, b);
-      expect(await a.ports.federation.deadLetters()).toEqual([]);
-      expect(await a.counter(MetricName.federationBatchesDelivered, peerB)).toBe(sent);
-      expect(await b.counter(MetricName.federationBatchesReceived, { peer: a.url })).toBe(sent);
-      expect(wire().slice(beforeReplay).at(-1)).toMatchObject({ status: 200, answer: "accepted" });
+    await b.relay.closeRound();
+    const fetched = await onB.fetchAll(inbox);
+    expect(fetched.status === "ok" && fetched.messages.map((m) => untext(m.payload))).toEqual([
+      "poisoned, then replayed",
+    ]);
+    // The replayed batch is gone, and later rounds deliver nothing again.
+    await a.relay.closeRound();
+    const total = await drainLink(a, b);
+    expect(total).toBe(sent + 1);
+    await b.relay.closeRound();
+    const again = await onB.fetchAll(inbox);
+    expect(again.status === "ok" && again.messages.length).toBe(1);
 
-      await b.relay.closeRound();
-      const fetched = await onB.fetchAll(inbox);
-      expect(fetched.status === "ok" && fetched.messages.map((m) => untext(m.payload))).toEqual([
-        "poisoned, then replayed",
-      ]);
-      // The replayed batch is gone, and later rounds deliver nothing again.
-      await a.relay.closeRound();
-      const total = await drainLink(a, b);
-      expect(total).toBe(sent + 1);
-      await b.relay.closeRound();
-      const again = await onB.fetchAll(inbox);
-      expect(again.status === "ok" && again.messages.length).toBe(1);
-
-      // One failure per refused attempt: the dead batch's three 403s, and on Redis possibly a
-      // 503 from the new B while A was shutting down (B could not fetch A's descriptor then).
-      const refused = wire().filter((w) => w.status !== 200);
-      expect(refused.slice(0, 3).map((w) => w.status)).toEqual([403, 403, 403]);
-      expect(refused.slice(3).every((w) => w.status === 503)).toBe(true);
-      expect(await a.counter(MetricName.federationDeliveryFailures, peerB)).toBe(refused.length);
-      expect(await a.counter(MetricName.federationBatchesDelivered, peerB)).toBe(total);
-      expect(await b.counter(MetricName.federationBatchesReceived, { peer: a.url })).toBe(total);
-      await a.relay.maintain();
-      // One batch was dead-lettered once; restarts and maintenance runs must not recount it.
-      expect.soft(await a.counter(MetricName.federationDeadLettered, peerB)).toBe(1);
-      expect(a.logs).toEqual([]);
-      expect(b.logs).toEqual([]);
-    });
+    // One failure per refused attempt: the dead batch's three 403s, and on Redis possibly a
+    // 503 from the new B while A was shutting down (B could not fetch A's descriptor then).
+    const refused = wire().filter((w) => w.status !== 200);
+    expect(refused.slice(0, 3).map((w) => w.status)).toEqual([403, 403, 403]);
+    expect(refused.slice(3).every((w) => w.status === 503)).toBe(true);
+    expect(await a.counter(MetricName.federationDeliveryFailures, peerB)).toBe(refused.length);
+    expect(await a.counter(MetricName.federationBatchesDelivered, peerB)).toBe(total);
+    expect(await b.counter(MetricName.federationBatchesReceived, { peer: a.url })).toBe(total);
+    await a.relay.maintain();
+    // One batch was dead-lettered once; restarts and maintenance runs must not recount it.
+    expect.soft(await a.counter(MetricName.federationDeadLettered, peerB)).toBe(1);
+    expect(a.logs).toEqual([]);
+    expect(b.logs).toEqual([]);
   });
-}
-
-const memory = (): Backend => ({ kind: "memory" });
-scenario("embedded store, one process", () => ({
-  backendA: memory,
-  backendB: memory,
-  durable: false,
-}));
-
-describe("on Redis", () => {
-  const redis = twoRedisServers();
-  scenario("two Redis servers", () => ({
-    backendA: redis(0),
-    backendB: redis(1),
-    durable: true,
-  }));
 });

@@ -14,7 +14,7 @@ import { MediaTypes } from "../../src/protocol/labels.js";
 import { BATCH_SENDER_HEADER } from "../../src/relay/federation.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { DEFAULT_FEDERATION } from "../../src/relay/relay-config.js";
-import { freePort } from "../fixtures/redis-fixture.js";
+import { freePort } from "../../testkit/free-port.js";
 import { descriptorOf, startRelay, type TestRelay } from "./support.js";
 
 const CHUNK = 64 * 1024;

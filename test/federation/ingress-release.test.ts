@@ -21,10 +21,10 @@ import {
   forwardRequest,
   postSealed,
   proxyRequest,
-  sleep,
   startRelay,
   type TestRelay,
 } from "./support.js";
+import { sleep } from "../../testkit/wait.js";
 
 const ROUND_MS = 1500;
 /** A next hop slow enough that "answered with it" cannot be confused with "answered at once". */

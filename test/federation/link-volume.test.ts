@@ -6,29 +6,17 @@
  * burst drains, on the embedded store and on two Redis servers: the same number and size of
  * batches every round, and every deposit delivered once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { signBatch, verifyBatch, type Batch } from "../../src/protocol/federation-batch.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { DEFAULT_FEDERATION } from "../../src/relay/relay-config.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
-import {
-  drainLink,
-  newMasterKey,
-  startRelay,
-  text,
-  untext,
-  type Backend,
-  type TestRelay,
-  type WireBatch,
-} from "./support.js";
+import { freePort } from "../../testkit/free-port.js";
+import { drainLink, startRelay, type TestRelay, type WireBatch } from "./support.js";
+import { text, untext } from "../../testkit/text.js";
+import { describeEachBackend, type BackendCase } from "../../testkit/describe-each-backend.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const { slotCapacity } = DEFAULT_FEDERATION;
@@ -47,17 +35,12 @@ interface Observed {
   delivered: number;
 }
 
-function scenario(
-  name: string,
-  backendA: () => Backend,
-  backendB: () => Backend,
-  slotsPerBatch: number,
-  batchesPerRound: number,
-) {
-  const capacity = slotsPerBatch * batchesPerRound;
-  // Enough idle rounds after the burst for all of it to leave at `capacity` a round.
-  const rounds = [...BUSY, ...Array<number>(Math.ceil(TOTAL / capacity)).fill(0)];
-  describe(`link volume (${name}, ${batchesPerRound} × ${slotsPerBatch} slots a round)`, () => {
+/** The suite for one link capacity: `batchesPerRound` batches of `slotsPerBatch` slots a round. */
+function linkVolume(slotsPerBatch: number, batchesPerRound: number) {
+  return ({ a: backendA, b: backendB }: BackendCase) => {
+    const capacity = slotsPerBatch * batchesPerRound;
+    // Enough idle rounds after the burst for all of it to leave at `capacity` a round.
+    const rounds = [...BUSY, ...Array<number>(Math.ceil(TOTAL / capacity)).fill(0)];
     const relays: TestRelay[] = [];
     const observed: Observed[] = [];
     let a: TestRelay;
@@ -191,35 +174,12 @@ function scenario(
       expect(a.logs).toEqual([]);
       expect(b.logs).toEqual([]);
     });
-  });
+  };
 }
 
-const memory = (): Backend => ({ kind: "memory" });
-scenario("embedded store", memory, memory, DEFAULT_FEDERATION.slotsPerBatch, 1);
-scenario("embedded store", memory, memory, 8, 3);
-
-describe("on Redis", () => {
-  let redisA: RedisFixture | undefined;
-  let redisB: RedisFixture | undefined;
-  const fixtures: RedisFixture[] = [];
-  beforeAll(async () => {
-    [redisA, redisB] = await Promise.all([startRedis(), startRedis()]);
-    fixtures.push(redisA, redisB);
-  });
-  afterAll(async () => {
-    await Promise.all(fixtures.map((f) => f.stop()));
-  });
-  const redis = (fixture: () => RedisFixture | undefined) => (): Backend => ({
-    kind: "redis",
-    url: fixture()!.url,
-    prefix: uniquePrefix(),
-    masterKey: newMasterKey(),
-  });
-  scenario(
-    "two Redis servers",
-    redis(() => redisA),
-    redis(() => redisB),
-    DEFAULT_FEDERATION.slotsPerBatch,
-    1,
-  );
-});
+const DEFAULT_SLOTS = DEFAULT_FEDERATION.slotsPerBatch;
+describeEachBackend(
+  `link volume, 1 × ${DEFAULT_SLOTS} slots a round`,
+  linkVolume(DEFAULT_SLOTS, 1),
+);
+describeEachBackend("link volume, 3 × 8 slots a round", linkVolume(8, 3), ["memory"]);

@@ -13,12 +13,8 @@ import { randomBytes } from "../../src/protocol/bytes.js";
 import type { Descriptor } from "../../src/protocol/descriptor.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { DEFAULT_FEDERATION } from "../../src/relay/relay-config.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import { startStandIns, type StandIns } from "./peer-stand-in.js";
 import {
   descriptorOf,
@@ -26,10 +22,10 @@ import {
   newMasterKey,
   postSealed,
   startRelay,
-  waitFor,
-  type Backend,
   type TestRelay,
 } from "./support.js";
+import { waitFor } from "../../testkit/wait.js";
+import type { Backend } from "../../testkit/describe-each-backend.js";
 
 const ORIGINS = 200;
 

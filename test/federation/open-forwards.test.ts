@@ -12,14 +12,8 @@ import type { Descriptor } from "../../src/protocol/descriptor.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startStandIns, type StandIns } from "./peer-stand-in.js";
-import {
-  descriptorOf,
-  forwardRequest,
-  postSealed,
-  startRelay,
-  waitFor,
-  type TestRelay,
-} from "./support.js";
+import { descriptorOf, forwardRequest, postSealed, startRelay, type TestRelay } from "./support.js";
+import { waitFor } from "../../testkit/wait.js";
 
 describe("forwards to hops that are not configured peers", () => {
   let relays: StandIns;

@@ -9,23 +9,12 @@ import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { TransportError } from "../../src/protocol/errors.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
-import {
-  drainLink,
-  newMasterKey,
-  sleep,
-  startRelay,
-  text,
-  untext,
-  waitFor,
-  type Backend,
-  type TestRelay,
-} from "./support.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
+import { drainLink, newMasterKey, startRelay, type TestRelay } from "./support.js";
+import { sleep, waitFor } from "../../testkit/wait.js";
+import { text, untext } from "../../testkit/text.js";
+import type { Backend } from "../../testkit/describe-each-backend.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const DELIVERY = { maxAttempts: 50, baseDelayMs: 100, maxDelayMs: 500 };

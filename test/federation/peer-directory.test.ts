@@ -9,7 +9,7 @@ import { TransportError } from "../../src/protocol/errors.js";
 import { systemClock } from "../../src/relay/ports/clock.js";
 import { MAX_FETCHES_IN_FLIGHT, PeerDirectory } from "../../src/relay/peer-directory.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
-import { manualClock } from "../relay/harness.js";
+import { manualClock } from "../../testkit/manual-clock.js";
 import { startStandIns, type StandIns } from "./peer-stand-in.js";
 
 const httpFetch: typeof fetch = (input, init) => fetch(input, init);

@@ -20,7 +20,7 @@ import {
 } from "../../src/protocol/relay-request.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
-import { freePort } from "../fixtures/redis-fixture.js";
+import { freePort } from "../../testkit/free-port.js";
 import { startStandIns, type StandIns } from "./peer-stand-in.js";
 import {
   bucketFor,

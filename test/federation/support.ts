@@ -5,7 +5,6 @@
  * batches on the wire, Redis state dumps, and hand-sealed requests for crafted traffic.
  */
 import { serve, type ServerType } from "@hono/node-server";
-import { afterAll, beforeAll } from "vitest";
 import { Redis } from "ioredis";
 import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -14,7 +13,7 @@ import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js"
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
 import type { ContactCard } from "../../src/client/inbox.js";
 import { sealPayload } from "../../src/client/payload-seal.js";
-import { randomBytes, toBase64Url, toHex, utf8 } from "../../src/protocol/bytes.js";
+import { randomBytes, toBase64Url, toHex } from "../../src/protocol/bytes.js";
 import { decode, encode } from "../../src/protocol/codec.js";
 import { usableKeys, verifyDescriptor, type Descriptor } from "../../src/protocol/descriptor.js";
 import { openResponse, REQUEST_OVERHEAD, sealRequest } from "../../src/protocol/envelope.js";
@@ -33,29 +32,10 @@ import { batchOrigin } from "../../src/protocol/federation-batch.js";
 import { BATCH_SENDER_HEADER } from "../../src/relay/federation.js";
 import type { Clock } from "../../src/relay/ports/clock.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
+import { waitFor } from "../../testkit/wait.js";
 import { relayConfig, type RelayConfigInput } from "../../src/relay/relay-config.js";
 import { Relay, type RelayPorts } from "../../src/relay/relay.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns a value `done` accepts; throws with the last value on timeout. */
-export async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 10_000,
-  what = "a condition",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(value)})`);
-    }
-    await sleep(20);
-  }
-}
+import type { Backend } from "../../testkit/describe-each-backend.js";
 
 /**
  * Waits until `from` has had every batch it built for `to` acknowledged (HTTP 200): then `to`
@@ -80,9 +60,6 @@ export interface WireBatch {
   status: number;
   answer: string;
 }
-
-export type Backend =
-  { kind: "memory" } | { kind: "redis"; url: string; prefix: string; masterKey: SecretBytes };
 
 export interface RelayOptions {
   /** Loopback address to listen on (and to name in the origin). */
@@ -271,57 +248,6 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
       if ("close" in ports) await ports.close();
     },
   };
-}
-
-/**
- * A fetch whose sockets are bound to `localAddress`, so a server sees that source address
- * (node:http rather than undici, which this project does not depend on directly).
- */
-export function boundFetch(localAddress: string): typeof fetch {
-  return (input, init) =>
-    new Promise<Response>((resolve, reject) => {
-      const url = new URL(input instanceof Request ? input.url : input.toString());
-      const headers: Record<string, string> = {};
-      new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
-      const raw = init?.body;
-      const body =
-        raw === undefined || raw === null
-          ? undefined
-          : raw instanceof Uint8Array
-            ? Buffer.from(raw)
-            : typeof raw === "string"
-              ? Buffer.from(raw)
-              : undefined;
-      if (raw && !body) return reject(new TypeError("boundFetch: unsupported body type"));
-      if (body) headers["content-length"] = String(body.length);
-      const request = httpRequest(
-        url,
-        { method: init?.method ?? "GET", headers, localAddress, agent: false },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
-          response.on("end", () => {
-            const status = response.statusCode ?? 500;
-            const responseHeaders = new Headers();
-            for (const [name, value] of Object.entries(response.headers)) {
-              if (typeof value === "string") responseHeaders.set(name, value);
-            }
-            const bytes = Buffer.concat(chunks);
-            const empty = status === 204 || status === 304 || bytes.length === 0;
-            resolve(
-              new Response(empty ? null : new Uint8Array(bytes), {
-                status,
-                headers: responseHeaders,
-              }),
-            );
-          });
-        },
-      );
-      request.on("error", reject);
-      init?.signal?.addEventListener("abort", () => request.destroy(new Error("aborted")));
-      request.end(body);
-    });
 }
 
 export interface RedisDump {
@@ -544,28 +470,5 @@ export function postOversize(
       }
     };
     pump();
-  });
-}
-
-export const text = (s: string) => utf8(s);
-export const untext = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/**
- * Starts two redis-servers for the enclosing describe block (one per relay) and returns a
- * factory of Redis backends on server 0 or 1, each with a fresh key prefix.
- */
-export function twoRedisServers(): (index: 0 | 1) => () => Backend {
-  const fixtures: RedisFixture[] = [];
-  beforeAll(async () => {
-    fixtures.push(...(await Promise.all([startRedis(), startRedis()])));
-  });
-  afterAll(async () => {
-    await Promise.all(fixtures.map((f) => f.stop()));
-  });
-  return (index) => () => ({
-    kind: "redis",
-    url: fixtures[index]!.url,
-    prefix: uniquePrefix(),
-    masterKey: newMasterKey(),
   });
 }

@@ -9,7 +9,7 @@ import type { ChangeOutcome, GroupSession } from "../../src/client/mls/group-ses
 import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
 import { Member } from "../../src/client/mls/member.js";
 import { RelayClient } from "../../src/client/relay-client.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, hex, recordCommitDeposits, texts, type CommitDeposit } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -7,7 +7,7 @@
 import { afterEach, expect, it } from "vitest";
 import type { GroupSession } from "../../src/client/mls/group-session.js";
 import { RelayClient } from "../../src/client/relay-client.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, hex, texts } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -7,7 +7,7 @@ import { afterEach, expect, it } from "vitest";
 import type { GroupDeps, GroupSession } from "../../src/client/mls/group-session.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { TransportError } from "../../src/protocol/errors.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, recordCommitDeposits, savedForm, texts } from "./support.js";
 import { GroupSession as Session } from "../../src/client/mls/group-session.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";

@@ -8,7 +8,8 @@ import type { GroupSession } from "../../src/client/mls/group-session.js";
 import { Member } from "../../src/client/mls/member.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
-import { recordingFetch, startTestRelay, type Exchange, type TestRelay } from "../relay/harness.js";
+import { recordingFetch, type Exchange } from "../../testkit/recording-fetch.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, texts } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

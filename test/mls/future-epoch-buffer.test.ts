@@ -20,7 +20,7 @@ import {
 import { GroupSession } from "../../src/client/mls/group-session.js";
 import { RelayClient, type DepositOptions } from "../../src/client/relay-client.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, isCommitDeposit, savedForm, savedReadings } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -18,7 +18,7 @@ import { mlsClientConfig, mlsSuite } from "../../src/client/mls/mls-suite.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, utf8 } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, hex, mlsState, savedReadings, texts } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -16,8 +16,8 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { fromHex, randomBytes, toHex, utf8 } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, mlsState, recordCommitDeposits, savedReadings } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -9,7 +9,7 @@ import { GroupSession, type GroupDeps } from "../../src/client/mls/group-session
 import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
 import { Member } from "../../src/client/mls/member.js";
 import { RelayClient } from "../../src/client/relay-client.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, hex, recordCommitDeposits, savedForm, texts } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

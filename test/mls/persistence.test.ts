@@ -9,7 +9,7 @@ import { Member } from "../../src/client/mls/member.js";
 import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { ConfigError } from "../../src/protocol/errors.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, hex, texts } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -12,8 +12,8 @@ import { mlsClientConfig, mlsSuite } from "../../src/client/mls/mls-suite.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { CryptoError } from "../../src/protocol/errors.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
-import { expectExactly, rejection } from "../protocol/helpers.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { expectExactly, rejection } from "../../testkit/protocol-checks.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, hex, mlsState, savedReadings, texts, type SavedReading } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -8,7 +8,7 @@ import { afterEach, expect, it } from "vitest";
 import type { GroupSession } from "../../src/client/mls/group-session.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { TransportError } from "../../src/protocol/errors.js";
-import { startTestRelay, type TestRelay } from "../relay/harness.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { buildGroup, texts } from "./support.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

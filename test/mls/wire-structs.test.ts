@@ -33,7 +33,7 @@ import {
   pattern,
   rejection,
   sameBytes,
-} from "../protocol/helpers.js";
+} from "../../testkit/protocol-checks.js";
 
 const padding = new PaddingPolicy();
 const RUNS = 300;

@@ -23,7 +23,7 @@ import {
   expectExactly,
   pattern,
   thrown,
-} from "./helpers.js";
+} from "../../testkit/protocol-checks.js";
 
 /** Encodes, checks the exact wire bytes, and decodes back to the same value. */
 function roundtrip<T>(codec: Codec<T>, value: T, wireHex: string): void {

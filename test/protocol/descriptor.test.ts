@@ -28,7 +28,7 @@ import {
   rejection,
   settleError,
   thrown,
-} from "./helpers.js";
+} from "../../testkit/protocol-checks.js";
 
 const ORIGIN = "https://relay.example";
 /** 2025-01-01T00:00:00Z. */

@@ -25,7 +25,7 @@ import {
   pattern,
   rejection,
   settleError,
-} from "./helpers.js";
+} from "../../testkit/protocol-checks.js";
 
 const KEY_ID = 7;
 let key: OpeningKey;

@@ -13,7 +13,7 @@ import {
   verifyBatch,
   type Batch,
 } from "../../src/protocol/federation-batch.js";
-import { expectEveryPrefixRefused } from "./helpers.js";
+import { expectEveryPrefixRefused } from "../../testkit/protocol-checks.js";
 
 const MAX = 1 << 22;
 

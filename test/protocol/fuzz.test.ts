@@ -32,7 +32,7 @@ import {
   type RelayResponse,
 } from "../../src/protocol/relay-response.js";
 import { RelayStatus } from "../../src/protocol/relay-status.js";
-import { BOTH_SUITES, generateSigningKey, sameBytes } from "./helpers.js";
+import { BOTH_SUITES, generateSigningKey, sameBytes } from "../../testkit/protocol-checks.js";
 
 const RUNS = 1000;
 const ASYNC_RUNS = 300;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { toHex } from "../../src/protocol/bytes.js";
 import { inboxAddress, inboxIdOf, readIdFor, writeTokenHash } from "../../src/protocol/inbox-id.js";
-import { pattern } from "./helpers.js";
+import { pattern } from "../../testkit/protocol-checks.js";
 
 /** The derivations again, on node:crypto, straight from the comment in inbox-id.ts. */
 function sha256(...parts: (string | Uint8Array)[]): string {

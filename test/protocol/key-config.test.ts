@@ -16,7 +16,7 @@ import {
   generateOpeningKey,
   pattern,
   thrown,
-} from "./helpers.js";
+} from "../../testkit/protocol-checks.js";
 
 let config: KeyConfig;
 let second: KeyConfig;

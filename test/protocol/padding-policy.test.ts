@@ -3,7 +3,13 @@ import { concat, fromHex, randomBytes, toHex } from "../../src/protocol/bytes.js
 import { REQUEST_OVERHEAD } from "../../src/protocol/envelope.js";
 import { ConfigError, DecodeError, TooLargeError } from "../../src/protocol/errors.js";
 import { DEFAULT_BUCKETS, PaddingPolicy } from "../../src/protocol/padding-policy.js";
-import { expectDecodeError, expectExactly, pattern, sameBytes, thrown } from "./helpers.js";
+import {
+  expectDecodeError,
+  expectExactly,
+  pattern,
+  sameBytes,
+  thrown,
+} from "../../testkit/protocol-checks.js";
 
 const KIB = 1024;
 const policy = new PaddingPolicy();

@@ -16,7 +16,7 @@ import {
   expectExactly,
   pattern,
   thrown,
-} from "./helpers.js";
+} from "../../testkit/protocol-checks.js";
 
 const readId = pattern(32, 1);
 const writeToken = pattern(32, 2);

@@ -9,7 +9,11 @@ import {
   type RelayResponse,
 } from "../../src/protocol/relay-response.js";
 import { RelayStatus, relayStatusName } from "../../src/protocol/relay-status.js";
-import { expectDecodeError, expectEveryPrefixRefused, pattern } from "./helpers.js";
+import {
+  expectDecodeError,
+  expectEveryPrefixRefused,
+  pattern,
+} from "../../testkit/protocol-checks.js";
 
 const FAILURES: FailureStatus[] = [
   RelayStatus.forbidden,

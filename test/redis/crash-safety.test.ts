@@ -16,26 +16,18 @@ import { dayOf } from "../../src/relay/ports/clock.js";
 import type { RoundEntry } from "../../src/relay/ports/inbox-store.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { RoundCloser } from "../../src/relay/round-closer.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
-import {
-  descriptorKeys,
   killAllRelays,
   newMasterKey,
-  poolLeftovers,
-  randomInt,
   requireBuiltCli,
-  ResilientClient,
-  sleep,
   startRelayProcess,
-  tally,
   type RelayProcess,
-  type ServeOptions,
-} from "./relay-process.js";
+  type RelayProcessOptions,
+} from "../../testkit/relay-process.js";
+import { descriptorKeys, poolLeftovers, randomInt, ResilientClient, tally } from "./support.js";
+import { sleep } from "../../testkit/wait.js";
 
 interface Item {
   inbox: Inbox;
@@ -119,7 +111,7 @@ describe("Crash safety", () => {
     await fixture?.stop();
   });
 
-  const serveOptions = async (roundMs: number): Promise<ServeOptions> => ({
+  const serveOptions = async (roundMs: number): Promise<RelayProcessOptions> => ({
     redisUrl: fixture!.url,
     prefix: uniquePrefix(),
     masterKey,

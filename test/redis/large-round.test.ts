@@ -11,20 +11,16 @@ import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { dayOf } from "../../src/relay/ports/clock.js";
 import type { RoundEntry } from "../../src/relay/ports/inbox-store.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import {
   killAllRelays,
   newMasterKey,
-  poolLeftovers,
   requireBuiltCli,
-  sleep,
   startRelayProcess,
-} from "./relay-process.js";
+} from "../../testkit/relay-process.js";
+import { poolLeftovers } from "./support.js";
+import { sleep } from "../../testkit/wait.js";
 
 const ENTRIES = 100_000;
 const INBOXES = 100;
@@ -85,7 +81,7 @@ describe("Redis: a round of 100,000 entries", () => {
     }
     // Two more rounds: the process keeps closing rounds after the large one.
     await sleep(1_000);
-    expect({ exit, stderr: relay.output().stderr }).toEqual({ exit: undefined, stderr: "" });
+    expect({ exit, stderr: relay.stderr() }).toEqual({ exit: undefined, stderr: "" });
     expect(await poolLeftovers(ports.redis, prefix)).toEqual([]);
 
     for (const inbox of inboxes) {

@@ -3,8 +3,8 @@ import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
-import { freePort } from "../fixtures/redis-fixture.js";
-import { text, untext } from "./harness.js";
+import { freePort } from "../../testkit/free-port.js";
+import { text, untext } from "../../testkit/text.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const running: RunningRelay[] = [];

@@ -13,13 +13,9 @@ import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { MemoryKeyStore } from "../../src/adapters/memory/memory-key-store.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
-import { text } from "./harness.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
+import { text } from "../../testkit/text.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 interface Dumped {

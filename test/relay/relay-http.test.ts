@@ -17,15 +17,10 @@ import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { KEY_DELETE_GRACE_MS, rotateKeyRing } from "../../src/relay/key-ring.js";
 import { MS_PER_DAY } from "../../src/relay/ports/clock.js";
-import {
-  manualClock,
-  recordingFetch,
-  startTestRelay,
-  text,
-  untext,
-  type Exchange,
-  type TestRelay,
-} from "./harness.js";
+import { manualClock } from "../../testkit/manual-clock.js";
+import { recordingFetch, type Exchange } from "../../testkit/recording-fetch.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
+import { text, untext } from "../../testkit/text.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let relay: TestRelay | undefined;

@@ -9,7 +9,7 @@ import { Relay } from "../../src/relay/relay.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
-import { manualClock } from "./harness.js";
+import { manualClock } from "../../testkit/manual-clock.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ORIGIN = "http://relay.test";

@@ -13,13 +13,11 @@ import { rotateKeyRing } from "../../src/relay/key-ring.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
-import { manualClock, recordingFetch, text, untext, type Exchange } from "./harness.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
+import { manualClock } from "../../testkit/manual-clock.js";
+import { recordingFetch, type Exchange } from "../../testkit/recording-fetch.js";
+import { text, untext } from "../../testkit/text.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let redis: RedisFixture;

@@ -11,7 +11,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../fixtures/redis-fixture.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let running: RunningRelay | undefined;

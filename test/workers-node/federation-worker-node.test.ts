@@ -20,23 +20,13 @@ import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js"
 import { RelayClient } from "../../src/client/relay-client.js";
 import { TransportError } from "../../src/protocol/errors.js";
 import { MetricName, metricSeries } from "../../src/relay/ports/metrics.js";
-import {
-  freePort,
-  startRedis,
-  uniquePrefix,
-  type RedisFixture,
-} from "../fixtures/redis-fixture.js";
-import { startWorkerRelay, type WorkerRelay } from "../fixtures/worker-relay.js";
-import {
-  newMasterKey,
-  sleep,
-  startRelay,
-  text,
-  untext,
-  waitFor,
-  type Backend,
-  type TestRelay,
-} from "../federation/support.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
+import { startWorkerRelay, type WorkerRelay } from "../../testkit/worker-relay.js";
+import { newMasterKey, startRelay, type TestRelay } from "../federation/support.js";
+import { sleep, waitFor } from "../../testkit/wait.js";
+import { text, untext } from "../../testkit/text.js";
+import type { Backend } from "../../testkit/describe-each-backend.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 /** N retries fast so the Worker's outage costs little time; the Worker keeps its defaults. */

@@ -8,8 +8,8 @@ import { RelayClient, type DepositTarget } from "../../src/client/relay-client.j
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { toHex } from "../../src/protocol/bytes.js";
 import { metricSeries, type MetricLabels, type MetricName } from "../../src/relay/ports/metrics.js";
-import { freePort } from "../fixtures/redis-fixture.js";
-import { startWorkerRelay, type WorkerRelay } from "../fixtures/worker-relay.js";
+import { freePort } from "../../testkit/free-port.js";
+import { startWorkerRelay, type WorkerRelay } from "../../testkit/worker-relay.js";
 import { isCommitDeposit } from "../mls/support.js";
 
 /** One provider's relay as the scenario needs it, whatever it runs on. */

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildWorkerBundle } from "../../src/bench/worker-bundle.js";
+import { buildWorkerBundle } from "../../testkit/worker-bundle.js";
 
 /** The parts of esbuild's metafile this test reads. */
 interface Metafile {
@@ -41,7 +41,7 @@ const ALLOWED_EXTERNALS = [
     "metrics-object",
     "replay-object",
     "round-object",
-  ].map((o) => `src/adapters/workers/${o}.ts -> cloudflare:workers (import-statement)`),
+  ].map((o) => `src/adapters/workers/objects/${o}.ts -> cloudflare:workers (import-statement)`),
 ].sort();
 
 /** Packages whose code is in the bundle; ts-mls is client-side and must not be among them. */
@@ -56,7 +56,8 @@ const FORBIDDEN_INPUTS = [
   "src/adapters/node/",
   "src/adapters/memory/",
   "src/cli/",
-  "src/bench/",
+  "bench/",
+  "testkit/",
   "src/client/",
   "src/demo/",
   "src/node.ts",

@@ -5,7 +5,7 @@
 import { afterAll, expect, it } from "vitest";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
-import { startWorkerRelay, type WorkerRelay } from "../fixtures/worker-relay.js";
+import { startWorkerRelay, type WorkerRelay } from "../../testkit/worker-relay.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 let worker: WorkerRelay | undefined;

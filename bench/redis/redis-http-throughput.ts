@@ -1,0 +1,164 @@
+/**
+ * Sealed deposits per second end to end over HTTP against a relay on Redis: the relay in one
+ * child process (`shroud serve --redis`), the load client in another (http-load-client.ts), on
+ * loopback. While the load client's window runs, this process samples the CPU time of every
+ * process and Redis's per-command statistics, so the figures say where the time went.
+ */
+import { fileURLToPath } from "node:url";
+import type { Redis } from "ioredis";
+import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
+import { RedisMetrics } from "../../src/adapters/redis/redis-metrics.js";
+import { MetricName } from "../../src/relay/ports/metrics.js";
+import { deletePrefix } from "../../src/adapters/redis/redis-prefix.js";
+import { benchPrefix } from "../common/bench-prefix.js";
+import { ManagedChild } from "../../testkit/child-process.js";
+import type { Cleanup } from "../common/cleanup.js";
+import { parseLoadEvent, type HttpLoadResult } from "../http/http-load-report.js";
+import { machineCpuSeconds, processCpuSeconds } from "../common/process-cpu.js";
+import {
+  commandStats,
+  commandStatsDelta,
+  redisCpuSeconds,
+  type CommandStats,
+} from "./redis-info.js";
+import { prefixContents, type PrefixContents } from "./redis-prefix-contents.js";
+import type { BenchRedis } from "./redis-server-process.js";
+import { startBenchRelay } from "../common/bench-relay-process.js";
+
+const LOAD_CLIENT = fileURLToPath(new URL("../http/http-load-client.js", import.meta.url));
+/** Inbox creation, sealing and the runs together stay well under this. */
+const LOAD_TIMEOUT_MS = 180_000;
+
+export interface HttpThroughputOptions {
+  redis: BenchRedis;
+  /** A connection for INFO and the relay's metrics. */
+  admin: Redis;
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  inboxes: number;
+  roundMs: number;
+}
+
+/** CPU seconds used during the measured window (undefined where /proc is not available). */
+export interface WindowCpu {
+  seconds: number;
+  relay: number | undefined;
+  /** The redis-server process (own server only). */
+  redis: number | undefined;
+  /** Redis's main thread, from INFO cpu (any server). */
+  redisMain: number;
+  loadClient: number | undefined;
+  /** All cores together: busy and total CPU seconds of the machine. */
+  machine: { busy: number; total: number } | undefined;
+}
+
+export interface HttpThroughput {
+  relayCommand: string;
+  loadCommand: string;
+  prefix: string;
+  load: HttpLoadResult;
+  cpu: WindowCpu;
+  /** Redis commands run during the window (all clients: relay, BullMQ, this process's INFO). */
+  commands: CommandStats;
+  /** From the relay's metrics in Redis once it stopped (it delivers its open round on SIGTERM). */
+  accepted: number;
+  delivered: number;
+  /** What the prefix holds once the relay stopped, counted from the keys. */
+  contents: PrefixContents;
+}
+
+interface Snapshot {
+  at: number;
+  relay: number | undefined;
+  redis: number | undefined;
+  loadClient: number | undefined;
+  machine: { busy: number; total: number } | undefined;
+  redisMain: Promise<number>;
+  commands: Promise<CommandStats>;
+}
+
+function snapshot(admin: Redis, pids: (number | undefined)[]): Snapshot {
+  return {
+    at: performance.now(),
+    relay: processCpuSeconds(pids[0]),
+    redis: processCpuSeconds(pids[1]),
+    loadClient: processCpuSeconds(pids[2]),
+    machine: machineCpuSeconds(),
+    redisMain: redisCpuSeconds(admin),
+    commands: commandStats(admin),
+  };
+}
+
+function minus(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a - b;
+}
+
+/**
+ * @example const figures = await measureHttpThroughput({ redis, admin, seconds: 5, ... }, cleanup);
+ */
+export async function measureHttpThroughput(
+  options: HttpThroughputOptions,
+  cleanup: Cleanup,
+): Promise<HttpThroughput> {
+  const prefix = benchPrefix("http");
+  if (options.redis.source === "REDIS_URL") {
+    cleanup.add({
+      name: `keys ${prefix}`,
+      stop: async () => void (await deletePrefix(options.admin, prefix)),
+      now: () => undefined,
+    });
+  }
+  const relay = await startBenchRelay(
+    { redisUrl: options.redis.url, prefix, roundMs: options.roundMs },
+    cleanup,
+  );
+  const args = ["--url", relay.url, "--connections", String(options.connections)];
+  args.push("--seconds", String(options.seconds), "--warmup", String(options.warmupSeconds));
+  args.push("--inboxes", String(options.inboxes));
+  const load = new ManagedChild("load client", process.execPath, [LOAD_CLIENT, ...args]);
+  const stopLoad = cleanup.add({
+    name: "load client",
+    stop: async () => void (await load.stop("SIGTERM", 2000)),
+    now: () => load.killNow(),
+  });
+  const pids = [relay.pid, options.redis.pid, load.pid];
+  let start: Snapshot | undefined;
+  load.onLine((line) => {
+    if (parseLoadEvent(line)?.event === "window-start") start = snapshot(options.admin, pids);
+  });
+  const result = await load.waitForLine((line) => {
+    const event = parseLoadEvent(line);
+    return event?.event === "result" ? event.result : undefined;
+  }, LOAD_TIMEOUT_MS);
+  const end = snapshot(options.admin, pids);
+  await stopLoad();
+  await relay.stop();
+  if (!start) throw new Error("the load client never reported its window start");
+  const metrics = new RedisMetrics(options.admin, new RedisKeys(prefix));
+  const machine =
+    start.machine && end.machine
+      ? {
+          busy: end.machine.busy - start.machine.busy,
+          total: end.machine.total - start.machine.total,
+        }
+      : undefined;
+  return {
+    relayCommand: relay.command,
+    loadCommand: `node dist/bench-run/bench/http/http-load-client.js ${args.join(" ")}`,
+    prefix,
+    load: result,
+    cpu: {
+      seconds: (end.at - start.at) / 1000,
+      relay: minus(end.relay, start.relay),
+      redis: minus(end.redis, start.redis),
+      redisMain: (await end.redisMain) - (await start.redisMain),
+      loadClient: minus(end.loadClient, start.loadClient),
+      machine,
+    },
+    commands: commandStatsDelta(await start.commands, await end.commands),
+    accepted: await metrics.counter(MetricName.requests, { kind: "deposit", status: "accepted" }),
+    delivered: await metrics.counter(MetricName.itemsDelivered),
+    contents: await prefixContents(options.admin, prefix),
+  };
+}
