@@ -3,6 +3,7 @@
  * SIGTERM. It prints its URL and nothing about clients: no addresses, inbox ids or sizes ever
  * reach the console here.
  */
+import { DEFAULT_CORS, parseCorsOrigins, type CorsConfig } from "../relay/cors.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { join } from "node:path";
 import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
@@ -54,6 +55,8 @@ export interface ServeConfig {
   origin: string | undefined;
   dataDir: string;
   roundIntervalMs: number;
+  /** Web origins that may use the relay from a browser (default: any). */
+  cors: CorsConfig;
   /** Redis backend: URL, key prefix and the key ring's master key; undefined = embedded store. */
   redis: { url: string; prefix: string; masterKey: SecretBytes; queueUrl?: string } | undefined;
   /** HTTP timeouts, connection caps and per-address limits (defaults: DEFAULT_INGRESS_LIMITS). */
@@ -133,6 +136,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "batches-per-round": { type: "string" },
       "dynamic-link-ms": { type: "string" },
       "ingress-release": { type: "string" },
+      "cors-origins": { type: "string" },
       "max-inboxes": { type: "string" },
       "max-store-bytes": { type: "string" },
       "max-pending-bytes": { type: "string" },
@@ -166,6 +170,15 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const redisQueue = pick("redis-queue", "SHROUD_REDIS_QUEUE_URL");
   const policy = pick("federation", "SHROUD_FEDERATION");
   const release = pick("ingress-release", "SHROUD_INGRESS_RELEASE");
+  const corsOrigins = pick("cors-origins", "SHROUD_CORS_ORIGINS");
+  let cors: CorsConfig = DEFAULT_CORS;
+  if (corsOrigins) {
+    try {
+      cors = parseCorsOrigins(corsOrigins[0], corsOrigins[1]);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   for (const url of [redisUrl, redisQueue]) {
     if (url && !/^rediss?:\/\//.test(url[0])) {
       throw new UsageError(`${url[1]} must be a redis:// or rediss:// URL`);
@@ -240,6 +253,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     origin: normalized,
     dataDir: data ? data[0] : ".shroud",
     roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
+    cors,
     redis: redisUrl
       ? {
           url: redisUrl[0],
@@ -304,7 +318,11 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
       port: config.port,
       host: config.host,
       dataDir: config.dataDir,
-      config: { roundIntervalMs: config.roundIntervalMs, federation: config.federation },
+      config: {
+        roundIntervalMs: config.roundIntervalMs,
+        federation: config.federation,
+        cors: config.cors,
+      },
       limits: config.limits,
       store: config.store,
       ...(config.redis ? { redis: config.redis } : {}),

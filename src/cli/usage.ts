@@ -5,7 +5,7 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
                     [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
                     [--batches-per-round N] [--dynamic-link-ms N]
-                    [--ingress-release round|immediate]
+                    [--ingress-release round|immediate] [--cors-origins LIST]
                     [--headers-timeout S] [--request-timeout S] [--keep-alive-timeout S]
                     [--max-connections N] [--max-connections-per-address N]
                     [--rate-limit N] [--rate-burst N] [--trust-proxy]
@@ -52,6 +52,8 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --ingress-release R  round: hold clients' proxied requests to the round boundary and send
                     them together in random order, and answer forwards with them; immediate:
                     pass them on and answer at once (SHROUD_INGRESS_RELEASE, default round)
+  --cors-origins LIST  web origins whose pages may use this relay from a browser: "*" (any),
+                    "none", or origins separated by commas (SHROUD_CORS_ORIGINS, default *)
 
 HTTP limits (a normal client never meets them; see docs/THREAT-MODEL.md for what they do not stop):
   --headers-timeout S  seconds a client has to send its headers

@@ -10,6 +10,7 @@ import { TooLargeError } from "../protocol/errors.js";
 import { MediaTypeError } from "./errors.js";
 import { keyConfigListCodec } from "../protocol/key-config.js";
 import { MediaTypes } from "../protocol/labels.js";
+import { corsMiddleware } from "./cors.js";
 import { admitBatch, checkBatchSender } from "./federation.js";
 import { httpFailureFor } from "./http-errors.js";
 import { MetricName } from "./ports/metrics.js";
@@ -22,6 +23,9 @@ function failure(error: unknown, relay: Relay): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain" } });
 }
 
+/** The endpoints a client (and so a web page) uses; federation and operator routes are not. */
+const CLIENT_PATHS = ["/.well-known/shroud", "/.well-known/ohttp-keys", "/v1/relay"];
+
 /**
  * @example
  * const app = createRelayApp(relay);
@@ -29,6 +33,10 @@ function failure(error: unknown, relay: Relay): Response {
  */
 export function createRelayApp(relay: Relay): Hono {
   const app = new Hono();
+
+  // Before the routes, so that preflights, answers and refusals alike carry the headers.
+  const cors = corsMiddleware(relay.config.cors);
+  if (cors) for (const path of CLIENT_PATHS) app.use(path, cors);
 
   app.get("/healthz", (c) => c.text("ok"));
 

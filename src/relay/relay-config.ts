@@ -1,3 +1,4 @@
+import { corsConfig, DEFAULT_CORS, type CorsConfig } from "./cors.js";
 import { ConfigError } from "../protocol/errors.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { SLOT_OVERHEAD } from "../protocol/federation-batch.js";
@@ -125,6 +126,8 @@ export interface RelayConfig {
   maintenanceIntervalMs: number;
   /** Federation with other relays (default: none). */
   federation: FederationConfig;
+  /** Web origins that may use the client endpoints from a browser (default: any; cors.ts). */
+  cors: CorsConfig;
 }
 
 export const DEFAULT_RELAY_CONFIG: Omit<RelayConfig, "origin"> = {
@@ -139,6 +142,7 @@ export const DEFAULT_RELAY_CONFIG: Omit<RelayConfig, "origin"> = {
   descriptorMaxAge: { min: 300, max: 900 },
   maintenanceIntervalMs: 60_000,
   federation: DEFAULT_FEDERATION,
+  cors: DEFAULT_CORS,
 };
 
 function positiveInt(name: string, value: number, allowZero = false): void {
@@ -174,6 +178,7 @@ export function relayConfig(options: RelayConfigInput): RelayConfig {
     },
   };
   config.origin = normalizeOrigin(config.origin);
+  config.cors = corsConfig(config.cors);
   positiveInt("roundIntervalMs", config.roundIntervalMs, true);
   positiveInt("quota.maxItems", config.quota.maxItems);
   positiveInt("quota.maxBytes", config.quota.maxBytes);

@@ -20,6 +20,7 @@ describe("workerConfig", () => {
     expect(config.instance).toBe("shroud");
     expect(config.masterKey.length).toBe(32);
     expect(config.adminToken).toBeUndefined();
+    expect(config.relay.cors).toEqual({ origins: "*" });
   });
 
   it("reads every variable, and takes the key in base64 or base64url", () => {
@@ -34,6 +35,10 @@ describe("workerConfig", () => {
       SHROUD_INGRESS_RELEASE: "immediate",
       SHROUD_INSTANCE: "relay-2",
       SHROUD_ADMIN_TOKEN: "a-long-enough-admin-token",
+      SHROUD_CORS_ORIGINS: "https://app.example, https://other.example",
+    });
+    expect(config.relay.cors).toEqual({
+      origins: ["https://app.example", "https://other.example"],
     });
     expect(config.relay.roundIntervalMs).toBe(250);
     expect(config.relay.federation.policy).toBe("open");
@@ -66,6 +71,11 @@ describe("workerConfig", () => {
     [{ ...base, SHROUD_INGRESS_RELEASE: "later" }, /SHROUD_INGRESS_RELEASE/],
     [{ ...base, SHROUD_INSTANCE: "a/b" }, /SHROUD_INSTANCE/],
     [{ ...base, SHROUD_ADMIN_TOKEN: "short" }, /SHROUD_ADMIN_TOKEN/],
+    [{ ...base, SHROUD_CORS_ORIGINS: "app.example" }, /SHROUD_CORS_ORIGINS/],
+    [
+      { ...base, SHROUD_CORS_ORIGINS: "https://a.example,,https://b.example" },
+      /SHROUD_CORS_ORIGINS/,
+    ],
   ])("refuses %j", (vars, message) => {
     expect(() => workerConfig(vars)).toThrow(ConfigError);
     expect(() => workerConfig(vars)).toThrow(message);

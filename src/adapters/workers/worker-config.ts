@@ -3,6 +3,7 @@
  * serve`'s SHROUD_* variables; what differs on Workers is listed in the README.
  */
 
+import { parseCorsOrigins } from "../../relay/cors.js";
 import { normalizeOrigin } from "../../protocol/descriptor.js";
 import { ConfigError } from "../../protocol/errors.js";
 import { SecretBytes } from "../../protocol/secret-bytes.js";
@@ -28,6 +29,7 @@ type Vars = Pick<
   | "SHROUD_BATCHES_PER_ROUND"
   | "SHROUD_DYNAMIC_LINK_MS"
   | "SHROUD_INGRESS_RELEASE"
+  | "SHROUD_CORS_ORIGINS"
   | "SHROUD_INSTANCE"
   | "SHROUD_MASTER_KEY"
   | "SHROUD_ADMIN_TOKEN"
@@ -110,6 +112,8 @@ export function workerConfig(env: Vars): WorkerConfig {
       `SHROUD_INGRESS_RELEASE must be "round" or "immediate", got ${JSON.stringify(release)}`,
     );
   }
+  const corsText = env.SHROUD_CORS_ORIGINS?.trim();
+  const cors = corsText ? parseCorsOrigins(corsText, "SHROUD_CORS_ORIGINS") : undefined;
   const instance = env.SHROUD_INSTANCE?.trim() || "shroud";
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(instance)) {
     throw new ConfigError("SHROUD_INSTANCE must be 1-64 letters, digits, '_', '.' or '-'");
@@ -122,6 +126,7 @@ export function workerConfig(env: Vars): WorkerConfig {
     relay: relayConfig({
       origin: own,
       roundIntervalMs: Number(roundText),
+      ...(cors ? { cors } : {}),
       federation: {
         policy,
         peers,

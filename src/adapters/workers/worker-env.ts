@@ -48,6 +48,8 @@ export interface WorkerEnv {
   SHROUD_DYNAMIC_LINK_MS?: string;
   /** "round" (default) or "immediate": when clients' proxied requests leave and are answered. */
   SHROUD_INGRESS_RELEASE?: string;
+  /** "*" (default), "none" or comma-separated origins whose pages may use the relay. */
+  SHROUD_CORS_ORIGINS?: string;
   /** Names this relay's Durable Objects (default "shroud"): several relays may share a Worker. */
   SHROUD_INSTANCE?: string;
   /** Secret: 32 random bytes, base64 or base64url; encrypts the key ring at rest. */
