@@ -182,6 +182,12 @@ const LOOP_ACK_EVERY = 16;
 const MAX_LOOP_TAGS = 4096;
 
 /**
+ * Pages a shaping client's fetch reads at most, one read slot each, while the relay says it
+ * holds more (16 slots: 16 s of reads in the named profiles).
+ */
+export const SHAPED_READ_PAGES = 16;
+
+/**
  * Contacts a shaping client keeps lanes for (coverContact): the most recently given. More lanes
  * spread the same write slots thinner, so each contact waits longer.
  */
@@ -725,14 +731,21 @@ export class RelayClient {
     options: { afterSeq?: number; maxItems?: number; bucket?: number } = {},
   ): Promise<FetchResult> {
     const afterSeq = options.afterSeq ?? 0;
+    const maxItems = options.maxItems ?? 256;
     const items: InboxMessage[] = [];
     let page = await this.fetchItems(inbox, options);
-    for (;;) {
+    for (let pages = 1; ; pages++) {
       if (page.status !== "ok") return page;
       items.push(...page.items);
       const opened = await this.#opened(inbox, { ...page, items }, afterSeq);
-      // A page that ends inside a fragmented message: read on until it is whole.
-      if (!opened.waiting || !page.more || page.items.length === 0) return opened.result;
+      if (!page.more || page.items.length === 0) return opened.result;
+      // A page that ends inside a fragmented message: read on until it is whole. A shaping
+      // client also reads on while the relay holds more, in its next read slots (the wire
+      // looks the same whatever a slot reads): through an ingress a slot carries one item, and
+      // a reader that waited for the app's next poll would fall behind its contacts' drops.
+      const drain =
+        this.#shaper !== undefined && pages < SHAPED_READ_PAGES && items.length < maxItems;
+      if (!opened.waiting && !drain) return opened.result;
       page = await this.fetchItems(inbox, { ...options, afterSeq: page.lastSeq });
     }
   }

@@ -32,8 +32,8 @@ export type ShapingProfile =
  * the client's own loop: each contact's inbox then receives a deposit every 2 × contacts write
  * slots on average (one a second with one contact, in the named profiles). Messages to a
  * contact must come slower than that, or they queue. Through an ingress a read slot fetches one
- * item, so a reader keeps up only if it acknowledges on its own schedule (every few reads), not
- * after every read.
+ * item: a shaping reader's fetch reads on while items wait (RelayClient.fetch), and it keeps up
+ * only if it acknowledges on its own schedule (every few reads), not after every read.
  */
 export const DEFAULT_DROP_SHARE = 0.5;
 
