@@ -97,7 +97,17 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
     "bench",
   ],
   testkit: ["protocol", "relay", "client", "adapters/memory", "entry", "testkit"],
-  privacy: ["protocol", "relay", "client", "adapters/memory", "entry", "demo", "bench", "privacy"],
+  privacy: [
+    "protocol",
+    "relay",
+    "client",
+    "adapters/memory",
+    "entry",
+    "demo",
+    "bench",
+    "testkit",
+    "privacy",
+  ],
   // The tests reach every layer and the testkit, never into the bench.
   test: [
     "protocol",
