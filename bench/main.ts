@@ -8,8 +8,11 @@
  * group message against group size; then Workers (workers-bench.ts): deposits/s and CPU per
  * deposit of the relay inside workerd beside the Node relay. From one run; nothing here asserts,
  * it prints tables. --no-memory, --no-redis, --no-federation, --no-mls and --no-workers skip a
- * part; --only-mls and --only-workers run one part alone.
+ * part; --only-mls and --only-workers run one part alone. The memory part starts with HPKE
+ * opens of 4 KiB requests on both sets of primitives against a node:crypto floor
+ * (memory/hpke-open.ts); --json FILE writes the named figures (so far `hpke.open.4k`).
  */
+import { writeFile } from "node:fs/promises";
 import { exit } from "node:process";
 import { contactCard, createInbox, type Inbox } from "../src/client/inbox.js";
 import { RelayClient } from "../src/client/relay-client.js";
@@ -17,6 +20,8 @@ import { randomBytes } from "../src/protocol/bytes.js";
 import { openRequest, requestKeyId } from "../src/protocol/envelope.js";
 import { DEFAULT_RELAY_CONFIG } from "../src/relay/relay-config.js";
 import { bareOpener } from "./memory/bare-open.js";
+import { measureHpkeOpen } from "./memory/hpke-open.js";
+import { useNodeHpke } from "../src/adapters/node/node-hpke-primitives.js";
 import { parseBenchOptions, type BenchOptions } from "./common/bench-options.js";
 import { BENCH_ORIGIN, depositCounts, openBenchRelay } from "./memory/bench-relay.js";
 import { captureDeposits } from "./memory/captured-deposits.js";
@@ -40,6 +45,17 @@ interface Row {
   label: string;
   result: TimedRunResult;
 }
+
+/** A named figure of this run, as `--json` writes it (names stay stable across versions). */
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  floor?: number;
+  ratio?: number;
+}
+
+const figures: Figure[] = [];
 
 function percent(ratio: number): string {
   return `${formatNumber(ratio * 100, 0)} %`;
@@ -86,11 +102,16 @@ function printMemoryHeader(options: BenchOptions): void {
     `  load     ${MESSAGE_BYTES} B messages (1 KiB sealed envelopes) over ${options.inboxes}` +
       ` inboxes; ${options.seconds} s per row after ${options.warmupSeconds} s warm-up`,
   );
-  console.log("  suite    DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM (@hpke/core)");
+  console.log(
+    "  suite    DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM (@hpke/core on node:crypto" +
+      " primitives; the last row: stock @hpke/core on WebCrypto)",
+  );
   console.log("");
 }
 
 async function runMemoryBench(options: BenchOptions): Promise<void> {
+  // The relay and clients seal and open on node:crypto, as they do under `shroud serve`.
+  useNodeHpke();
   printMemoryHeader(options);
   const timing = {
     seconds: options.seconds,
@@ -162,7 +183,7 @@ async function runMemoryBench(options: BenchOptions): Promise<void> {
   const rawOpen = await timedRun((i) => openRequest(lookup, envelopeAt(i)), timing);
   rows.push({ label: "HPKE open: envelope.ts openRequest, 1 KiB", result: rawOpen });
   const bare = await timedRun((i) => bareOpen(envelopeAt(i)), timing);
-  rows.push({ label: "HPKE open: @hpke/core suite.open, 1 KiB", result: bare });
+  rows.push({ label: "HPKE open: stock @hpke/core suite.open, 1 KiB", result: bare });
 
   console.log(
     textTable(
@@ -205,7 +226,7 @@ async function runMemoryBench(options: BenchOptions): Promise<void> {
         ["relay.handleSealed deposits/s / openRequest opens/s", formatNumber(ratioDirect, 3)],
         ["RelayClient->app deposits/s / openRequest opens/s", formatNumber(ratioApp, 3)],
         [
-          "openRequest opens/s / bare @hpke/core opens/s",
+          "openRequest opens/s / stock @hpke/core opens/s",
           formatNumber(rawOpen.perSecond / bare.perSecond, 3),
         ],
       ],
@@ -222,6 +243,40 @@ async function runMemoryBench(options: BenchOptions): Promise<void> {
   );
 }
 
+/** HPKE open of 4 KiB requests on each set of primitives, against a node:crypto floor. */
+async function runHpkeOpenBench(options: BenchOptions): Promise<void> {
+  const { webCrypto, node, floor } = await measureHpkeOpen({
+    seconds: options.seconds,
+    warmupSeconds: options.warmupSeconds,
+    concurrency: options.concurrency,
+  });
+  const rows: Row[] = [
+    { label: "openRequest, WebCrypto primitives (Workers, browsers)", result: webCrypto },
+    { label: "openRequest, node:crypto primitives (Node entry points)", result: node },
+    { label: "floor: RFC 9180 open straight on node:crypto", result: floor },
+  ];
+  console.log("HPKE open of a 4 KiB request (DHKEM(X25519), HKDF-SHA256, AES-128-GCM)");
+  console.log(
+    textTable(
+      ["path", "in flight", "ops", "errors", "s", "ops/s", "p50 ms", "p99 ms"],
+      rows.map(rowCells),
+      ["left", "right", "right", "right", "right", "right", "right", "right"],
+    ),
+  );
+  const ratio = node.perSecond / floor.perSecond;
+  console.log(
+    `hpke.open.4k: ${formatNumber(node.perSecond)} opens/s, ${formatNumber(ratio, 2)} of the ` +
+      `floor; WebCrypto primitives ${formatNumber(webCrypto.perSecond / floor.perSecond, 2)}.`,
+  );
+  figures.push({
+    name: "hpke.open.4k",
+    value: Math.round(node.perSecond),
+    unit: "ops/s",
+    floor: Math.round(floor.perSecond),
+    ratio: Number(ratio.toFixed(3)),
+  });
+}
+
 function optionsOrExit(): BenchOptions {
   try {
     return parseBenchOptions();
@@ -234,6 +289,8 @@ function optionsOrExit(): BenchOptions {
 async function run(options: BenchOptions): Promise<void> {
   printEnvironment();
   if (options.memory) {
+    await runHpkeOpenBench(options);
+    console.log("");
     await runMemoryBench(options);
     console.log("");
   }
@@ -277,4 +334,9 @@ async function run(options: BenchOptions): Promise<void> {
   }
 }
 
-await run(optionsOrExit());
+const options = optionsOrExit();
+await run(options);
+if (options.json) {
+  await writeFile(options.json, JSON.stringify({ figures }, null, 2) + "\n");
+  console.log(`figures written to ${options.json}`);
+}

@@ -34,6 +34,8 @@ export interface BenchOptions {
   workersConnections: number;
   /** Run the Workers part (default true; --no-workers skips it, --only-workers runs it alone). */
   workers: boolean;
+  /** Where `--json FILE` writes the run's named figures (default: nowhere). */
+  json: string | undefined;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -53,6 +55,7 @@ const DEFAULTS: BenchOptions = {
   workersSeconds: 5,
   workersConnections: 50,
   workers: true,
+  json: undefined,
 };
 
 type NumericKey = {
@@ -96,7 +99,9 @@ export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
   " [--mls-seconds 3] [--workers-seconds 5] [--workers-connections 50] [--no-memory]" +
-  " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]\n" +
+  " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]" +
+  " [--json FILE]\n" +
+  "  --json FILE writes {figures: [{name, value, unit, floor?, ratio?}]} for the figures measured.\n" +
   "  The Redis and federation parts use REDIS_URL if set, else start redis-server on free" +
   " loopback ports.";
 
@@ -119,6 +124,13 @@ export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)
     const name = eq < 0 ? arg : arg.slice(0, eq);
     const flag = FLAGS[name];
     const text = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+    if (name === "--json") {
+      if (text === undefined || text.trim() === "") {
+        throw new RangeError(`--json needs a file name\n${USAGE}`);
+      }
+      options.json = text;
+      continue;
+    }
     const value = Number(text);
     if (
       !flag ||
