@@ -113,6 +113,17 @@ export class ChatClient {
     return new ChatClient(address, home, opened, inbox, link, world);
   }
 
+  /**
+   * Gives each peer a lane of drop cover (a no-op when the client does not shape): its inbox then
+   * gets deposits from this client at a rate fixed by the schedule, real or drop.
+   */
+  coverPeers(): void {
+    for (const peer of this.peers()) {
+      const card = this.world.cards.get(peer);
+      if (card) this.home.coverContact(card);
+    }
+  }
+
   /** Starts polling and the unprompted messages (which send only while world.sending). */
   start(): void {
     this.#polling = true;

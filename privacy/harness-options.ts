@@ -16,6 +16,8 @@ export interface HarnessOptions {
   scale: number;
   /** Most wall-clock minutes of messages per run before it is cut short. */
   maxMinutes: number;
+  /** Shaping clients give each of their peers a lane of drop cover (RelayClient.coverContact). */
+  lanes: boolean;
   json?: string;
   chart?: string;
 }
@@ -33,6 +35,7 @@ observer sees and runs a statistical disclosure attack on each view.
   --background N     background clients (default 8)
   --time-scale X     wall-clock seconds per nominal second (default 0.5)
   --max-minutes N    cut a run's messages short after N wall-clock minutes (default 20)
+  --lanes            shaping clients give each peer a lane of drop cover (default: none)
   --json FILE        write every figure of the run to FILE
   --chart FILE       write an SVG chart (partner rank against messages) to FILE
 `;
@@ -60,6 +63,7 @@ export function parseHarnessOptions(argv: readonly string[]): HarnessOptions {
     groupSizes: [3, 3, 3, 4, 4],
     scale: 0.5,
     maxMinutes: 20,
+    lanes: false,
   };
   let messagesGiven = false;
   let quick = false;
@@ -100,6 +104,9 @@ export function parseHarnessOptions(argv: readonly string[]): HarnessOptions {
         break;
       case "--max-minutes":
         options.maxMinutes = positive(flag, value(), false);
+        break;
+      case "--lanes":
+        options.lanes = true;
         break;
       case "--json":
         options.json = value();

@@ -79,6 +79,7 @@ async function run(options: HarnessOptions): Promise<void> {
               background: options.background,
               messages: options.messages,
               maxBusyMs,
+              lanes: options.lanes,
             },
             (line) => console.error(line),
           );
@@ -106,6 +107,7 @@ async function run(options: HarnessOptions): Promise<void> {
   console.log(
     `Partner linking by observer (${options.pairs} pairs among ${options.pairs * 2 + options.background} clients; ` +
       `groups ${options.groupSizes.join("+")}; time scale ${options.scale}; ` +
+      (options.lanes ? "lanes of drop cover to every peer; " : "") +
       `${((performance.now() - started) / 60_000).toFixed(1)} min; ` +
       `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after)`,
   );

@@ -21,6 +21,8 @@ export interface PairSetup {
   messages: number;
   /** Give up (and analyse what there is) after this many wall-clock milliseconds of messages. */
   maxBusyMs: number;
+  /** Every shaping client gives each of its peers a lane of drop cover, idle and busy. */
+  lanes: boolean;
 }
 
 /** Who is who in a run (the ground truth the attack is scored against). */
@@ -93,6 +95,7 @@ export async function runPairScenario(
     for (const address of background) {
       byAddress.get(address)!.peers = () => background.filter((x) => x !== address);
     }
+    if (setup.lanes) for (const client of clients) client.coverPeers();
     const cast: PairCast = {
       pairs,
       background,
