@@ -91,6 +91,7 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
     "relay",
     "client",
     "adapters/memory",
+    "adapters/node",
     "adapters/redis",
     "entry",
     "testkit",
