@@ -4,9 +4,7 @@
  * one of exactly the hash length, so the response layer uses this instead.
  */
 import { concat } from "./bytes.js";
-import { activeHpkePrimitives, KdfId, type HpkePrimitives } from "./hpke-suite.js";
-
-const HASH_LENGTH: Record<KdfId, number> = { [KdfId.HkdfSha256]: 32 };
+import { activeHpkePrimitives, KDF_HASH, type HpkePrimitives, type KdfId } from "./hpke-suite.js";
 
 /** HKDF-Extract(salt, ikm). */
 export function hkdfExtract(
@@ -26,7 +24,7 @@ export async function hkdfExpand(
   length: number,
   primitives: HpkePrimitives = activeHpkePrimitives(),
 ): Promise<Uint8Array> {
-  const hashLength = HASH_LENGTH[kdfId];
+  const hashLength = KDF_HASH[kdfId].length;
   if (length > 255 * hashLength) throw new RangeError("HKDF-Expand length too large");
   const out = new Uint8Array(length);
   let previous: Uint8Array = new Uint8Array(0);

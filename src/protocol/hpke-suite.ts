@@ -44,12 +44,13 @@ export interface HpkePrimitives {
   hmac(kdfId: KdfId, key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
 }
 
-const HMAC_HASH: Record<KdfId, { name: string; length: number }> = {
+/** The hash behind each KDF: its WebCrypto name and output length in bytes. */
+export const KDF_HASH: Record<KdfId, { name: string; length: number }> = {
   [KdfId.HkdfSha256]: { name: "SHA-256", length: 32 },
 };
 
 async function webCryptoHmac(kdfId: KdfId, key: Uint8Array, data: Uint8Array) {
-  const hash = HMAC_HASH[kdfId];
+  const hash = KDF_HASH[kdfId];
   // HMAC treats an empty key like a block of zeros; WebCrypto refuses empty keys.
   const keyBytes = key.length === 0 ? new Uint8Array(hash.length) : new Uint8Array(key);
   const cryptoKey = await crypto.subtle.importKey(

@@ -10,6 +10,7 @@ import {
   type CipherGCMTypes,
 } from "node:crypto";
 import type { AeadEncryptionContext, AeadInterface } from "@hpke/core";
+import { bytesOf, ownArrayBuffer } from "./byte-views.js";
 
 const TAG_SIZE = 16;
 
@@ -29,22 +30,6 @@ function decipherFor(name: Cipher, key: Uint8Array, iv: Uint8Array) {
     : createDecipheriv(name, key, iv, options);
 }
 
-function bytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  return ArrayBuffer.isView(data)
-    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    : new Uint8Array(data);
-}
-
-function arrayBuffer(...parts: Uint8Array[]): ArrayBuffer {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out.buffer;
-}
-
 class NodeAeadContext implements AeadEncryptionContext {
   readonly #cipher: Cipher;
   readonly #key: Uint8Array;
@@ -59,11 +44,11 @@ class NodeAeadContext implements AeadEncryptionContext {
     data: ArrayBufferLike | ArrayBufferView,
     aad: ArrayBufferLike | ArrayBufferView,
   ): Promise<ArrayBuffer> {
-    const cipher = cipherFor(this.#cipher, this.#key, bytes(iv));
-    cipher.setAAD(bytes(aad), { plaintextLength: bytes(data).length });
-    const body = cipher.update(bytes(data));
+    const cipher = cipherFor(this.#cipher, this.#key, bytesOf(iv));
+    cipher.setAAD(bytesOf(aad), { plaintextLength: bytesOf(data).length });
+    const body = cipher.update(bytesOf(data));
     const final = cipher.final();
-    return Promise.resolve(arrayBuffer(body, final, cipher.getAuthTag()));
+    return Promise.resolve(ownArrayBuffer(body, final, cipher.getAuthTag()));
   }
 
   open(
@@ -71,15 +56,15 @@ class NodeAeadContext implements AeadEncryptionContext {
     data: ArrayBufferLike | ArrayBufferView,
     aad: ArrayBufferLike | ArrayBufferView,
   ): Promise<ArrayBuffer> {
-    const sealed = bytes(data);
+    const sealed = bytesOf(data);
     if (sealed.length < TAG_SIZE) return Promise.reject(new Error("ciphertext too short"));
     const body = sealed.subarray(0, sealed.length - TAG_SIZE);
     try {
-      const decipher = decipherFor(this.#cipher, this.#key, bytes(iv));
+      const decipher = decipherFor(this.#cipher, this.#key, bytesOf(iv));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-      decipher.setAAD(bytes(aad), { plaintextLength: body.length });
+      decipher.setAAD(bytesOf(aad), { plaintextLength: body.length });
       const plain = decipher.update(body);
-      return Promise.resolve(arrayBuffer(plain, decipher.final()));
+      return Promise.resolve(ownArrayBuffer(plain, decipher.final()));
     } catch (cause) {
       // node:crypto says "Unsupported state or unable to authenticate data": keep it opaque.
       return Promise.reject(new Error("open failed", { cause }));
@@ -100,7 +85,7 @@ export class NodeAes128Gcm implements AeadInterface {
   readonly tagSize = TAG_SIZE;
 
   createEncryptionContext(key: ArrayBufferLike | ArrayBufferView): AeadEncryptionContext {
-    return new NodeAeadContext("aes-128-gcm", bytes(key));
+    return new NodeAeadContext("aes-128-gcm", bytesOf(key));
   }
 }
 
@@ -112,6 +97,6 @@ export class NodeChacha20Poly1305 implements AeadInterface {
   readonly tagSize = TAG_SIZE;
 
   createEncryptionContext(key: ArrayBufferLike | ArrayBufferView): AeadEncryptionContext {
-    return new NodeAeadContext("chacha20-poly1305", bytes(key));
+    return new NodeAeadContext("chacha20-poly1305", bytesOf(key));
   }
 }

@@ -5,21 +5,10 @@
  */
 import { createHmac } from "node:crypto";
 import type { KdfInterface } from "@hpke/core";
+import { bytesOf, ownArrayBuffer } from "./byte-views.js";
 
 const HASH_SIZE = 32;
 const HPKE_V1 = new TextEncoder().encode("HPKE-v1");
-
-function bytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  return ArrayBuffer.isView(data)
-    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    : new Uint8Array(data);
-}
-
-function arrayBuffer(data: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(data.byteLength);
-  new Uint8Array(out).set(data);
-  return out;
-}
 
 /** HMAC-SHA256; an empty key is what HMAC pads it to anyway (a block of zeros). */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
@@ -83,7 +72,7 @@ export class NodeHkdfSha256 implements KdfInterface {
     salt: ArrayBufferLike | ArrayBufferView,
     ikm: ArrayBufferLike | ArrayBufferView,
   ): Promise<ArrayBuffer> {
-    return Promise.resolve(arrayBuffer(hmacSha256(bytes(salt), bytes(ikm))));
+    return Promise.resolve(ownArrayBuffer(hmacSha256(bytesOf(salt), bytesOf(ikm))));
   }
 
   expand(
@@ -91,7 +80,7 @@ export class NodeHkdfSha256 implements KdfInterface {
     info: ArrayBufferLike | ArrayBufferView,
     len: number,
   ): Promise<ArrayBuffer> {
-    return Promise.resolve(arrayBuffer(expand(bytes(prk), bytes(info), len)));
+    return Promise.resolve(ownArrayBuffer(expand(bytesOf(prk), bytesOf(info), len)));
   }
 
   extractAndExpand(
@@ -100,8 +89,8 @@ export class NodeHkdfSha256 implements KdfInterface {
     info: ArrayBufferLike | ArrayBufferView,
     len: number,
   ): Promise<ArrayBuffer> {
-    const prk = hmacSha256(bytes(salt), bytes(ikm));
-    return Promise.resolve(arrayBuffer(expand(prk, bytes(info), len)));
+    const prk = hmacSha256(bytesOf(salt), bytesOf(ikm));
+    return Promise.resolve(ownArrayBuffer(expand(prk, bytesOf(info), len)));
   }
 
   labeledExtract(

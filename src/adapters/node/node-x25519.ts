@@ -17,21 +17,12 @@ import {
 } from "node:crypto";
 import type { DhkemPrimitives } from "@hpke/common";
 import type { KdfInterface } from "@hpke/core";
+import { bytesOf, ownArrayBuffer } from "./byte-views.js";
 
 const KEY_SIZE = 32;
 const LABEL_DKP_PRK = new TextEncoder().encode("dkp_prk");
 const LABEL_SK = new TextEncoder().encode("sk");
 const ALGORITHM: KeyAlgorithm = { name: "X25519" };
-
-function bytes(data: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  return ArrayBuffer.isView(data)
-    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    : new Uint8Array(data);
-}
-
-function arrayBuffer(data: Uint8Array): ArrayBuffer {
-  return Uint8Array.from(data).buffer;
-}
 
 function b64url(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64url");
@@ -139,19 +130,19 @@ export class NodeX25519 implements DhkemPrimitives {
   }
 
   serializePublicKey(key: CryptoKey): Promise<ArrayBuffer> {
-    return Promise.resolve(arrayBuffer(asX25519(key).raw));
+    return Promise.resolve(ownArrayBuffer(asX25519(key).raw));
   }
 
   deserializePublicKey(key: ArrayBufferLike | ArrayBufferView): Promise<CryptoKey> {
-    return Promise.resolve(this.#import(bytes(key), true));
+    return Promise.resolve(this.#import(bytesOf(key), true));
   }
 
   serializePrivateKey(key: CryptoKey): Promise<ArrayBuffer> {
-    return Promise.resolve(arrayBuffer(asX25519(key).raw));
+    return Promise.resolve(ownArrayBuffer(asX25519(key).raw));
   }
 
   deserializePrivateKey(key: ArrayBufferLike | ArrayBufferView): Promise<CryptoKey> {
-    return Promise.resolve(this.#import(bytes(key), false));
+    return Promise.resolve(this.#import(bytesOf(key), false));
   }
 
   importKey(
@@ -179,7 +170,7 @@ export class NodeX25519 implements DhkemPrimitives {
   }
 
   async deriveKeyPair(ikm: ArrayBufferLike | ArrayBufferView): Promise<CryptoKeyPair> {
-    const prk = await this.#kdf.labeledExtract(new ArrayBuffer(0), LABEL_DKP_PRK, bytes(ikm));
+    const prk = await this.#kdf.labeledExtract(new ArrayBuffer(0), LABEL_DKP_PRK, bytesOf(ikm));
     const sk = await this.#kdf.labeledExpand(prk, LABEL_SK, new Uint8Array(0), KEY_SIZE);
     const privateKey = new X25519Key("private", new Uint8Array(sk));
     return { privateKey, publicKey: privateKey.publicKey() };
@@ -195,7 +186,7 @@ export class NodeX25519 implements DhkemPrimitives {
 
   dh(sk: CryptoKey, pk: CryptoKey): Promise<ArrayBuffer> {
     try {
-      return Promise.resolve(arrayBuffer(dh(asX25519(sk).object, asX25519(pk).object)));
+      return Promise.resolve(ownArrayBuffer(dh(asX25519(sk).object, asX25519(pk).object)));
     } catch (cause) {
       return Promise.reject(cause instanceof Error ? cause : new Error(String(cause)));
     }
