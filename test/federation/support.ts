@@ -307,9 +307,24 @@ export function containsAny(haystack: Buffer, needles: readonly Buffer[]): boole
 
 const DEFAULT_PADDING = new PaddingPolicy();
 
+/**
+ * Whether a fetch failed on a pooled keep-alive socket the server had already closed: a relay
+ * in this process shares the global fetch's pool, and a relay restarted on the same port leaves
+ * such a socket behind until the client side notices.
+ */
+function staleSocket(error: unknown): boolean {
+  const cause =
+    error instanceof TypeError ? (error.cause as { code?: string } | undefined) : undefined;
+  return cause?.code === "UND_ERR_SOCKET";
+}
+
 /** Fetches and verifies a relay's descriptor directly (the test process is no client here). */
 export async function descriptorOf(url: string): Promise<Descriptor> {
-  const response = await fetch(new URL("/.well-known/shroud", url));
+  const target = new URL("/.well-known/shroud", url);
+  const response = await fetch(target).catch((error: unknown) => {
+    if (staleSocket(error)) return fetch(target);
+    throw error;
+  });
   return verifyDescriptor(new Uint8Array(await response.arrayBuffer()), {
     origin: url,
     now: Date.now(),
