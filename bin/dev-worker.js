@@ -36,10 +36,37 @@ try {
   }
 }
 
+// The relay signs its own origin into its descriptor, and wrangler.toml names port 8788. With
+// another --port (given after `--`, or as `npm run dev:worker --port N`, which npm turns into
+// npm_config_port), the origin must follow, or clients read a descriptor for the wrong URL.
+// npm 11 reads `--port 9000` before `--` as a flag of its own: npm_config_port is "true" and
+// "9000" arrives as the first argument.
+const args = process.argv.slice(2);
+const portAt = args.findIndex((arg) => arg === "--port" || arg.startsWith("--port="));
+let port;
+if (portAt >= 0) {
+  port = args[portAt].startsWith("--port=") ? args[portAt].slice(7) : args[portAt + 1];
+} else if (process.env.npm_config_port === "true" && /^\d+$/.test(args[0] ?? "")) {
+  port = args.shift();
+} else {
+  port = process.env.npm_config_port;
+}
+const extra = [];
+if (port !== undefined && port !== "") {
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+    console.error(`dev-worker: --port must be a port number, got "${port}"`);
+    process.exit(2);
+  }
+  if (portAt < 0) extra.push("--port", port);
+  if (!args.some((arg) => arg.includes("SHROUD_ORIGIN"))) {
+    extra.push("--var", `SHROUD_ORIGIN:http://127.0.0.1:${port}`);
+  }
+}
+
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 const child = spawn(
   wrangler,
-  ["dev", "--local", "--show-interactive-dev-session=false", ...process.argv.slice(2)],
+  ["dev", "--local", "--show-interactive-dev-session=false", ...args, ...extra],
   {
     cwd: root,
     stdio: "inherit",

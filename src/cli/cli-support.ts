@@ -4,7 +4,7 @@
  */
 import { decodeMasterKey } from "../relay/key-ring-seal.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
-import { chmod, readFile, unlink, writeFile } from "node:fs/promises";
+import { chmod, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ShroudError } from "../protocol/errors.js";
 
@@ -140,8 +140,13 @@ export function originArgument(text: string, name: string): string {
     url.hash !== ""
   ) {
     const got = JSON.stringify(text);
+    // "127.0.0.1:8787" parses as no URL at all and "localhost:8787" as scheme "localhost:";
+    // both are a host and port missing their scheme, so say what to type.
+    const bare =
+      /^[A-Za-z0-9.-]+(:\d+)?$/.test(text.trim()) || /^\[[0-9a-fA-F:]+\](:\d+)?$/.test(text.trim());
+    const hint = bare ? `; did you mean "http://${text.trim()}"?` : "";
     throw new UsageError(
-      `${name} must be an http or https origin like https://relay.example, got ${got}`,
+      `${name} must be an http or https origin like https://relay.example, got ${got}${hint}`,
     );
   }
   return url.origin;
@@ -178,6 +183,23 @@ function describeFsError(error: unknown): string {
     default:
       return error.code ?? "error";
   }
+}
+
+/**
+ * Warns on stderr when a file holding a private key can be read by other users (any group or
+ * other bit set): the CLI writes such files 0600, so a wider mode means someone copied or
+ * created it by hand, and it is worth a line before the key is used.
+ */
+export async function warnIfShared(path: string, what: string, io: CliIo): Promise<void> {
+  if (process.platform === "win32") return;
+  const mode = (await stat(path).catch(() => undefined))?.mode;
+  if (mode === undefined || (mode & 0o077) === 0) return;
+  const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  await line(
+    io.stderr,
+    `shroud: warning: ${what} ${path} is readable by other users (mode ${octal}); ` +
+      `it holds a private key: chmod 600 ${path}`,
+  );
 }
 
 /** Reads a UTF-8 file; a missing or unreadable file is a CliError naming the path. */

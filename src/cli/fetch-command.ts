@@ -14,6 +14,7 @@ import {
   parseOptions,
   readTextFile,
   required,
+  warnIfShared,
   write,
   writeNewFile,
   type CliIo,
@@ -88,7 +89,9 @@ export async function fetchCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, FETCH_USAGE);
     return 0;
   }
-  const inbox = await loadInbox(required(values.inbox, "--inbox FILE", "fetch"));
+  const inboxPath = required(values.inbox, "--inbox FILE", "fetch");
+  const inbox = await loadInbox(inboxPath);
+  await warnIfShared(inboxPath, "inbox file", io);
   const via = viaOption(values.via);
   const outDir = values.out;
   if (outDir !== undefined) {

@@ -7,6 +7,7 @@ import { ShapingProfiles } from "../client/shaping-profile.js";
 import {
   CliError,
   line,
+  originArgument,
   parseOptions,
   removeQuietly,
   required,
@@ -50,7 +51,7 @@ export async function inboxCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, INBOX_USAGE);
     return 0;
   }
-  const relay = required(values.relay, "--relay URL", "inbox create");
+  const relay = originArgument(required(values.relay, "--relay URL", "inbox create"), "--relay");
   const out = required(values.out, "--out FILE", "inbox create");
   const cardPath = values.card;
   if (cardPath !== undefined && resolve(cardPath) === resolve(out)) {

@@ -2,6 +2,7 @@
  * `shroud send`: seal a message to a contact card's inbox and deposit it, directly or (--via)
  * forwarded by an ingress relay in its next federation batch.
  */
+import { stat } from "node:fs/promises";
 import { cardFromJson, type ContactCard } from "../client/inbox.js";
 import { ShroudError } from "../protocol/errors.js";
 import {
@@ -47,14 +48,22 @@ export async function sendCommand(args: string[], io: CliIo): Promise<number> {
   const cardPath = required(values.card, "--card FILE", "send");
   const viaOrigin = viaOption(values.via);
   const card = await loadCard(cardPath);
+  const { client, via } = await connectRelay(io, card.relay, card.relaySigningKey, viaOrigin);
   let message: Uint8Array;
   if (values.file !== undefined) {
+    // Before reading it all: a file over the limit costs no memory and says the limit.
+    const size = (await stat(values.file).catch(() => undefined))?.size;
+    if (size !== undefined && size > client.maxMessageBytes) {
+      throw new CliError(
+        `message file ${values.file} has ${size} bytes; a message may have at most ` +
+          `${client.maxMessageBytes} bytes`,
+      );
+    }
     message = await readBytesFile(values.file, "message file");
   } else {
     if (io.stdin.isTTY) await line(io.stderr, "reading the message from stdin (end with Ctrl-D)");
     message = await readAll(io.stdin);
   }
-  const { client, via } = await connectRelay(io, card.relay, card.relaySigningKey, viaOrigin);
   const result = await client.deposit(card, message);
   if (result.status === "forwarded" && via !== undefined) {
     // Held by the ingress relay; it reaches the inbox's relay in the ingress's next batch.

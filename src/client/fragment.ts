@@ -75,6 +75,16 @@ export function decodeFragment(bytes: Uint8Array): Fragment {
 }
 
 /**
+ * The longest message that goes in at most MAX_FRAGMENTS deposits of `capacity` bytes each.
+ *
+ * @example
+ * maxMessageLength(1000) // 1024 * (1000 - FRAGMENT_OVERHEAD)
+ */
+export function maxMessageLength(capacity: number): number {
+  return Math.max(capacity, MAX_FRAGMENTS * (capacity - FRAGMENT_OVERHEAD));
+}
+
+/**
  * Splits `message` into encoded fragments of at most `capacity` bytes each, or returns undefined
  * when the message fits one deposit whole. TooLargeError when it would need more than
  * MAX_FRAGMENTS.
@@ -88,7 +98,11 @@ export function splitMessage(message: Uint8Array, capacity: number): Uint8Array[
   if (chunkLength < 1) throw new RangeError(`a ${capacity}-byte deposit cannot carry fragments`);
   const count = Math.ceil(message.length / chunkLength);
   if (count > MAX_FRAGMENTS) {
-    throw new TooLargeError(`a message needs ${count} fragments; at most ${MAX_FRAGMENTS}`);
+    // Say the limit in bytes: that is what a sender can act on, not the fragment count.
+    throw new TooLargeError(
+      `a ${message.length}-byte message is too large: at most ${maxMessageLength(capacity)} ` +
+        `bytes (${MAX_FRAGMENTS} fragments of ${chunkLength})`,
+    );
   }
   const messageId = randomBytes(FRAGMENT_ID_LENGTH);
   return Array.from({ length: count }, (_, index) =>

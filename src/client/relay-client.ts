@@ -32,6 +32,7 @@ import { RelayStatus, relayStatusName } from "../protocol/relay-status.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
 import { contactCard, createInbox, type ContactCard, type Inbox } from "./inbox.js";
 import {
+  maxMessageLength,
   partDepositId,
   reassemble,
   splitMessage,
@@ -93,7 +94,9 @@ const PROXY_ANSWER_OVERHEAD =
 /** The bucket of a peer_descriptor answer at least: a signed descriptor with its key configs. */
 const DESCRIPTOR_BUCKET = 4096;
 
+/** The name of a status a relay can answer inside a sealed response, e.g. `"quota"`. */
 export type StatusName = keyof typeof RelayStatus;
+/** A status other than success: what a typed result carries when the relay refused. */
 export type FailureName = Exclude<StatusName, "ok" | "accepted">;
 
 /**
@@ -105,6 +108,7 @@ export type FailureName = Exclude<StatusName, "ok" | "accepted">;
 export type DepositResult =
   { status: "accepted"; duplicate: boolean } | { status: "forwarded" } | { status: FailureName };
 
+/** A message read from an inbox, opened: its sequence number there and its bytes. */
 export interface InboxMessage {
   seq: number;
   payload: Uint8Array;
@@ -122,6 +126,7 @@ export interface ReadCapability {
   writeTokenHash: Uint8Array;
 }
 
+/** Options of one deposit. */
 export interface DepositOptions {
   /** Pass the same id when retrying so the relay delivers the message once. */
   messageId?: Uint8Array;
@@ -131,6 +136,7 @@ export interface DepositOptions {
 export type ItemsResult =
   { status: "ok"; items: InboxMessage[]; lastSeq: number; more: boolean } | { status: FailureName };
 
+/** What `fetch` and `fetchAll` return: the inbox's messages, opened, or why not. */
 export type FetchResult =
   | {
       status: "ok";
@@ -143,8 +149,10 @@ export type FetchResult =
     }
   | { status: FailureName };
 
+/** What `ack` returns: how many items the relay deleted, or why not. */
 export type AckResult = { status: "ok"; removed: number } | { status: FailureName };
 
+/** How a client talks to its relay: its HTTP, pin, buckets, clock and traffic shaping. */
 export interface RelayClientOptions {
   /** fetch implementation (default: global fetch). */
   fetch?: typeof fetch;
@@ -432,10 +440,12 @@ export class RelayClient {
     throw new TransportError(`ingress relay answered ${relayStatusName(response.status)}`);
   }
 
+  /** The relay's verified descriptor: origin, signing key, HPKE keys, buckets, round length. */
   get descriptor(): Descriptor {
     return this.#descriptor;
   }
 
+  /** The relay's buckets, from its descriptor. */
   get padding(): PaddingPolicy {
     return this.#padding;
   }
@@ -524,6 +534,11 @@ export class RelayClient {
   partCapacity(sealOverhead: number): number {
     const bucket = this.#shaper ? this.#options.minBucket! : this.#padding.largest;
     return this.#padding.capacity(bucket, DEPOSIT_OVERHEAD + sealOverhead);
+  }
+
+  /** The longest message deposit() takes from this client: its fragments' limit in bytes. */
+  get maxMessageBytes(): number {
+    return maxMessageLength(this.partCapacity(PAYLOAD_SEAL_OVERHEAD));
   }
 
   /**

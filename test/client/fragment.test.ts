@@ -6,6 +6,7 @@ import {
   decodeFragment,
   encodeFragment,
   fragmentCodec,
+  FRAGMENT_OVERHEAD,
   giveUpWindow,
   MAX_FRAGMENTS,
   reassemble,
@@ -60,10 +61,12 @@ describe("splitMessage", () => {
     expect(concat(...fragments.map((f) => f.chunk))).toEqual(message);
   });
 
-  it("refuses a message that needs too many fragments", () => {
-    expect(thrown(() => splitMessage(new Uint8Array(MAX_FRAGMENTS * 100), 100))).toBeInstanceOf(
-      TooLargeError,
-    );
+  it("refuses a message that needs too many fragments, saying the limit in bytes", () => {
+    const chunk = 100 - FRAGMENT_OVERHEAD;
+    expect(splitMessage(new Uint8Array(MAX_FRAGMENTS * chunk), 100)).toHaveLength(MAX_FRAGMENTS);
+    const error = thrown(() => splitMessage(new Uint8Array(MAX_FRAGMENTS * chunk + 1), 100));
+    expect(error).toBeInstanceOf(TooLargeError);
+    expect((error as Error).message).toContain(`at most ${MAX_FRAGMENTS * chunk} bytes`);
   });
 });
 

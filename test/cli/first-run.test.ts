@@ -1,0 +1,115 @@
+/**
+ * What a new user runs into first, each answered by one line that says what to do: the CLI in
+ * a clone where `npm ci` has not run, a relay URL without its scheme, a message over the size
+ * limit, and an inbox file other users can read.
+ */
+import { chmod, cp, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  expectOneErrorLine,
+  freePort,
+  killAll,
+  requireBuild,
+  root,
+  run,
+  serve,
+  type Served,
+} from "./support.js";
+
+describe("first run", () => {
+  let dir: string;
+  let relay: Served;
+
+  beforeAll(async () => {
+    requireBuild();
+    dir = await mkdtemp(join(tmpdir(), "shroud-first-run-"));
+    const port = await freePort();
+    relay = await serve(["--port", String(port), "--round-ms", "0", "--data", join(dir, "data")]);
+  }, 60_000);
+
+  afterAll(async () => {
+    killAll();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("bin/shroud.js before npm ci says to run it, without a stack", async () => {
+    const clone = join(dir, "clone");
+    await cp(join(root, "bin"), join(clone, "bin"), { recursive: true });
+    await cp(join(root, "package.json"), join(clone, "package.json"));
+    const result = await promisify(execFile)(process.execPath, [
+      join(clone, "bin", "shroud.js"),
+      "demo",
+    ]).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(/^shroud: not installed yet: run `npm ci` in .*clone/),
+    ]);
+  });
+
+  it("a relay given as host:port gets the URL to type", async () => {
+    const port = new URL(relay.url).port;
+    const result = await run([
+      "inbox",
+      "create",
+      "--relay",
+      `127.0.0.1:${port}`,
+      "--out",
+      join(dir, "x.json"),
+    ]);
+    expectOneErrorLine(result, 2, new RegExp(`did you mean "http://127\\.0\\.0\\.1:${port}"\\?`));
+    const named = await run(["inbox", "create", "--relay", "localhost:1", "--out", "y.json"]);
+    expectOneErrorLine(named, 2, /did you mean "http:\/\/localhost:1"\?/);
+  });
+
+  it(
+    "a file over the size limit is refused with the limit in bytes",
+    { timeout: 60_000 },
+    async () => {
+      const inbox = join(dir, "big-inbox.json");
+      const card = join(dir, "big-card.json");
+      const created = await run([
+        "inbox",
+        "create",
+        "--relay",
+        relay.url,
+        "--out",
+        inbox,
+        "--card",
+        card,
+      ]);
+      expect(created.code).toBe(0);
+      // A sparse file: its size is all that matters, and the CLI refuses it before reading it.
+      const big = join(dir, "big.bin");
+      await writeFile(big, "");
+      await truncate(big, 2 ** 31);
+      const sent = await run(["send", "--card", card, "--file", big]);
+      expectOneErrorLine(
+        sent,
+        1,
+        /big\.bin has 2147483648 bytes; a message may have at most \d+ bytes$/,
+      );
+    },
+  );
+
+  it("an inbox file readable by other users gets a warning, and still works", async () => {
+    const inbox = join(dir, "inbox.json");
+    const created = await run(["inbox", "create", "--relay", relay.url, "--out", inbox]);
+    expect(created.code).toBe(0);
+    const quiet = await run(["fetch", "--inbox", inbox]);
+    expect(quiet.stderr).toBe("0 messages\n");
+    await chmod(inbox, 0o644);
+    const warned = await run(["fetch", "--inbox", inbox]);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toBe(
+      `shroud: warning: inbox file ${inbox} is readable by other users (mode 0644); ` +
+        `it holds a private key: chmod 600 ${inbox}\n0 messages\n`,
+    );
+  });
+});
