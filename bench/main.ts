@@ -10,7 +10,9 @@
  * it prints tables. --no-memory, --no-redis, --no-federation, --no-mls and --no-workers skip a
  * part; --only-mls and --only-workers run one part alone. The memory part starts with HPKE
  * opens of 4 KiB requests on both sets of primitives against a node:crypto floor
- * (memory/hpke-open.ts); --json FILE writes the named figures (so far `hpke.open.4k`).
+ * (memory/hpke-open.ts). After it, the stores part (sqlite/store-bench.ts; --no-stores skips it)
+ * runs deposits and a round close through the ports of the in-memory, SQLite and Redis stores
+ * side by side. --json FILE writes the named figures (so far `hpke.open.4k`).
  */
 import { writeFile } from "node:fs/promises";
 import { exit } from "node:process";
@@ -29,6 +31,7 @@ import { environment } from "./common/environment.js";
 import { runFederationBench } from "./federation/federation-bench.js";
 import { runMlsBench } from "./mls/mls-bench.js";
 import { runRedisBench } from "./redis/redis-bench.js";
+import { runStoreBench } from "./sqlite/store-bench.js";
 import { formatNumber, textTable } from "./common/text-table.js";
 import { timedRun, type TimedRunResult } from "./common/timed-run.js";
 import { runWorkersBench } from "./workers/workers-bench.js";
@@ -292,6 +295,17 @@ async function run(options: BenchOptions): Promise<void> {
     await runHpkeOpenBench(options);
     console.log("");
     await runMemoryBench(options);
+    console.log("");
+  }
+  if (options.stores) {
+    try {
+      await runStoreBench(options);
+    } catch (error) {
+      console.error(
+        `Stores part failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      process.exitCode = 1;
+    }
     console.log("");
   }
   if (options.redis) {

@@ -16,6 +16,8 @@ import {
   type IngressLimits,
 } from "./adapters/node/ingress-limits.js";
 import { redisPorts, type RedisPortsOptions } from "./adapters/redis/redis-ports.js";
+import { adoptKeyRing } from "./adapters/sqlite/adopt-key-ring.js";
+import { sqlitePorts } from "./adapters/sqlite/sqlite-ports.js";
 import { createRelayApp } from "./relay/app.js";
 import { MetricName } from "./relay/ports/metrics.js";
 import type { KeyStore } from "./relay/ports/key-store.js";
@@ -26,6 +28,7 @@ import { Relay, type RelayPorts } from "./relay/relay.js";
 // importing this entry point is what selects it, before any key exists.
 useNodeHpke();
 
+/** How startNodeRelay binds, where it keeps its state and what it caps. */
 export interface NodeRelayOptions {
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
@@ -33,13 +36,22 @@ export interface NodeRelayOptions {
   port?: number;
   /** Public origin; default http://HOST:PORT as bound. */
   origin?: string;
-  /** Directory for keys (default ./.shroud). Ignored when `keys` is given. */
+  /**
+   * The data directory (default ./.shroud): the SQLite store's file (`shroud.db`), or on the
+   * memory store the key file (`keys.json`, unless `keys` is given).
+   */
   dataDir?: string;
-  /** Key store to use instead of the data directory. */
+  /** The memory store's key store, instead of the data directory's key file. */
   keys?: KeyStore;
+  /**
+   * The embedded store when neither `ports` nor `redis` is given: "memory" (default; inboxes
+   * and rounds in this process, lost on exit) or "sqlite" (everything in DIR/shroud.db, kept
+   * across restarts, the HPKE keys included).
+   */
+  embedded?: "memory" | "sqlite";
   /** Relay settings other than the origin. */
   config?: Omit<RelayConfigInput, "origin">;
-  /** Ports to run on; default: the embedded memory backend (or Redis, with `redis`). */
+  /** Ports to run on; default: the embedded store (`embedded`), or Redis with `redis`. */
   ports?: RelayPorts;
   /** Run on Redis (ioredis + BullMQ) instead of the embedded store; keys then live in Redis. */
   redis?: RedisPortsOptions;
@@ -58,22 +70,24 @@ export interface NodeRelayOptions {
  * in an out-of-memory process.
  */
 export interface StoreLimits {
-  /** Most inboxes (embedded store: default 250,000; Redis: default 1,000,000). */
+  /** Most inboxes (embedded stores: default 250,000; Redis: default 1,000,000). */
   maxInboxes?: number;
-  /** Embedded store only: most bytes of stored items (default 512 MiB). */
+  /** Embedded stores only: most bytes of stored items (default 512 MiB). */
   maxStoreBytes?: number;
-  /** Embedded store only: most bytes of items waiting in rounds (default 256 MiB). */
+  /** Embedded stores only: most bytes of items waiting in rounds (default 256 MiB). */
   maxPendingBytes?: number;
-  /** Embedded store only: most replay records (default 1,000,000; then new requests get 503). */
+  /** Embedded stores only: most replay records (default 1,000,000; then new requests get 503). */
   maxReplayRecords?: number;
 }
 
 /** The embedded store's default cap on bytes waiting in rounds (the others live with each store). */
 export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
+/** A relay serving over HTTP: the relay, the URL it answers on, and how to stop it. */
 export interface RunningRelay {
   relay: Relay;
   url: string;
+  /** Stops accepting, lets the relay finish its open round, closes connections and the store. */
   close(): Promise<void>;
 }
 
@@ -126,33 +140,58 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
           ...(store.maxInboxes === undefined ? {} : { maxInboxes: store.maxInboxes }),
         })
       : undefined;
+  const caps = {
+    inboxes: {
+      ...(store.maxInboxes === undefined ? {} : { maxInboxes: store.maxInboxes }),
+      ...(store.maxStoreBytes === undefined ? {} : { maxBytes: store.maxStoreBytes }),
+    },
+    pool: { maxPendingBytes: store.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES },
+    ...(store.maxReplayRecords === undefined
+      ? {}
+      : { replay: { maxRecords: store.maxReplayRecords } }),
+  };
+  const dataDir = options.dataDir ?? ".shroud";
+  const sqlite =
+    !options.ports && !redis && options.embedded === "sqlite"
+      ? sqlitePorts({ dataDir, ...caps })
+      : undefined;
   const ports =
     options.ports ??
     redis ??
-    memoryPorts({
-      keys: options.keys ?? new FileKeyStore(options.dataDir ?? ".shroud"),
-      inboxes: {
-        ...(store.maxInboxes === undefined ? {} : { maxInboxes: store.maxInboxes }),
-        ...(store.maxStoreBytes === undefined ? {} : { maxBytes: store.maxStoreBytes }),
-      },
-      pool: { maxPendingBytes: store.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES },
-      ...(store.maxReplayRecords === undefined
-        ? {}
-        : { replay: { maxRecords: store.maxReplayRecords } }),
-    });
+    sqlite ??
+    memoryPorts({ keys: options.keys ?? new FileKeyStore(dataDir), ...caps });
+  const closeStore = async () => {
+    await redis?.close();
+    await sqlite?.close();
+  };
+  try {
+    // A data directory the in-memory store used keeps its identity on the SQLite store.
+    if (sqlite) await adoptKeyRing(sqlite.keys, new FileKeyStore(dataDir), sqlite.clock.now());
+  } catch (error) {
+    await sqlite?.close();
+    throw error;
+  }
   // The origin is part of the signed descriptor, so the port must be known before the relay
   // opens: bind first with a placeholder app, then swap in the real one.
   const serving: { handler: Handler; relay?: Relay } = {
     handler: () => new Response("starting", { status: 503 }),
   };
   const limits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
-  const { server, guard, port } = await listen(
-    () => serving.handler,
-    () => serving.relay?.ports.metrics.count(MetricName.envelopeErrors, { status: "429" }),
-    host,
-    options.port ?? 8787,
-    limits,
-  );
+  let bound: Awaited<ReturnType<typeof listen>>;
+  try {
+    bound = await listen(
+      () => serving.handler,
+      () => serving.relay?.ports.metrics.count(MetricName.envelopeErrors, { status: "429" }),
+      host,
+      options.port ?? 8787,
+      limits,
+    );
+  } catch (error) {
+    // The file's handle goes; a Redis client is left to the caller's exit, as before.
+    await sqlite?.close();
+    throw error;
+  }
+  const { server, guard, port } = bound;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const url = `http://${urlHost}:${port}`;
   let relay: Relay;
@@ -164,7 +203,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   } catch (error) {
     guard.close();
     server.close();
-    await redis?.close();
+    await closeStore();
     throw error;
   }
   // A proxied request leaves its client's connection idle until the next hop answers, after
@@ -175,19 +214,22 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   serving.handler = createRelayApp(relay).fetch;
   serving.relay = relay;
   await relay.start();
+  // Idempotent: a second close (a test's finally, a second signal) waits for the first.
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    // Stop accepting first; a peer's keep-alive connection would hold close() open for ever,
+    // so idle connections are dropped now and any left once the relay has stopped.
+    guard.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await relay.stop();
+    server.closeAllConnections();
+    await closed;
+    await closeStore();
+  };
   return {
     relay,
     url,
-    async close() {
-      // Stop accepting first; a peer's keep-alive connection would hold close() open for ever,
-      // so idle connections are dropped now and any left once the relay has stopped.
-      guard.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await relay.stop();
-      server.closeAllConnections();
-      await closed;
-      await redis?.close();
-    },
+    close: () => (closing ??= close()),
   };
 }

@@ -50,6 +50,10 @@ function area(file: string): string {
   const parts = file.split("/");
   if (parts[0] !== "src") return parts[0]!;
   if (parts[1] === "adapters") return `adapters/${parts[2]}`;
+  // The SDK's package entry ("shroud") runs in browsers: it follows the client's rules.
+  if (file === "src/index.ts") return "sdk";
+  // The web demo's page runs in a browser: an area of its own inside the demo.
+  if (file.startsWith("src/demo/web/page/")) return "demo/web/page";
   return parts.length > 2 ? parts[1]! : "entry";
 }
 
@@ -58,6 +62,7 @@ const isShipped = (file: string) => file.startsWith("src/");
 const NODE_ALLOWED = [
   "adapters/node",
   "adapters/redis",
+  "adapters/sqlite",
   "cli",
   "entry",
   "bench",
@@ -70,20 +75,49 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
   protocol: ["protocol"],
   relay: ["protocol", "relay"],
   client: ["protocol", "client"],
+  sdk: ["protocol", "client"],
   "adapters/memory": ["protocol", "relay", "adapters/memory"],
   "adapters/node": ["protocol", "relay", "adapters/node"],
   "adapters/redis": ["protocol", "relay", "adapters/redis"],
-  "adapters/workers": ["protocol", "relay", "adapters/workers"],
+  "adapters/workers": ["protocol", "relay", "adapters/sql", "adapters/workers"],
+  // The SQL shared by the Durable Objects and the SQLite store: the Workers import it, so it
+  // names no runtime (no node:, no cloudflare:, no package).
+  "adapters/sql": ["protocol", "relay", "adapters/sql"],
+  // The SQLite store reuses the memory adapter's round timer and caps.
+  "adapters/sqlite": ["protocol", "relay", "adapters/sql", "adapters/memory", "adapters/sqlite"],
   entry: [
     "protocol",
     "relay",
     "adapters/memory",
     "adapters/node",
     "adapters/redis",
+    "adapters/sqlite",
     "adapters/workers",
+    // The package's entries re-export the Node entry point (src/node-exports.ts).
+    "entry",
   ],
-  demo: ["protocol", "relay", "client", "adapters/memory", "adapters/redis", "demo"],
-  cli: ["protocol", "relay", "client", "adapters/node", "adapters/redis", "demo", "entry", "cli"],
+  demo: [
+    "protocol",
+    "relay",
+    "client",
+    "adapters/memory",
+    "adapters/redis",
+    "demo",
+    "demo/web/page",
+  ],
+  // Bundled for the browser (esbuild, platform "browser"): the SDK and itself, nothing else.
+  "demo/web/page": ["protocol", "client", "demo/web/page"],
+  cli: [
+    "protocol",
+    "relay",
+    "client",
+    "adapters/node",
+    "adapters/redis",
+    "adapters/sqlite",
+    "demo",
+    "entry",
+    "cli",
+  ],
   // Outside src, nothing shipped may import these folders (see "keeps the bench and the
   // testkit out of src"). The bench drives everything and shares the testkit with the tests.
   bench: [
@@ -93,6 +127,7 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
     "adapters/memory",
     "adapters/node",
     "adapters/redis",
+    "adapters/sqlite",
     "entry",
     "testkit",
     "bench",
@@ -117,6 +152,8 @@ const LOCAL_ALLOWED: Record<string, string[]> = {
     "adapters/memory",
     "adapters/node",
     "adapters/redis",
+    "adapters/sql",
+    "adapters/sqlite",
     "adapters/workers",
     "entry",
     "demo",
@@ -131,12 +168,16 @@ const PACKAGES_ALLOWED: Record<string, RegExp> = {
   protocol: /^@hpke\/(core|chacha20poly1305)$/,
   relay: /^hono(\/.*)?$/,
   client: /^ts-mls(\/privateMessage\.js)?$/,
+  sdk: /^$/,
   "adapters/memory": /^$/,
   "adapters/node": /^@hpke\/(core|common)$/,
   "adapters/redis": /^(ioredis|bullmq)$/,
   "adapters/workers": /^(cloudflare:workers|hono)$/,
+  "adapters/sql": /^$/,
+  "adapters/sqlite": /^better-sqlite3$/,
   entry: /^(hono|@hono\/node-server)$/,
   demo: /^(ioredis|@hono\/node-server)$/,
+  "demo/web/page": /^$/,
   cli: /^$/,
   bench: /^(@hpke\/core|ioredis|ts-mls)$/,
   testkit: /^(ioredis|wrangler|@testcontainers\/redis|vitest)$/,

@@ -18,6 +18,11 @@ export interface BenchOptions {
   redisConnections: number;
   /** Run the in-process memory-backend part (default true; --no-memory skips it). */
   memory: boolean;
+  /**
+   * Run the stores part: deposits and a round close through the ports of the in-memory, SQLite
+   * and (with the Redis part) Redis stores side by side (default true; --no-stores skips it).
+   */
+  stores: boolean;
   /** Run the Redis part (default true; --no-redis skips it). */
   redis: boolean;
   /** Measured seconds of forwarded deposits sent to relay A (default 6). */
@@ -47,6 +52,7 @@ const DEFAULTS: BenchOptions = {
   redisSeconds: 5,
   redisConnections: 50,
   memory: true,
+  stores: true,
   redis: true,
   federationSeconds: 6,
   federation: true,
@@ -82,6 +88,7 @@ const FLAGS: Record<string, { key: NumericKey; integer: boolean; min: number }> 
 /** Flags without a value that turn a part off. */
 const SWITCHES: Record<string, SwitchKey> = {
   "--no-memory": "memory",
+  "--no-stores": "stores",
   "--no-redis": "redis",
   "--no-federation": "federation",
   "--no-mls": "mls",
@@ -93,12 +100,12 @@ const ONLY: Record<string, SwitchKey> = {
   "--only-mls": "mls",
   "--only-workers": "workers",
 };
-const PARTS: readonly SwitchKey[] = ["memory", "redis", "federation", "mls", "workers"];
+const PARTS: readonly SwitchKey[] = ["memory", "stores", "redis", "federation", "mls", "workers"];
 
 export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
-  " [--mls-seconds 3] [--workers-seconds 5] [--workers-connections 50] [--no-memory]" +
+  " [--mls-seconds 3] [--workers-seconds 5] [--workers-connections 50] [--no-memory] [--no-stores]" +
   " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]" +
   " [--json FILE]\n" +
   "  --json FILE writes {figures: [{name, value, unit, floor?, ratio?}]} for the figures measured.\n" +

@@ -64,7 +64,7 @@ export async function startNodeTarget(roundMs: number, cleanup: Cleanup): Promis
   const dataDir = await mkdtemp(join(tmpdir(), "shroud-bench-node-"));
   removeLater(cleanup, dataDir);
   const relay = await startBenchRelay(
-    { roundMs, args: ["--data", dataDir], name: "node relay" },
+    { roundMs, args: ["--data", dataDir, "--store", "memory"], name: "node relay" },
     cleanup,
   );
   return {

@@ -5,6 +5,7 @@
 import { decodeMasterKey } from "../relay/key-ring-seal.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
 import { chmod, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { basename, isAbsolute, relative } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ShroudError } from "../protocol/errors.js";
 
@@ -183,6 +184,21 @@ function describeFsError(error: unknown): string {
     default:
       return error.code ?? "error";
   }
+}
+
+/**
+ * How to run this CLI again, as the user started it, for commands printed as hints: `npx
+ * shroud` under npm (`npm start`, `npx shroud`), `shroud` when found on PATH, else `node` and
+ * the script's path as given.
+ *
+ * @example cliCommand(process.env, process.argv[1]) // "npx shroud" under `npm start`
+ */
+export function cliCommand(env: NodeJS.ProcessEnv, script: string | undefined): string {
+  if (env["npm_lifecycle_event"] || env["npm_command"] === "exec") return "npx shroud";
+  if (script === undefined) return "shroud";
+  if (basename(script) === "shroud") return "shroud";
+  const shown = relative(process.cwd(), script);
+  return `node ${shown.startsWith("..") || isAbsolute(shown) ? script : shown}`;
 }
 
 /**

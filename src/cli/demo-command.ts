@@ -6,8 +6,9 @@
 import { runDemo, type DemoBackend } from "../demo/demo-scenario.js";
 import { ShroudError } from "../protocol/errors.js";
 import { CliError, line, parseOptions, UsageError, type CliIo } from "./cli-support.js";
+import { webDemoCommand } from "./web-demo-command.js";
 
-export const DEMO_USAGE = `Usage: shroud demo [--redis URL]
+export const DEMO_USAGE = `Usage: shroud demo [--web] [--redis URL]
 
 Starts two federated relays (providers A and B) in this process and runs an MLS group across
 them: alice (on A) creates a group and adds bob and carol (on B) through Welcomes, they chat,
@@ -17,6 +18,14 @@ provider's relay. Each step is printed beside what each relay's operator could s
 from the relays' own request handling and storage; then both relays' stored state is searched
 for names, the group's id, epochs and times. Exits 1 if any check fails.
 
+  --web         play it yourself in a browser instead: starts the two relays and a page on a
+                loopback port, prints its URL and runs until Ctrl-C (SIGINT or SIGTERM). Alice,
+                bob and carol each run the SDK and MLS in the page (one frame each, or one
+                window each at ?as=NAME) and talk to their own provider's relay only; buttons
+                create the group, invite and remove, and a panel shows what each relay's
+                operator saw. The page gets the relays' signed descriptors from the demo
+                server, so all a relay gets from a page is POST /v1/relay requests and one
+                CORS preflight. The page is built by \`npm run build\` (into dist/).
   --redis URL   run both relays on Redis (redis:// or rediss://), each under a fresh key
                 prefix that is deleted afterwards (default: the embedded in-memory store)
 
@@ -26,7 +35,11 @@ Output is laid out in columns at 120 characters or more, one part after another 
 export async function demoCommand(args: string[], io: CliIo): Promise<number> {
   const values = parseOptions(
     args,
-    { redis: { type: "string" }, help: { type: "boolean", short: "h" } },
+    {
+      redis: { type: "string" },
+      web: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
     "demo",
   );
   if (values.help) {
@@ -40,6 +53,7 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     }
     backend = { redisUrl: values.redis };
   }
+  if (values.web) return webDemoCommand(io, backend);
   const stdout = io.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   const width = stdout.isTTY && stdout.columns ? stdout.columns : 120;
   // Lines are written in order as the demo produces them; all of them before the command ends.

@@ -1,8 +1,13 @@
 /**
- * `shroud keys rotate`: add a fresh HPKE key to the relay's key ring (on disk, or in Redis with
- * --redis); `shroud keys new-master-key`: print a random master key for the Redis key ring.
+ * `shroud keys rotate`: add a fresh HPKE key to the relay's key ring (in the data directory's
+ * SQLite store, or its keys.json when it has no store; in Redis with --redis); `shroud keys
+ * new-master-key`: print a random master key for the Redis key ring.
  */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { FileKeyStore } from "../adapters/node/file-key-store.js";
+import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
+import { sqlitePorts } from "../adapters/sqlite/sqlite-ports.js";
 import { redisPorts } from "../adapters/redis/redis-ports.js";
 import { randomBytes, toBase64Url } from "../protocol/bytes.js";
 import { rotateKeyRing } from "../relay/key-ring.js";
@@ -81,9 +86,17 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
     close = () => ports.close();
   } else {
     const dataDir = values.data ?? (io.env["SHROUD_DATA"] || ".shroud");
-    store = new FileKeyStore(dataDir);
     where = dataDir;
     hint = `shroud serve --data ${dataDir}`;
+    // The SQLite store, when the directory has one (a serving relay may hold it open: SQLite
+    // lets this process in between its transactions); else the in-memory store's key file.
+    if (existsSync(join(dataDir, SQLITE_FILE_NAME))) {
+      const ports = sqlitePorts({ dataDir });
+      store = ports.keys;
+      close = () => ports.close();
+    } else {
+      store = new FileKeyStore(dataDir);
+    }
   }
   let rotated: Awaited<ReturnType<typeof rotateKeyRing>>;
   try {

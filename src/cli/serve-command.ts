@@ -1,6 +1,6 @@
 /**
- * `shroud serve`: a relay on the embedded memory store (or on Redis with --redis) until SIGINT or
- * SIGTERM. It prints its URL and nothing about clients: no addresses, inbox ids or sizes ever
+ * `shroud serve`: a relay on the embedded SQLite store (in memory with --store memory, on Redis
+ * with --redis) until SIGINT or SIGTERM. It prints its URL and nothing about clients: no addresses, inbox ids or sizes ever
  * reach the console here.
  */
 import { DEFAULT_CORS, parseCorsOrigins, type CorsConfig } from "../relay/cors.js";
@@ -10,11 +10,13 @@ import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
 import { DEFAULT_INGRESS_LIMITS, type IngressLimits } from "../adapters/node/ingress-limits.js";
 import { FaultLog, faultLabel, installFaultHandlers } from "../adapters/node/process-faults.js";
 import type { RedisPorts } from "../adapters/redis/redis-ports.js";
+import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
 import { startNodeRelay, type RunningRelay, type StoreLimits } from "../node.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
 import { MAX_BATCHES_PER_ROUND, type FederationConfig } from "../relay/relay-config.js";
 import {
   CliError,
+  cliCommand,
   line,
   masterKeyFromEnv,
   originArgument,
@@ -54,6 +56,11 @@ export interface ServeConfig {
   /** Public origin; undefined means http://HOST:PORT as bound. */
   origin: string | undefined;
   dataDir: string;
+  /**
+   * Where inboxes, rounds and replay records live: "sqlite" (the default, DATA_DIR/shroud.db,
+   * with the keys), "memory" (lost on exit; keys in DATA_DIR/keys.json) or "redis" (`redis`).
+   */
+  backend: "sqlite" | "memory" | "redis";
   roundIntervalMs: number;
   /** Web origins that may use the relay from a browser (default: any). */
   cors: CorsConfig;
@@ -115,6 +122,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       host: { type: "string" },
       origin: { type: "string" },
       data: { type: "string" },
+      store: { type: "string" },
       "round-ms": { type: "string" },
       redis: { type: "string" },
       "redis-prefix": { type: "string" },
@@ -161,11 +169,23 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const origin = pick("origin", "SHROUD_ORIGIN");
   const data = pick("data", "SHROUD_DATA");
   const round = pick("round-ms", "SHROUD_ROUND_MS");
+  const embedded = pick("store", "SHROUD_STORE");
+  if (embedded && embedded[0] !== "sqlite" && embedded[0] !== "memory") {
+    throw new UsageError(
+      `${embedded[1]} must be "sqlite" or "memory", got ${JSON.stringify(embedded[0])}`,
+    );
+  }
   if (typeof values.data === "string" && typeof values.redis === "string") {
     throw new UsageError("--data and --redis exclude each other: keys live in one place");
   }
-  // An explicit --data means the embedded store, whatever REDIS_URL says.
-  const redisUrl = typeof values.data === "string" ? undefined : pick("redis", "REDIS_URL");
+  if (typeof values.store === "string" && typeof values.redis === "string") {
+    throw new UsageError("--store and --redis exclude each other");
+  }
+  // An explicit --data or --store means the embedded store, whatever REDIS_URL says.
+  const redisUrl =
+    typeof values.data === "string" || typeof values.store === "string"
+      ? undefined
+      : pick("redis", "REDIS_URL");
   const redisPrefix = pick("redis-prefix", "SHROUD_REDIS_PREFIX");
   const redisQueue = pick("redis-queue", "SHROUD_REDIS_QUEUE_URL");
   const policy = pick("federation", "SHROUD_FEDERATION");
@@ -252,6 +272,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     host: hostName,
     origin: normalized,
     dataDir: data ? data[0] : ".shroud",
+    backend: redisUrl ? "redis" : embedded?.[0] === "memory" ? "memory" : "sqlite",
     roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
     cors,
     redis: redisUrl
@@ -303,6 +324,13 @@ function originOrNull(text: string): string | null {
   }
 }
 
+/** How the startup line names the store. */
+function storeNote(config: ServeConfig): string {
+  if (config.redis) return `on Redis, prefix ${config.redis.prefix}`;
+  if (config.backend === "memory") return `keys in ${config.dataDir}, messages in memory`;
+  return `store ${join(config.dataDir, SQLITE_FILE_NAME)}`;
+}
+
 /** How the startup line describes federation; empty when it is off. */
 function federationNote(federation: ServeConfig["federation"]): string {
   const peers = federation.peers.join(", ");
@@ -318,6 +346,7 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
       port: config.port,
       host: config.host,
       dataDir: config.dataDir,
+      embedded: config.backend === "memory" ? "memory" : "sqlite",
       config: {
         roundIntervalMs: config.roundIntervalMs,
         federation: config.federation,
@@ -408,7 +437,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   try {
     const running = await start(config);
     watchRedis(running, faults, io);
-    // On the embedded store, dead letters are mirrored where `shroud federation dlq` finds them.
+    // On the embedded stores, dead letters are mirrored where `shroud federation dlq` finds them.
     const dead = config.redis
       ? undefined
       : new DeadLetterDirectory(join(config.dataDir, "dead-letters"));
@@ -421,17 +450,18 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       await syncDead();
     };
     const relayArg = config.origin ?? running.url;
+    const shroud = cliCommand(io.env, process.argv[1]);
     // One write, so whoever waits for the URL line also has the hint.
     await line(
       io.stdout,
       [
-        `shroud relay listening on ${running.url} (${
-          config.redis ? `on Redis, prefix ${config.redis.prefix}` : `keys in ${config.dataDir}`
-        }${federationNote(config.federation)})`,
+        `shroud relay listening on ${running.url} (${storeNote(config)}${federationNote(
+          config.federation,
+        )})`,
         "try it:",
-        `  shroud inbox create --relay ${relayArg} --out inbox.json --card card.json`,
-        "  echo hello | shroud send --card card.json",
-        "  shroud fetch --inbox inbox.json --ack",
+        `  ${shroud} inbox create --relay ${relayArg} --out inbox.json --card card.json`,
+        `  echo hello | ${shroud} send --card card.json`,
+        `  ${shroud} fetch --inbox inbox.json --ack`,
       ].join("\n"),
     );
     const reason = await signals.requested;

@@ -1,7 +1,8 @@
 /** Help texts, kept together so the overview and each command's --help stay consistent. */
 
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
-                    [--data DIR | --redis URL [--redis-prefix P] [--redis-queue URL]]
+                    [--data DIR] [--store sqlite|memory]
+                    [--redis URL [--redis-prefix P] [--redis-queue URL]]
                     [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
                     [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
                     [--batches-per-round N] [--dynamic-link-ms N]
@@ -15,9 +16,12 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting (at most
 15 s: past that it exits 1 without).
 
-On the embedded in-memory store (the default) messages are lost on exit; the relay's keys
-persist in DIR, and its HPKE key is renewed at every start because the record of opened
-requests that guards against replays does not survive one.
+On the embedded SQLite store (the default) inboxes, rounds, replay records, the federation
+queue and the key ring live in one file, DIR/shroud.db, written through before each answer:
+nothing acknowledged is lost when the process dies, and the HPKE key is kept across restarts.
+One process serves a data directory at a time. With --store memory they live in the process
+and are lost on exit; the keys persist in DIR/keys.json, and the HPKE key is renewed at every
+start because the record of opened requests that guards against replays does not survive one.
 
 With --redis, inboxes, rounds, replay records and the key ring (encrypted under
 SHROUD_MASTER_KEY) live in Redis, rounds close through BullMQ, and any number of relay
@@ -30,7 +34,8 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --host HOST       interface to bind                      (SHROUD_HOST, default 127.0.0.1)
   --origin URL      public origin clients use              (SHROUD_ORIGIN, default http://HOST:PORT)
   --round-ms N      round length in ms, 0 delivers at once (SHROUD_ROUND_MS, default 1000)
-  --data DIR        directory holding the relay's keys     (SHROUD_DATA, default ./.shroud)
+  --data DIR        directory holding the store and keys   (SHROUD_DATA, default ./.shroud)
+  --store S         embedded store: sqlite or memory       (SHROUD_STORE, default sqlite)
   --redis URL       run on Redis (redis:// or rediss://)   (REDIS_URL)
   --redis-prefix P  Redis key prefix for this relay        (SHROUD_REDIS_PREFIX, default shroud)
   --redis-queue URL a separate Redis for the round queue    (SHROUD_REDIS_QUEUE_URL, default: --redis)
@@ -280,6 +285,7 @@ Commands:
   agent           keep a profile's client running: traffic on a fixed schedule, groups read
                   on its own; the profile's commands go through it
   demo            two federated relays and an MLS group, beside what each operator sees
+                  (--web: play it in a browser, three people on one page)
   help            show this help (\`shroud <command> --help\` for a command's options)
 
 Options:

@@ -50,4 +50,5 @@ export const ShapingProfiles = {
   /** Loopix-like: exponential gaps with a 500 ms mean, 4 KiB cells; the same mean cost. */
   poisson: { kind: "poisson", meanIntervalMs: 500, cellSize: 4096 },
 } as const satisfies Record<string, ShapingProfile>;
+/** The name of one of the `ShapingProfiles`: `"off"`, `"constant"` or `"poisson"`. */
 export type ShapingProfileName = keyof typeof ShapingProfiles;

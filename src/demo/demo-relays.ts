@@ -48,13 +48,15 @@ export interface DemoRelays {
 
 type Handler = (request: Request) => Response | Promise<Response>;
 
-interface Bound {
+/** A server bound on a loopback port whose handler is set once the relay (or page) is ready. */
+export interface Bound {
   server: ServerType;
   url: string;
   setHandler(handler: Handler): void;
 }
 
-function bind(): Promise<Bound> {
+/** Binds an HTTP server on 127.0.0.1 at a free port; it answers 503 until a handler is set. */
+export function bind(): Promise<Bound> {
   let handler: Handler = () => new Response("starting", { status: 503 });
   return new Promise((resolve, reject) => {
     const server = serve(
@@ -71,7 +73,10 @@ function bind(): Promise<Bound> {
 }
 
 /** Closes a server, dropping kept-alive connections (a peer's would hold close() for ever). */
-async function stopServer(server: ServerType, whileClosing: () => Promise<void>): Promise<void> {
+export async function stopServer(
+  server: ServerType,
+  whileClosing: () => Promise<void>,
+): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
   http.closeIdleConnections?.();

@@ -70,7 +70,12 @@ export function operatorLines(
   }
   const gets = httpIn.filter((e) => e.method === "GET");
   for (const [path, n] of countBy(gets, (e) => e.path)) lines.push(`GET ${path} ×${n}`);
-  const failed = httpIn.filter((e) => e.status !== 200);
+  // A browser asks before its first POST to a relay (the web demo); answered 204, no body.
+  const preflights = httpIn.filter((e) => e.method === "OPTIONS");
+  for (const [path, n] of countBy(preflights, (e) => e.path)) {
+    lines.push(`OPTIONS ${path} ×${n} (CORS preflights)`);
+  }
+  const failed = httpIn.filter((e) => e.status < 200 || e.status >= 300);
   if (failed.length > 0)
     lines.push(`HTTP errors: ${listed(countBy(failed, (e) => String(e.status)))}`);
 

@@ -46,12 +46,14 @@ export const DESCRIPTOR_VERSION = 2;
 /** Clock skew tolerated when checking issued_at. */
 const SKEW_SECONDS = 300;
 
+/** One of the relay's HPKE keys as its descriptor publishes it, with when it may be used. */
 export interface PublishedKey {
   config: KeyConfig;
   notBefore: number;
   notAfter: number;
 }
 
+/** What a relay says about itself in its signed descriptor (GET /.well-known/shroud). */
 export interface Descriptor {
   origin: string;
   signingKey: Uint8Array;

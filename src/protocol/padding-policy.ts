@@ -57,6 +57,7 @@ export class PaddingPolicy {
     return this.buckets[this.buckets.length - 1]!;
   }
 
+  /** Whether `length` is exactly one of the buckets. */
   isBucket(length: number): boolean {
     return this.buckets.includes(length);
   }

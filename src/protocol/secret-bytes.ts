@@ -13,12 +13,14 @@ export class SecretBytes {
     this.#bytes = bytes.slice();
   }
 
+  /** `length` bytes from `crypto.getRandomValues`. */
   static random(length: number): SecretBytes {
     const bytes = new Uint8Array(length);
     crypto.getRandomValues(bytes);
     return new SecretBytes(bytes);
   }
 
+  /** How many bytes the secret has (not secret itself). */
   get length(): number {
     return this.#bytes.length;
   }
@@ -28,10 +30,12 @@ export class SecretBytes {
     return this.#bytes;
   }
 
+  /** A placeholder, never the bytes. */
   toString(): string {
     return "[secret]";
   }
 
+  /** A placeholder, never the bytes: JSON.stringify cannot leak a secret. */
   toJSON(): string {
     return "[secret]";
   }

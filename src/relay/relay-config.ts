@@ -130,6 +130,7 @@ export interface RelayConfig {
   cors: CorsConfig;
 }
 
+/** The settings `relayConfig` fills in for any left out. */
 export const DEFAULT_RELAY_CONFIG: Omit<RelayConfig, "origin"> = {
   padding: new PaddingPolicy(),
   roundIntervalMs: 1000,

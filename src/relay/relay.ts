@@ -135,6 +135,7 @@ export class Relay {
     return new Relay(config, ports, await KeyRing.load(stored));
   }
 
+  /** The HPKE keys and the signing key the relay holds now (for operator commands and tests). */
   get keyRing(): KeyRing {
     return this.#keyRing;
   }

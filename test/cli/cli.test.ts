@@ -2,6 +2,7 @@
  * End-to-end tests of the `shroud` command line: every case runs the built CLI (bin/shroud.js ->
  * dist/cli/main.js) in a child process against a relay started with `shroud serve`.
  */
+import Database from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -140,22 +141,41 @@ describe("shroud CLI", () => {
     expect(fetched).toEqual({ code: 0, stdout: "", stderr: "0 messages\n" });
   });
 
-  it("keys rotate updates the 0600 key file and the relay keeps working", async () => {
-    const keyFile = join(dataDir, "keys.json");
-    expect(mode(await stat(keyFile))).toBe(0o600);
+  it("keys rotate updates the key ring in the 0600 store file and the relay keeps working", async () => {
+    // The default store: one SQLite file, holding the key ring, that only its owner may read.
+    const storeFile = join(dataDir, "shroud.db");
+    expect(existsSync(join(dataDir, "keys.json"))).toBe(false);
+    expect(mode(await stat(storeFile))).toBe(0o600);
     expect(mode(await stat(dataDir))).toBe(0o700);
     const rotated = await run(["keys", "rotate", "--data", dataDir]);
     expect(rotated.stderr).toBe("");
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toMatch(/^new key id \d+; removed 0 expired keys;/);
-    const ring = JSON.parse(await readFile(keyFile, "utf8")) as { hpke: unknown[] };
-    expect(ring.hpke).toHaveLength(2);
-    expect(mode(await stat(keyFile))).toBe(0o600);
+    const db = new Database(storeFile, { readonly: true });
+    const row = db.prepare<[], { ring: string }>("SELECT ring FROM key_ring").get()!;
+    db.close();
+    expect((JSON.parse(row.ring) as { hpke: unknown[] }).hpke).toHaveLength(2);
+    expect(mode(await stat(storeFile))).toBe(0o600);
 
     expect((await run(["send", "--card", cardPath()], "after rotation")).stdout).toBe("accepted\n");
     const fetched = await run(["fetch", "--inbox", inboxPath(), "--ack"]);
     expect(fetched.stdout).toBe("after rotation\n");
     expect(fetched.stderr).toBe("1 message, acked 1\n");
+  });
+
+  it("serve --store memory keeps the key file and rotates it, with no store file", async () => {
+    const data = join(dir, "data-memory");
+    const other = await serve(["--port", "0", "--store", "memory", "--data", data]);
+    expect(other.output().stdout).toMatch(/\(keys in .*data-memory, messages in memory\)/);
+    const keyFile = join(data, "keys.json");
+    expect(mode(await stat(keyFile))).toBe(0o600);
+    expect(existsSync(join(data, "shroud.db"))).toBe(false);
+    const rotated = await run(["keys", "rotate", "--data", data]);
+    expect(rotated.code).toBe(0);
+    const ring = JSON.parse(await readFile(keyFile, "utf8")) as { hpke: unknown[] };
+    expect(ring.hpke).toHaveLength(2);
+    other.child.kill("SIGTERM");
+    expect(await other.exited).toBe(0);
   });
 
   it("keys rotate on an empty data directory says how to get keys", async () => {

@@ -56,7 +56,7 @@ describe("relays federating through the CLI", () => {
   });
 
   it("serve names its peers at startup, and says nothing of federation when it is off", () => {
-    expect(a.output().stdout).toMatch(/^shroud relay listening on \S+ \(keys in .*\)\n/);
+    expect(a.output().stdout).toMatch(/^shroud relay listening on \S+ \((?:store|keys in) .*\)\n/);
     expect(a.output().stdout).toContain(`; federation with ${b.url})\n`);
     expect(b.output().stdout).toContain(`; federation with ${a.url})\n`);
     expect(loner.output().stdout).not.toMatch(/; federation/);

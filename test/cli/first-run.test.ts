@@ -3,12 +3,13 @@
  * a clone where `npm ci` has not run, a relay URL without its scheme, a message over the size
  * limit, and an inbox file other users can read.
  */
-import { chmod, cp, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ManagedChild } from "../../testkit/child-process.js";
 import {
   expectOneErrorLine,
   freePort,
@@ -51,6 +52,35 @@ describe("first run", () => {
     expect(result.stderr.trimEnd().split("\n")).toEqual([
       expect.stringMatching(/^shroud: not installed yet: run `npm ci` in .*clone/),
     ]);
+  });
+
+  it("serve's banner prints commands that work as printed", { timeout: 90_000 }, async () => {
+    // Started from another directory, as `node /path/to/bin/shroud.js serve`: the hint must
+    // name the script so that it runs from there, and the three commands must work in turn.
+    const cwd = join(dir, "elsewhere");
+    await mkdir(cwd);
+    const port = await freePort();
+    const served = new ManagedChild(
+      "serve",
+      process.execPath,
+      [join(root, "bin", "shroud.js"), "serve", "--port", String(port), "--round-ms", "0"],
+      { cwd, env: { ...process.env, npm_lifecycle_event: "", npm_command: "" } },
+    );
+    try {
+      const hints: string[] = [];
+      served.onLine((line) => {
+        if (line.startsWith("  ")) hints.push(line.trim());
+      });
+      await served.waitForLine((line) => (line.includes("--ack") ? true : undefined), 60_000);
+      expect(hints).toHaveLength(3);
+      expect(hints[0]).toMatch(/^node \/\S+\/bin\/shroud\.js inbox create --relay http/);
+      const shell = promisify(execFile);
+      for (const hint of hints.slice(0, 2)) await shell("sh", ["-c", hint], { cwd });
+      const fetched = await shell("sh", ["-c", hints[2]!], { cwd });
+      expect(fetched.stdout).toBe("hello\n");
+    } finally {
+      await served.stop();
+    }
   });
 
   it("a relay given as host:port gets the URL to type", async () => {

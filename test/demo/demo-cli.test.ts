@@ -34,7 +34,7 @@ describe("demoCommand", () => {
   it("prints its help", async () => {
     const { io, stdout } = captureIo();
     expect(await demoCommand(["--help"], io)).toBe(0);
-    expect(stdout()).toMatch(/^Usage: shroud demo \[--redis URL\]/);
+    expect(stdout()).toMatch(/^Usage: shroud demo \[--web\] \[--redis URL\]/);
   });
 
   it("refuses a --redis that is not a Redis URL, and unknown options", async () => {

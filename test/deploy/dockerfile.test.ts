@@ -4,7 +4,7 @@
  * other than root, and its health check passes against that relay (and fails once it is gone).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -49,10 +49,17 @@ describe("deploy/Dockerfile", () => {
     expect(["root", "0"]).not.toContain(image.user);
   });
 
-  it("copies only files that exist", () => {
+  it("copies only files that exist, and every tsconfig the build script names", () => {
     expect(image.copied.length).toBeGreaterThan(0);
-    for (const source of image.copied)
+    for (const source of image.copied) {
       expect(existsSync(join(REPO_ROOT, source)), source).toBe(true);
+    }
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    const configs = [...pkg.scripts["build"]!.matchAll(/tsc -p (\S+)/g)].map((m) => m[1]!);
+    expect(configs.length).toBeGreaterThan(0);
+    for (const config of configs) expect(image.copied).toContain(config);
   });
 
   it(

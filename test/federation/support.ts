@@ -11,6 +11,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { memoryPorts, type MemoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
+import { sqlitePorts, type SqlitePorts } from "../../src/adapters/sqlite/sqlite-ports.js";
+import Database from "better-sqlite3";
 import type { ContactCard } from "../../src/client/inbox.js";
 import { sealPayload } from "../../src/client/payload-seal.js";
 import { randomBytes, toBase64Url, toHex } from "../../src/protocol/bytes.js";
@@ -78,7 +80,7 @@ export interface TestRelay {
   relay: Relay;
   url: string;
   port: number;
-  ports: MemoryPorts | RedisPorts;
+  ports: MemoryPorts | SqlitePorts | RedisPorts;
   /** Everything the relay logged through ports.log. */
   logs: string[];
   /** Remote address of every connection the HTTP server accepted. */
@@ -156,17 +158,19 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
     rounds: { start: async () => {}, stop: async () => {} },
     ...(options.clock ? { clock: options.clock } : {}),
   };
-  const ports: MemoryPorts | RedisPorts =
+  const ports: MemoryPorts | SqlitePorts | RedisPorts =
     options.backend.kind === "memory"
       ? Object.assign(memoryPorts(), extra)
-      : Object.assign(
-          redisPorts({
-            url: options.backend.url,
-            prefix: options.backend.prefix,
-            masterKey: options.backend.masterKey,
-          }),
-          extra,
-        );
+      : options.backend.kind === "sqlite"
+        ? Object.assign(sqlitePorts({ dataDir: options.backend.dataDir }), extra)
+        : Object.assign(
+            redisPorts({
+              url: options.backend.url,
+              prefix: options.backend.prefix,
+              masterKey: options.backend.masterKey,
+            }),
+            extra,
+          );
   const writes: Buffer[] = [];
   const record = (args: unknown[]) => collect(args, writes, 0);
   const spied: RelayPorts = {
@@ -229,6 +233,11 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
         const volatile = new RegExp(`^\\{${prefix}:(m|fq)\\}|^\\{${prefix}:f:[0-9a-f]+\\}:r$`);
         return { blob: dump.blob, canonical: canonical(dump, volatile) };
       }
+      if (options.backend.kind === "sqlite") {
+        // Left out, as on Redis: the relay's own outbound deliveries (recently sent claim ids,
+        // batches waiting, dead letters).
+        return dumpSqlite((ports as SqlitePorts).path, ["sent", "outbound", "dead"]);
+      }
       const memory = ports as MemoryPorts;
       const snapshot =
         memory.inboxes.snapshot() + memory.pool.snapshot() + ` replay:${memory.replay.size()}`;
@@ -248,6 +257,33 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
       if ("close" in ports) await ports.close();
     },
   };
+}
+
+/**
+ * Every table of a SQLite store: `blob` every value back to back, `canonical` the rows of the
+ * tables but `skip`, sorted, as text.
+ */
+function dumpSqlite(path: string, skip: readonly string[]): { blob: Buffer; canonical: string } {
+  const db = new Database(path, { readonly: true });
+  try {
+    const parts: Buffer[] = [];
+    const lines: string[] = [];
+    const tables = db
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .all();
+    for (const { name } of tables) {
+      for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
+        const values = Object.values(row).map((v) =>
+          Buffer.isBuffer(v) ? v : Buffer.from(String(v)),
+        );
+        parts.push(...values);
+        if (!skip.includes(name)) lines.push(`${name} ${values.map((v) => v.toString("hex"))}`);
+      }
+    }
+    return { blob: Buffer.concat(parts), canonical: lines.sort().join("\n") };
+  } finally {
+    db.close();
+  }
 }
 
 export interface RedisDump {

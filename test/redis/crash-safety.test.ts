@@ -26,7 +26,13 @@ import {
   type RelayProcess,
   type RelayProcessOptions,
 } from "../../testkit/relay-process.js";
-import { descriptorKeys, poolLeftovers, randomInt, ResilientClient, tally } from "./support.js";
+import {
+  descriptorKeys,
+  randomInt,
+  ResilientClient,
+  tally,
+} from "../../testkit/resilient-client.js";
+import { poolLeftovers } from "./support.js";
 import { sleep } from "../../testkit/wait.js";
 
 interface Item {

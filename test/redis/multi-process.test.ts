@@ -18,7 +18,8 @@ import {
   startRelayProcess,
   type RelayProcess,
 } from "../../testkit/relay-process.js";
-import { descriptorKeys, poolLeftovers, ResilientClient, tally } from "./support.js";
+import { descriptorKeys, ResilientClient, tally } from "../../testkit/resilient-client.js";
+import { poolLeftovers } from "./support.js";
 import { sleep } from "../../testkit/wait.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 

@@ -236,7 +236,12 @@ describe("soak under an anonymous flood", () => {
       const relay = await startRelayProcess({
         port: await freePort(),
         roundMs: 1000,
-        args: ["--data", data, ...limits, "--max-store-bytes", String(MAX_STORE_BYTES)],
+        // The in-memory store: what levels off here is the process's heap under the caps.
+        args: [
+          ...["--data", data, "--store", "memory"],
+          ...limits,
+          ...["--max-store-bytes", String(MAX_STORE_BYTES)],
+        ],
       });
       const result = await soak(relay.url, relay.pid!);
       report("embedded", result);

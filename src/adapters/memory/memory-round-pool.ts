@@ -17,6 +17,7 @@ interface ClosedRound {
   next: number;
 }
 
+/** Caps on what the embedded round pool holds. */
 export interface MemoryRoundPoolOptions {
   /**
    * Cap on the bytes of items pending in all rounds together (open and closed but unreleased);

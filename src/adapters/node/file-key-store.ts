@@ -26,6 +26,7 @@ async function syncDir(dir: string): Promise<void> {
 export class FileKeyStore implements KeyStore {
   constructor(readonly dataDir: string) {}
 
+  /** The file holding the key ring (`keys.json` in the data directory). */
   get path(): string {
     return join(this.dataDir, FILE_NAME);
   }

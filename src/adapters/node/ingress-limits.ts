@@ -13,6 +13,7 @@ import { httpFailureFor } from "../../relay/http-errors.js";
 import { AddressLimiter } from "./address-limiter.js";
 import { addressKey, forwardedAddress } from "./client-address.js";
 
+/** HTTP limits of a relay on Node: timeouts, connection caps and the per-address request rate. */
 export interface IngressLimits {
   /** Time a client has to send a request's headers, in ms (default 10 s). */
   headersTimeoutMs: number;

@@ -12,6 +12,7 @@ import { RedisMetrics } from "./redis-metrics.js";
 import { RedisReplaySet } from "./redis-replay-set.js";
 import { RedisRoundPool } from "./redis-round-pool.js";
 
+/** Where the Redis backend keeps its state and how it seals the key ring. */
 export interface RedisPortsOptions {
   /** redis:// or rediss:// URL. */
   url: string;

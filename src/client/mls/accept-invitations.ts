@@ -10,6 +10,7 @@ import { decodeInvitation } from "./group-invitation.js";
 import { GroupSession, type GroupDeps } from "./group-session.js";
 import type { Member } from "./member.js";
 
+/** What reading a personal inbox gave: the groups joined, and what could not be used. */
 export interface InvitationsResult {
   joined: GroupSession[];
   /** Why items in the personal inbox could not be used (no secrets, no ids). */

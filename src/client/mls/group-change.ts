@@ -32,6 +32,7 @@ import {
   type SessionState,
 } from "./session-context.js";
 
+/** Members to add and to remove in one commit. */
 export interface GroupChange {
   /** Member cards (with key packages) to add; a name already in the group is skipped. */
   add?: ContactCard[];
@@ -39,6 +40,7 @@ export interface GroupChange {
   remove?: string[];
 }
 
+/** How a `change()` ended: its commit won the epoch, was not needed, or lost without retry. */
 export type ChangeOutcome =
   | { status: "committed"; epoch: bigint; attempts: number }
   /** Nothing left to do: the change was already made (possibly by someone else's commit). */

@@ -30,6 +30,7 @@ import { Labels } from "../../protocol/labels.js";
 export const PersonalMessageKind = { invitation: 1 } as const;
 export type PersonalMessageKind = (typeof PersonalMessageKind)[keyof typeof PersonalMessageKind];
 
+/** An invitation as its joiner reads it from a personal inbox: group, relay and Welcome. */
 export interface GroupInvitation {
   kind: PersonalMessageKind;
   groupName: string;

@@ -128,6 +128,7 @@ export class GroupSession {
     return GroupSession.#fresh(invitation.groupName, invitation.groupRelay, pin, state, deps);
   }
 
+  /** The MLS epoch this member is in; each commit starts the next. */
   get epoch(): bigint {
     return currentEpoch(this.#ctx.group);
   }
@@ -137,6 +138,7 @@ export class GroupSession {
     return this.#ctx.group.state.groupContext.groupId;
   }
 
+  /** The MLS tree hash of this epoch, which members compare to check they agree on the group. */
   get treeHash(): Uint8Array {
     return this.#ctx.group.state.groupContext.treeHash;
   }
@@ -257,6 +259,7 @@ export class GroupSession {
     return new GroupSession(await savedGroupFromJson(text), deps);
   }
 
+  /** Names the group and its epoch, nothing secret (safe to log). */
   toString(): string {
     return `GroupSession(${this.name}, epoch ${this.epoch})`;
   }

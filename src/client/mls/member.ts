@@ -110,6 +110,7 @@ export class Member {
     };
   }
 
+  /** Key packages left: how many more groups can add this member before it needs new ones. */
   get keyPackageCount(): number {
     return this.#keyPackages.length;
   }
@@ -189,6 +190,7 @@ export class Member {
     return new Member(record.name, inbox, keyPackages);
   }
 
+  /** Names the member, nothing secret (safe to log). */
   toString(): string {
     return `Member(${this.name})`;
   }

@@ -22,6 +22,7 @@ export interface DeadLetter {
   batch: Uint8Array;
 }
 
+/** How a federation queue retries a batch before dead-lettering it. */
 export interface DeliveryOptions {
   /** Attempts before a batch is dead-lettered (>= 1). */
   maxAttempts: number;
@@ -46,6 +47,10 @@ export type OnDeadLetter = (peer: string) => void;
 /** Told once per dead letter deleted to stay within `maxDeadLetters` (it names nothing). */
 export type OnDeadLetterDropped = () => void;
 
+/**
+ * Federation queue port: slots held per peer until a round's batch claims them, claims sent with
+ * retries, and batches that never got through kept as dead letters.
+ */
 export interface FederationQueue {
   /** Holds a slot for `peer` until a claim takes it. Durable when it resolves. */
   hold(peer: string, slot: Uint8Array): Promise<void>;

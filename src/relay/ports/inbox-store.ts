@@ -15,11 +15,13 @@ export interface RoundEntry {
   item: Uint8Array;
 }
 
+/** An item as an inbox holds it: its sequence number there and its padded bytes. */
 export interface StoredItem {
   seq: number;
   item: Uint8Array;
 }
 
+/** What one inbox stores: items and their bytes. */
 export interface InboxUsage {
   items: number;
   bytes: number;
@@ -35,6 +37,10 @@ export interface Admission {
   stored: InboxUsage;
 }
 
+/**
+ * Inbox store port: where delivered items live until acknowledged or expired, by inbox id. It
+ * holds no capability and never receives an arrival time.
+ */
 export interface InboxStore {
   /**
    * Readies an inbox for a deposit, in one step: creates it if unknown, extends its expiry day

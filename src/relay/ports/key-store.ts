@@ -6,6 +6,7 @@ import type { SecretBytes } from "../../protocol/secret-bytes.js";
 import type { SymmetricAlgorithms } from "../../protocol/key-config.js";
 import type { KemId } from "../../protocol/hpke-suite.js";
 
+/** One HPKE key pair of the relay, with the suites it is offered with. */
 export interface StoredHpkeKey {
   keyId: number;
   kemId: KemId;
@@ -18,14 +19,18 @@ export interface StoredHpkeKey {
   retireAt?: number;
 }
 
+/** Everything a relay's identity is: its signing key pair and its HPKE keys. */
 export interface StoredKeyRing {
   signing: { publicKey: Uint8Array; privateKeyPkcs8: SecretBytes };
   hpke: StoredHpkeKey[];
 }
 
+/** Key store port: where the relay's key ring is kept (private keys as SecretBytes). */
 export interface KeyStore {
+  /** The stored ring, or undefined before the first start. */
   load(): Promise<StoredKeyRing | undefined>;
   /** Stores `ring` unless a ring is already stored; returns whichever ring is stored after. */
   create(ring: StoredKeyRing): Promise<StoredKeyRing>;
+  /** Replaces the stored ring (after a rotation or pruning). */
   save(ring: StoredKeyRing): Promise<void>;
 }

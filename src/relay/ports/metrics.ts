@@ -35,6 +35,7 @@ export const MetricName = {
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
+/** Labels of one series, e.g. `{ kind: "fetch" }`; never an address, inbox id or size. */
 export type MetricLabels = Readonly<Record<string, string>>;
 
 /**
@@ -88,7 +89,10 @@ export function prometheusText(
   return lines.join("\n") + (lines.length ? "\n" : "");
 }
 
+/** Metrics port: aggregate counters and histograms only. */
 export interface Metrics {
+  /** Adds `by` (default 1) to a counter. */
   count(name: MetricName, labels?: MetricLabels, by?: number): void;
+  /** Records one value in a histogram. */
   observe(name: MetricName, value: number, labels?: MetricLabels): void;
 }

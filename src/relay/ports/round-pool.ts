@@ -12,6 +12,7 @@
  */
 import type { InboxUsage, RoundEntry } from "./inbox-store.js";
 
+/** What a deposit may add to its inbox: what it stores and the per-inbox limits. */
 export interface QuotaCheck {
   /** What the inbox already stores. */
   stored: InboxUsage;
@@ -19,6 +20,7 @@ export interface QuotaCheck {
   maxBytes: number;
 }
 
+/** What adding a deposit to the open round did. */
 export type AddResult = "added" | "duplicate" | "quota";
 
 /** What names an entry of a round: enough to release it. */
@@ -44,6 +46,10 @@ export const DEFAULT_PAGE_LIMIT: Readonly<PageLimit> = Object.freeze({
   bytes: 8 * 1024 * 1024,
 });
 
+/**
+ * Round pool port: deposits waiting for their round to close, then read page by page and released
+ * once appended to their inboxes.
+ */
 export interface RoundPool {
   /**
    * Adds an entry to the open round. "duplicate" if the same (inbox, message id) is pending;

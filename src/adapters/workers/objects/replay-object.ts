@@ -4,22 +4,11 @@
  * row ids keeps them in key order and nothing on disk shows the order they came in.
  */
 import { DurableObject } from "cloudflare:workers";
+import { createReplayTables } from "../../sql/replay-tables.js";
 import { migrateOnStart, type Migration } from "./schema-migrations.js";
 
 /** A replay shard's tables, oldest version first (see schema-migrations.ts). */
-export const REPLAY_SCHEMA: readonly Migration[] = [
-  {
-    version: 1,
-    up: (sql) =>
-      sql.exec(`
-        CREATE TABLE IF NOT EXISTS records (
-          tag TEXT NOT NULL,
-          record BLOB NOT NULL,
-          PRIMARY KEY (tag, record)
-        ) WITHOUT ROWID;
-      `),
-  },
-];
+export const REPLAY_SCHEMA: readonly Migration[] = [{ version: 1, up: createReplayTables }];
 
 export class ReplayObject extends DurableObject<object> {
   readonly #sql: SqlStorage;

@@ -8,7 +8,6 @@
  * the pages it had not released to the next alarm.
  */
 import { DurableObject } from "cloudflare:workers";
-import { randomBytes, toHex } from "../../../protocol/bytes.js";
 import type { RoundEntry } from "../../../relay/ports/inbox-store.js";
 import type {
   AddResult,
@@ -22,7 +21,9 @@ import { workerConfig, type WorkerConfig } from "../worker-config.js";
 import type { WorkerEnv } from "../worker-env.js";
 import type { RoundObjectApi } from "./round-object-api.js";
 import { migrateOnStart, type Migration } from "./schema-migrations.js";
-import { SqlRoundPool } from "./sql-round-pool.js";
+import { createRoundPoolTables } from "../../sql/round-pool-tables.js";
+import { SqlRoundPool } from "../../sql/sql-round-pool.js";
+import { durableSql } from "./durable-sql-driver.js";
 
 /**
  * The round object's tables, oldest version first (see schema-migrations.ts): the round pool's
@@ -32,26 +33,8 @@ export const ROUND_SCHEMA: readonly Migration[] = [
   {
     version: 1,
     up(sql) {
-      sql.exec(`
-        CREATE TABLE IF NOT EXISTS round_entries (
-          inbox BLOB NOT NULL,
-          message BLOB NOT NULL,
-          item BLOB NOT NULL,
-          round TEXT NOT NULL,
-          sort BLOB NOT NULL,
-          PRIMARY KEY (inbox, message)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS round_entries_by_inbox ON round_entries (round, inbox, sort);
-        CREATE TABLE IF NOT EXISTS round_state (
-          one INTEGER PRIMARY KEY CHECK (one = 1),
-          open TEXT NOT NULL
-        );
-      `);
-      sql.exec(
-        "INSERT OR IGNORE INTO round_state (one, open) VALUES (1, ?)",
-        toHex(randomBytes(16)),
-      );
-      const open = sql.exec<{ open: string }>("SELECT open FROM round_state").one().open;
+      createRoundPoolTables(sql);
+      const open = sql.all<{ open: string }>("SELECT open FROM round_state")[0]!.open;
       // Entries pending under the pool's first layout (one table, '' for the open round, sorted
       // by name) move over; their empty sort key pages them by (inbox, message id).
       sql.exec(`
@@ -63,7 +46,7 @@ export const ROUND_SCHEMA: readonly Migration[] = [
           PRIMARY KEY (inbox, message)
         ) WITHOUT ROWID;
       `);
-      sql.exec(
+      sql.run(
         `INSERT OR IGNORE INTO round_entries (inbox, message, item, round, sort)
          SELECT inbox, message, item, CASE round WHEN '' THEN ? ELSE round END, X'' FROM entries`,
         open,
@@ -83,7 +66,7 @@ export class RoundObject extends DurableObject<WorkerEnv> implements RoundObject
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
-    this.#pool = new SqlRoundPool(ctx.storage.sql);
+    this.#pool = new SqlRoundPool(durableSql(ctx.storage));
     migrateOnStart(ctx, "round", ROUND_SCHEMA);
   }
 
