@@ -15,10 +15,16 @@ import {
   type IngressGuard,
   type IngressLimits,
 } from "./adapters/node/ingress-limits.js";
-import { redisPorts, type RedisPortsOptions } from "./adapters/redis/redis-ports.js";
+import {
+  redisPorts,
+  type RedisPorts,
+  type RedisPortsOptions,
+} from "./adapters/redis/redis-ports.js";
 import { adoptKeyRing } from "./adapters/sqlite/adopt-key-ring.js";
-import { sqlitePorts } from "./adapters/sqlite/sqlite-ports.js";
+import { sqlitePorts, type SqlitePorts } from "./adapters/sqlite/sqlite-ports.js";
 import { createRelayApp } from "./relay/app.js";
+import { addOperatorRoutes, type ReadinessCheck } from "./relay/operator-routes.js";
+import type { SecretBytes } from "./protocol/secret-bytes.js";
 import { MetricName } from "./relay/ports/metrics.js";
 import type { KeyStore } from "./relay/ports/key-store.js";
 import { relayConfig, type RelayConfigInput } from "./relay/relay-config.js";
@@ -63,6 +69,11 @@ export interface NodeRelayOptions {
   limits?: Partial<IngressLimits>;
   /** Caps on what the store holds (see StoreLimits); each left out keeps its default. */
   store?: StoreLimits;
+  /**
+   * Serve GET /metrics (Prometheus text): given, it is on; with `token`, only to requests that
+   * carry `Authorization: Bearer <token>`. Off by default. GET /readyz is always there.
+   */
+  metrics?: { token?: SecretBytes };
 }
 
 /**
@@ -122,6 +133,43 @@ function listen(
       reject(error);
     });
   });
+}
+
+/**
+ * What /readyz checks: the store answers (a PING to Redis, a query on the SQLite file; the
+ * memory store always does) and the key ring holds a key to publish.
+ */
+function readinessChecks(
+  relay: Relay,
+  redis: RedisPorts | undefined,
+  sqlite: SqlitePorts | undefined,
+): ReadinessCheck[] {
+  return [
+    {
+      name: "store",
+      check: async () => {
+        if (redis) await redis.redis.ping();
+        await sqlite?.ping();
+      },
+    },
+    {
+      name: "keys",
+      check: async () => {
+        if (relay.keyRing.published(relay.ports.clock.now(), 0).length === 0) {
+          throw new Error("no key to publish");
+        }
+      },
+    },
+  ];
+}
+
+/** The backend's Prometheus rendering; every backend Node runs has one. */
+function metricsText(ports: RelayPorts): () => string | Promise<string> {
+  const metrics = ports.metrics as Partial<{ render(): string | Promise<string> }>;
+  if (typeof metrics.render !== "function") {
+    throw new TypeError("these ports' metrics cannot render Prometheus text");
+  }
+  return () => metrics.render!();
 }
 
 /**
@@ -211,7 +259,11 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   const { federation, roundIntervalMs } = relay.config;
   const held = federation.ingressRelease === "round" ? roundIntervalMs : 0;
   server.timeout = Math.max(server.timeout, held + federation.proxyTimeoutMs + 5000);
-  serving.handler = createRelayApp(relay).fetch;
+  const app = addOperatorRoutes(createRelayApp(relay), {
+    readiness: readinessChecks(relay, redis, sqlite),
+    ...(options.metrics ? { metrics: { ...options.metrics, render: metricsText(ports) } } : {}),
+  });
+  serving.handler = app.fetch;
   serving.relay = relay;
   await relay.start();
   // Idempotent: a second close (a test's finally, a second signal) waits for the first.

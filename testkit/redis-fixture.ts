@@ -58,10 +58,13 @@ async function startBinary(): Promise<RedisFixture> {
   return {
     url,
     source: "redis-server",
+    // Idempotent: a test that stops Redis mid-run may call it again in its cleanup.
     async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };

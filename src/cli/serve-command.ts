@@ -12,7 +12,7 @@ import { FaultLog, faultLabel, installFaultHandlers } from "../adapters/node/pro
 import type { RedisPorts } from "../adapters/redis/redis-ports.js";
 import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
 import { startNodeRelay, type RunningRelay, type StoreLimits } from "../node.js";
-import type { SecretBytes } from "../protocol/secret-bytes.js";
+import { SecretBytes } from "../protocol/secret-bytes.js";
 import { MAX_BATCHES_PER_ROUND, type FederationConfig } from "../relay/relay-config.js";
 import {
   CliError,
@@ -70,6 +70,8 @@ export interface ServeConfig {
   limits: IngressLimits;
   /** Caps on what the store holds; what is left out keeps the store's default. */
   store: StoreLimits;
+  /** GET /metrics: undefined = off; a token = only with `Authorization: Bearer <token>`. */
+  metrics: { token?: SecretBytes } | undefined;
   /**
    * Federation: "allowlist" of `peers` (none: off) or "open" to any relay; limits and the
    * ingress release if given.
@@ -137,6 +139,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "rate-limit": { type: "string" },
       "rate-burst": { type: "string" },
       "trust-proxy": { type: "boolean" },
+      metrics: { type: "boolean" },
       "max-dynamic-peers": { type: "string" },
       "peer-cache": { type: "string" },
       "proxy-timeout-ms": { type: "string" },
@@ -254,6 +257,18 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     );
   }
   ingress.trustProxy = values["trust-proxy"] === true || flagFromEnv(env, "SHROUD_TRUST_PROXY");
+  // The token only ever comes from the environment: a flag's value shows in `ps`.
+  const metricsToken = env["SHROUD_METRICS_TOKEN"]?.trim();
+  if (metricsToken !== undefined && metricsToken !== "" && metricsToken.length < 16) {
+    throw new UsageError("SHROUD_METRICS_TOKEN must have at least 16 characters");
+  }
+  const metricsOn =
+    values.metrics === true || flagFromEnv(env, "SHROUD_METRICS") || Boolean(metricsToken);
+  const metrics = metricsOn
+    ? metricsToken
+      ? { token: new SecretBytes(new TextEncoder().encode(metricsToken)) }
+      : {}
+    : undefined;
   const store: StoreLimits = {};
   for (const [name, [flag, variable, min, max, embeddedOnly]] of Object.entries(STORE_LIMITS)) {
     const given = pick(flag, variable);
@@ -268,6 +283,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   return {
     limits: ingress,
     store,
+    metrics,
     port: portNumber,
     host: hostName,
     origin: normalized,
@@ -354,6 +370,7 @@ async function start(config: ServeConfig): Promise<RunningRelay> {
       },
       limits: config.limits,
       store: config.store,
+      ...(config.metrics ? { metrics: config.metrics } : {}),
       ...(config.redis ? { redis: config.redis } : {}),
       ...(config.origin === undefined ? {} : { origin: config.origin }),
     });

@@ -11,7 +11,7 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--max-connections N] [--max-connections-per-address N]
                     [--rate-limit N] [--rate-burst N] [--trust-proxy]
                     [--max-inboxes N] [--max-store-bytes N] [--max-pending-bytes N]
-                    [--max-replay-records N]
+                    [--max-replay-records N] [--metrics]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting (at most
 15 s: past that it exits 1 without).
@@ -90,6 +90,12 @@ Store caps (a full store answers deposits \`quota\`, never runs out of memory):
   --max-replay-records N  embedded: opened requests remembered at most; then new requests
                     get 503 until the HPKE key rotates (SHROUD_MAX_REPLAY_RECORDS, default 1000000)
   On Redis, bound its memory with maxmemory (docs/DEPLOYMENT.md).
+
+Operations: GET /healthz answers while the process runs; GET /readyz answers 200 "ready" when
+the store answers and the keys are loaded, else 503 naming what is not.
+  --metrics         serve GET /metrics, Prometheus text of aggregate counters and histograms
+                    (SHROUD_METRICS=1; off by default). SHROUD_METRICS_TOKEN (environment only,
+                    16+ characters) turns it on and requires \`Authorization: Bearer TOKEN\`.
 
 Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
 a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets the

@@ -21,6 +21,8 @@ export interface SqlitePorts extends RelayPorts {
   federation: SqliteFederationQueue;
   /** The store's file. */
   path: string;
+  /** Resolves when the file answers a query (for readiness checks). */
+  ping(): Promise<void>;
   /** Closes the file (after the relay has stopped). */
   close(): Promise<void>;
 }
@@ -58,6 +60,9 @@ export function sqlitePorts(options: SqlitePortsOptions): SqlitePorts {
     rounds: new IntervalRoundScheduler(),
     federation: new SqliteFederationQueue(db.sql),
     path: db.path,
+    async ping() {
+      db.sql.all("SELECT 1 AS one");
+    },
     async close() {
       metrics.close();
       db.close();
