@@ -27,6 +27,7 @@ import { addOperatorRoutes, type ReadinessCheck } from "./relay/operator-routes.
 import type { SecretBytes } from "./protocol/secret-bytes.js";
 import { MetricName } from "./relay/ports/metrics.js";
 import type { KeyStore } from "./relay/ports/key-store.js";
+import type { Logger } from "./relay/ports/logger.js";
 import { relayConfig, type RelayConfigInput } from "./relay/relay-config.js";
 import { Relay, type RelayPorts } from "./relay/relay.js";
 
@@ -74,6 +75,8 @@ export interface NodeRelayOptions {
    * carry `Authorization: Bearer <token>`. Off by default. GET /readyz is always there.
    */
   metrics?: { token?: SecretBytes };
+  /** Where the relay's operational events go (default: text lines on stderr). */
+  logger?: Logger;
 }
 
 /**
@@ -203,11 +206,12 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     !options.ports && !redis && options.embedded === "sqlite"
       ? sqlitePorts({ dataDir, ...caps })
       : undefined;
-  const ports =
+  const backend =
     options.ports ??
     redis ??
     sqlite ??
     memoryPorts({ keys: options.keys ?? new FileKeyStore(dataDir), ...caps });
+  const ports = options.logger ? { ...backend, logger: options.logger } : backend;
   const closeStore = async () => {
     await redis?.close();
     await sqlite?.close();

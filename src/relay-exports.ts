@@ -43,6 +43,13 @@ export type {
 } from "./relay/ports/inbox-store.js";
 export type { KeyStore, StoredHpkeKey, StoredKeyRing } from "./relay/ports/key-store.js";
 export { MetricName, type MetricLabels, type Metrics } from "./relay/ports/metrics.js";
+export {
+  consoleLogger,
+  LogLevel,
+  textLogLine,
+  type LogFields,
+  type Logger,
+} from "./relay/ports/logger.js";
 export type { ReplaySet } from "./relay/ports/replay-set.js";
 export type {
   AddResult,

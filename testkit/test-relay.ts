@@ -6,6 +6,7 @@ import { memoryPorts, type MemoryPorts } from "../src/adapters/memory/memory-por
 import type { Clock } from "../src/relay/ports/clock.js";
 import type { RelayConfig } from "../src/relay/relay-config.js";
 import { startNodeRelay, type RunningRelay } from "../src/node.js";
+import { collectingLogger } from "./collecting-logger.js";
 
 export interface TestRelay extends RunningRelay {
   ports: MemoryPorts;
@@ -26,7 +27,7 @@ export async function startTestRelay(
   const logs: string[] = [];
   const ports: MemoryPorts = {
     ...memoryPorts(clock ? { clock } : {}),
-    log: (message) => logs.push(message),
+    logger: collectingLogger(logs),
   };
   const running = await startNodeRelay({
     port: 0,

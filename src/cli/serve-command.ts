@@ -22,9 +22,12 @@ import {
   originArgument,
   parseOptions,
   UsageError,
+  write,
   type CliIo,
 } from "./cli-support.js";
 import { listenForStop } from "./stop-signals.js";
+import { LogFormat, StreamLogger } from "../adapters/node/stream-logger.js";
+import { LogLevel, type Logger } from "../relay/ports/logger.js";
 import { SERVE_USAGE } from "./usage.js";
 
 /** Federation settings with a flag of their own: flag, variable, least and largest value. */
@@ -70,6 +73,8 @@ export interface ServeConfig {
   limits: IngressLimits;
   /** Caps on what the store holds; what is left out keeps the store's default. */
   store: StoreLimits;
+  /** The log on stderr: least level and format (default info, text). */
+  log: { level: LogLevel; format: LogFormat };
   /** GET /metrics: undefined = off; a token = only with `Authorization: Bearer <token>`. */
   metrics: { token?: SecretBytes } | undefined;
   /**
@@ -140,6 +145,8 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "rate-burst": { type: "string" },
       "trust-proxy": { type: "boolean" },
       metrics: { type: "boolean" },
+      "log-level": { type: "string" },
+      "log-format": { type: "string" },
       "max-dynamic-peers": { type: "string" },
       "peer-cache": { type: "string" },
       "proxy-timeout-ms": { type: "string" },
@@ -257,6 +264,18 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     );
   }
   ingress.trustProxy = values["trust-proxy"] === true || flagFromEnv(env, "SHROUD_TRUST_PROXY");
+  const logLevel = pick("log-level", "SHROUD_LOG_LEVEL");
+  if (logLevel && !Object.hasOwn(LogLevel, logLevel[0])) {
+    throw new UsageError(`${logLevel[1]} must be debug, info, warn or error, got "${logLevel[0]}"`);
+  }
+  const logFormat = pick("log-format", "SHROUD_LOG_FORMAT");
+  if (logFormat && !Object.hasOwn(LogFormat, logFormat[0])) {
+    throw new UsageError(`${logFormat[1]} must be text or json, got "${logFormat[0]}"`);
+  }
+  const log = {
+    level: (logLevel?.[0] ?? "info") as LogLevel,
+    format: (logFormat?.[0] ?? "text") as LogFormat,
+  };
   // The token only ever comes from the environment: a flag's value shows in `ps`.
   const metricsToken = env["SHROUD_METRICS_TOKEN"]?.trim();
   if (metricsToken !== undefined && metricsToken !== "" && metricsToken.length < 16) {
@@ -284,6 +303,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     limits: ingress,
     store,
     metrics,
+    log,
     port: portNumber,
     host: hostName,
     origin: normalized,
@@ -356,9 +376,10 @@ function federationNote(federation: ServeConfig["federation"]): string {
   return peers ? `; federation with ${peers}` : "";
 }
 
-async function start(config: ServeConfig): Promise<RunningRelay> {
+async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay> {
   try {
     return await startNodeRelay({
+      logger,
       port: config.port,
       host: config.host,
       dataDir: config.dataDir,
@@ -399,11 +420,25 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"
   }
 }
 
+/** serve's own lines on stderr (faults, Redis, shutdown): a level, an event name and the text. */
+type ProcessLog = (level: LogLevel, event: string, text: string) => void;
+
+/**
+ * In text format the lines stay as they read (`shroud: ...`); in JSON each is an event of the
+ * relay's log, so a collector gets one format.
+ */
+function processLog(logger: StreamLogger, format: LogFormat, io: CliIo): ProcessLog {
+  if (format === "json") {
+    return (level, event, text) => logger.log(level, event, text.replace(/^shroud: /, ""));
+  }
+  return (_level, _event, text) => void line(io.stderr, text);
+}
+
 /**
  * Redis connection errors (the client reconnects by itself): one line per kind of error every
  * few seconds while Redis is away, and one when it is back.
  */
-function watchRedis(running: RunningRelay, faults: FaultLog, io: CliIo): void {
+function watchRedis(running: RunningRelay, faults: FaultLog, say: ProcessLog): void {
   const redis = (running.relay.ports as Partial<Pick<RedisPorts, "redis">>).redis;
   if (!redis) return;
   let down = false;
@@ -414,7 +449,7 @@ function watchRedis(running: RunningRelay, faults: FaultLog, io: CliIo): void {
   redis.on("ready", () => {
     if (!down) return;
     down = false;
-    void line(io.stderr, "shroud: Redis: connection restored");
+    say("info", "redis_restored", "shroud: Redis: connection restored");
   });
 }
 
@@ -434,10 +469,12 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   // Faults nobody caught get one line each (class and code, no message or stack). An outage of
   // Redis or the network is lived through; anything else stops the relay as a signal would,
   // exiting 1 for a supervisor to restart it. The handlers stay until the process ends.
-  const faults = new FaultLog((text) => void line(io.stderr, text));
+  const logger = new StreamLogger((text) => void write(io.stderr, text), config.log);
+  const say = processLog(logger, config.log.format, io);
+  const faults = new FaultLog((text) => say("warn", "fault", text));
   installFaultHandlers(faults, {
     fatal: (label, origin) => {
-      void line(io.stderr, `shroud: ${origin}: ${label}; shutting down`);
+      say("error", "fatal_fault", `shroud: ${origin}: ${label}; shutting down`);
       signals.request("fault");
     },
   });
@@ -447,13 +484,13 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   const onHangup = () => {
     reload().then(
       () => line(io.stdout, "SIGHUP: keys reloaded"),
-      () => line(io.stderr, "shroud: key reload failed"),
+      () => say("error", "key_reload_failed", "shroud: key reload failed"),
     );
   };
   process.on("SIGHUP", onHangup);
   try {
-    const running = await start(config);
-    watchRedis(running, faults, io);
+    const running = await start(config, logger);
+    watchRedis(running, faults, say);
     // On the embedded stores, dead letters are mirrored where `shroud federation dlq` finds them.
     const dead = config.redis
       ? undefined
@@ -494,12 +531,13 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
         SHUTDOWN_TIMEOUT_MS,
       );
     } catch (error) {
-      await line(io.stderr, `shroud: shutdown failed: ${faultLabel(error)}`);
+      say("error", "shutdown_failed", `shroud: shutdown failed: ${faultLabel(error)}`);
       return 1;
     }
     if (closed === "timeout") {
-      await line(
-        io.stderr,
+      say(
+        "error",
+        "shutdown_timeout",
         `shroud: shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS / 1000} s; exiting`,
       );
       return 1;

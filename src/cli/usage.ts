@@ -12,6 +12,7 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--rate-limit N] [--rate-burst N] [--trust-proxy]
                     [--max-inboxes N] [--max-store-bytes N] [--max-pending-bytes N]
                     [--max-replay-records N] [--metrics]
+                    [--log-level debug|info|warn|error] [--log-format text|json]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting (at most
 15 s: past that it exits 1 without).
@@ -96,6 +97,14 @@ the store answers and the keys are loaded, else 503 naming what is not.
   --metrics         serve GET /metrics, Prometheus text of aggregate counters and histograms
                     (SHROUD_METRICS=1; off by default). SHROUD_METRICS_TOKEN (environment only,
                     16+ characters) turns it on and requires \`Authorization: Bearer TOKEN\`.
+  --log-level L     least level logged on stderr: debug, info, warn or error
+                    (SHROUD_LOG_LEVEL, default info)
+  --log-format F    text (\`shroud: warn: ...\`) or json, one object per line with level, event
+                    and msg (SHROUD_LOG_FORMAT, default text). Lines carry no timestamp and
+                    never an address, inbox id, token, size or the time of a request: failures
+                    of single requests are counted and reported with maintenance (every
+                    minute); warnings name a peer down, a dead letter, Redis lost, each at most
+                    once a minute per peer.
 
 Federation: for clients using \`send --via\` and \`fetch --via\`, this relay forwards deposits to
 a peer and proxies fetches to it; it takes batches from peers. Every round each peer gets the

@@ -12,6 +12,7 @@ import { MetricName, type MetricLabels, type Metrics } from "../relay/ports/metr
 import type { RoundPool } from "../relay/ports/round-pool.js";
 import type { RelayPorts } from "../relay/relay.js";
 import { tap } from "./port-tap.js";
+import { textLogLine } from "../relay/ports/logger.js";
 
 /** One thing the relay did, as its operator could log it. Inbox ids are full hex. */
 export type OperatorEvent =
@@ -95,7 +96,10 @@ export class OperatorRecorder {
       federation: this.#federation(ports.federation),
       metrics: this.#metrics(ports.metrics),
       http: this.wrapOutbound(ports.http ?? ((input, init) => fetch(input, init))),
-      log: (message) => this.push({ kind: "log", message }),
+      logger: {
+        log: (level, _event, message, fields) =>
+          this.push({ kind: "log", message: textLogLine(level, message, fields) }),
+      },
     };
   }
 

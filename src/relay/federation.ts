@@ -51,6 +51,7 @@ import type { RelayResponse } from "../protocol/relay-response.js";
 import { RelayStatus } from "../protocol/relay-status.js";
 import { dayOf, type Clock } from "./ports/clock.js";
 import type { FederationQueue, OutboundClaim } from "./ports/federation-queue.js";
+import type { Logger } from "./ports/logger.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
 import type { ReplaySet } from "./ports/replay-set.js";
 import { IngressRelease } from "./ingress-release.js";
@@ -65,6 +66,8 @@ const DELIVERY_TIMEOUT_MS = 30_000;
 const FORGET_WINDOW_DAYS = 60;
 /** Least time between two log lines about dropped dead letters (each drop is counted). */
 const DROP_LOG_INTERVAL_MS = 10 * 60_000;
+/** Least time between two warnings of one kind about one peer. */
+const PEER_LOG_INTERVAL_MS = 60_000;
 /** The metrics label of every peer that is not a configured one. */
 const OTHER_PEER = "other";
 
@@ -156,6 +159,10 @@ export class Federation {
    */
   readonly #lingering = new Map<string, number>();
   #droppedLoggedAt = -Infinity;
+  /** Per event and peer label: when a warning was last logged, and how many were held back. */
+  readonly #peerWarnings = new Map<string, { at: number; count: number }>();
+  /** Peer labels whose last delivery failed. */
+  readonly #downPeers = new Set<string>();
   /** Holds clients' hop requests to the round boundary (ingressRelease "round"). */
   readonly #release: IngressRelease | undefined;
   /**
@@ -174,7 +181,7 @@ export class Federation {
     private readonly metrics: Metrics,
     private readonly http: typeof fetch,
     private readonly signingKey: () => CryptoKey,
-    private readonly log: (message: string) => void,
+    private readonly logger: Logger,
   ) {
     const { policy, peers, ingressRelease } = config.federation;
     const on = policy === "open" || peers.length > 0;
@@ -424,7 +431,7 @@ export class Federation {
       try {
         slots.push(decodeSlot(raw, slotCapacity));
       } catch {
-        this.log("shroud: dropped a held envelope of another slot size");
+        this.logger.log("warn", "envelope_dropped", "dropped a held envelope of another slot size");
       }
     }
     const header = this.#coverHeader(claim.peer);
@@ -475,17 +482,26 @@ export class Federation {
         signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
       });
     } catch (error) {
-      this.metrics.count(MetricName.federationDeliveryFailures, this.#label(peer));
+      this.#deliveryFailed(peer);
       throw error;
     }
     // The answer is a word; reading it (rather than cancelling) lets the connection be reused
     // and spares the peer a write into a closed socket.
     await readLimited(response, 1024).catch(() => undefined);
     if (response.status !== 200) {
-      this.metrics.count(MetricName.federationDeliveryFailures, this.#label(peer));
+      this.#deliveryFailed(peer);
       throw new Error(`peer answered HTTP ${response.status}`);
     }
     this.metrics.count(MetricName.federationBatchesDelivered, this.#label(peer));
+    if (this.#downPeers.delete(this.#label(peer).peer)) {
+      this.#peerWarnings.delete(`peer_unreachable ${this.#label(peer).peer}`);
+      this.logger.log(
+        "info",
+        "peer_reachable",
+        "federation peer reachable again",
+        this.#label(peer),
+      );
+    }
   };
 
   /** Starts delivery, unless federation is off (an allowlist naming no peer): nothing to send. */
@@ -495,7 +511,14 @@ export class Federation {
     await this.queue.startDelivery(
       this.deliver,
       { ...this.#settings.delivery, maxDeadLetters: this.#settings.maxDeadLetters },
-      (peer) => this.metrics.count(MetricName.federationDeadLettered, this.#label(peer)),
+      (peer) => {
+        this.metrics.count(MetricName.federationDeadLettered, this.#label(peer));
+        this.#warnAboutPeer(
+          "dead_lettered",
+          "a federation batch ran out of attempts: moved to the dead-letter queue",
+          peer,
+        );
+      },
       () => this.#deadLetterDropped(),
     );
   }
@@ -506,7 +529,35 @@ export class Federation {
     const now = this.clock.now();
     if (now - this.#droppedLoggedAt < DROP_LOG_INTERVAL_MS) return;
     this.#droppedLoggedAt = now;
-    this.log("shroud: dropped the oldest federation dead letter (maxDeadLetters reached)");
+    this.logger.log(
+      "warn",
+      "dead_letter_dropped",
+      "dropped the oldest federation dead letter (maxDeadLetters reached)",
+    );
+  }
+
+  /**
+   * A warning about `peer` at most once per PEER_LOG_INTERVAL_MS for each event, saying how
+   * many it stood for: a peer that stays down gives a line a minute, not one per batch.
+   */
+  #warnAboutPeer(event: string, message: string, peer: string): void {
+    const key = `${event} ${this.#label(peer).peer}`;
+    const now = this.clock.now();
+    const last = this.#peerWarnings.get(key);
+    if (last && now - last.at < PEER_LOG_INTERVAL_MS) {
+      last.count += 1;
+      return;
+    }
+    const fields = { ...this.#label(peer), ...(last?.count ? { more: last.count } : {}) };
+    this.#peerWarnings.set(key, { at: now, count: 0 });
+    this.logger.log("warn", event, message, fields);
+  }
+
+  /** A delivery to `peer` failed: it is down (or refusing) until one succeeds. */
+  #deliveryFailed(peer: string): void {
+    this.metrics.count(MetricName.federationDeliveryFailures, this.#label(peer));
+    this.#downPeers.add(this.#label(peer).peer);
+    this.#warnAboutPeer("peer_unreachable", "federation peer unreachable; retrying", peer);
   }
 
   /** Releases the clients' hop requests still held, then stops delivery. */

@@ -26,6 +26,7 @@ import { dayOf, type Clock } from "./ports/clock.js";
 import type { FederationQueue } from "./ports/federation-queue.js";
 import type { InboxStore } from "./ports/inbox-store.js";
 import type { KeyStore } from "./ports/key-store.js";
+import { consoleLogger, type Logger } from "./ports/logger.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
 import type { ReplaySet } from "./ports/replay-set.js";
 import type { RoundPool } from "./ports/round-pool.js";
@@ -48,10 +49,15 @@ export interface RelayPorts {
   rounds: RoundScheduler;
   /** Outbound traffic to peer relays, held, batched and delivered with retries. */
   federation: FederationQueue;
-  /** Where operational messages go; never given addresses, inbox ids or sizes. */
-  log?: (message: string) => void;
+  /** Where operational events go (default: text on the console); see ports/logger.ts. */
+  logger?: Logger;
   /** Outbound HTTP to peers (default: the global fetch). */
   http?: typeof fetch;
+}
+
+/** An error's class name, all a log line says of it (a message may quote request data). */
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : "error";
 }
 
 /** Least time between key reloads triggered by an unknown key id. */
@@ -73,7 +79,9 @@ export class Relay {
   readonly #federation: Federation;
   /** Closes a round for the scheduler, logging a failure (with no detail) before passing it on. */
   readonly #closeLogged: () => Promise<void>;
-  readonly #log: (message: string) => void;
+  readonly #logger: Logger;
+  /** Requests that failed inside the relay since maintenance last reported them. */
+  #failedRequests = 0;
 
   private constructor(
     readonly config: RelayConfig,
@@ -81,7 +89,7 @@ export class Relay {
     keyRing: KeyRing,
   ) {
     this.#keyRing = keyRing;
-    this.#log = ports.log ?? ((message) => console.error(message));
+    this.#logger = ports.logger ?? consoleLogger;
     this.#closer = new RoundCloser(
       ports.pool,
       ports.inboxes,
@@ -99,12 +107,14 @@ export class Relay {
       ports.metrics,
       http,
       () => this.#keyRing.signingKey,
-      this.#log,
+      this.#logger,
     );
     const closeAtOnce = config.roundIntervalMs === 0 ? () => this.closeRound() : undefined;
     this.#closeLogged = () =>
       this.closeRound().catch((error: unknown) => {
-        this.#log(`shroud: round close failed (${error instanceof Error ? error.name : "error"})`);
+        this.#logger.log("error", "round_close_failed", "round close failed", {
+          error: errorName(error),
+        });
         throw error;
       });
     this.#service = new RelayService(
@@ -145,7 +155,9 @@ export class Relay {
     if (this.#maintenance) return;
     const maintain = () =>
       this.maintain().catch((error: unknown) =>
-        this.#log(`shroud: maintenance failed (${error instanceof Error ? error.name : "error"})`),
+        this.#logger.log("error", "maintenance_failed", "maintenance failed", {
+          error: errorName(error),
+        }),
       );
     this.#maintenance = setInterval(maintain, this.config.maintenanceIntervalMs);
     await maintain();
@@ -232,6 +244,13 @@ export class Relay {
    */
   async maintain(): Promise<void> {
     const now = this.ports.clock.now();
+    if (this.#failedRequests > 0) {
+      this.#logger.log("warn", "requests_failed", "requests failed inside the relay", {
+        count: this.#failedRequests,
+        since: "last maintenance",
+      });
+      this.#failedRequests = 0;
+    }
     await this.ports.inboxes.expire(dayOf(now));
     await this.#federation.maintain(dayOf(now));
     await this.reloadKeys();
@@ -339,8 +358,9 @@ export class Relay {
   async #handle(request: RelayRequest, capacity: number): Promise<RelayResponse> {
     try {
       return await this.#service.handle(request, capacity);
-    } catch (error) {
-      this.#log(`shroud: request failed (${error instanceof Error ? error.name : "error"})`);
+    } catch {
+      // Counted, not logged one by one: a line per failure would date each request.
+      this.#failedRequests += 1;
       return { status: RelayStatus.internal };
     }
   }

@@ -38,6 +38,7 @@ import { waitFor } from "../../testkit/wait.js";
 import { relayConfig, type RelayConfigInput } from "../../src/relay/relay-config.js";
 import { Relay, type RelayPorts } from "../../src/relay/relay.js";
 import type { Backend } from "../../testkit/describe-each-backend.js";
+import { collectingLogger } from "../../testkit/collecting-logger.js";
 
 /**
  * Waits until `from` has had every batch it built for `to` acknowledged (HTTP 200): then `to`
@@ -152,7 +153,7 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
   const connections: string[] = [];
   const batches: WireBatch[] = [];
   const extra = {
-    log: (message: string) => void logs.push(message),
+    logger: collectingLogger(logs),
     http: (options.wrapHttp ?? ((inner) => inner))(recordingHttp(batches)),
     // The tests close rounds themselves (closeRound), so every batch belongs to a known round.
     rounds: { start: async () => {}, stop: async () => {} },

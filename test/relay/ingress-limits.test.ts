@@ -18,6 +18,7 @@ import {
 } from "../../src/adapters/node/ingress-limits.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
 import { MediaTypes } from "../../src/protocol/labels.js";
+import { collectingLogger } from "../../testkit/collecting-logger.js";
 
 let running: RunningRelay | undefined;
 let logs: string[] = [];
@@ -33,7 +34,7 @@ afterEach(async () => {
 
 async function relayWith(limits: Partial<IngressLimits>): Promise<{ port: number }> {
   logs = [];
-  ports = { ...memoryPorts(), log: (message) => logs.push(message) };
+  ports = { ...memoryPorts(), logger: collectingLogger(logs) };
   running = await startNodeRelay({
     port: 0,
     ports,

@@ -12,6 +12,7 @@ import { createRelayApp } from "../../src/relay/app.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
+import { collectingLogger } from "../../testkit/collecting-logger.js";
 
 const ORIGIN = "http://relay.test";
 let relay: Relay;
@@ -35,7 +36,7 @@ function post(body: Uint8Array): Promise<Response> {
 const state = () => ports.inboxes.snapshot() + ports.pool.snapshot();
 
 beforeAll(async () => {
-  ports = { ...memoryPorts(), log: (m) => logs.push(m) };
+  ports = { ...memoryPorts(), logger: collectingLogger(logs) };
   relay = await Relay.open(relayConfig({ origin: ORIGIN, roundIntervalMs: 60_000 }), ports);
   app = createRelayApp(relay);
   const appFetch = ((input: RequestInfo | URL, init?: RequestInit) =>

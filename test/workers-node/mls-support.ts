@@ -11,6 +11,7 @@ import { metricSeries, type MetricLabels, type MetricName } from "../../src/rela
 import { freePort } from "../../testkit/free-port.js";
 import { startWorkerRelay, type WorkerRelay } from "../../testkit/worker-relay.js";
 import { isCommitDeposit } from "../mls/support.js";
+import { collectingLogger } from "../../testkit/collecting-logger.js";
 
 /** One provider's relay as the scenario needs it, whatever it runs on. */
 export interface Provider {
@@ -46,7 +47,7 @@ export async function startRelayPair(roundMs: number): Promise<RelayPair> {
   });
   const nodeLogs: string[] = [];
   const ports: MemoryPorts = Object.assign(memoryPorts(), {
-    log: (message: string) => void nodeLogs.push(message),
+    logger: collectingLogger(nodeLogs),
   });
   let node: RunningRelay;
   try {
