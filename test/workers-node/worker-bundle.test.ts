@@ -55,6 +55,8 @@ const FORBIDDEN_INPUTS = [
   "src/adapters/redis/",
   "src/adapters/node/",
   "src/adapters/memory/",
+  "src/adapters/sqlite/",
+  "node_modules/better-sqlite3/",
   "src/cli/",
   "bench/",
   "testkit/",
@@ -100,11 +102,13 @@ describe("the Worker bundle", () => {
     const inputs = Object.keys(meta.inputs);
     expect(inputs.length).toBeGreaterThan(50);
     expect(inputs.filter((i) => FORBIDDEN_INPUTS.some((f) => i.startsWith(f)))).toEqual([]);
-    // Every source file is the protocol, the relay, the Workers adapter or the Worker entry.
+    // Every source file is the protocol, the relay, the runtime-free SQL the Durable Objects
+    // share with the SQLite store, the Workers adapter or the Worker entry.
     expect(
       inputs.filter(
         (i) =>
-          !i.startsWith("node_modules/") && !/^src\/(protocol|relay|adapters\/workers)\//.test(i),
+          !i.startsWith("node_modules/") &&
+          !/^src\/(protocol|relay|adapters\/sql|adapters\/workers)\//.test(i),
       ),
     ).toEqual(["src/worker.ts"]);
     const packages = new Set(inputs.map(packageOf).filter((p) => p !== undefined));
