@@ -97,7 +97,9 @@ export async function federationCommand(args: string[], io: CliIo): Promise<numb
   const queue = ports.federation;
   try {
     if (action === "list") {
-      for (const dead of await queue.deadLetters()) {
+      const letters = await queue.deadLetters();
+      if (letters.length === 0) await line(io.stderr, "no dead letters");
+      for (const dead of letters) {
         const attempts = `${dead.attempts} attempt${dead.attempts === 1 ? "" : "s"}`;
         await line(io.stdout, `${dead.id}  ${dead.peer}  ${attempts}  ${dead.batch.length} bytes`);
       }
@@ -133,7 +135,9 @@ async function embeddedDeadLetters(
 ): Promise<number> {
   const dead = new DeadLetterDirectory(join(dataDir, "dead-letters"));
   if (action === "list") {
-    for (const letter of await dead.list()) {
+    const letters = await dead.list();
+    if (letters.length === 0) await line(io.stderr, "no dead letters");
+    for (const letter of letters) {
       const attempts = `${letter.attempts} attempt${letter.attempts === 1 ? "" : "s"}`;
       await line(io.stdout, `${letter.id}  ${letter.peer}  ${attempts}  ${letter.bytes} bytes`);
     }

@@ -13,7 +13,11 @@ import type { RedisPorts } from "../adapters/redis/redis-ports.js";
 import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
 import { startNodeRelay, type RunningRelay, type StoreLimits } from "../node.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
-import { MAX_BATCHES_PER_ROUND, type FederationConfig } from "../relay/relay-config.js";
+import {
+  DEFAULT_RELAY_CONFIG,
+  MAX_BATCHES_PER_ROUND,
+  type FederationConfig,
+} from "../relay/relay-config.js";
 import {
   CliError,
   cliCommand,
@@ -52,6 +56,13 @@ const STORE_LIMITS = {
   maxReplayRecords: ["max-replay-records", "SHROUD_MAX_REPLAY_RECORDS", 1, 1e9, true],
 } as const;
 
+/** Inbox settings with a flag of their own: flag, variable, least and largest value. */
+const INBOX_SETTINGS = {
+  maxItems: ["inbox-max-items", "SHROUD_INBOX_MAX_ITEMS", 1, 10_000_000],
+  maxBytes: ["inbox-max-bytes", "SHROUD_INBOX_MAX_BYTES", 1024, 2 ** 40],
+  retentionDays: ["retention-days", "SHROUD_RETENTION_DAYS", 1, 3650],
+} as const;
+
 /** Everything `serve` is configured with, read once from flags and environment. */
 export interface ServeConfig {
   port: number;
@@ -65,6 +76,8 @@ export interface ServeConfig {
    */
   backend: "sqlite" | "memory" | "redis";
   roundIntervalMs: number;
+  /** Per-inbox quota and retention; what is left out keeps RelayConfig's default. */
+  inboxes: { quota?: { maxItems?: number; maxBytes?: number }; retentionDays?: number };
   /** Web origins that may use the relay from a browser (default: any). */
   cors: CorsConfig;
   /** Redis backend: URL, key prefix and the key ring's master key; undefined = embedded store. */
@@ -146,6 +159,9 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "trust-proxy": { type: "boolean" },
       metrics: { type: "boolean" },
       "log-level": { type: "string" },
+      "inbox-max-items": { type: "string" },
+      "inbox-max-bytes": { type: "string" },
+      "retention-days": { type: "string" },
       "log-format": { type: "string" },
       "max-dynamic-peers": { type: "string" },
       "peer-cache": { type: "string" },
@@ -264,6 +280,27 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     );
   }
   ingress.trustProxy = values["trust-proxy"] === true || flagFromEnv(env, "SHROUD_TRUST_PROXY");
+  const inboxSetting = (name: keyof typeof INBOX_SETTINGS) => {
+    const [flag, variable, min, max] = INBOX_SETTINGS[name];
+    const given = pick(flag, variable);
+    return given ? integer(given[0], given[1], min, max) : undefined;
+  };
+  const [maxItems, maxBytes, retentionDays] = [
+    inboxSetting("maxItems"),
+    inboxSetting("maxBytes"),
+    inboxSetting("retentionDays"),
+  ];
+  const inboxes: ServeConfig["inboxes"] = {
+    ...(maxItems === undefined && maxBytes === undefined
+      ? {}
+      : {
+          quota: {
+            ...(maxItems === undefined ? {} : { maxItems }),
+            ...(maxBytes === undefined ? {} : { maxBytes }),
+          },
+        }),
+    ...(retentionDays === undefined ? {} : { retentionDays }),
+  };
   const logLevel = pick("log-level", "SHROUD_LOG_LEVEL");
   if (logLevel && !Object.hasOwn(LogLevel, logLevel[0])) {
     throw new UsageError(`${logLevel[1]} must be debug, info, warn or error, got "${logLevel[0]}"`);
@@ -310,6 +347,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     dataDir: data ? data[0] : ".shroud",
     backend: redisUrl ? "redis" : embedded?.[0] === "memory" ? "memory" : "sqlite",
     roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
+    inboxes,
     cors,
     redis: redisUrl
       ? {
@@ -386,6 +424,12 @@ async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay>
       embedded: config.backend === "memory" ? "memory" : "sqlite",
       config: {
         roundIntervalMs: config.roundIntervalMs,
+        ...(config.inboxes.quota
+          ? { quota: { ...DEFAULT_RELAY_CONFIG.quota, ...config.inboxes.quota } }
+          : {}),
+        ...(config.inboxes.retentionDays === undefined
+          ? {}
+          : { retentionDays: config.inboxes.retentionDays }),
         federation: config.federation,
         cors: config.cors,
       },
@@ -403,8 +447,26 @@ async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay>
     if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
       throw new CliError(`cannot listen on ${where}: no such local address`);
     }
+    if (config.redis && isRedisError(error)) {
+      // The host and port only: the URL may carry a password.
+      const url = new URL(config.redis.url);
+      throw new CliError(
+        `cannot reach Redis at ${url.host} (${faultLabel(error)}): is it running, and is ` +
+          `--redis (REDIS_URL) right?`,
+      );
+    }
     throw error;
   }
+}
+
+/** An error from ioredis (or BullMQ over it) rather than from the relay itself. */
+function isRedisError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === "MaxRetriesPerRequestError" ||
+    error.name === "ReplyError" ||
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed/.test(error.message)
+  );
 }
 
 /** `promise`'s value, or "timeout" once `ms` have passed. */

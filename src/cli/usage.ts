@@ -13,6 +13,7 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--max-inboxes N] [--max-store-bytes N] [--max-pending-bytes N]
                     [--max-replay-records N] [--metrics]
                     [--log-level debug|info|warn|error] [--log-format text|json]
+                    [--inbox-max-items N] [--inbox-max-bytes N] [--retention-days N]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting (at most
 15 s: past that it exits 1 without).
@@ -91,6 +92,14 @@ Store caps (a full store answers deposits \`quota\`, never runs out of memory):
   --max-replay-records N  embedded: opened requests remembered at most; then new requests
                     get 503 until the HPKE key rotates (SHROUD_MAX_REPLAY_RECORDS, default 1000000)
   On Redis, bound its memory with maxmemory (docs/DEPLOYMENT.md).
+
+Inboxes (every backend):
+  --inbox-max-items N  items one inbox holds at most; deposits beyond get quota
+                    (SHROUD_INBOX_MAX_ITEMS, default 10000)
+  --inbox-max-bytes N  bytes of items one inbox holds at most
+                    (SHROUD_INBOX_MAX_BYTES, default 67108864 = 64 MiB)
+  --retention-days N   days an unread item is kept, counted in whole UTC days
+                    (SHROUD_RETENTION_DAYS, default 7)
 
 Operations: GET /healthz answers while the process runs; GET /readyz answers 200 "ready" when
 the store answers and the keys are loaded, else 503 naming what is not.

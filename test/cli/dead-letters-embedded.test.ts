@@ -76,7 +76,11 @@ describe("dead letters on the embedded store", () => {
     expect(await queue.deadLetters()).toEqual([]);
     await mirror.sync(queue);
     expect(await readdir(join(dataDir, "dead-letters"))).toEqual(["requests"]);
-    expect((await run(["federation", "dlq", "list", "--data", dataDir])).stdout).toBe("");
+    expect(await run(["federation", "dlq", "list", "--data", dataDir])).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: "no dead letters\n",
+    });
     expect(delivered).toEqual([PEER]);
     await queue.stopDelivery();
   });

@@ -162,8 +162,7 @@ describe("federation arguments", () => {
       run(["federation", "queue"]),
       run(["federation", "dlq", "replay", "nope", "--redis", "redis://127.0.0.1:1"]),
     ]);
-    expect(embedded.code).toBe(0);
-    expect(embedded.stdout).toBe("");
+    expect(embedded).toEqual({ code: 0, stdout: "", stderr: "no dead letters\n" });
     expectOneErrorLine(unknownId, 1, /no dead letter 0{32}/);
     expectOneErrorLine(missing, 2, /missing dlq command/);
     expectOneErrorLine(unknown, 2, /unknown federation command/);

@@ -83,6 +83,21 @@ describe("first run", () => {
     }
   });
 
+  it("serve with Redis down says where it looked, in one line", { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const result = await run(
+      ["serve", "--port", String(await freePort()), "--redis", `redis://user:pw@127.0.0.1:${port}`],
+      undefined,
+      { SHROUD_MASTER_KEY: Buffer.alloc(32, 7).toString("base64") },
+    );
+    expectOneErrorLine(
+      result,
+      1,
+      new RegExp(`^shroud: cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(.*\\): is it running`),
+    );
+    expect(result.stderr).not.toContain("pw");
+  });
+
   it("a relay given as host:port gets the URL to type", async () => {
     const port = new URL(relay.url).port;
     const result = await run([
