@@ -198,7 +198,7 @@ describe("federation dlq on Redis", () => {
   });
 
   it("list prints nothing for a relay without dead letters", async () => {
-    expect(await dlq("list")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await dlq("list")).toEqual({ code: 0, stdout: "", stderr: "no dead letters\n" });
   });
 
   it("list shows dead letters, replay puts one back, drop deletes one, unknown ids exit 1", async () => {
@@ -245,7 +245,7 @@ describe("federation dlq on Redis", () => {
       stderr: "",
     });
     expect(await deadLetterIds()).toEqual([]);
-    expect(await dlq("list")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await dlq("list")).toEqual({ code: 0, stdout: "", stderr: "no dead letters\n" });
 
     const unknown = toHex(randomBytes(16));
     expectOneErrorLine(await dlq("drop", unknown), 1, new RegExp(`no dead letter ${unknown}`));

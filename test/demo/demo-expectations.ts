@@ -84,7 +84,12 @@ export function expectDemo(result: DemoResult, backend: "memory" | "redis"): voi
     const batches = events.filter((e) => e.kind === "http-in" && e.path === "/v1/federation");
     expect(batches.length).toBeGreaterThan(0);
     expect(new Set(batches.map((e) => (e.kind === "http-in" ? e.bytes : 0))).size).toBe(1);
-    expect(events.filter((e) => e.kind === "log")).toEqual([]);
+    // The relays log nothing but, at most, that the other provider's relay did not answer a
+    // batch for a moment (on Redis a delivery can race the other relay's shutdown): a line
+    // that names the peer's origin and nothing of a client.
+    const peerLine =
+      /^shroud: (warn: federation peer unreachable; retrying|federation peer reachable again) \(peer=http:\/\/[\d.:]+\)$/;
+    expect(events.filter((e) => e.kind === "log" && !peerLine.test(e.message))).toEqual([]);
   }
 
   // Neither the operator views nor the events behind them name a member, the group or its id.

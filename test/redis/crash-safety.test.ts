@@ -8,8 +8,6 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
-import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
-import type { DepositResult } from "../../src/client/relay-client.js";
 import { fromUtf8, randomBytes, toHex, utf8 } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { dayOf } from "../../src/relay/ports/clock.js";
@@ -26,79 +24,10 @@ import {
   type RelayProcess,
   type RelayProcessOptions,
 } from "../../testkit/relay-process.js";
-import {
-  descriptorKeys,
-  randomInt,
-  ResilientClient,
-  tally,
-} from "../../testkit/resilient-client.js";
+import { descriptorKeys, randomInt, ResilientClient } from "../../testkit/resilient-client.js";
 import { poolLeftovers } from "./support.js";
 import { sleep } from "../../testkit/wait.js";
-
-interface Item {
-  inbox: Inbox;
-  text: string;
-  messageId: Uint8Array;
-}
-
-/** `perInbox` items for each of `inboxes` fresh inboxes on `origin`, texts `<tag>-<n>`. */
-async function makeItems(origin: string, tag: string, inboxes: number, perInbox: number) {
-  const boxes = await Promise.all(Array.from({ length: inboxes }, () => createInbox(origin)));
-  const items: Item[] = [];
-  for (let n = 0; n < inboxes * perInbox; n++) {
-    items.push({ inbox: boxes[n % inboxes]!, text: `${tag}-${n}`, messageId: randomBytes(16) });
-  }
-  return { boxes, items };
-}
-
-/**
- * Deposits every item with `concurrency` workers, each retried with its own message id; each
- * worker pauses `pauseMs` (a random [min, max]) between deposits.
- */
-async function depositAll(
-  client: ResilientClient,
-  items: readonly Item[],
-  concurrency: number,
-  pauseMs?: [number, number],
-): Promise<DepositResult[]> {
-  const results: DepositResult[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const { inbox, text, messageId } = items[i]!;
-      results[i] = await client.deposit(contactCard(inbox), utf8(text), messageId);
-      if (pauseMs) await sleep(randomInt(...pauseMs));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return results;
-}
-
-/**
- * Fetches every inbox until it holds what was deposited to it (or `timeoutMs` pass) and checks
- * that each deposit arrived exactly once, nothing else did, and seqs run 1..n with no gap.
- */
-async function expectDeliveredOnce(
-  client: ResilientClient,
-  boxes: readonly Inbox[],
-  items: readonly Item[],
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const inbox of boxes) {
-    const sent = items.filter((item) => item.inbox === inbox).map((item) => item.text);
-    let got = await client.fetchAll(inbox);
-    while (got.length < sent.length && Date.now() < deadline) {
-      await sleep(50);
-      got = await client.fetchAll(inbox);
-    }
-    const counts = tally(got.map((m) => m.text));
-    expect([...counts].filter(([, n]) => n !== 1)).toEqual([]);
-    expect([...counts.keys()].sort()).toEqual([...sent].sort());
-    expect(got.map((m) => m.seq)).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
-  }
-}
+import { depositAll, expectDeliveredOnce, makeItems } from "../../testkit/crash-deliveries.js";
 
 describe("Crash safety", () => {
   let fixture: RedisFixture | undefined;

@@ -8,9 +8,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
-import type { DepositResult } from "../../src/client/relay-client.js";
-import { randomBytes, utf8 } from "../../src/protocol/bytes.js";
 import { freePort } from "../../testkit/free-port.js";
 import {
   killAllRelays,
@@ -18,74 +15,10 @@ import {
   startRelayProcess,
   type RelayProcessOptions,
 } from "../../testkit/relay-process.js";
-import {
-  descriptorKeys,
-  randomInt,
-  ResilientClient,
-  tally,
-} from "../../testkit/resilient-client.js";
+import { descriptorKeys, randomInt, ResilientClient } from "../../testkit/resilient-client.js";
 import { sleep } from "../../testkit/wait.js";
+import { depositAll, expectDeliveredOnce, makeItems } from "../../testkit/crash-deliveries.js";
 import { poolState, readStore } from "./support.js";
-
-interface Item {
-  inbox: Inbox;
-  text: string;
-  messageId: Uint8Array;
-}
-
-/** `perInbox` items of `size` characters for each of `inboxes` fresh inboxes on `origin`. */
-async function makeItems(origin: string, tag: string, inboxes: number, perInbox: number, size = 0) {
-  const boxes = await Promise.all(Array.from({ length: inboxes }, () => createInbox(origin)));
-  const items: Item[] = [];
-  for (let n = 0; n < inboxes * perInbox; n++) {
-    const text = `${tag}-${n}` + (size ? ` ${"z".repeat(size)}` : "");
-    items.push({ inbox: boxes[n % inboxes]!, text, messageId: randomBytes(16) });
-  }
-  return { boxes, items };
-}
-
-/** Deposits every item with `concurrency` workers, pausing `pauseMs` between deposits. */
-async function depositAll(
-  client: ResilientClient,
-  items: readonly Item[],
-  concurrency: number,
-  pauseMs?: [number, number],
-): Promise<DepositResult[]> {
-  const results: DepositResult[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const { inbox, text, messageId } = items[i]!;
-      results[i] = await client.deposit(contactCard(inbox), utf8(text), messageId);
-      if (pauseMs) await sleep(randomInt(...pauseMs));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return results;
-}
-
-/** Checks that each deposit arrived exactly once, nothing else did, and seqs run 1..n. */
-async function expectDeliveredOnce(
-  client: ResilientClient,
-  boxes: readonly Inbox[],
-  items: readonly Item[],
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const inbox of boxes) {
-    const sent = items.filter((item) => item.inbox === inbox).map((item) => item.text);
-    let got = await client.fetchAll(inbox);
-    while (got.length < sent.length && Date.now() < deadline) {
-      await sleep(50);
-      got = await client.fetchAll(inbox);
-    }
-    const counts = tally(got.map((m) => m.text));
-    expect([...counts].filter(([, n]) => n !== 1)).toEqual([]);
-    expect([...counts.keys()].sort()).toEqual([...sent].sort());
-    expect(got.map((m) => m.seq)).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
-  }
-}
 
 describe("Crash safety on the SQLite store", () => {
   let dir: string;

@@ -310,6 +310,10 @@ describe("federation between a Worker relay and a Node relay", () => {
     );
     expect(await N().ports.federation.deadLetters()).toEqual([]);
     expect(await nCounter(MetricName.federationDeadLettered, W().url)).toBe(0);
-    expect(N().logs).toEqual([]);
+    // N's operator heard of the outage once and of its end once, naming only W.
+    expect(N().logs).toEqual([
+      `shroud: warn: federation peer unreachable; retrying (peer=${W().url})`,
+      `shroud: federation peer reachable again (peer=${W().url})`,
+    ]);
   });
 });
