@@ -7,6 +7,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { memoryPorts } from "./adapters/memory/memory-ports.js";
 import { FileKeyStore } from "./adapters/node/file-key-store.js";
+import { readNodeBody } from "./adapters/node/incoming-body.js";
 import { useNodeHpke } from "./adapters/node/node-hpke-primitives.js";
 import {
   DEFAULT_INGRESS_LIMITS,
@@ -105,7 +106,10 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-type Handler = (request: Request) => Response | Promise<Response>;
+type Handler = (
+  request: Request,
+  env: HttpBindings | Http2Bindings,
+) => Response | Promise<Response>;
 
 function listen(
   handler: () => Handler,
@@ -120,7 +124,7 @@ function listen(
         // Over-the-rate requests are refused before the app reads a byte of their body.
         fetch: (request: Request, env: HttpBindings | Http2Bindings) => {
           const refused = guard.refuse(request, env.incoming as IncomingMessage);
-          if (!refused) return handler()(request);
+          if (!refused) return handler()(request, env);
           onRefused();
           return refused;
         },
@@ -263,7 +267,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   const { federation, roundIntervalMs } = relay.config;
   const held = federation.ingressRelease === "round" ? roundIntervalMs : 0;
   server.timeout = Math.max(server.timeout, held + federation.proxyTimeoutMs + 5000);
-  const app = addOperatorRoutes(createRelayApp(relay), {
+  const app = addOperatorRoutes(createRelayApp(relay, { readBody: readNodeBody }), {
     readiness: readinessChecks(relay, redis, sqlite),
     ...(options.metrics ? { metrics: { ...options.metrics, render: metricsText(ports) } } : {}),
   });

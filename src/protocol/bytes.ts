@@ -105,3 +105,13 @@ export function asBytes(buffer: ArrayBuffer | ArrayBufferView): Uint8Array {
   }
   return new Uint8Array(buffer);
 }
+
+/**
+ * The same bytes typed as backed by an ArrayBuffer (what Response and WebCrypto take): no copy
+ * when they are, a copy when they sit in a SharedArrayBuffer.
+ */
+export function onArrayBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer
+    ? (bytes as Uint8Array<ArrayBuffer>)
+    : new Uint8Array(bytes);
+}

@@ -4,9 +4,8 @@
  * Works on any runtime Hono supports; no Node APIs here.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { onArrayBuffer } from "../protocol/bytes.js";
 import { encode } from "../protocol/codec.js";
-import { TooLargeError } from "../protocol/errors.js";
 import { MediaTypeError } from "./errors.js";
 import { keyConfigListCodec } from "../protocol/key-config.js";
 import { MediaTypes } from "../protocol/labels.js";
@@ -14,6 +13,7 @@ import { corsMiddleware } from "./cors.js";
 import { admitBatch, checkBatchSender } from "./federation.js";
 import { httpFailureFor } from "./http-errors.js";
 import { MetricName } from "./ports/metrics.js";
+import { declaredLength, readRequestBody, type BodyReader } from "./read-limited.js";
 import type { Relay } from "./relay.js";
 import { randomBelow } from "./shuffle.js";
 
@@ -26,12 +26,22 @@ function failure(error: unknown, relay: Relay): Response {
 /** The endpoints a client (and so a web page) uses; federation and operator routes are not. */
 const CLIENT_PATHS = ["/.well-known/shroud", "/.well-known/ohttp-keys", "/v1/relay"];
 
+/** How createRelayApp serves, beyond the relay itself. */
+export interface RelayAppOptions {
+  /**
+   * Reads POST bodies (default: from the web Request, on any runtime). The Node entry reads the
+   * raw request instead, into one buffer, skipping the web stream in between.
+   */
+  readBody?: BodyReader;
+}
+
 /**
  * @example
  * const app = createRelayApp(relay);
  * serve({ fetch: app.fetch, port: 8787 }); // @hono/node-server
  */
-export function createRelayApp(relay: Relay): Hono {
+export function createRelayApp(relay: Relay, options: RelayAppOptions = {}): Hono {
+  const readBody = options.readBody ?? readRequestBody;
   const app = new Hono();
 
   // Before the routes, so that preflights, answers and refusals alike carry the headers.
@@ -71,23 +81,21 @@ export function createRelayApp(relay: Relay): Hono {
     mediaType: string,
     handle: (body: Uint8Array, headers: Headers) => Promise<Response>,
   ) =>
-    app.post(
-      path,
-      bodyLimit({ maxSize, onError: () => failure(new TooLargeError(), relay) }),
-      async (c) => {
-        try {
-          const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-          if (type !== mediaType) throw new MediaTypeError();
-          return await handle(new Uint8Array(await c.req.arrayBuffer()), c.req.raw.headers);
-        } catch (error) {
-          return failure(error, relay);
-        }
-      },
-    );
+    app.post(path, async (c) => {
+      try {
+        // Both refusals come from the headers, before a byte of the body is read.
+        declaredLength(c.req.header("content-length"), maxSize);
+        const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+        if (type !== mediaType) throw new MediaTypeError();
+        return await handle(await readBody(c.req.raw, c.env, maxSize), c.req.raw.headers);
+      } catch (error) {
+        return failure(error, relay);
+      }
+    });
 
   binaryPost("/v1/relay", relay.config.padding.largest, MediaTypes.request, async (body) => {
     const answer = await relay.handleSealed(body);
-    return new Response(new Uint8Array(answer), {
+    return new Response(onArrayBuffer(answer), {
       status: 200,
       headers: { "content-type": MediaTypes.response, "cache-control": "no-store" },
     });
