@@ -228,9 +228,12 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     throw error;
   }
   // The origin is part of the signed descriptor, so the port must be known before the relay
-  // opens: bind first with a placeholder app, then swap in the real one.
+  // opens: bind first, then serve. Requests that come meanwhile (a `--workers` process binds a
+  // socket the others already serve on) wait for the relay instead of being refused.
+  let opened: (handler: Handler) => void = () => undefined;
+  const whenOpen = new Promise<Handler>((resolve) => (opened = resolve));
   const serving: { handler: Handler; relay?: Relay } = {
-    handler: () => new Response("starting", { status: 503 }),
+    handler: (request, env) => whenOpen.then((handler) => handler(request, env)),
   };
   const limits = { ...DEFAULT_INGRESS_LIMITS, ...options.limits };
   let bound: Awaited<ReturnType<typeof listen>>;
@@ -257,6 +260,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
       ports,
     );
   } catch (error) {
+    opened(() => new Response("not started", { status: 503 }));
     guard.close();
     server.close();
     await closeStore();
@@ -273,6 +277,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   });
   serving.handler = app.fetch;
   serving.relay = relay;
+  opened(app.fetch);
   await relay.start();
   // Idempotent: a second close (a test's finally, a second signal) waits for the first.
   let closing: Promise<void> | undefined;

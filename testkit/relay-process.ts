@@ -33,6 +33,11 @@ export interface RelayProcessOptions {
   args?: readonly string[];
   /** Name in error messages (default "relay"). */
   name?: string;
+  /**
+   * Relay processes on Redis (`--workers`); default 1, not serve's one per core, so that a
+   * SIGKILL ends the whole relay at once, as a crash would.
+   */
+  workers?: number;
 }
 
 export interface RelayProcess {
@@ -96,6 +101,7 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   const args = ["serve"];
   if (options.redisUrl !== undefined) {
     args.push("--redis", options.redisUrl, "--redis-prefix", options.prefix ?? "shroud");
+    args.push("--workers", String(options.workers ?? 1));
   }
   args.push("--port", String(options.port ?? 0), "--round-ms", String(options.roundMs));
   for (const peer of options.peers ?? []) args.push("--peer", peer);

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_CORS, parseCorsOrigins, type CorsConfig } from "../relay/cors.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
 import { DEFAULT_INGRESS_LIMITS, type IngressLimits } from "../adapters/node/ingress-limits.js";
@@ -33,6 +34,12 @@ import { listenForStop } from "./stop-signals.js";
 import { LogFormat, StreamLogger } from "../adapters/node/stream-logger.js";
 import { LogLevel, type Logger } from "../relay/ports/logger.js";
 import { SERVE_USAGE } from "./usage.js";
+import {
+  isServeWorker,
+  onPrimaryStop,
+  reportListening,
+  superviseWorkers,
+} from "./serve-workers.js";
 
 /** Federation settings with a flag of their own: flag, variable, least and largest value. */
 const FEDERATION_LIMITS = {
@@ -91,12 +98,20 @@ export interface ServeConfig {
   /** GET /metrics: undefined = off; a token = only with `Authorization: Bearer <token>`. */
   metrics: { token?: SecretBytes } | undefined;
   /**
+   * Relay processes sharing the port (node:cluster), on Redis only: the embedded stores are
+   * served by one process. Default: one per core on Redis, else 1.
+   */
+  workers: number;
+  /**
    * Federation: "allowlist" of `peers` (none: off) or "open" to any relay; limits and the
    * ingress release if given.
    */
   federation: Pick<FederationConfig, "policy" | "peers"> &
     Partial<Pick<FederationConfig, FederationLimit | "ingressRelease">>;
 }
+
+/** Most relay processes `--workers` starts. */
+const MAX_WORKERS = 256;
 
 /** How often the embedded store's dead letters are mirrored and dlq requests applied. */
 const DEAD_LETTER_SYNC_MS = 5000;
@@ -175,6 +190,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "max-store-bytes": { type: "string" },
       "max-pending-bytes": { type: "string" },
       "max-replay-records": { type: "string" },
+      workers: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "serve",
@@ -336,7 +352,21 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     }
     store[name as keyof typeof STORE_LIMITS] = integer(given[0], given[1], min, max);
   }
+  // "auto" (the default) is one process per core where the store allows more than one.
+  const workers = pick("workers", "SHROUD_WORKERS");
+  const workerCount =
+    !workers || workers[0].trim() === "auto"
+      ? redisUrl
+        ? availableParallelism()
+        : 1
+      : integer(workers[0], workers[1], 1, MAX_WORKERS);
+  if (workerCount > 1 && !redisUrl) {
+    throw new UsageError(
+      `${workers![1]} needs --redis: the embedded store is served by one process`,
+    );
+  }
   return {
+    workers: Math.min(workerCount, MAX_WORKERS),
     limits: ingress,
     store,
     metrics,
@@ -525,14 +555,46 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     await line(io.stdout, SERVE_USAGE);
     return 0;
   }
+  const logger = new StreamLogger((text) => void write(io.stderr, text), config.log);
+  const say = processLog(logger, config.log.format, io);
+  const shroud = cliCommand(io.env, process.argv[1]);
+  // One write, so whoever waits for the URL line also has the hint.
+  const banner = (url: string) => {
+    const relayArg = config.origin ?? url;
+    const workers = config.workers > 1 ? `; ${config.workers} workers` : "";
+    return line(
+      io.stdout,
+      [
+        `shroud relay listening on ${url} (${storeNote(config)}${federationNote(
+          config.federation,
+        )}${workers})`,
+        "try it:",
+        `  ${shroud} inbox create --relay ${relayArg} --out inbox.json --card card.json`,
+        `  echo hello | ${shroud} send --card card.json`,
+        `  ${shroud} fetch --inbox inbox.json --ack`,
+      ].join("\n"),
+    );
+  };
+  const worker = isServeWorker();
+  if (config.workers > 1 && !worker) {
+    return superviseWorkers({
+      count: config.workers,
+      io,
+      say,
+      banner,
+      // Each worker has SHUTDOWN_TIMEOUT_MS and then exits by itself; a little more for that.
+      shutdownMs: SHUTDOWN_TIMEOUT_MS + EXIT_GRACE_MS + 3000,
+    });
+  }
   // Listen for signals before the (slow) start, so a signal during start-up still shuts down
   // cleanly instead of killing the process with a half-written key file.
-  const signals = listenForStop<"fault">();
+  const signals = listenForStop<"fault" | "stop">();
+  if (worker) onPrimaryStop(() => signals.request("stop"));
+  // On the primary's stdout only: N workers would repeat every line.
+  const status = (text: string) => (worker ? Promise.resolve() : line(io.stdout, text));
   // Faults nobody caught get one line each (class and code, no message or stack). An outage of
   // Redis or the network is lived through; anything else stops the relay as a signal would,
   // exiting 1 for a supervisor to restart it. The handlers stay until the process ends.
-  const logger = new StreamLogger((text) => void write(io.stderr, text), config.log);
-  const say = processLog(logger, config.log.format, io);
   const faults = new FaultLog((text) => say("warn", "fault", text));
   installFaultHandlers(faults, {
     fatal: (label, origin) => {
@@ -545,7 +607,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   let reload = async () => {};
   const onHangup = () => {
     reload().then(
-      () => line(io.stdout, "SIGHUP: keys reloaded"),
+      () => status("SIGHUP: keys reloaded"),
       () => say("error", "key_reload_failed", "shroud: key reload failed"),
     );
   };
@@ -565,27 +627,11 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       await running.relay.reloadKeys();
       await syncDead();
     };
-    const relayArg = config.origin ?? running.url;
-    const shroud = cliCommand(io.env, process.argv[1]);
-    // One write, so whoever waits for the URL line also has the hint.
-    await line(
-      io.stdout,
-      [
-        `shroud relay listening on ${running.url} (${storeNote(config)}${federationNote(
-          config.federation,
-        )})`,
-        "try it:",
-        `  ${shroud} inbox create --relay ${relayArg} --out inbox.json --card card.json`,
-        `  echo hello | ${shroud} send --card card.json`,
-        `  ${shroud} fetch --inbox inbox.json --ack`,
-      ].join("\n"),
-    );
+    if (worker) reportListening(running.url);
+    else await banner(running.url);
     const reason = await signals.requested;
     clearInterval(deadTimer);
-    await line(
-      io.stdout,
-      `${reason === "fault" ? "fault" : reason}: closing (delivering the open round)`,
-    );
+    await status(`${reason}: closing (delivering the open round)`);
     let closed: "closed" | "timeout";
     try {
       closed = await within(
@@ -604,7 +650,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       );
       return 1;
     }
-    await line(io.stdout, "relay closed");
+    await status("relay closed");
     return reason === "fault" ? 1 : 0;
   } finally {
     signals.dispose();

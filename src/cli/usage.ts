@@ -2,7 +2,7 @@
 
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
                     [--data DIR] [--store sqlite|memory]
-                    [--redis URL [--redis-prefix P] [--redis-queue URL]]
+                    [--redis URL [--redis-prefix P] [--redis-queue URL] [--workers N|auto]]
                     [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
                     [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
                     [--batches-per-round N] [--dynamic-link-ms N]
@@ -28,7 +28,8 @@ start because the record of opened requests that guards against replays does not
 With --redis, inboxes, rounds, replay records and the key ring (encrypted under
 SHROUD_MASTER_KEY) live in Redis, rounds close through BullMQ, and any number of relay
 processes may share one Redis: each round closes once, and nothing acknowledged is lost when a
-process dies. See docs/DEPLOYMENT.md for the Redis settings this needs.
+process dies. See docs/DEPLOYMENT.md for the Redis settings this needs. On Redis, serve starts
+one relay process per core (--workers) behind one port, and starts another if one dies.
 
 The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once.
 
@@ -42,6 +43,8 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --redis-prefix P  Redis key prefix for this relay        (SHROUD_REDIS_PREFIX, default shroud)
   --redis-queue URL a separate Redis for the round queue    (SHROUD_REDIS_QUEUE_URL, default: --redis)
                     (BullMQ's jobs carry timestamps; keep them out of the deposits' AOF)
+  --workers N       relay processes sharing the port, Redis only; auto: one per core
+                    (SHROUD_WORKERS, default auto; the embedded store takes 1)
   --peer URL        a peer relay's origin, repeatable      (SHROUD_PEERS, comma-separated)
   --federation P    allowlist (only the peers) or open     (SHROUD_FEDERATION, default allowlist)
   --max-dynamic-peers N  open: new relays (not peers) taking forwards per round

@@ -87,7 +87,7 @@ export function serve(args: string[], env?: NodeJS.ProcessEnv): Promise<Served> 
   let stderr = "";
   const exited = new Promise<number | null>((resolveExit) => child.on("close", resolveExit));
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
     child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.stdout!.setEncoding("utf8").on("data", (d: string) => {
       stdout += d;
