@@ -12,7 +12,7 @@
  * opens of 4 KiB requests on both sets of primitives against a node:crypto floor
  * (memory/hpke-open.ts). After it, the stores part (sqlite/store-bench.ts; --no-stores skips it)
  * runs deposits and a round close through the ports of the in-memory, SQLite and Redis stores
- * side by side. --json FILE writes the named figures (so far `hpke.open.4k`).
+ * side by side. --json FILE writes the named figures (`hpke.open.4k`; with the Redis part `http.deposit.redis`, `http.deposit.cores`, `round.close.10k`, `redis.bytes.per.item`).
  */
 import { writeFile } from "node:fs/promises";
 import { exit } from "node:process";
@@ -31,6 +31,7 @@ import { environment } from "./common/environment.js";
 import { runFederationBench } from "./federation/federation-bench.js";
 import { runMlsBench } from "./mls/mls-bench.js";
 import { runRedisBench } from "./redis/redis-bench.js";
+import type { Figure } from "./common/figure.js";
 import { runStoreBench } from "./sqlite/store-bench.js";
 import { formatNumber, textTable } from "./common/text-table.js";
 import { timedRun, type TimedRunResult } from "./common/timed-run.js";
@@ -47,15 +48,6 @@ const POOL_MARGIN = 1.25;
 interface Row {
   label: string;
   result: TimedRunResult;
-}
-
-/** A named figure of this run, as `--json` writes it (names stay stable across versions). */
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  floor?: number;
-  ratio?: number;
 }
 
 const figures: Figure[] = [];
@@ -310,7 +302,7 @@ async function run(options: BenchOptions): Promise<void> {
   }
   if (options.redis) {
     try {
-      await runRedisBench(options);
+      figures.push(...(await runRedisBench(options)));
     } catch (error) {
       console.error(`Redis part failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;

@@ -15,3 +15,9 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 export function ascending(values: readonly number[]): Float64Array {
   return Float64Array.from(values).sort();
 }
+
+/** The middle value (the upper one of an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}

@@ -15,6 +15,7 @@ import { ManagedChild } from "../../testkit/child-process.js";
 import type { Cleanup } from "../common/cleanup.js";
 import { parseLoadEvent, type HttpLoadResult } from "../http/http-load-report.js";
 import { machineCpuSeconds, processCpuSeconds } from "../common/process-cpu.js";
+import { descendants } from "../common/process-tree.js";
 import {
   commandStats,
   commandStatsDelta,
@@ -38,11 +39,14 @@ export interface HttpThroughputOptions {
   connections: number;
   inboxes: number;
   roundMs: number;
+  /** `serve --workers`: relay processes behind the port. */
+  workers: number;
 }
 
 /** CPU seconds used during the measured window (undefined where /proc is not available). */
 export interface WindowCpu {
   seconds: number;
+  /** The relay's processes together (its workers with --workers). */
   relay: number | undefined;
   /** The redis-server process (own server only). */
   redis: number | undefined;
@@ -54,6 +58,8 @@ export interface WindowCpu {
 }
 
 export interface HttpThroughput {
+  /** `serve --workers`. */
+  workers: number;
   relayCommand: string;
   loadCommand: string;
   prefix: string;
@@ -81,13 +87,22 @@ interface Snapshot {
 function snapshot(admin: Redis, pids: (number | undefined)[]): Snapshot {
   return {
     at: performance.now(),
-    relay: processCpuSeconds(pids[0]),
+    relay: treeCpuSeconds(pids[0]),
     redis: processCpuSeconds(pids[1]),
     loadClient: processCpuSeconds(pids[2]),
     machine: machineCpuSeconds(),
     redisMain: redisCpuSeconds(admin),
     commands: commandStats(admin),
   };
+}
+
+/** CPU seconds of `pid` and every process below it (a relay's workers). */
+function treeCpuSeconds(pid: number | undefined): number | undefined {
+  const own = processCpuSeconds(pid);
+  if (own === undefined || pid === undefined) return own;
+  let total = own;
+  for (const child of descendants(pid)) total += processCpuSeconds(child.pid) ?? 0;
+  return total;
 }
 
 function minus(a: number | undefined, b: number | undefined): number | undefined {
@@ -110,7 +125,7 @@ export async function measureHttpThroughput(
     });
   }
   const relay = await startBenchRelay(
-    { redisUrl: options.redis.url, prefix, roundMs: options.roundMs },
+    { redisUrl: options.redis.url, prefix, roundMs: options.roundMs, workers: options.workers },
     cleanup,
   );
   const args = ["--url", relay.url, "--connections", String(options.connections)];
@@ -144,6 +159,7 @@ export async function measureHttpThroughput(
         }
       : undefined;
   return {
+    workers: options.workers,
     relayCommand: relay.command,
     loadCommand: `node dist/bench-run/bench/http/http-load-client.js ${args.join(" ")}`,
     prefix,

@@ -5,6 +5,7 @@ import type { RedisMemory } from "./redis-memory.js";
 import type { RoundClose, TimedStep } from "./redis-round-close.js";
 import type { BenchRedis } from "./redis-server-process.js";
 import { formatNumber, textTable } from "../common/text-table.js";
+import { median } from "../common/percentile.js";
 
 /** Commands listed per deposit and per step. */
 const COMMANDS_SHOWN = 9;
@@ -24,11 +25,6 @@ function commandList(commands: CommandStats, per: number, shown = COMMANDS_SHOWN
     );
   if (commands.size > shown) parts.push(`+${commands.size - shown} more`);
   return parts.join(", ");
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
 export function printRedisHeader(redis: BenchRedis, version: string): void {
@@ -80,7 +76,7 @@ export function printHttpThroughput(figures: HttpThroughput): void {
       ["path", "in flight", "ops", "errors", "s", "ops/s", "p50 ms", "p99 ms"],
       [
         [
-          "deposit: HTTP POST -> shroud serve --redis",
+          `deposit: HTTP POST -> serve --redis --workers ${figures.workers}`,
           String(run.concurrency),
           formatNumber(run.ops),
           formatNumber(run.errors),
