@@ -6,6 +6,7 @@ import { serve, type Http2Bindings, type HttpBindings } from "@hono/node-server"
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { memoryPorts } from "./adapters/memory/memory-ports.js";
+import { lockDataDir } from "./adapters/node/data-dir-lock.js";
 import { FileKeyStore } from "./adapters/node/file-key-store.js";
 import { readNodeBody } from "./adapters/node/incoming-body.js";
 import { useNodeHpke } from "./adapters/node/node-hpke-primitives.js";
@@ -206,10 +207,26 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
       : { replay: { maxRecords: store.maxReplayRecords } }),
   };
   const dataDir = options.dataDir ?? ".shroud";
-  const sqlite =
-    !options.ports && !redis && options.embedded === "sqlite"
-      ? sqlitePorts({ dataDir, ...caps })
-      : undefined;
+  // One relay per data directory (see data-dir-lock.ts); a memory store given its own key store
+  // keeps nothing there.
+  const embedded = !options.ports && !redis;
+  const unlock =
+    embedded && (options.embedded === "sqlite" || !options.keys)
+      ? lockDataDir(dataDir)
+      : () => undefined;
+  let sqlite: SqlitePorts | undefined;
+  try {
+    sqlite =
+      embedded && options.embedded === "sqlite" ? sqlitePorts({ dataDir, ...caps }) : undefined;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  /** Closes the embedded store's file and gives the data directory up. */
+  const closeEmbedded = async () => {
+    await sqlite?.close();
+    unlock();
+  };
   const backend =
     options.ports ??
     redis ??
@@ -218,13 +235,13 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   const ports = options.logger ? { ...backend, logger: options.logger } : backend;
   const closeStore = async () => {
     await redis?.close();
-    await sqlite?.close();
+    await closeEmbedded();
   };
   try {
     // A data directory the in-memory store used keeps its identity on the SQLite store.
     if (sqlite) await adoptKeyRing(sqlite.keys, new FileKeyStore(dataDir), sqlite.clock.now());
   } catch (error) {
-    await sqlite?.close();
+    await closeEmbedded();
     throw error;
   }
   // The origin is part of the signed descriptor, so the port must be known before the relay
@@ -247,7 +264,7 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     );
   } catch (error) {
     // The file's handle goes; a Redis client is left to the caller's exit, as before.
-    await sqlite?.close();
+    await closeEmbedded();
     throw error;
   }
   const { server, guard, port } = bound;
