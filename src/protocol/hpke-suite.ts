@@ -42,6 +42,11 @@ export interface HpkePrimitives {
   aead(id: AeadId): AeadInterface;
   /** HMAC with the KDF's hash, for the plain HKDF of hkdf.ts. */
   hmac(kdfId: KdfId, key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * SHA-256, for the capability derivations of inbox-id.ts (three per deposit at the relay,
+   * where WebCrypto's thread-pool round trip costs more than the hash).
+   */
+  sha256(data: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The hash behind each KDF: its WebCrypto name and output length in bytes. */
@@ -69,6 +74,8 @@ export const webCryptoPrimitives: HpkePrimitives = {
   kdf: () => new HkdfSha256(),
   aead: (id) => (id === AeadId.Aes128Gcm ? new Aes128Gcm() : new Chacha20Poly1305()),
   hmac: webCryptoHmac,
+  sha256: async (data) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(data))),
 };
 
 let active: HpkePrimitives = webCryptoPrimitives;

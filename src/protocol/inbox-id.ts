@@ -10,15 +10,15 @@
  *   token_hash = SHA-256("shroud/v2 write token" || 0x00 || write_token)
  *   inbox_id   = SHA-256("shroud/v2 inbox id"    || 0x00 || read_id || token_hash)
  */
-import { asBytes, concat, utf8 } from "./bytes.js";
+import { concat, utf8 } from "./bytes.js";
+import { activeHpkePrimitives } from "./hpke-suite.js";
 import { Labels } from "./labels.js";
 
 /** Length of read secrets, read ids, write tokens, token hashes and inbox ids. */
 export const CAPABILITY_LENGTH = 32;
 
-async function labeledHash(label: string, ...values: Uint8Array[]): Promise<Uint8Array> {
-  const input = concat(utf8(label), new Uint8Array([0]), ...values);
-  return asBytes(await crypto.subtle.digest("SHA-256", input));
+function labeledHash(label: string, ...values: Uint8Array[]): Promise<Uint8Array> {
+  return activeHpkePrimitives().sha256(concat(utf8(label), new Uint8Array([0]), ...values));
 }
 
 /**

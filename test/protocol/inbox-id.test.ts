@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { nodeHpkePrimitives } from "../../src/adapters/node/node-hpke-primitives.js";
 import { toHex } from "../../src/protocol/bytes.js";
+import {
+  activeHpkePrimitives,
+  useHpkePrimitives,
+  webCryptoPrimitives,
+} from "../../src/protocol/hpke-suite.js";
 import { inboxAddress, inboxIdOf, readIdFor, writeTokenHash } from "../../src/protocol/inbox-id.js";
 import { pattern } from "../../testkit/protocol-checks.js";
 
@@ -15,7 +21,14 @@ const readSecret = pattern(32, 1);
 const writeToken = pattern(32, 2);
 
 describe("inbox capabilities (protocol v2)", () => {
-  it("derives read id, token hash and inbox id as documented", async () => {
+  const previous = activeHpkePrimitives();
+  afterEach(() => useHpkePrimitives(previous));
+
+  it.each([
+    ["WebCrypto (Workers, browsers)", webCryptoPrimitives],
+    ["node:crypto (Node entry points)", nodeHpkePrimitives],
+  ])("derives read id, token hash and inbox id as documented, on %s", async (_name, primitives) => {
+    useHpkePrimitives(primitives);
     const readId = sha256("shroud/v2 read id", new Uint8Array([0]), readSecret);
     const tokenHash = sha256("shroud/v2 write token", new Uint8Array([0]), writeToken);
     const inboxId = sha256(

@@ -5,6 +5,7 @@
  * Workers and browsers keep WebCrypto, which is native there. RFC 9180's vectors and two-way
  * interop with the stock suite are in test/protocol/node-hpke.test.ts.
  */
+import { createHash } from "node:crypto";
 import { Dhkem } from "@hpke/common";
 import {
   AeadId,
@@ -42,6 +43,8 @@ export const nodeHpkePrimitives: HpkePrimitives = {
   kdf: () => new NodeHkdfSha256(),
   aead: (id) => (id === AeadId.Aes128Gcm ? new NodeAes128Gcm() : new NodeChacha20Poly1305()),
   hmac: (_kdfId, key, data) => Promise.resolve(hmacSha256(key, data)),
+  // A copy of its own: a digest Buffer may sit in Node's shared pool.
+  sha256: (data) => Promise.resolve(new Uint8Array(createHash("sha256").update(data).digest())),
 };
 
 /**
