@@ -41,6 +41,8 @@ export interface BenchOptions {
   workers: boolean;
   /** Where `--json FILE` writes the run's named figures (default: nowhere). */
   json: string | undefined;
+  /** Where `--latency-chart FILE` writes the Redis part's latency sweep as SVG (default: nowhere). */
+  latencyChart: string | undefined;
 }
 
 const DEFAULTS: BenchOptions = {
@@ -62,6 +64,7 @@ const DEFAULTS: BenchOptions = {
   workersConnections: 50,
   workers: true,
   json: undefined,
+  latencyChart: undefined,
 };
 
 type NumericKey = {
@@ -107,8 +110,9 @@ export const USAGE =
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
   " [--mls-seconds 3] [--workers-seconds 5] [--workers-connections 50] [--no-memory] [--no-stores]" +
   " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]" +
-  " [--json FILE]\n" +
+  " [--json FILE] [--latency-chart FILE]\n" +
   "  --json FILE writes {figures: [{name, value, unit, floor?, ratio?}]} for the figures measured.\n" +
+  "  --latency-chart FILE writes the Redis part's deposits/s against p50/p99 latency as SVG.\n" +
   "  The Redis and federation parts use REDIS_URL if set, else start redis-server on free" +
   " loopback ports.";
 
@@ -131,11 +135,12 @@ export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)
     const name = eq < 0 ? arg : arg.slice(0, eq);
     const flag = FLAGS[name];
     const text = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-    if (name === "--json") {
+    if (name === "--json" || name === "--latency-chart") {
       if (text === undefined || text.trim() === "") {
-        throw new RangeError(`--json needs a file name\n${USAGE}`);
+        throw new RangeError(`${name} needs a file name\n${USAGE}`);
       }
-      options.json = text;
+      if (name === "--json") options.json = text;
+      else options.latencyChart = text;
       continue;
     }
     const value = Number(text);

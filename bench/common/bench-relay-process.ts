@@ -40,7 +40,7 @@ export async function startBenchRelay(
   const relay = await startRelayProcess({
     ...options,
     ...(options.redisUrl === undefined ? {} : { masterKey: newMasterKey() }),
-    args: [...(options.args ?? []), "--rate-limit", "0"],
+    args: [...(options.args ?? []), "--rate-limit", "0", "--max-connections-per-address", "0"],
   });
   const stop = cleanup.add({
     name: options.name ?? "relay",

@@ -8,7 +8,13 @@
 import { Redis } from "ioredis";
 import type { BenchOptions } from "../common/bench-options.js";
 import { Cleanup } from "../common/cleanup.js";
-import { measureHttpThroughput, type HttpThroughput } from "./redis-http-throughput.js";
+import { writeFile } from "node:fs/promises";
+import {
+  measureHttpThroughput,
+  type HttpThroughput,
+  type HttpThroughputOptions,
+} from "./redis-http-throughput.js";
+import { renderLatencyChart, type LoadLevel } from "../common/latency-chart-svg.js";
 import type { Figure } from "../common/figure.js";
 import { redisVersion } from "./redis-info.js";
 import { measureMemory } from "./redis-memory.js";
@@ -20,7 +26,7 @@ import {
 } from "./redis-report.js";
 import { measureRoundClose } from "./redis-round-close.js";
 import { benchRedis } from "./redis-server-process.js";
-import { formatNumber } from "../common/text-table.js";
+import { formatNumber, textTable } from "../common/text-table.js";
 import { median } from "../common/percentile.js";
 
 /** Warm-up of the HTTP run, before its window. */
@@ -31,9 +37,79 @@ const CLOSE_RUNS = 3;
 const MEMORY_ITEMS = 20_000;
 const MEMORY_INBOXES = 1_000;
 
+/** Requests in flight at each level of the latency sweep, and its window per level. */
+const SWEEP_IN_FLIGHT = [1, 2, 4, 8, 16, 32, 64];
+const SWEEP_SECONDS = 2;
+
 /**
- * Returns the named figures http.deposit.redis, http.deposit.cores, round.close.10k and
- * redis.bytes.per.item.
+ * Deposits/s against p50/p99 latency (POST to sealed answer; the round is not waited for) at
+ * rising numbers of requests in flight, each level on a fresh one-worker relay. Returns
+ * latency.p99.half: the p99 of the first level that reaches half the sweep's peak rate.
+ */
+async function latencySweep(
+  options: BenchOptions,
+  server: Pick<HttpThroughputOptions, "redis" | "admin">,
+  cleanup: Cleanup,
+): Promise<Figure> {
+  const levels: LoadLevel[] = [];
+  for (const connections of SWEEP_IN_FLIGHT) {
+    const { run } = (
+      await measureHttpThroughput(
+        {
+          ...server,
+          seconds: SWEEP_SECONDS,
+          warmupSeconds: HTTP_WARMUP_SECONDS,
+          connections,
+          inboxes: options.inboxes,
+          roundMs: options.roundMs,
+          workers: 1,
+        },
+        cleanup,
+      )
+    ).load;
+    levels.push({
+      inFlight: connections,
+      perSecond: run.perSecond,
+      p50Ms: run.p50Ms,
+      p99Ms: run.p99Ms,
+    });
+  }
+  console.log(
+    `Latency sweep: deposits over HTTP to serve --redis --workers 1, ${SWEEP_SECONDS} s per level`,
+  );
+  console.log(
+    textTable(
+      ["in flight", "deposits/s", "p50 ms", "p99 ms"],
+      levels.map((l) => [
+        String(l.inFlight),
+        formatNumber(l.perSecond),
+        formatNumber(l.p50Ms, 2),
+        formatNumber(l.p99Ms, 2),
+      ]),
+      ["right", "right", "right", "right"],
+    ),
+  );
+  const peak = Math.max(...levels.map((l) => l.perSecond));
+  const half = levels.find((l) => l.perSecond >= peak / 2)!;
+  console.log(
+    `latency.p99.half: ${formatNumber(half.p99Ms, 2)} ms at ${formatNumber(half.perSecond)} ` +
+      `deposits/s (${half.inFlight} in flight), the first level at half the peak of ` +
+      `${formatNumber(peak)}/s or more.`,
+  );
+  if (options.latencyChart) {
+    await writeFile(
+      options.latencyChart,
+      renderLatencyChart("Sealed 1 KiB deposits, serve --redis --workers 1", levels),
+    );
+    console.log(`chart written to ${options.latencyChart}`);
+  }
+  console.log("");
+  return { name: "latency.p99.half", value: Number(half.p99Ms.toFixed(2)), unit: "ms" };
+}
+
+/**
+ * Returns the named figures http.deposit.redis, http.deposit.cores, latency.p99.half,
+ * round.close.10k and redis.bytes.per.item.
  *
  * @example const figures = await runRedisBench(parseBenchOptions());
  */
@@ -87,6 +163,7 @@ export async function runRedisBench(options: BenchOptions): Promise<Figure[]> {
       console.log("");
       figures.push({ name: "http.deposit.cores", value: Number(ratio.toFixed(3)), unit: "ratio" });
     }
+    figures.push(await latencySweep(options, { redis, admin }, cleanup));
     const close = await measureRoundClose(
       { redis, admin, deposits: CLOSE_DEPOSITS, inboxes: CLOSE_INBOXES, runs: CLOSE_RUNS },
       cleanup,
