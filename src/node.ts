@@ -145,7 +145,8 @@ function listen(
 
 /**
  * What /readyz checks: the store answers (a PING to Redis, a query on the SQLite file; the
- * memory store always does) and the key ring holds a key to publish.
+ * memory store always does), on Redis the round queue answers too (rounds close through it,
+ * perhaps on another server), and the key ring holds a key to publish.
  */
 function readinessChecks(
   relay: Relay,
@@ -160,6 +161,7 @@ function readinessChecks(
         await sqlite?.ping();
       },
     },
+    ...(redis ? [{ name: "queue", check: () => redis.rounds.ping() }] : []),
     {
       name: "keys",
       check: async () => {

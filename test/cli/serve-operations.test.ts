@@ -1,6 +1,6 @@
 /**
- * The operator's view of `shroud serve`: /readyz (store and keys) beside /healthz, /metrics
- * behind a bearer token, and neither saying anything about a client.
+ * The operator's view of `shroud serve`: /readyz (store, round queue and keys) beside
+ * /healthz, /metrics behind a bearer token, and neither saying anything about a client.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -82,23 +82,39 @@ describe("serve for operators", () => {
 
   // With REDIS_URL the Redis is someone else's and cannot be stopped here.
   it.skipIf(process.env["REDIS_URL"])(
-    "answers /readyz 503 naming the store while Redis is away",
+    "answers /readyz 503 naming the round queue, then the store, as each Redis goes away",
     { timeout: 90_000 },
     async () => {
       const redis: RedisFixture = await startRedis();
+      const queue: RedisFixture = await startRedis();
       try {
         const onRedis = await serve(
-          ["--port", String(await freePort()), "--redis", redis.url, "--redis-prefix", "ops-test"],
+          [
+            "--port",
+            String(await freePort()),
+            "--redis",
+            redis.url,
+            "--redis-queue",
+            queue.url,
+            "--redis-prefix",
+            "ops-test",
+            "--workers",
+            "1",
+          ],
           { SHROUD_MASTER_KEY: Buffer.alloc(32, 7).toString("base64") },
         );
         expect(await (await fetch(`${onRedis.url}/readyz`)).text()).toBe("ready\n");
+        await queue.stop();
+        const noQueue = await fetch(`${onRedis.url}/readyz`);
+        expect([noQueue.status, await noQueue.text()]).toEqual([503, "not ready: queue\n"]);
         await redis.stop();
         const down = await fetch(`${onRedis.url}/readyz`);
-        expect([down.status, await down.text()]).toEqual([503, "not ready: store\n"]);
+        expect([down.status, await down.text()]).toEqual([503, "not ready: store, queue\n"]);
         onRedis.child.kill("SIGTERM");
         await onRedis.exited;
       } finally {
         await redis.stop();
+        await queue.stop();
       }
     },
   );

@@ -69,6 +69,16 @@ export class BullMqRoundScheduler implements RoundScheduler {
     this.#worker.on("failed", () => undefined);
   }
 
+  /**
+   * Resolves when the round queue's Redis answers (it may be another server: `queueUrl`);
+   * rejects before start, and while that Redis is away, as rounds then do not close.
+   */
+  async ping(): Promise<void> {
+    const connection = this.#connections[0];
+    if (!connection) throw new Error("the round queue is not started");
+    await connection.ping();
+  }
+
   async stop(): Promise<void> {
     // The scheduler stays in Redis: the other instances keep using it.
     clearInterval(this.#watchdog);

@@ -39,6 +39,7 @@ export interface RedisPorts extends RelayPorts {
   keys: RedisKeyStore;
   metrics: RedisMetrics;
   federation: RedisFederationQueue;
+  rounds: BullMqRoundScheduler;
   redis: Redis;
   /** Closes the connections (after the relay has stopped). */
   close(): Promise<void>;
