@@ -161,7 +161,7 @@ function readinessChecks(
         await sqlite?.ping();
       },
     },
-    ...(redis ? [{ name: "queue", check: () => redis.rounds.ping() }] : []),
+    ...(redis ? [{ name: "queue", check: () => redis.pingQueue() }] : []),
     {
       name: "keys",
       check: async () => {

@@ -22,7 +22,8 @@ export {
   type RelayConfigInput,
 } from "./relay/relay-config.js";
 export type { CorsConfig } from "./relay/cors.js";
-export { createRelayApp } from "./relay/app.js";
+export { createRelayApp, type RelayAppOptions } from "./relay/app.js";
+export { readRequestBody, type BodyReader } from "./relay/read-limited.js";
 export { CapacityError, MediaTypeError, PolicyError, RateLimitError } from "./relay/errors.js";
 export type { Clock } from "./relay/ports/clock.js";
 export type {

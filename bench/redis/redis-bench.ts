@@ -16,6 +16,7 @@ import {
 } from "./redis-http-throughput.js";
 import { renderLatencyChart, type LoadLevel } from "../common/latency-chart-svg.js";
 import type { Figure } from "../common/figure.js";
+import { measureFloor } from "../http/floor-throughput.js";
 import { redisVersion } from "./redis-info.js";
 import { measureMemory } from "./redis-memory.js";
 import {
@@ -145,10 +146,37 @@ export async function runRedisBench(options: BenchOptions): Promise<Figure[]> {
       runs.push(http);
     }
     const [one, two] = runs as [HttpThroughput, HttpThroughput];
+    const floor = await measureFloor(
+      {
+        seconds: options.redisSeconds,
+        warmupSeconds: HTTP_WARMUP_SECONDS,
+        connections: options.redisConnections,
+        inboxes: options.inboxes,
+      },
+      cleanup,
+    );
+    const floorRun = floor.load.run;
+    const floorCpu =
+      floor.serverCpu === undefined
+        ? ""
+        : `, ${formatNumber((1e6 * floor.serverCpu) / Math.max(1, floorRun.ops))} us of its CPU each`;
+    const ratio = one.load.run.perSecond / floorRun.perSecond;
+    console.log(
+      `Floor (open + same-size sealed answer, no relay logic, no storage; bench/http/floor-server.ts): ` +
+        `${formatNumber(floorRun.perSecond)} deposits/s, p50 ${formatNumber(floorRun.p50Ms, 2)} ms, ` +
+        `p99 ${formatNumber(floorRun.p99Ms, 2)} ms${floorCpu}.`,
+    );
+    console.log(
+      `http.deposit.redis: ${formatNumber(one.load.run.perSecond)} deposits/s with one worker, ` +
+        `${formatNumber(ratio, 2)} of the floor.`,
+    );
+    console.log("");
     figures.push({
       name: "http.deposit.redis",
       value: Math.round(one.load.run.perSecond),
       unit: "deposits/s",
+      floor: Math.round(floorRun.perSecond),
+      ratio: Number(ratio.toFixed(3)),
     });
     const perCpu = (run: HttpThroughput) =>
       run.cpu.relay === undefined ? undefined : run.load.run.ops / run.cpu.relay;

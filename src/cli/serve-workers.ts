@@ -123,8 +123,11 @@ export async function superviseWorkers(options: Supervision): Promise<number> {
     });
     return worker;
   };
+  // Each worker reloads on its own; the line says it was asked (workers print nothing).
   const onHangup = () => {
-    for (const worker of live) worker.process.kill("SIGHUP");
+    // One still starting loads the keys anyway, and would die of a SIGHUP it has no handler for.
+    for (const worker of live) if (serving.has(worker)) worker.process.kill("SIGHUP");
+    void line(io.stdout, "SIGHUP: every worker reloads its keys");
   };
   process.on("SIGHUP", onHangup);
   try {

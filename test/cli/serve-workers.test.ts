@@ -140,7 +140,15 @@ describe("serve --workers", () => {
         .toBe(200);
       expect(await roundTrip(relay.url, 8)).toHaveLength(8);
 
+      // SIGHUP reaches every worker, which reloads its keys and serves on.
       const workers = await childrenOf(primary);
+      relay.child.kill("SIGHUP");
+      await expect
+        .poll(() => relay.output().stdout, { timeout: 10_000 })
+        .toContain("SIGHUP: every worker reloads its keys\n");
+      expect(await roundTrip(relay.url, 4)).toHaveLength(4);
+      expect(workers.filter(alive)).toEqual(workers);
+
       relay.child.kill("SIGTERM");
       expect(await relay.exited).toBe(0);
       expect(relay.output().stdout).toMatch(

@@ -39,8 +39,9 @@ export interface RedisPorts extends RelayPorts {
   keys: RedisKeyStore;
   metrics: RedisMetrics;
   federation: RedisFederationQueue;
-  rounds: BullMqRoundScheduler;
   redis: Redis;
+  /** Resolves when the round queue's Redis answers (`queueUrl`, or `url`), after start. */
+  pingQueue(): Promise<void>;
   /** Closes the connections (after the relay has stopped). */
   close(): Promise<void>;
 }
@@ -58,6 +59,7 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
   const metrics = new RedisMetrics(redis, keys);
   // Federation batches must survive a restart: their queues stay on `url`, not `queueUrl`.
   const federation = new RedisFederationQueue(redis, options.url, keys);
+  const rounds = new BullMqRoundScheduler(options.queueUrl ?? options.url, keys, metrics);
   return {
     inboxes: new RedisInboxStore(redis, keys, options.maxInboxes),
     pool: new RedisRoundPool(redis, keys),
@@ -65,7 +67,8 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
     keys: new RedisKeyStore(redis, keys, options.masterKey),
     clock: options.clock ?? systemClock,
     metrics,
-    rounds: new BullMqRoundScheduler(options.queueUrl ?? options.url, keys, metrics),
+    rounds,
+    pingQueue: () => rounds.ping(),
     federation,
     redis,
     async close() {
