@@ -77,11 +77,12 @@ async function main(): Promise<void> {
     const inboxes = [...new Map(entries.map((e) => [toHex(e.inboxId), e.inboxId])).values()];
     const usage = () => Promise.all(inboxes.map((id) => ports.inboxes.usage(id)));
     const before = await usage();
-    await appendRound(entries, expiresDay);
+    const appended = await appendRound(entries, expiresDay);
     (await usage()).forEach((after, i) => {
       stats.storedItems += after.items - before[i]!.items;
       stats.storedBytes += after.bytes - before[i]!.bytes;
     });
+    return appended;
   };
 
   const peer = optionalFlag("--peer");

@@ -17,6 +17,7 @@ import {
 import { renderLatencyChart, type LoadLevel } from "../common/latency-chart-svg.js";
 import type { Figure } from "../common/figure.js";
 import { measureFloor } from "../http/floor-throughput.js";
+import { measureFetch100 } from "./redis-fetch.js";
 import { redisVersion } from "./redis-info.js";
 import { measureMemory } from "./redis-memory.js";
 import {
@@ -37,6 +38,9 @@ const CLOSE_INBOXES = 1_000;
 const CLOSE_RUNS = 3;
 const MEMORY_ITEMS = 20_000;
 const MEMORY_INBOXES = 1_000;
+
+/** Timed reads of the 100-message inbox. */
+const FETCH_RUNS = 30;
 
 /** Requests in flight at each level of the latency sweep, and its window per level. */
 const SWEEP_IN_FLIGHT = [1, 2, 4, 8, 16, 32, 64];
@@ -110,7 +114,7 @@ async function latencySweep(
 
 /**
  * Returns the named figures http.deposit.redis, http.deposit.cores, latency.p99.half,
- * round.close.10k and redis.bytes.per.item.
+ * fetch.100, round.close.10k and redis.bytes.per.item.
  *
  * @example const figures = await runRedisBench(parseBenchOptions());
  */
@@ -192,6 +196,14 @@ export async function runRedisBench(options: BenchOptions): Promise<Figure[]> {
       figures.push({ name: "http.deposit.cores", value: Number(ratio.toFixed(3)), unit: "ratio" });
     }
     figures.push(await latencySweep(options, { redis, admin }, cleanup));
+    const read = await measureFetch100(redis, FETCH_RUNS, cleanup);
+    console.log(
+      `fetch.100: ${formatNumber(read.medianMs, 2)} ms of relay time to read an inbox of ` +
+        `${read.items} messages of ${read.messageBytes} B (${read.requestsPerRead} requests per ` +
+        `read, median of ${read.readMs.length} reads; in-process relay on Redis, its app timed).`,
+    );
+    console.log("");
+    figures.push({ name: "fetch.100", value: Number(read.medianMs.toFixed(2)), unit: "ms" });
     const close = await measureRoundClose(
       { redis, admin, deposits: CLOSE_DEPOSITS, inboxes: CLOSE_INBOXES, runs: CLOSE_RUNS },
       cleanup,

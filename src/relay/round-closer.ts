@@ -64,13 +64,16 @@ export class RoundCloser {
       const page = await this.pool.page(roundId, this.pageLimit);
       if (page.length > 0) {
         // The page is the pool's fresh array: shuffled in place.
-        await this.inboxes.appendRound(secureShuffle(page), expiresDay);
-        delivered += page.length;
+        delivered += await this.inboxes.appendRound(secureShuffle(page), expiresDay);
       }
       // An empty page with the round not yet forgotten cannot happen (a closed round takes no
       // new entries); stopping there keeps a faulty backend from spinning the closer.
       if ((await this.pool.release(roundId, page)) || page.length === 0) break;
     }
+    // Another closer may have delivered this round too (a closer that died, or two processes
+    // stopping at once): only what this one appended counts, and a round it added nothing to
+    // is the other's.
+    if (delivered === 0) return;
     this.metrics.count(MetricName.roundsClosed);
     this.metrics.count(MetricName.itemsDelivered, undefined, delivered);
     this.metrics.observe(MetricName.roundSize, delivered);

@@ -52,6 +52,37 @@ describe("RoundCloser", () => {
     expect(ports.metrics.counter("shroud_rounds_closed_total")).toBe(1);
   });
 
+  it("counts a round two closers deliver at once (two processes stopping) once", async () => {
+    const ports = memoryPorts();
+    const closers = [1, 2].map(
+      () => new RoundCloser(ports.pool, ports.inboxes, ports.clock, ports.metrics, 7),
+    );
+    const inbox = randomBytes(32);
+    await ports.inboxes.admit(inbox, randomBytes(16), DAY + 7);
+    for (let n = 0; n < 3; n++) {
+      await ports.pool.add(
+        { inboxId: inbox, messageId: randomBytes(16), item: randomBytes(64) },
+        quota,
+      );
+    }
+    // Both find the round closed and unreleased, and both append it before either releases.
+    const roundId = (await ports.pool.close())!;
+    const append = ports.inboxes.appendRound.bind(ports.inboxes);
+    let arrived = 0;
+    let bothIn: () => void = () => undefined;
+    const together = new Promise<void>((resolve) => (bothIn = resolve));
+    ports.inboxes.appendRound = async (entries, expiresDay) => {
+      if (++arrived === 2) bothIn();
+      await together;
+      return append(entries, expiresDay);
+    };
+    expect(await ports.pool.unreleased()).toEqual([roundId]);
+    await Promise.all(closers.map((closer) => closer.close()));
+    expect((await ports.inboxes.fetch(inbox, 0, 10))!.items).toHaveLength(3);
+    expect(ports.metrics.counter("shroud_items_delivered_total")).toBe(3);
+    expect(ports.metrics.counter("shroud_rounds_closed_total")).toBe(1);
+  });
+
   /** 95 pending entries over 5 admitted inboxes; items are distinct random bytes. */
   async function pendingRound(ports: ReturnType<typeof memoryPorts>) {
     const inboxes = Array.from({ length: 5 }, () => randomBytes(32));

@@ -95,7 +95,8 @@ export class MemoryInboxStore implements InboxStore {
     return inbox ? { items: inbox.items.length, bytes: inbox.bytes } : { items: 0, bytes: 0 };
   }
 
-  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
+  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<number> {
+    let appended = 0;
     for (const entry of entries) {
       const inbox = this.#inboxes.get(toHex(entry.inboxId));
       if (!inbox) continue;
@@ -107,7 +108,9 @@ export class MemoryInboxStore implements InboxStore {
       inbox.bytes += entry.item.length;
       this.#bytes += entry.item.length;
       inbox.expiresDay = Math.max(inbox.expiresDay, expiresDay);
+      appended += 1;
     }
+    return appended;
   }
 
   async fetch(

@@ -94,7 +94,7 @@ export class RedisInboxStore implements InboxStore {
     return { items: Number(items ?? 0), bytes: Number(bytes ?? 0) };
   }
 
-  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
+  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<number> {
     const byInbox = new Map<string, RoundEntry[]>();
     for (const entry of entries) {
       const key = toHex(entry.inboxId);
@@ -113,6 +113,8 @@ export class RedisInboxStore implements InboxStore {
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0];
+    // Every other result is a script's count of entries appended (the others are the ZADDs).
+    return results.reduce((sum, [, value], i) => (i % 2 === 1 ? sum + Number(value) : sum), 0);
   }
 
   async fetch(

@@ -89,11 +89,12 @@ export class SqliteInboxStore implements InboxStore {
     return this.#usage(inboxId);
   }
 
-  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
-    this.sql.transaction(() => {
+  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<number> {
+    return this.sql.transaction(() => {
       /** inbox id (hex) -> its id and next seq, for the inboxes this call touched. */
       const touched = new Map<string, { id: Uint8Array; nextSeq: number } | null>();
       let bytes = 0;
+      let appended = 0;
       for (const entry of entries) {
         const key = toHex(entry.inboxId);
         let inbox = touched.get(key);
@@ -121,6 +122,7 @@ export class SqliteInboxStore implements InboxStore {
           expiresDay,
         );
         bytes += entry.item.length;
+        appended += 1;
       }
       for (const inbox of touched.values()) {
         if (!inbox) continue;
@@ -132,6 +134,7 @@ export class SqliteInboxStore implements InboxStore {
         );
       }
       this.#totals.add("item_bytes", bytes);
+      return appended;
     });
   }
 

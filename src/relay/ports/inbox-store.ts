@@ -61,9 +61,10 @@ export interface InboxStore {
    * Appends a closed round's entries in the given order, which the caller has shuffled.
    * Entries whose message id the inbox already holds are skipped, so appending the same round
    * twice (a closer that died half way) delivers each item once. Entries for inboxes that do not
-   * exist are dropped.
+   * exist are dropped. Resolves with how many entries it appended (the rest were skipped or
+   * dropped), so two closers delivering one round count its items once.
    */
-  appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void>;
+  appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<number>;
 
   /** Items after `afterSeq`, oldest first, at most `maxItems`; undefined for an unknown inbox. */
   fetch(

@@ -5,6 +5,7 @@
 export const MetricName = {
   requests: "shroud_requests_total",
   envelopeErrors: "shroud_envelope_errors_total",
+  /** Rounds that delivered items, counted by the closer that appended them. */
   roundsClosed: "shroud_rounds_closed_total",
   /** Scheduled round closes run (including empty rounds), across all instances. */
   roundRuns: "shroud_round_runs_total",

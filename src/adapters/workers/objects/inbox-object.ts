@@ -128,12 +128,15 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
     return { items: row.n, bytes: row.b };
   }
 
-  /** Appends in the given order, skipping message ids already held; nothing for a missing inbox. */
-  async append(ref: InboxRef, entries: AppendedEntry[], expiresDay: number): Promise<void> {
-    if (!this.#meta()) return;
+  /**
+   * Appends in the given order, skipping message ids already held; nothing for a missing inbox.
+   * Returns how many it appended.
+   */
+  async append(ref: InboxRef, entries: AppendedEntry[], expiresDay: number): Promise<number> {
+    if (!this.#meta()) return 0;
     await this.#note(ref, expiresDay);
     const meta = this.#meta();
-    if (!meta) return;
+    if (!meta) return 0;
     let seq = meta.next_seq;
     for (const entry of entries) {
       const known = this.#sql
@@ -157,6 +160,7 @@ export class InboxObject extends DurableObject<InboxObjectEnv> {
       seq,
       expiresDay,
     );
+    return seq - meta.next_seq;
   }
 
   items(

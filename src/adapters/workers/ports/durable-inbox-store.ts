@@ -52,7 +52,7 @@ export class DurableInboxStore implements InboxStore {
     return this.#inbox(toHex(inboxId)).usage();
   }
 
-  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<void> {
+  async appendRound(entries: readonly RoundEntry[], expiresDay: number): Promise<number> {
     const byInbox = new Map<string, AppendedEntry[]>();
     for (const entry of entries) {
       const hex = toHex(entry.inboxId);
@@ -60,9 +60,15 @@ export class DurableInboxStore implements InboxStore {
       if (!list) byInbox.set(hex, (list = []));
       list.push({ messageId: entry.messageId, item: entry.item });
     }
-    await inParallel([...byInbox], ([hex, list]) =>
-      this.#inbox(hex).append({ instance: this.instance, inbox: hex }, list, expiresDay),
-    );
+    let appended = 0;
+    await inParallel([...byInbox], async ([hex, list]) => {
+      appended += await this.#inbox(hex).append(
+        { instance: this.instance, inbox: hex },
+        list,
+        expiresDay,
+      );
+    });
+    return appended;
   }
 
   async fetch(
