@@ -179,7 +179,8 @@ const PACKAGES_ALLOWED: Record<string, RegExp> = {
   demo: /^(ioredis|@hono\/node-server)$/,
   "demo/web/page": /^$/,
   cli: /^$/,
-  bench: /^(@hpke\/core|ioredis|ts-mls)$/,
+  // hono and @hono/node-server: the floor server is the relay's HTTP stack without the relay.
+  bench: /^(@hpke\/core|ioredis|ts-mls|hono|@hono\/node-server)$/,
   testkit: /^(ioredis|wrangler|@testcontainers\/redis|vitest)$/,
   privacy: /^$/,
   test: /./,

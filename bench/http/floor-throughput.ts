@@ -6,12 +6,11 @@ import { fileURLToPath } from "node:url";
 import { ManagedChild } from "../../testkit/child-process.js";
 import type { Cleanup } from "../common/cleanup.js";
 import { processCpuSeconds } from "../common/process-cpu.js";
-import { parseLoadEvent, type HttpLoadResult } from "./http-load-report.js";
+import type { HttpLoadResult } from "./http-load-report.js";
+import { startLoadClient } from "./load-client-process.js";
 
 const FLOOR_SERVER = fileURLToPath(new URL("./floor-server.js", import.meta.url));
-const LOAD_CLIENT = fileURLToPath(new URL("./http-load-client.js", import.meta.url));
 const LISTENING = /^floor listening on (http:\/\/\S+)/;
-const TIMEOUT_MS = 180_000;
 
 export interface FloorThroughput {
   load: HttpLoadResult;
@@ -35,27 +34,12 @@ export async function measureFloor(
     now: () => server.killNow(),
   });
   const url = await server.waitForLine((line) => LISTENING.exec(line)?.[1], 20_000);
-  const args = ["--url", url, "--connections", String(options.connections)];
-  args.push("--seconds", String(options.seconds), "--warmup", String(options.warmupSeconds));
-  args.push("--inboxes", String(options.inboxes));
-  const load = new ManagedChild("load client", process.execPath, [LOAD_CLIENT, ...args]);
-  const stopLoad = cleanup.add({
-    name: "load client",
-    stop: async () => void (await load.stop("SIGTERM", 2000)),
-    now: () => load.killNow(),
-  });
+  const load = startLoadClient(url, options, cleanup);
   let start: { at: number; cpu: number | undefined } | undefined;
-  load.onLine((line) => {
-    if (parseLoadEvent(line)?.event === "window-start") {
-      start = { at: performance.now(), cpu: processCpuSeconds(server.pid) };
-    }
-  });
-  const result = await load.waitForLine((line) => {
-    const event = parseLoadEvent(line);
-    return event?.event === "result" ? event.result : undefined;
-  }, TIMEOUT_MS);
+  const result = await load.result(
+    () => (start = { at: performance.now(), cpu: processCpuSeconds(server.pid) }),
+  );
   const end = { at: performance.now(), cpu: processCpuSeconds(server.pid) };
-  await stopLoad();
   await stopServer();
   if (!start) throw new Error("the load client never reported its window start");
   return {

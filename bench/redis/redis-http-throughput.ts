@@ -4,16 +4,14 @@
  * loopback. While the load client's window runs, this process samples the CPU time of every
  * process and Redis's per-command statistics, so the figures say where the time went.
  */
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { RedisMetrics } from "../../src/adapters/redis/redis-metrics.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { deletePrefix } from "../../src/adapters/redis/redis-prefix.js";
 import { benchPrefix } from "../common/bench-prefix.js";
-import { ManagedChild } from "../../testkit/child-process.js";
 import type { Cleanup } from "../common/cleanup.js";
-import { parseLoadEvent, type HttpLoadResult } from "../http/http-load-report.js";
+import type { HttpLoadResult } from "../http/http-load-report.js";
 import { machineCpuSeconds, processCpuSeconds } from "../common/process-cpu.js";
 import { descendants } from "../common/process-tree.js";
 import {
@@ -25,10 +23,7 @@ import {
 import { prefixContents, type PrefixContents } from "./redis-prefix-contents.js";
 import type { BenchRedis } from "./redis-server-process.js";
 import { startBenchRelay } from "../common/bench-relay-process.js";
-
-const LOAD_CLIENT = fileURLToPath(new URL("../http/http-load-client.js", import.meta.url));
-/** Inbox creation, sealing and the runs together stay well under this. */
-const LOAD_TIMEOUT_MS = 180_000;
+import { startLoadClient } from "../http/load-client-process.js";
 
 export interface HttpThroughputOptions {
   redis: BenchRedis;
@@ -128,26 +123,11 @@ export async function measureHttpThroughput(
     { redisUrl: options.redis.url, prefix, roundMs: options.roundMs, workers: options.workers },
     cleanup,
   );
-  const args = ["--url", relay.url, "--connections", String(options.connections)];
-  args.push("--seconds", String(options.seconds), "--warmup", String(options.warmupSeconds));
-  args.push("--inboxes", String(options.inboxes));
-  const load = new ManagedChild("load client", process.execPath, [LOAD_CLIENT, ...args]);
-  const stopLoad = cleanup.add({
-    name: "load client",
-    stop: async () => void (await load.stop("SIGTERM", 2000)),
-    now: () => load.killNow(),
-  });
+  const load = startLoadClient(relay.url, options, cleanup);
   const pids = [relay.pid, options.redis.pid, load.pid];
   let start: Snapshot | undefined;
-  load.onLine((line) => {
-    if (parseLoadEvent(line)?.event === "window-start") start = snapshot(options.admin, pids);
-  });
-  const result = await load.waitForLine((line) => {
-    const event = parseLoadEvent(line);
-    return event?.event === "result" ? event.result : undefined;
-  }, LOAD_TIMEOUT_MS);
+  const result = await load.result(() => (start = snapshot(options.admin, pids)));
   const end = snapshot(options.admin, pids);
-  await stopLoad();
   await relay.stop();
   if (!start) throw new Error("the load client never reported its window start");
   const metrics = new RedisMetrics(options.admin, new RedisKeys(prefix));
@@ -161,7 +141,7 @@ export async function measureHttpThroughput(
   return {
     workers: options.workers,
     relayCommand: relay.command,
-    loadCommand: `node dist/bench-run/bench/http/http-load-client.js ${args.join(" ")}`,
+    loadCommand: load.command,
     prefix,
     load: result,
     cpu: {
