@@ -47,7 +47,8 @@ export interface NodeRelayOptions {
   origin?: string;
   /**
    * The data directory (default ./.shroud): the SQLite store's file (`shroud.db`), or on the
-   * memory store the key file (`keys.json`, unless `keys` is given).
+   * memory store the key file (`keys.json`, unless `keys` is given). While the relay serves,
+   * `serve.lock` there holds this process's pid: a second relay on the directory is refused.
    */
   dataDir?: string;
   /** The memory store's key store, instead of the data directory's key file. */

@@ -9,9 +9,9 @@ import { DecodeError, TooLargeError } from "../../protocol/errors.js";
 import { declaredLength, readRequestBody, type BodyReader } from "../../relay/read-limited.js";
 
 /**
- * Reads `incoming` whole, at most `max` bytes. Past `max` (or past its declared length) it
- * stops reading and rejects; the answer then goes out while the rest of the body is left unread,
- * and Node closes the connection after it.
+ * Reads `incoming` whole, at most `max` bytes (a declared length over `max` is refused before
+ * reading). Past `max` it stops reading and rejects; the answer then goes out while the rest of
+ * the body is left unread.
  */
 export function readIncoming(incoming: IncomingMessage, max: number): Promise<Uint8Array> {
   return new Promise<Uint8Array>((resolve, reject) => {
