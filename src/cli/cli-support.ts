@@ -292,3 +292,20 @@ export function masterKeyFromEnv(env: NodeJS.ProcessEnv): SecretBytes {
   if (!key) throw new UsageError("SHROUD_MASTER_KEY must be 32 bytes in base64");
   return key;
 }
+
+/**
+ * `promise`'s value, or "timeout" once `ms` have passed.
+ *
+ * @example if ((await within(relay.close(), 15_000)) === "timeout") return 1;
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

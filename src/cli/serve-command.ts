@@ -27,6 +27,7 @@ import {
   originArgument,
   parseOptions,
   UsageError,
+  within,
   write,
   type CliIo,
 } from "./cli-support.js";
@@ -497,19 +498,6 @@ function isRedisError(error: unknown): boolean {
     error.name === "ReplyError" ||
     /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed/.test(error.message)
   );
-}
-
-/** `promise`'s value, or "timeout" once `ms` have passed. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** serve's own lines on stderr (faults, Redis, shutdown): a level, an event name and the text. */

@@ -6,7 +6,7 @@
  * starts another when one dies, and passes on signals; it never sees a request.
  */
 import cluster, { type Worker } from "node:cluster";
-import { line, type CliIo } from "./cli-support.js";
+import { line, within, type CliIo } from "./cli-support.js";
 import { listenForStop } from "./stop-signals.js";
 import type { LogLevel } from "../relay/ports/logger.js";
 
@@ -75,32 +75,35 @@ const RESTART_WINDOW_MS = 60_000;
 export async function superviseWorkers(options: Supervision): Promise<number> {
   const { count, io, say } = options;
   const signals = listenForStop<"failed">();
-  const live = new Set<Worker>();
+  /** Each live worker: its URL once it serves (undefined if it exits first), and its exit code. */
+  const live = new Map<Worker, { listening: Promise<string | undefined>; exit: Promise<number> }>();
+  /** Workers that said they serve: they have their stop handler. */
+  const serving = new WeakSet<Worker>();
   const restarts: number[] = [];
   let started = false;
   let failed = false;
-  const exited = new Map<Worker, number>();
-  const waiters = new Set<() => void>();
-  const changed = () => {
-    for (const wake of waiters) wake();
-  };
-  /** Workers that said they serve: they have their stop handler. */
-  const serving = new WeakSet<Worker>();
   const fork = () => {
     const worker = cluster.fork();
-    live.add(worker);
-    worker.on("message", (message: unknown) => {
-      if (isListening(message)) serving.add(worker);
+    const exit = new Promise<number>((resolve) =>
+      worker.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+    );
+    const listening = new Promise<string | undefined>((resolve) => {
+      worker.on("message", (message: unknown) => {
+        if (!isListening(message)) return;
+        serving.add(worker);
+        resolve(message.url);
+      });
+      void exit.then(() => resolve(undefined));
     });
-    worker.on("exit", (code, signal) => {
+    live.set(worker, { listening, exit });
+    worker.once("exit", (code, signal) => {
       live.delete(worker);
-      exited.set(worker, code ?? (signal ? 1 : 0));
-      changed();
       if (signals.stopping) return;
       if (!started) {
         // The first worker's failure ends the start by itself (see below).
-        if (live.size > 0)
+        if (live.size > 0) {
           say("error", "worker_failed", "shroud: a worker could not start; stopping");
+        }
         failed = true;
         signals.request("failed");
         return;
@@ -121,28 +124,21 @@ export async function superviseWorkers(options: Supervision): Promise<number> {
       );
       fork();
     });
-    return worker;
+    return listening;
   };
   // Each worker reloads on its own; the line says it was asked (workers print nothing).
   const onHangup = () => {
     // One still starting loads the keys anyway, and would die of a SIGHUP it has no handler for.
-    for (const worker of live) if (serving.has(worker)) worker.process.kill("SIGHUP");
+    for (const worker of live.keys()) if (serving.has(worker)) worker.process.kill("SIGHUP");
     void line(io.stdout, "SIGHUP: every worker reloads its keys");
   };
   process.on("SIGHUP", onHangup);
   try {
     // One worker first: if it cannot start (Redis down, the port taken), it has said why in
     // one line and there is nothing more to say. Then the others, which share its socket.
-    const listening = (worker: Worker) =>
-      new Promise<string | undefined>((resolve) => {
-        worker.on("message", (message: unknown) => {
-          if (isListening(message)) resolve(message.url);
-        });
-        worker.once("exit", () => resolve(undefined));
-      });
-    const url = await listening(fork());
+    const url = await fork();
     if (url === undefined) return 1;
-    const others = await Promise.all(Array.from({ length: count - 1 }, () => listening(fork())));
+    const others = await Promise.all(Array.from({ length: count - 1 }, fork));
     if (others.every((other) => other !== undefined)) {
       started = true;
       await options.banner(url);
@@ -155,33 +151,26 @@ export async function superviseWorkers(options: Supervision): Promise<number> {
     // still starting (a replacement) may not listen for the message yet: a signal stops it,
     // cleanly if its handlers are in place, else at once (it has served nothing).
     const stopping = [...live];
-    for (const worker of stopping) {
+    for (const [worker] of stopping) {
       if (serving.has(worker) && worker.isConnected()) worker.send(STOP);
       else worker.process.kill("SIGTERM");
     }
-    const deadline = Date.now() + options.shutdownMs;
-    while (live.size > 0 && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        waiters.add(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      waiters.clear();
-    }
-    if (live.size > 0) {
+    const codes = await within(
+      Promise.all(stopping.map(([, { exit }]) => exit)),
+      options.shutdownMs,
+    );
+    if (codes === "timeout") {
       say(
         "error",
         "shutdown_timeout",
         `shroud: ${live.size} workers did not stop in time; killing them`,
       );
-      for (const worker of live) worker.process.kill("SIGKILL");
+      for (const worker of live.keys()) worker.process.kill("SIGKILL");
       return 1;
     }
     if (failed) return 1;
     // One stopped by a signal before it served (see above) is no failure.
-    const clean = stopping.every((worker) => exited.get(worker) === 0 || !serving.has(worker));
+    const clean = stopping.every(([worker], i) => codes[i] === 0 || !serving.has(worker));
     if (clean && started) await line(io.stdout, "relay closed");
     return clean && started ? 0 : 1;
   } finally {
