@@ -6,7 +6,7 @@
  */
 import { serve, type ServerType } from "@hono/node-server";
 import { Redis } from "ioredis";
-import { request as httpRequest, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { memoryPorts, type MemoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
@@ -35,6 +35,7 @@ import { BATCH_SENDER_HEADER } from "../../src/relay/federation.js";
 import type { Clock } from "../../src/relay/ports/clock.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { waitFor } from "../../testkit/wait.js";
+import { postInChunks } from "../../testkit/chunked-post.js";
 import { relayConfig, type RelayConfigInput } from "../../src/relay/relay-config.js";
 import { Relay, type RelayPorts } from "../../src/relay/relay.js";
 import type { Backend } from "../../testkit/describe-each-backend.js";
@@ -481,9 +482,7 @@ export async function postBatch(
  * POSTs an oversize body to /v1/federation the way a sender that does not stop would, and
  * returns the status of the early answer. With `announce` the Content-Length gives the size
  * away and only a first chunk is sent; without it the body is streamed chunked until the relay
- * answers. The sender named is the one the batch claims, or `sender`. (fetch cannot be used:
- * it reports the relay closing the connection after its early answer as a network error, at
- * random.)
+ * answers. The sender named is the one the batch claims, or `sender`.
  */
 export function postOversize(
   url: string,
@@ -491,36 +490,12 @@ export function postOversize(
   announce: boolean,
   sender?: string,
 ): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    let answered = false;
-    const headers: Record<string, string> = {
+  return postInChunks(new URL("/v1/federation", url), body, {
+    headers: {
       "content-type": MediaTypes.federationBatch,
       ...(sender === undefined ? claimedSender(body) : { [BATCH_SENDER_HEADER]: sender }),
-    };
-    if (announce) headers["content-length"] = String(body.length);
-    const request = httpRequest(
-      new URL("/v1/federation", url),
-      { method: "POST", headers },
-      (response) => {
-        answered = true;
-        response.resume();
-        resolve(response.statusCode ?? 0);
-        request.destroy();
-      },
-    );
-    request.on("error", (error) => {
-      if (!answered) reject(error);
-    });
-    const chunk = 16 * 1024;
-    let at = 0;
-    const pump = () => {
-      while (!answered && at < body.length) {
-        const next = body.subarray(at, at + chunk);
-        at += next.length;
-        if (announce && at >= chunk) return void request.write(next);
-        if (!request.write(next)) return void request.once("drain", pump);
-      }
-    };
-    pump();
+    },
+    announce,
+    firstChunkOnly: announce,
   });
 }

@@ -1,10 +1,11 @@
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { readIncoming, readNodeBody } from "../../src/adapters/node/incoming-body.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { TooLargeError } from "../../src/protocol/errors.js";
 import { readRequestBody } from "../../src/relay/read-limited.js";
+import { postInChunks } from "../../testkit/chunked-post.js";
 
 const MAX = 64 * 1024;
 
@@ -37,34 +38,9 @@ async function readingServer(max: number): Promise<{ url: string; seen: Seen[] }
   return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, seen };
 }
 
-/**
- * POSTs `body` in 16 KiB chunks, with or without a Content-Length, and resolves with the status
- * of the answer, which may come before the body is all sent.
- */
+/** POSTs `body` in chunks, with or without a Content-Length; the status of the answer. */
 function post(url: string, body: Uint8Array, announce: boolean): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    let answered = false;
-    const headers = announce ? { "content-length": String(body.length) } : undefined;
-    const request = httpRequest(url, { method: "POST", headers }, (response) => {
-      answered = true;
-      response.resume();
-      resolve(response.statusCode ?? 0);
-      request.destroy();
-    });
-    request.on("error", (error) => {
-      if (!answered) reject(error);
-    });
-    let at = 0;
-    const pump = () => {
-      while (!answered && at < body.length) {
-        const next = body.subarray(at, at + 16 * 1024);
-        at += next.length;
-        if (!request.write(next)) return void request.once("drain", pump);
-      }
-      if (!answered) request.end();
-    };
-    pump();
-  });
+  return postInChunks(url, body, { announce });
 }
 
 describe("reading a request body on Node", () => {
