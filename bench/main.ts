@@ -12,7 +12,7 @@
  * opens of 4 KiB requests on both sets of primitives against a node:crypto floor
  * (memory/hpke-open.ts). After it, the stores part (sqlite/store-bench.ts; --no-stores skips it)
  * runs deposits and a round close through the ports of the in-memory, SQLite and Redis stores
- * side by side. --json FILE writes the named figures (`hpke.open.4k`; with the Redis part `http.deposit.redis`, `http.deposit.cores`, `round.close.10k`, `redis.bytes.per.item`).
+ * side by side. --json FILE writes the named figures (docs/BENCHMARKS.md lists them).
  */
 import { writeFile } from "node:fs/promises";
 import { exit } from "node:process";

@@ -42,6 +42,11 @@ const MEMORY_INBOXES = 1_000;
 /** Timed reads of the 100-message inbox. */
 const FETCH_RUNS = 30;
 
+/** One HTTP deposit run against a fresh relay on the bench's Redis. */
+type HttpRun = (
+  run: Pick<HttpThroughputOptions, "seconds" | "connections" | "workers">,
+) => Promise<HttpThroughput>;
+
 /** Requests in flight at each level of the latency sweep, and its window per level. */
 const SWEEP_IN_FLIGHT = [1, 2, 4, 8, 16, 32, 64];
 const SWEEP_SECONDS = 2;
@@ -51,27 +56,10 @@ const SWEEP_SECONDS = 2;
  * rising numbers of requests in flight, each level on a fresh one-worker relay. Returns
  * latency.p99.half: the p99 of the first level that reaches half the sweep's peak rate.
  */
-async function latencySweep(
-  options: BenchOptions,
-  server: Pick<HttpThroughputOptions, "redis" | "admin">,
-  cleanup: Cleanup,
-): Promise<Figure> {
+async function latencySweep(options: BenchOptions, httpRun: HttpRun): Promise<Figure> {
   const levels: LoadLevel[] = [];
   for (const connections of SWEEP_IN_FLIGHT) {
-    const { run } = (
-      await measureHttpThroughput(
-        {
-          ...server,
-          seconds: SWEEP_SECONDS,
-          warmupSeconds: HTTP_WARMUP_SECONDS,
-          connections,
-          inboxes: options.inboxes,
-          roundMs: options.roundMs,
-          workers: 1,
-        },
-        cleanup,
-      )
-    ).load;
+    const { run } = (await httpRun({ seconds: SWEEP_SECONDS, connections, workers: 1 })).load;
     levels.push({
       inFlight: connections,
       perSecond: run.perSecond,
@@ -125,26 +113,31 @@ export async function runRedisBench(options: BenchOptions): Promise<Figure[]> {
   let admin: Redis | undefined;
   try {
     const redis = await benchRedis(cleanup);
-    admin = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+    admin = connection;
     admin.on("error", () => undefined);
     printRedisHeader(redis, await redisVersion(admin));
+    const httpRun: HttpRun = (run) =>
+      measureHttpThroughput(
+        {
+          redis,
+          admin: connection,
+          warmupSeconds: HTTP_WARMUP_SECONDS,
+          inboxes: options.inboxes,
+          roundMs: options.roundMs,
+          ...run,
+        },
+        cleanup,
+      );
     // One relay process, then two: deposits per relay CPU-second should hold (no work lost to
     // coordination), though with the load client on this machine the rate cannot double.
     const runs: HttpThroughput[] = [];
     for (const workers of [1, 2]) {
-      const http = await measureHttpThroughput(
-        {
-          redis,
-          admin,
-          seconds: options.redisSeconds,
-          warmupSeconds: HTTP_WARMUP_SECONDS,
-          connections: options.redisConnections,
-          inboxes: options.inboxes,
-          roundMs: options.roundMs,
-          workers,
-        },
-        cleanup,
-      );
+      const http = await httpRun({
+        seconds: options.redisSeconds,
+        connections: options.redisConnections,
+        workers,
+      });
       printHttpThroughput(http);
       console.log("");
       runs.push(http);
@@ -195,7 +188,7 @@ export async function runRedisBench(options: BenchOptions): Promise<Figure[]> {
       console.log("");
       figures.push({ name: "http.deposit.cores", value: Number(ratio.toFixed(3)), unit: "ratio" });
     }
-    figures.push(await latencySweep(options, { redis, admin }, cleanup));
+    figures.push(await latencySweep(options, httpRun));
     const read = await measureFetch100(redis, FETCH_RUNS, cleanup);
     console.log(
       `fetch.100: ${formatNumber(read.medianMs, 2)} ms of relay time to read an inbox of ` +

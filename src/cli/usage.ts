@@ -21,9 +21,10 @@ Runs a relay until SIGINT or SIGTERM, which deliver the open round before exitin
 On the embedded SQLite store (the default) inboxes, rounds, replay records, the federation
 queue and the key ring live in one file, DIR/shroud.db, written through before each answer:
 nothing acknowledged is lost when the process dies, and the HPKE key is kept across restarts.
-One process serves a data directory at a time (DIR/serve.lock). With --store memory they live in the process
-and are lost on exit; the keys persist in DIR/keys.json, and the HPKE key is renewed at every
-start because the record of opened requests that guards against replays does not survive one.
+One process serves a data directory at a time (DIR/serve.lock). With --store memory they live
+in the process and are lost on exit; the keys persist in DIR/keys.json, and the HPKE key is
+renewed at every start because the record of opened requests that guards against replays does
+not survive one.
 
 With --redis, inboxes, rounds, replay records and the key ring (encrypted under
 SHROUD_MASTER_KEY) live in Redis, rounds close through BullMQ, and any number of relay

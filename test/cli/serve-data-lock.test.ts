@@ -29,23 +29,16 @@ describe("one relay per data directory", () => {
     async () => {
       for (const store of ["sqlite", "memory"]) {
         const data = join(dir, store);
-        const first = await serve([
+        const flags = async () => [
           "--port",
           String(await freePort()),
           "--data",
           data,
           "--store",
           store,
-        ]);
-        const second = await run([
-          "serve",
-          "--port",
-          String(await freePort()),
-          "--data",
-          data,
-          "--store",
-          store,
-        ]);
+        ];
+        const first = await serve(await flags());
+        const second = await run(["serve", ...(await flags())]);
         expectOneErrorLine(
           second,
           1,
