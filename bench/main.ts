@@ -321,7 +321,7 @@ async function run(options: BenchOptions): Promise<void> {
   if (options.mls) {
     if (options.memory || options.redis || options.federation) console.log("");
     try {
-      await runMlsBench(options);
+      figures.push(...(await runMlsBench(options)));
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`MLS part failed: ${message}`);

@@ -55,6 +55,7 @@ export {
 export { Member, type KeyPackageRecord } from "./client/mls/member.js";
 export { acceptInvitations, type InvitationsResult } from "./client/mls/accept-invitations.js";
 export type { GroupInvitation } from "./client/mls/group-invitation.js";
+export type { WelcomeBlob } from "./client/mls/welcome-blob.js";
 export { GroupError } from "./client/errors.js";
 export {
   ConfigError,

@@ -33,6 +33,8 @@ export interface BenchOptions {
   mlsSeconds: number;
   /** Run the MLS groups part (default true; --no-mls skips it, --only-mls runs it alone). */
   mls: boolean;
+  /** Members of the MLS part's large group (default 1000; 0 skips it). */
+  mlsLarge: number;
   /** Measured seconds of each relay's HTTP run in the Workers part (default 5). */
   workersSeconds: number;
   /** Connections (= requests in flight) of that HTTP load client (default 50). */
@@ -60,6 +62,7 @@ const DEFAULTS: BenchOptions = {
   federation: true,
   mlsSeconds: 3,
   mls: true,
+  mlsLarge: 1000,
   workersSeconds: 5,
   workersConnections: 50,
   workers: true,
@@ -84,6 +87,7 @@ const FLAGS: Record<string, { key: NumericKey; integer: boolean; min: number }> 
   "--redis-connections": { key: "redisConnections", integer: true, min: 1 },
   "--federation-seconds": { key: "federationSeconds", integer: false, min: 0.1 },
   "--mls-seconds": { key: "mlsSeconds", integer: false, min: 0.1 },
+  "--mls-large": { key: "mlsLarge", integer: true, min: 0 },
   "--workers-seconds": { key: "workersSeconds", integer: false, min: 0.1 },
   "--workers-connections": { key: "workersConnections", integer: true, min: 1 },
 };
@@ -108,7 +112,7 @@ const PARTS: readonly SwitchKey[] = ["memory", "stores", "redis", "federation", 
 export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
-  " [--mls-seconds 3] [--workers-seconds 5] [--workers-connections 50] [--no-memory] [--no-stores]" +
+  " [--mls-seconds 3] [--mls-large 1000] [--workers-seconds 5] [--workers-connections 50] [--no-memory] [--no-stores]" +
   " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]" +
   " [--json FILE] [--latency-chart FILE]\n" +
   "  --json FILE writes {figures: [{name, value, unit, floor?, ratio?}]} for the figures measured.\n" +

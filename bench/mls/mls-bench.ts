@@ -3,8 +3,9 @@
  * store, federated (mls-relay-pair.ts); a 50-member group whose inboxes live on A; group
  * messages/s and end-to-end latency with every request direct to A, then through B
  * (connectVia); then, on a third relay C without federation, the relay's and the clients' work
- * per group message against group size (mls-scaling.ts). The relays are stopped afterwards,
- * also on failure or Ctrl-C.
+ * per group message against group size (mls-scaling.ts); last, a large group (1,000 members by
+ * default) created, grown by one and messaged end to end through a second federated pair
+ * (mls-large.ts). The relays are stopped afterwards, also on failure or Ctrl-C.
  */
 import { availableParallelism } from "node:os";
 import { cpuUsage } from "node:process";
@@ -29,6 +30,8 @@ import {
   type MlsSetup,
 } from "./mls-report.js";
 import { measureScaling } from "./mls-scaling.js";
+import { measureLargeGroup, reportLargeGroup } from "./mls-large.js";
+import type { Figure } from "../common/figure.js";
 import { formatNumber } from "../common/text-table.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
@@ -58,8 +61,12 @@ async function idleRates(relays: readonly MlsRelay[]): Promise<number[]> {
 /**
  * @example await runMlsBench(parseBenchOptions());
  */
-export async function runMlsBench(options: BenchOptions): Promise<void> {
+export async function runMlsBench(options: BenchOptions): Promise<Figure[]> {
+  if (options.mlsLarge > 0 && options.mlsLarge < 3) {
+    throw new RangeError("--mls-large needs at least 3 members (or 0 to skip the large group)");
+  }
   const started = performance.now();
+  const figures: Figure[] = [];
   const cleanup = new Cleanup();
   try {
     const loadAtStart = loadAverage();
@@ -145,12 +152,19 @@ export async function runMlsBench(options: BenchOptions): Promise<void> {
         loadAverage: loadAverage(),
       },
     );
+    if (options.mlsLarge > 0) {
+      console.log("");
+      figures.push(
+        ...reportLargeGroup(await measureLargeGroup(options.mlsLarge, ROUND_MS, cleanup)),
+      );
+    }
   } finally {
     await cleanup.close();
   }
   console.log("");
   console.log(
     `MLS part: ${formatNumber((performance.now() - started) / 1000, 1)} s, cleaned up ` +
-      "(relay processes A, B and C stopped).",
+      "(relay processes stopped).",
   );
+  return figures;
 }

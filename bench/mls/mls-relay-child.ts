@@ -7,7 +7,8 @@
  * done so far (requests by kind and status, items and bytes its rounds wrote to inboxes, its own
  * CPU time). It closes on `{ type: "stop" }`, SIGTERM or when the bench goes away.
  *
- * Run as: node dist/bench-run/bench/mls/mls-relay-child.js --port N --round-ms T [--peer URL]
+ * Run as: node dist/bench-run/bench/mls/mls-relay-child.js --port N --round-ms T
+ *   --batches-per-round B [--peer URL]
  */
 import { argv, cpuUsage, exit } from "node:process";
 import { toHex } from "../../src/protocol/bytes.js";
@@ -91,7 +92,11 @@ async function main(): Promise<void> {
     ports,
     config: {
       roundIntervalMs: Number(flag("--round-ms")),
-      federation: { policy: "allowlist", peers: peer === undefined ? [] : [peer] },
+      federation: {
+        policy: "allowlist",
+        peers: peer === undefined ? [] : [peer],
+        batchesPerRound: Number(flag("--batches-per-round")),
+      },
     },
     // Every simulated member shares one address (loopback): no per-address request limit.
     limits: { requestsPerSecond: 0 },

@@ -45,8 +45,10 @@ class ForkedRelay implements MlsRelay {
     port: number,
     peer: string | undefined,
     roundMs: number,
+    batchesPerRound: number,
   ) {
     const args = ["--port", String(port), "--round-ms", String(roundMs)];
+    args.push("--batches-per-round", String(batchesPerRound));
     if (peer !== undefined) args.push("--peer", peer);
     this.#child = fork(CHILD, args, { stdio: ["ignore", "ignore", "pipe", "ipc"] });
     this.#exited = new Promise((resolve) => {
@@ -120,7 +122,8 @@ class ForkedRelay implements MlsRelay {
 }
 
 /**
- * One relay; `peer` (an origin) turns federation on with that peer only.
+ * One relay; `peer` (an origin) turns federation on with that peer only, `batchesPerRound`
+ * batches of 16 envelopes a round on that link (the relay's default is 1).
  *
  * @example const c = await startMlsRelay("C", 0, undefined, 200, cleanup);
  */
@@ -130,8 +133,9 @@ export async function startMlsRelay(
   peer: string | undefined,
   roundMs: number,
   cleanup: Cleanup,
+  batchesPerRound = 1,
 ): Promise<MlsRelay> {
-  const relay = new ForkedRelay(name, port, peer, roundMs);
+  const relay = new ForkedRelay(name, port, peer, roundMs, batchesPerRound);
   cleanup.add({
     name: `MLS bench relay ${name}`,
     stop: () => relay.stop(),
@@ -144,13 +148,18 @@ export async function startMlsRelay(
 /**
  * @example const { a, b } = await startMlsRelayPair(200, cleanup);
  */
-export async function startMlsRelayPair(roundMs: number, cleanup: Cleanup): Promise<MlsRelayPair> {
+export async function startMlsRelayPair(
+  roundMs: number,
+  cleanup: Cleanup,
+  batchesPerRound = 1,
+): Promise<MlsRelayPair> {
   // Each relay names the other as its peer before either listens, so both ports come first.
   const portA = await freePort();
   let portB = await freePort();
   while (portB === portA) portB = await freePort();
-  const a = await startMlsRelay("A", portA, `http://127.0.0.1:${portB}`, roundMs, cleanup);
-  const b = await startMlsRelay("B", portB, `http://127.0.0.1:${portA}`, roundMs, cleanup);
+  const peer = (port: number) => `http://127.0.0.1:${port}`;
+  const a = await startMlsRelay("A", portA, peer(portB), roundMs, cleanup, batchesPerRound);
+  const b = await startMlsRelay("B", portB, peer(portA), roundMs, cleanup, batchesPerRound);
   return { a, b, roundMs };
 }
 

@@ -528,12 +528,20 @@ export class RelayClient {
 
   /**
    * The most bytes a message may have to go in one deposit when sealing adds `sealOverhead`:
-   * one cell's worth when this client shapes (every request one size), else the largest
-   * bucket's. A longer message goes as fragments.
+   * one cell's worth when this client shapes (every request one size), else that of the largest
+   * bucket whose items a reader behind an ingress can still fetch (the ingress's answer wraps the
+   * fetch's, so an item of the largest bucket could only be read directly). A longer message goes
+   * as fragments.
    */
   partCapacity(sealOverhead: number): number {
-    const bucket = this.#shaper ? this.#options.minBucket! : this.#padding.largest;
+    const bucket = this.#shaper ? this.#options.minBucket! : this.#proxyReadableBucket();
     return this.#padding.capacity(bucket, DEPOSIT_OVERHEAD + sealOverhead);
+  }
+
+  #proxyReadableBucket(): number {
+    const { buckets, largest } = this.#padding;
+    const readable = buckets.filter((b) => b + PROXY_ANSWER_OVERHEAD <= largest);
+    return readable[readable.length - 1] ?? largest;
   }
 
   /** The longest message deposit() takes from this client: its fragments' limit in bytes. */
@@ -871,7 +879,9 @@ export class RelayClient {
       const used = this.#padding.bucketFor(
         Math.max(bucket ?? this.#options.fetchBucket ?? 16 * 1024, this.#options.minBucket ?? 0),
       );
-      const larger = this.#padding.buckets.find((b) => b > used);
+      // Through an ingress, only answers its own answer can wrap (see partCapacity).
+      const largest = this.via ? this.#proxyReadableBucket() : this.#padding.largest;
+      const larger = this.#padding.buckets.find((b) => b > used && b <= largest);
       if (!page.more || (!progressed && larger === undefined)) {
         return { status: "ok", items, lastSeq, more: page.more };
       }

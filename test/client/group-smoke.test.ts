@@ -3,6 +3,7 @@ import { RelayClient } from "../../src/client/relay-client.js";
 import { GroupSession, type GroupDeps } from "../../src/client/mls/group-session.js";
 import { Member } from "../../src/client/mls/member.js";
 import { decodeInvitation } from "../../src/client/mls/group-invitation.js";
+import { loadWelcome } from "../../src/client/mls/welcome-blob.js";
 import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
@@ -24,7 +25,9 @@ it("smoke: create, add, chat, race, remove", async () => {
     const page = await client.fetchAll(m.inbox);
     if (page.status !== "ok") throw new Error(page.status);
     const inv = decodeInvitation(page.messages[0]!.payload);
-    return GroupSession.join(inv, (await m.takeKeyPackage(inv.keyPackageHash))!, deps);
+    const welcome = await loadWelcome(client, inv.welcome);
+    if (!welcome) throw new Error("no Welcome");
+    return GroupSession.join(inv, welcome, (await m.takeKeyPackage(inv.keyPackageHash))!, deps);
   };
   const b = await join(bob);
   const c = await join(carol);

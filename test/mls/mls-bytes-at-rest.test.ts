@@ -9,6 +9,7 @@ import { encodeGroupState } from "ts-mls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyValues, prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { decodeInvitation } from "../../src/client/mls/group-invitation.js";
+import { loadWelcome } from "../../src/client/mls/welcome-blob.js";
 import { openGroupPayload } from "../../src/client/mls/group-payload.js";
 import type { GroupSession } from "../../src/client/mls/group-session.js";
 import { decodeKeyPackage, Member } from "../../src/client/mls/member.js";
@@ -124,7 +125,9 @@ async function scenario(client: RelayClient): Promise<ScenarioResult> {
   const invitations = await client.fetchAll(dave.inbox);
   if (invitations.status !== "ok") throw new Error(invitations.status);
   expect(invitations.messages).toHaveLength(1);
-  const welcome = decodeInvitation(invitations.messages[0]!.payload).welcome;
+  const blob = decodeInvitation(invitations.messages[0]!.payload).welcome;
+  const welcome = await loadWelcome(client, blob);
+  if (!welcome) throw new Error("the invitation's Welcome is not on the relay");
   expect(startsWith(welcome, HEADERS.welcome)).toBe(true);
   exchanged.push(welcome);
 

@@ -25,7 +25,7 @@ async function pendingGroup() {
     sent: [],
     buffered: [],
     outbox: [],
-    pending: { messageId, payloads, newState: new Uint8Array(0), invitations: [] },
+    pending: { messageId, payloads, newState: new Uint8Array(0), welcome: [], invitations: [] },
     events: [],
     pendingSent: true,
     consumedOnWin: [],

@@ -1,6 +1,6 @@
 /**
- * The two wire structs of MLS groups over Shroud: GroupMessage (and its sealed, padded form in
- * an epoch inbox) and GroupInvitation. Roundtrips, truncation, trailing bytes, wrong keys, and
+ * The wire structs of MLS groups over Shroud: GroupMessage (and its sealed, padded form in an
+ * epoch inbox), GroupInvitation and the WelcomeBlob it carries. Roundtrips, truncation, trailing bytes, wrong keys, and
  * a fuzz property: arbitrary input never raises anything but a ShroudError subclass.
  */
 import fc from "fast-check";
@@ -21,10 +21,12 @@ import {
   sealGroupPayload,
   type GroupMessage,
 } from "../../src/client/mls/group-payload.js";
+import { welcomeBlobCodec, type WelcomeBlob } from "../../src/client/mls/welcome-blob.js";
 import { concat, randomBytes, utf8 } from "../../src/protocol/bytes.js";
 import { decode, encode, opaque } from "../../src/protocol/codec.js";
 import { CryptoError, DecodeError, ShroudError } from "../../src/protocol/errors.js";
 import { PaddingPolicy } from "../../src/protocol/padding-policy.js";
+import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import {
   expectDecodeError,
   expectEveryPrefixRefused,
@@ -40,6 +42,22 @@ const RUNS = 300;
 
 const message: GroupMessage = { messageId: pattern(16, 3), mlsMessage: pattern(700, 9) };
 
+function blob(seed = 11): WelcomeBlob {
+  return {
+    readSecret: new SecretBytes(pattern(32, seed)),
+    writeTokenHash: pattern(32, seed + 1),
+    payloadKey: new SecretBytes(pattern(32, seed + 2)),
+  };
+}
+
+function sameBlob(a: WelcomeBlob, b: WelcomeBlob): boolean {
+  return (
+    sameBytes(a.readSecret.expose(), b.readSecret.expose()) &&
+    sameBytes(a.writeTokenHash, b.writeTokenHash) &&
+    sameBytes(a.payloadKey.expose(), b.payloadKey.expose())
+  );
+}
+
 function invitation(overrides: Partial<GroupInvitation> = {}): GroupInvitation {
   return {
     kind: PersonalMessageKind.invitation,
@@ -47,7 +65,7 @@ function invitation(overrides: Partial<GroupInvitation> = {}): GroupInvitation {
     groupRelay: "https://relay.example:8443",
     relaySigningKey: pattern(32, 5),
     keyPackageHash: pattern(32, 7),
-    welcome: pattern(1100, 11),
+    welcome: blob(),
     ...overrides,
   };
 }
@@ -207,6 +225,22 @@ describe("sealed group payload", () => {
   });
 });
 
+describe("WelcomeBlob codec", () => {
+  it("roundtrips as 96 bytes, the same for every group", () => {
+    const value = blob(21);
+    const encoded = encode(welcomeBlobCodec, value);
+    expect(encoded.length).toBe(96);
+    expect(sameBlob(decode(welcomeBlobCodec, encoded), value)).toBe(true);
+    expect(sameBlob(decode(welcomeBlobCodec, encoded), blob(22))).toBe(false);
+  });
+
+  it("refuses every prefix and trailing bytes with DecodeError", () => {
+    const encoded = encode(welcomeBlobCodec, blob(31));
+    expectEveryPrefixRefused(welcomeBlobCodec, encoded);
+    expectDecodeError(() => decode(welcomeBlobCodec, concat(encoded, new Uint8Array([0]))));
+  });
+});
+
 describe("GroupInvitation codec", () => {
   it("roundtrips", () => {
     const value = invitation();
@@ -216,7 +250,7 @@ describe("GroupInvitation codec", () => {
     expect(decoded.groupRelay).toBe(value.groupRelay);
     expect(sameBytes(decoded.relaySigningKey, value.relaySigningKey)).toBe(true);
     expect(sameBytes(decoded.keyPackageHash, value.keyPackageHash)).toBe(true);
-    expect(sameBytes(decoded.welcome, value.welcome)).toBe(true);
+    expect(sameBlob(decoded.welcome, value.welcome)).toBe(true);
     const unpinned = decodeInvitation(
       encodeInvitation(invitation({ relaySigningKey: pattern(0) })),
     );
@@ -224,7 +258,7 @@ describe("GroupInvitation codec", () => {
   });
 
   it("refuses every prefix and trailing bytes with DecodeError", () => {
-    const encoded = encodeInvitation(invitation({ welcome: pattern(90) }));
+    const encoded = encodeInvitation(invitation({ welcome: blob(90) }));
     expectEveryPrefixRefused(groupInvitationCodec, encoded);
     expectDecodeError(() => decodeInvitation(concat(encoded, new Uint8Array([0]))));
   });
@@ -334,7 +368,7 @@ describe("arbitrary input raises only ShroudError subclasses", () => {
   });
 
   it("decodeInvitation on arbitrary bytes and on mutated valid invitations", async () => {
-    const valid = encode(groupInvitationCodec, invitation({ welcome: pattern(60) }));
+    const valid = encode(groupInvitationCodec, invitation({ welcome: blob(60) }));
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(

@@ -1,20 +1,29 @@
 /**
- * Reads a member's personal inbox and joins the groups it was invited to. Invitations are
- * acknowledged (deleted at the relay) once handled, whether they could be joined or not, so a
- * bad one is reported once rather than forever.
+ * Reads a member's personal inbox and joins the groups it was invited to, each from the Welcome
+ * its invitation names on the group's relay (welcome-blob.ts). Invitations are acknowledged
+ * (deleted at the relay) once handled, whether they could be joined or not, so a bad one is
+ * reported once rather than forever. An invitation whose Welcome the group's relay does not hold
+ * complete yet (it is stored ahead of the commit, so this is rare) stays, with everything after
+ * it, for the next call.
  */
 import { DecodeError } from "../../protocol/errors.js";
 import { GroupError } from "../errors.js";
 import type { RelayClient } from "../relay-client.js";
-import { decodeInvitation } from "./group-invitation.js";
+import { decodeInvitation, type GroupInvitation } from "./group-invitation.js";
 import { GroupSession, type GroupDeps } from "./group-session.js";
 import type { Member } from "./member.js";
+import { loadWelcome } from "./welcome-blob.js";
+
+/** How long a joiner waits for an invitation's Welcome before leaving it for the next call. */
+const WELCOME_WAIT_MS = 5000;
 
 /** What reading a personal inbox gave: the groups joined, and what could not be used. */
 export interface InvitationsResult {
   joined: GroupSession[];
   /** Why items in the personal inbox could not be used (no secrets, no ids). */
   problems: string[];
+  /** Invitations left in the inbox because their Welcome was not there yet (read them again). */
+  waiting: number;
 }
 
 /**
@@ -33,13 +42,17 @@ export async function acceptInvitations(
      * key package is already spent nor keep one whose group is not saved.
      */
     beforeAck?: () => Promise<void>;
+    /** How long to wait for an invitation's Welcome to be complete (ms, default 5000). */
+    welcomeWaitMs?: number;
   } = {},
 ): Promise<InvitationsResult> {
   const page = await client.fetchAll(member.inbox);
-  if (page.status === "not_found") return { joined: [], problems: [] };
+  if (page.status === "not_found") return { joined: [], problems: [], waiting: 0 };
   if (page.status !== "ok") throw new DecodeError(`personal inbox fetch failed (${page.status})`);
   const joined: GroupSession[] = [];
   const problems: string[] = page.unreadable.map(() => "an item did not open under the inbox key");
+  let ackUpTo = page.lastSeq;
+  let waiting = 0;
   for (const message of page.messages) {
     let invitation;
     try {
@@ -48,16 +61,23 @@ export async function acceptInvitations(
       problems.push("an item is not an invitation");
       continue;
     }
-    const keyPackage = await member.takeKeyPackage(invitation.keyPackageHash);
-    if (!keyPackage) {
+    if (!(await member.holdsKeyPackage(invitation.keyPackageHash))) {
       problems.push(
         `an invitation to "${invitation.groupName}" names a key package this member does not hold`,
       );
       continue;
     }
+    const groupDeps = typeof deps === "function" ? deps(invitation.groupName) : deps;
+    const welcome = await awaitWelcome(invitation, groupDeps, options.welcomeWaitMs);
+    if (!welcome) {
+      // Everything from here on stays unacknowledged, so its key packages must stay too.
+      waiting = page.messages.filter((m) => m.seq >= message.seq).length;
+      ackUpTo = message.seq - 1;
+      break;
+    }
+    const keyPackage = (await member.takeKeyPackage(invitation.keyPackageHash))!;
     try {
-      const groupDeps = typeof deps === "function" ? deps(invitation.groupName) : deps;
-      joined.push(await GroupSession.join(invitation, keyPackage, groupDeps));
+      joined.push(await GroupSession.join(invitation, welcome, keyPackage, groupDeps));
     } catch (error) {
       // A Welcome that cannot be joined is the invitation's fault; anything else (a failed save)
       // must stop here, before the invitations are deleted.
@@ -66,6 +86,21 @@ export async function acceptInvitations(
     }
   }
   await options.beforeAck?.();
-  if (page.lastSeq > 0) await client.ack(member.inbox, page.lastSeq);
-  return { joined, problems };
+  if (ackUpTo > 0) await client.ack(member.inbox, ackUpTo);
+  return { joined, problems, waiting };
+}
+
+/** The invitation's Welcome once its relay holds all of it; undefined if not within `waitMs`. */
+async function awaitWelcome(
+  invitation: GroupInvitation,
+  deps: GroupDeps,
+  waitMs = WELCOME_WAIT_MS,
+): Promise<Uint8Array | undefined> {
+  const client = await deps.route(invitation.groupRelay);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const welcome = await loadWelcome(client, invitation.welcome);
+    if (welcome || Date.now() >= deadline) return welcome;
+    await new Promise((resolve) => setTimeout(resolve, deps.pollMs ?? 100));
+  }
 }

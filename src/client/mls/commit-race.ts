@@ -11,6 +11,7 @@ import { constantTimeEqual } from "../../protocol/bytes.js";
 import { TransportError } from "../../protocol/errors.js";
 import { GroupError } from "../errors.js";
 import { enterEpoch } from "./epoch-readings.js";
+import type { DepositResult } from "../relay-client.js";
 import type { GroupMessage } from "./group-payload.js";
 import { stateFromBytes, type Reading } from "./group-record.js";
 import { flushOutbox, rememberSent } from "./outbox.js";
@@ -24,17 +25,25 @@ import {
 } from "./session-context.js";
 
 /**
- * Deposits the pending commit once per process (again after a restart: the same message id,
- * so the relay keeps one). A definite refusal drops it: the group stays in its epoch.
+ * Deposits the pending commit once per process (again after a restart: the same message ids,
+ * so the relay keeps one), its stored Welcome first: a round that releases the commit has
+ * released the Welcome too. A definite refusal drops it: the group stays in its epoch.
  */
 export async function depositPending(ctx: SessionContext): Promise<void> {
   const { group } = ctx;
   const pending = group.pending;
   if (!pending || group.pendingSent) return;
   const client = await homeClient(ctx);
-  const result = await client.depositParts(group.readings[0]!, pending.payloads, {
-    messageId: pending.messageId,
-  });
+  let result: DepositResult = { status: "accepted", duplicate: false };
+  for (const entry of pending.welcome) {
+    result = await client.depositPayload(entry, entry.payload, { messageId: entry.messageId });
+    if (result.status !== "accepted" && result.status !== "forwarded") break;
+  }
+  if (result.status === "accepted" || result.status === "forwarded") {
+    result = await client.depositParts(group.readings[0]!, pending.payloads, {
+      messageId: pending.messageId,
+    });
+  }
   if (result.status === "accepted" || result.status === "forwarded") {
     group.pendingSent = true;
     return;

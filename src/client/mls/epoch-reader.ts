@@ -14,6 +14,7 @@ import { GroupError } from "../errors.js";
 import { adoptWinningCommit, depositPending, isPendingCommit } from "./commit-race.js";
 import { pruneReadings, watchReadings } from "./epoch-readings.js";
 import { groupMessageCodec, openGroupItem, type GroupMessage } from "./group-payload.js";
+import type { EpochInbox } from "./epoch-inbox.js";
 import type { Reading } from "./group-record.js";
 import { flushOutbox, isOwnMessage } from "./outbox.js";
 import { drainBuffer, receiveMessage } from "./receive-message.js";
@@ -70,7 +71,7 @@ async function readInbox(ctx: SessionContext, reading: Reading): Promise<boolean
   const page = await client.fetchAllItems(reading, reading.cursor);
   if (page.status === "not_found") return false;
   if (page.status !== "ok") throw new TransportError(`group fetch failed (${page.status})`);
-  const entries = await readEntries(client, reading, page.items);
+  const entries = await readEntries(client, reading, page.items, reading.cursor);
   const messages = entries.map((entry) => ("message" in entry ? entry.message : undefined));
   let progressed = false;
   for (const [i, message] of (await inSenderOrder(ctx.group.state, messages)).entries()) {
@@ -82,17 +83,18 @@ async function readInbox(ctx: SessionContext, reading: Reading): Promise<boolean
   return progressed;
 }
 
-/** Opens a page's items and puts fragmented messages back together. */
-async function readEntries(
+/** Opens a group inbox's items fetched after `cursor` and puts fragmented messages back together. */
+export async function readEntries(
   client: RelayClient,
-  reading: Reading,
+  reading: Pick<EpochInbox, "inboxId" | "payloadKey">,
   items: readonly { seq: number; payload: Uint8Array }[],
+  cursor: number,
 ): Promise<(ReadEntry<GroupMessage> & { through: number })[]> {
   const opened: OpenedItem<GroupMessage>[] = [];
   for (const item of items) opened.push(await openGroupItem(reading, item, client.padding));
   // A message sent in fragments takes its place at its first fragment; one still missing
   // some holds back what follows it until they arrive (fragment.ts).
-  const { entries } = reassemble(opened, reading.cursor, (bytes) => {
+  const { entries } = reassemble(opened, cursor, (bytes) => {
     try {
       return decode(groupMessageCodec, bytes, client.padding.largest);
     } catch {

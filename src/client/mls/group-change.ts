@@ -1,7 +1,9 @@
 /**
  * Changing who is in a group: one commit with the adds and removes still wanted in the current
- * epoch (none: a key update), saved as the pending commit before it leaves, and Welcomes for the
- * added members, sent to their personal inboxes only once the commit has won (commit-race.ts).
+ * epoch (none: a key update), saved as the pending commit before it leaves. The commit's Welcome
+ * is stored once on the group's relay ahead of the commit (welcome-blob.ts); a small invitation
+ * naming it goes to each added member's personal inbox only once the commit has won
+ * (commit-race.ts).
  * When another member's commit wins instead, the member applies that one and, if asked to, tries
  * again with what is still wanted then.
  */
@@ -24,9 +26,11 @@ import { memberLeaves, memberNames } from "./group-roster.js";
 import { decodeKeyPackage } from "./member.js";
 import { mlsSuite } from "./mls-suite.js";
 import { flushOutbox, isOwnMessage, outboxEntries, sealForEpoch } from "./outbox.js";
+import { storeWelcome, type WelcomeBlob } from "./welcome-blob.js";
 import {
   assertActive,
   currentEpoch,
+  homeClient,
   saveSession,
   type SessionContext,
   type SessionState,
@@ -133,15 +137,17 @@ async function commit(
     { extraProposals: proposals, ratchetTreeExtension: true },
   );
   const messageId = randomBytes(MESSAGE_ID_LENGTH);
-  const invitations = result.welcome
-    ? await invitationsFor(ctx, result.welcome, cards, chosen)
-    : [];
+  const stored = result.welcome
+    ? await storeWelcome(await homeClient(ctx), encodeWelcome(result.welcome))
+    : undefined;
+  const invitations = stored ? await invitationsFor(ctx, stored.blob, cards, chosen) : [];
   const commitMessage = encodeMlsMessage(result.commit);
   const payloads = await sealForEpoch(ctx, group.readings[0]!, commitMessage, messageId);
   group.pending = {
     messageId,
     payloads,
     newState: encodeGroupState(result.newState),
+    welcome: stored?.deposits ?? [],
     invitations,
   };
   // The losing commit's secrets stay untouched: the old state must still apply the winner's.
@@ -155,28 +161,28 @@ async function commit(
   return isOwnMessage(group, messageId);
 }
 
+function encodeWelcome(welcome: Welcome): Uint8Array {
+  return encodeMlsMessage({ version: "mls10", wireformat: "mls_welcome", welcome });
+}
+
 /**
- * The Welcome as an invitation to each added card's personal inbox, sealed to its inbox key and
- * kept as outbox entries until the commit wins. A card whose name is already in the group gets
- * none.
+ * An invitation naming the stored Welcome for each added card's personal inbox, sealed to its
+ * inbox key and kept as outbox entries until the commit wins. A card whose name is already in
+ * the group gets none.
  */
 async function invitationsFor(
   ctx: SessionContext,
-  mlsWelcome: Welcome,
+  welcome: WelcomeBlob,
   cards: readonly ContactCard[],
   chosen: ChosenPackages,
 ): Promise<OutboxEntry[]> {
   const { group } = ctx;
-  const welcome = encodeMlsMessage({
-    version: "mls10",
-    wireformat: "mls_welcome",
-    welcome: mlsWelcome,
-  });
+  const present = new Set(memberNames(group.state));
   const invitations: OutboxEntry[] = [];
   for (const card of cards) {
     const encoded = chosen.get(card);
     const name = card.name;
-    if (!encoded || (name !== undefined && memberNames(group.state).includes(name))) continue;
+    if (!encoded || (name !== undefined && present.has(name))) continue;
     const invitation = encodeInvitation({
       kind: PersonalMessageKind.invitation,
       groupName: group.name,

@@ -1,6 +1,8 @@
 /**
  * What an inviter deposits in a joiner's personal inbox (HPKE-sealed to its inbox key, like any
- * personal payload): the MLS Welcome and where the group's inboxes live.
+ * personal payload): where the group's inboxes live and where its MLS Welcome is stored once for
+ * all the joiners of the commit (welcome-blob.ts). An invitation has the same size whatever the
+ * group's size.
  *
  *   enum { invitation(1), (255) } PersonalMessageKind;
  *
@@ -10,7 +12,7 @@
  *     opaque group_relay<V>;        // origin of the relay holding the group's epoch inboxes
  *     opaque relay_signing_key<V>;  // that relay's descriptor key (32 bytes), or empty
  *     opaque key_package_hash[32];  // SHA-256("shroud/v1 key package" || 0x00 || KeyPackage)
- *     opaque welcome<V>;            // an MLSMessage (mls_welcome)
+ *     WelcomeBlob welcome;          // where the MLSMessage (mls_welcome) is, on group_relay
  *   } GroupInvitation;
  */
 import { asBytes, concat, utf8 } from "../../protocol/bytes.js";
@@ -26,18 +28,19 @@ import {
   type Codec,
 } from "../../protocol/codec.js";
 import { Labels } from "../../protocol/labels.js";
+import { welcomeBlobCodec, type WelcomeBlob } from "./welcome-blob.js";
 
 export const PersonalMessageKind = { invitation: 1 } as const;
 export type PersonalMessageKind = (typeof PersonalMessageKind)[keyof typeof PersonalMessageKind];
 
-/** An invitation as its joiner reads it from a personal inbox: group, relay and Welcome. */
+/** An invitation as its joiner reads it from a personal inbox: group, relay and Welcome's blob. */
 export interface GroupInvitation {
   kind: PersonalMessageKind;
   groupName: string;
   groupRelay: string;
   relaySigningKey: Uint8Array;
   keyPackageHash: Uint8Array;
-  welcome: Uint8Array;
+  welcome: WelcomeBlob;
 }
 
 export const groupInvitationCodec: Codec<GroupInvitation> = struct({
@@ -46,7 +49,7 @@ export const groupInvitationCodec: Codec<GroupInvitation> = struct({
   groupRelay: utf8String(2048),
   relaySigningKey: opaque(64),
   keyPackageHash: fixedBytes(32),
-  welcome: opaque(),
+  welcome: welcomeBlobCodec,
 });
 
 /** Names a key package (its MLS encoding) so a joiner knows which private keys to use. */

@@ -122,7 +122,7 @@ export function encodeGroupMessage(message: GroupMessage): Uint8Array {
 
 /** A group inbox item opened as a whole GroupMessage, else as a fragment, else unreadable. */
 export async function openGroupItem(
-  reading: EpochInbox,
+  reading: Pick<EpochInbox, "inboxId" | "payloadKey">,
   item: { seq: number; payload: Uint8Array },
   padding: PaddingPolicy,
 ): Promise<OpenedItem<GroupMessage>> {

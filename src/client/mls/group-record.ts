@@ -41,6 +41,9 @@ export interface PendingCommit {
   payloads: Uint8Array[];
   /** The state createCommit returned, adopted only if the commit wins (encodeGroupState). */
   newState: Uint8Array;
+  /** The deposits of its stored Welcome (welcome-blob.ts), sent before the commit; none without adds. */
+  welcome: OutboxEntry[];
+  /** An invitation naming that Welcome for each added member, sent once the commit has won. */
   invitations: OutboxEntry[];
 }
 
@@ -173,6 +176,7 @@ export function savedGroupToJson(g: SavedGroup): string {
             messageId: b64(g.pending.messageId),
             payloads: g.pending.payloads.map(b64),
             newState: b64(g.pending.newState),
+            welcome: g.pending.welcome.map(entry),
             invitations: g.pending.invitations.map(entry),
           },
         }
@@ -240,6 +244,7 @@ export async function savedGroupFromJson(text: string): Promise<SavedGroup> {
                   ? [bytes(pending["payload"])]
                   : (pending["payloads"] as string[]).map(bytes),
               newState: bytes(pending["newState"]),
+              welcome: ((pending["welcome"] ?? []) as Record<string, unknown>[]).map(entry),
               invitations: (pending["invitations"] as Record<string, unknown>[]).map(entry),
             },
           }

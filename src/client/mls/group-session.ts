@@ -117,13 +117,17 @@ export class GroupSession {
     return GroupSession.#fresh(name, relay.origin, relay.descriptor.signingKey, state, deps);
   }
 
-  /** Joins from an invitation with the key package it names. */
+  /**
+   * Joins from an invitation, with the encoded Welcome it names (welcome-blob.ts) and the key
+   * package it names. acceptInvitations does all of this from a personal inbox.
+   */
   static async join(
     invitation: GroupInvitation,
+    welcome: Uint8Array,
     keyPackage: KeyPackageRecord,
     deps: GroupDeps,
   ): Promise<GroupSession> {
-    const state = await joinedState(invitation.welcome, keyPackage);
+    const state = await joinedState(welcome, keyPackage);
     const pin = invitation.relaySigningKey.length > 0 ? invitation.relaySigningKey : undefined;
     return GroupSession.#fresh(invitation.groupName, invitation.groupRelay, pin, state, deps);
   }

@@ -122,14 +122,21 @@ export class Member {
 
   /** Removes and returns the key package an invitation names, if this member holds it. */
   async takeKeyPackage(hash: Uint8Array): Promise<KeyPackageRecord | undefined> {
+    const index = await this.#keyPackageIndex(hash);
+    return index < 0 ? undefined : this.#keyPackages.splice(index, 1)[0];
+  }
+
+  /** Whether this member still holds the key package with this hash (keyPackageHash). */
+  async holdsKeyPackage(hash: Uint8Array): Promise<boolean> {
+    return (await this.#keyPackageIndex(hash)) >= 0;
+  }
+
+  async #keyPackageIndex(hash: Uint8Array): Promise<number> {
     const wanted = toHex(hash);
     for (const [i, record] of this.#keyPackages.entries()) {
-      if (toHex(await keyPackageHash(record.encoded)) === wanted) {
-        this.#keyPackages.splice(i, 1);
-        return record;
-      }
+      if (toHex(await keyPackageHash(record.encoded)) === wanted) return i;
     }
-    return undefined;
+    return -1;
   }
 
   /** Serialises the member, private keys included, for an encrypted profile. */

@@ -9,6 +9,7 @@ import { randomBytes, toHex } from "../../protocol/bytes.js";
 import { TransportError } from "../../protocol/errors.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
 import { partDepositId, splitMessage } from "../fragment.js";
+import type { RelayClient } from "../relay-client.js";
 import type { EpochInbox } from "./epoch-inbox.js";
 import { encodeGroupMessage, GROUP_SEAL_OVERHEAD, sealGroupPayload } from "./group-payload.js";
 import type { OutboxEntry } from "./group-record.js";
@@ -56,16 +57,26 @@ export async function sendApplicationData(ctx: SessionContext, data: Uint8Array)
 }
 
 /**
- * Seals an MLS message for an epoch inbox: one payload, or its fragments when it is larger
- * than one deposit of the home client carries (every deposit one cell when it shapes).
+ * Seals an MLS message for a group inbox (an epoch's, or a Welcome blob's): one payload, or its
+ * fragments when it is larger than one deposit of the home client carries (every deposit one
+ * cell when it shapes).
  */
 export async function sealForEpoch(
   ctx: SessionContext,
-  reading: EpochInbox,
+  reading: Pick<EpochInbox, "inboxId" | "payloadKey">,
   mlsMessage: Uint8Array,
   messageId: Uint8Array,
 ): Promise<Uint8Array[]> {
-  const client = await homeClient(ctx);
+  return sealGroupMessage(await homeClient(ctx), reading, mlsMessage, messageId);
+}
+
+/** sealForEpoch with the client whose cells and buckets the deposits will fill. */
+export async function sealGroupMessage(
+  client: RelayClient,
+  reading: Pick<EpochInbox, "inboxId" | "payloadKey">,
+  mlsMessage: Uint8Array,
+  messageId: Uint8Array,
+): Promise<Uint8Array[]> {
   const message = encodeGroupMessage({ messageId, mlsMessage });
   const key = reading.payloadKey.expose();
   const fragments = splitMessage(message, client.partCapacity(GROUP_SEAL_OVERHEAD));
@@ -111,26 +122,69 @@ export function isOwnMessage(group: SessionState, messageId: Uint8Array): boolea
   return group.sent.includes(toHex(messageId));
 }
 
-/** Delivers saved deposits; stops at the first transport failure and rethrows it. */
+/**
+ * Inboxes whose deposits are in flight at once when the outbox is flushed: half of what a relay
+ * lets one address hold open by default (64 connections), the rest left for reads.
+ */
+const FLUSH_LANES = 32;
+
+/**
+ * Delivers saved deposits: those for one inbox one after another, in order (a message's
+ * fragments, a sender's messages), up to FLUSH_LANES inboxes at once, so an add of k members
+ * does not wait out k answers one by one (through an ingress each answer comes with its round).
+ * Stops taking new deposits at the first transport failure and rethrows it; what was not
+ * delivered stays. The session is saved once, when the flush ends: each entry was saved before
+ * it left, and one delivered but still saved (after a crash) goes again under its message id,
+ * which the relay keeps once. Saving after every deposit made an add of k members cost k saves of
+ * a state that grows with k.
+ */
 export async function flushOutbox(ctx: SessionContext): Promise<void> {
   const { group } = ctx;
-  while (group.outbox.length > 0) {
-    const entry = group.outbox[0]!;
-    const client = await ctx.deps.route(entry.relay);
-    const result = await client.depositPayload(entry, entry.payload, {
-      messageId: entry.messageId,
-    });
-    if (result.status !== "accepted" && result.status !== "forwarded") {
-      if (result.status === "internal" || result.status === "unavailable") {
-        throw new TransportError(`the relay could not take a deposit (${result.status})`);
+  if (group.outbox.length === 0) return;
+  const lanes = new Map<string, OutboxEntry[]>();
+  for (const entry of group.outbox) {
+    const key = `${entry.relay} ${toHex(entry.readId)}`;
+    const lane = lanes.get(key);
+    if (lane) lane.push(entry);
+    else lanes.set(key, [entry]);
+  }
+  const waiting = [...lanes.values()];
+  const delivered = new Set<OutboxEntry>();
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    for (let lane = waiting.shift(); lane && !failure; lane = waiting.shift()) {
+      for (const entry of lane) {
+        if (failure) return;
+        try {
+          await deliver(ctx, entry);
+          delivered.add(entry);
+        } catch (error) {
+          failure ??= { error };
+          return;
+        }
       }
-      // A definite refusal (forbidden, quota, too_large): retrying would not help.
-      group.events.push({
-        kind: "unreadable",
-        reason: `a deposit was refused (${result.status})`,
-      });
     }
-    group.outbox.shift();
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(FLUSH_LANES, waiting.length) }, worker));
+  } finally {
+    const left = group.outbox.filter((entry) => !delivered.has(entry));
+    group.outbox.splice(0, group.outbox.length, ...left);
     await saveSession(ctx);
   }
+  if (failure) throw failure.error;
+}
+
+/** Deposits one entry; a definite refusal becomes an event, a transport failure throws. */
+async function deliver(ctx: SessionContext, entry: OutboxEntry): Promise<void> {
+  const client = await ctx.deps.route(entry.relay);
+  const result = await client.depositPayload(entry, entry.payload, {
+    messageId: entry.messageId,
+  });
+  if (result.status === "accepted" || result.status === "forwarded") return;
+  if (result.status === "internal" || result.status === "unavailable") {
+    throw new TransportError(`the relay could not take a deposit (${result.status})`);
+  }
+  // A definite refusal (forbidden, quota, too_large): retrying would not help.
+  ctx.group.events.push({ kind: "unreadable", reason: `a deposit was refused (${result.status})` });
 }

@@ -1,0 +1,128 @@
+/**
+ * A commit's Welcome is stored once on the group's relay and each joiner's invitation only names
+ * it: an add of k members costs k small invitations plus one Welcome, not k Welcomes, and an
+ * invitation is the same size whatever the group's size. A joiner whose Welcome the relay does
+ * not hold yet leaves the invitation (and its key package) for the next read.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
+import {
+  encodeInvitation,
+  decodeInvitation,
+  type GroupInvitation,
+} from "../../src/client/mls/group-invitation.js";
+import { Member } from "../../src/client/mls/member.js";
+import { loadWelcome, storeWelcome } from "../../src/client/mls/welcome-blob.js";
+import { RelayClient } from "../../src/client/relay-client.js";
+import { ShapingProfiles } from "../../src/client/shaping-profile.js";
+import { MetricName } from "../../src/relay/ports/metrics.js";
+import { startTestRelay, type TestRelay } from "../../testkit/test-relay.js";
+import { buildGroup } from "./support.js";
+
+let relay: TestRelay;
+let client: RelayClient;
+/** Bytes the relay's rounds have written to inboxes (the inbox store's own count of them). */
+let bytesStored = 0;
+beforeAll(async () => {
+  relay = await startTestRelay({ roundIntervalMs: 0 });
+  const inboxes = relay.ports.inboxes;
+  const appendRound = inboxes.appendRound.bind(inboxes);
+  inboxes.appendRound = async (entries, expiresDay) => {
+    const appended = await appendRound(entries, expiresDay);
+    bytesStored += entries.reduce((sum, entry) => sum + entry.item.length, 0);
+    return appended;
+  };
+  client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
+});
+afterAll(async () => relay?.close());
+
+const deps = () => ({ route: async () => client, pollMs: 5 });
+
+/** The items a member's personal inbox holds at the relay, as stored. */
+async function personalItems(member: Member): Promise<Uint8Array[]> {
+  const page = await relay.ports.inboxes.fetch(member.inbox.inboxId, 0, 1000);
+  return (page?.items ?? []).map((stored) => stored.item);
+}
+
+it("an add of 40 stores one Welcome and 40 invitations the size of an add of 1's", async () => {
+  const small = await buildGroup(client, ["s-0"], deps(), "small");
+  const one = await Member.create("s-1", client.origin, undefined, 1);
+  expect(await small.sessions[0]!.change({ add: [one.card()] })).toMatchObject({
+    status: "committed",
+  });
+  const [oneInvitation] = await personalItems(one);
+  expect(oneInvitation).toBeDefined();
+
+  const big = await buildGroup(client, ["b-0"], deps(), "big");
+  const joiners: Member[] = [];
+  for (let i = 1; i <= 40; i++)
+    joiners.push(await Member.create(`b-${i}`, client.origin, undefined, 1));
+  const before = bytesStored;
+  const welcomeDeposits = relay.ports.metrics.counter(MetricName.requests, {
+    kind: "deposit",
+    status: "accepted",
+  });
+  expect(await big.sessions[0]!.change({ add: joiners.map((m) => m.card()) })).toMatchObject({
+    status: "committed",
+  });
+  const stored = bytesStored - before;
+  for (const joiner of joiners) {
+    const items = await personalItems(joiner);
+    expect(items).toHaveLength(1);
+    expect(items[0]!.length).toBe(oneInvitation!.length);
+  }
+  // Everything the add stored: 40 invitations, the commit and the Welcome once. The Welcome of
+  // an add of 40 is ~15 KB; 40 copies of it would be ~600 KB.
+  const invitationBytes = 40 * oneInvitation!.length;
+  const page = await client.fetchAll(joiners[0]!.inbox);
+  if (page.status !== "ok") throw new Error(page.status);
+  const welcome = await loadWelcome(client, decodeInvitation(page.messages[0]!.payload).welcome);
+  expect(welcome?.length).toBeGreaterThan(10_000);
+  expect(stored).toBeLessThan(invitationBytes + 3 * welcome!.length);
+  expect(
+    relay.ports.metrics.counter(MetricName.requests, { kind: "deposit", status: "accepted" }) -
+      welcomeDeposits,
+  ).toBeLessThan(40 + 20);
+
+  // Every joiner joins from the one stored Welcome (none acknowledges it away for the others).
+  for (const joiner of [joiners[0]!, joiners[19]!, joiners[39]!]) {
+    const { joined, problems, waiting } = await acceptInvitations(joiner, client, deps());
+    expect({ problems, waiting }).toEqual({ problems: [], waiting: 0 });
+    expect(joined[0]!.members).toHaveLength(41);
+    expect(await personalItems(joiner)).toHaveLength(0);
+  }
+});
+
+it("an invitation whose Welcome is not stored yet waits, with its key package, and joins later", async () => {
+  const group = await buildGroup(client, ["w-0"], deps(), "wait");
+  const late = await Member.create("w-1", client.origin, undefined, 1);
+  expect(await group.sessions[0]!.change({ add: [late.card()] })).toMatchObject({
+    status: "committed",
+  });
+  // Take the real invitation out of the inbox and send it again naming a Welcome stored later.
+  const page = await client.fetchAll(late.inbox);
+  if (page.status !== "ok") throw new Error(page.status);
+  const original: GroupInvitation = decodeInvitation(page.messages[0]!.payload);
+  const welcome = await loadWelcome(client, original.welcome);
+  if (!welcome) throw new Error("the committed add stored no Welcome");
+  await client.ack(late.inbox, page.lastSeq);
+  const later = await storeWelcome(client, welcome);
+  const invitation = encodeInvitation({ ...original, welcome: later.blob });
+  expect(await client.deposit(late.card(), invitation)).toMatchObject({ status: "accepted" });
+
+  const first = await acceptInvitations(late, client, deps(), { welcomeWaitMs: 30 });
+  expect(first).toMatchObject({ joined: [], problems: [], waiting: 1 });
+  expect(await personalItems(late)).toHaveLength(1);
+  expect(late.keyPackageCount).toBe(1);
+
+  for (const entry of later.deposits) {
+    expect(
+      await client.depositPayload(entry, entry.payload, { messageId: entry.messageId }),
+    ).toMatchObject({ status: "accepted" });
+  }
+  const second = await acceptInvitations(late, client, deps());
+  expect(second).toMatchObject({ problems: [], waiting: 0 });
+  expect(second.joined[0]!.members).toEqual(["w-0", "w-1"]);
+  expect(late.keyPackageCount).toBe(0);
+  expect(await personalItems(late)).toHaveLength(0);
+});
