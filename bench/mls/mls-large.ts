@@ -20,6 +20,7 @@ import type { Cleanup } from "../common/cleanup.js";
 import type { Figure } from "../common/figure.js";
 import { formatNumber, textTable } from "../common/text-table.js";
 import { newMembers } from "./mls-group.js";
+import { messageCost, stateCopy, type MessageCost } from "./mls-raw.js";
 import { startMlsRelayPair } from "./mls-relay-pair.js";
 
 /** Batches of 16 envelopes per round on the A-B link: sized for invitations to 1,000 at once. */
@@ -42,6 +43,8 @@ export interface LargeGroupResult {
   msgMs: number[];
   /** From send() until the message was read, the reader through B (its rounds included), ms. */
   msgViaBMs: number[];
+  /** ts-mls alone on copies of the two states: createApplicationMessage and processing, ms. */
+  raw: MessageCost;
 }
 
 /** Joins `member` from its personal inbox, reading again until its invitation has arrived. */
@@ -137,7 +140,8 @@ export async function measureLargeGroup(
     const sendMs = performance.now() - sent;
     msgMs.push(sendMs + (await readMessage(last)));
   }
-  return { size, roundMs, changeS, createS, add1S, msgMs, msgViaBMs };
+  const raw = await messageCost(stateCopy(creator), stateCopy(last), MESSAGES, 100);
+  return { size, roundMs, changeS, createS, add1S, msgMs, msgViaBMs, raw };
 }
 
 function median(values: readonly number[]): number {
@@ -174,7 +178,9 @@ export function reportLargeGroup(result: LargeGroupResult): Figure[] {
           `mls.msg.${size}`,
           ms(median(result.msgMs)),
           `median of ${result.msgMs.length}: send() and the read (direct to A) that returned` +
-            ` it, the round's wait excluded; through B, send to read: ${ms(median(result.msgViaBMs))}`,
+            ` it, the round's wait excluded; through B, send to read: ${ms(median(result.msgViaBMs))};` +
+            ` ts-mls alone: encrypt ${ms(median(result.raw.encryptMs))},` +
+            ` decrypt ${ms(median(result.raw.decryptMs))}`,
         ],
       ],
       ["left", "right", "left"],

@@ -108,3 +108,25 @@ it("fromJson refuses what is not a saved session with ConfigError", async () => 
   }
   expect((await GroupSession.fromJson(JSON.stringify(good), deps)).epoch).toBe(group.epoch);
 });
+
+it("an add of 40 saves the session a few times, not once per invitation", async () => {
+  relay = await startTestRelay({ roundIntervalMs: 0 });
+  const client = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
+  const saves: number[] = [];
+  const deps: GroupDeps = {
+    route: async () => client,
+    pollMs: 5,
+    save: async (json) => void saves.push(json.length),
+  };
+  const creator = await GroupSession.create("many", { name: "m-0" }, client, deps);
+  const joiners: Member[] = [];
+  for (let i = 1; i <= 40; i++) {
+    joiners.push(await Member.create(`m-${i}`, client.origin, undefined, 1));
+  }
+  saves.length = 0;
+  expect(await creator.change({ add: joiners.map((m) => m.card()) })).toMatchObject({
+    status: "committed",
+  });
+  // Saved with the pending commit, as the epoch is read and won, and once the invitations left.
+  expect(saves.length).toBeLessThanOrEqual(6);
+});

@@ -2,7 +2,8 @@
  * A commit's Welcome is stored once on the group's relay and each joiner's invitation only names
  * it: an add of k members costs k small invitations plus one Welcome, not k Welcomes, and an
  * invitation is the same size whatever the group's size. A joiner whose Welcome the relay does
- * not hold yet leaves the invitation (and its key package) for the next read.
+ * not hold yet leaves the invitation (and its key package) for the next read. More adds than
+ * maxAddsPerCommit go in successive commits.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
@@ -125,4 +126,33 @@ it("an invitation whose Welcome is not stored yet waits, with its key package, a
   expect(second.joined[0]!.members).toEqual(["w-0", "w-1"]);
   expect(late.keyPackageCount).toBe(0);
   expect(await personalItems(late)).toHaveLength(0);
+});
+
+it("adds more members than maxAddsPerCommit in successive commits, one invitation each", async () => {
+  const group = await buildGroup(client, ["c-0"], deps(), "steps");
+  const creator = group.sessions[0]!;
+  const joiners: Member[] = [];
+  for (let i = 1; i <= 7; i++)
+    joiners.push(await Member.create(`c-${i}`, client.origin, undefined, 1));
+  const from = creator.epoch;
+  await expect(
+    creator.change({ add: [joiners[0]!.card()] }, { maxAddsPerCommit: 0 }),
+  ).rejects.toThrow("maxAddsPerCommit");
+  const outcome = await creator.change(
+    { add: joiners.map((m) => m.card()) },
+    { maxAddsPerCommit: 3 },
+  );
+  expect(outcome).toMatchObject({ status: "committed", epoch: from + 3n });
+  expect(creator.members).toHaveLength(8);
+  for (const joiner of joiners) expect(await personalItems(joiner)).toHaveLength(1);
+  // The first joined two epochs before the last, and reads its way to the same members.
+  const first = (await acceptInvitations(joiners[0]!, client, deps())).joined[0]!;
+  const last = (await acceptInvitations(joiners[6]!, client, deps())).joined[0]!;
+  expect(first.epoch).toBe(from + 1n);
+  expect(last.epoch).toBe(from + 3n);
+  expect(await first.sync()).toMatchObject([
+    { kind: "commit", added: ["c-4", "c-5", "c-6"] },
+    { kind: "commit", added: ["c-7"] },
+  ]);
+  expect(first.members).toEqual(last.members);
 });

@@ -3,7 +3,8 @@
  *
  * Every message (application data or commit) is one deposit into the current epoch's inbox on the
  * group's relay, sealed under the epoch's payload key (epoch-inbox.ts, group-payload.ts);
- * Welcomes go to each joiner's personal inbox, HPKE-sealed to its inbox key. GroupSession holds
+ * a commit's Welcome is stored once on that relay and each joiner gets an invitation naming it in
+ * its personal inbox, HPKE-sealed to its inbox key (welcome-blob.ts). GroupSession holds
  * one state and runs one public operation at a time on it; the work lives beside it:
  *
  * - outbox.ts: sending; every send is saved before it leaves, so a retry is the same deposit;
@@ -244,11 +245,13 @@ export class GroupSession {
   /**
    * Commits a change (adds, removes; none: a key update). If another member's commit wins the
    * epoch, this member applies that commit and, with `retry` (default), tries again with what is
-   * still wanted. Added members receive their Welcome in their personal inbox.
+   * still wanted. Added members receive an invitation in their personal inbox. More adds than
+   * `maxAddsPerCommit` (default 1,000: one commit's cost grows with the square of its adds) go in
+   * successive commits, each epoch adding that many.
    */
   change(
     change: GroupChange = {},
-    options: { retry?: boolean; maxAttempts?: number } = {},
+    options: { retry?: boolean; maxAttempts?: number; maxAddsPerCommit?: number } = {},
   ): Promise<ChangeOutcome> {
     return this.#exclusive(() => changeGroup(this.#ctx, change, options));
   }
