@@ -109,6 +109,10 @@ export async function measureLargeGroup(
   const outcome = await creator.change({ add: members.slice(0, size - 1).map((m) => m.card()) });
   if (outcome.status !== "committed") throw new Error(`bench: add commit ${outcome.status}`);
   const changeS = (performance.now() - created) / 1000;
+  const refused = (await creator.take()).filter((event) => event.kind === "unreadable");
+  if (refused.length > 0) {
+    throw new Error(`bench: ${refused.length} problems in change(): ${JSON.stringify(refused[0])}`);
+  }
   const last = await joinWhenInvited(members[size - 2]!, homeB, memberDeps);
   await creator.send("the first message");
   await readMessage(last);

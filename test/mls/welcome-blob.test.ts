@@ -156,3 +156,20 @@ it("adds more members than maxAddsPerCommit in successive commits, one invitatio
   ]);
   expect(first.members).toEqual(last.members);
 });
+
+it("stores and reads back a Welcome larger than the largest bucket", async () => {
+  // A 5,000-member group's Welcome is about 1.7 MB: more than the 1 MiB bucket, in fragments.
+  const welcome = new Uint8Array(1_700_000);
+  for (let offset = 0; offset < welcome.length; offset += 65536) {
+    crypto.getRandomValues(welcome.subarray(offset, offset + 65536));
+  }
+  const stored = await storeWelcome(client, welcome);
+  expect(stored.deposits.length).toBeGreaterThan(1);
+  for (const entry of stored.deposits) {
+    expect(
+      await client.depositPayload(entry, entry.payload, { messageId: entry.messageId }),
+    ).toMatchObject({ status: "accepted" });
+  }
+  const read = await loadWelcome(client, stored.blob);
+  expect(read && Buffer.from(read).equals(Buffer.from(welcome))).toBe(true);
+});

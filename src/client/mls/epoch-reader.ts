@@ -96,7 +96,9 @@ export async function readEntries(
   // some holds back what follows it until they arrive (fragment.ts).
   const { entries } = reassemble(opened, cursor, (bytes) => {
     try {
-      return decode(groupMessageCodec, bytes, client.padding.largest);
+      // Rebuilt from fragments, each of which fit a bucket: the message itself may be larger
+      // than any one bucket (a large group's Welcome or commit), up to what fragments carry.
+      return decode(groupMessageCodec, bytes, bytes.length);
     } catch {
       return undefined;
     }
