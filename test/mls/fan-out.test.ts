@@ -1,6 +1,7 @@
 /**
  * A group message is one deposit at the relay, whatever the group's size: the relay sees one
- * request of one bucket size and adds one item to one inbox, for 2 members as for 50.
+ * request of one bucket size and adds one item to one inbox, for 2 members as for 50. Reading it
+ * is one fetch per epoch inbox the reader reads.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { acceptInvitations } from "../../src/client/mls/accept-invitations.js";
@@ -102,4 +103,30 @@ it("a message to 50 members costs what a message to 2 costs: one deposit", async
   // The one deposit reaches every reader.
   expect(texts(await pair.sessions[1]!.sync())).toEqual(["the same words"]);
   for (const reader of readers) expect(texts(await reader.sync())).toEqual(["the same words"]);
+});
+
+it("a sync that finds one message fetches each epoch inbox once", async () => {
+  const exchanges: Exchange[] = [];
+  const client = await RelayClient.connect(relay.url, {
+    shaping: ShapingProfiles.off,
+    fetch: recordingFetch(exchanges),
+  });
+  const deps = { route: async () => client, pollMs: 5 };
+  const { sessions } = await buildGroup(client, ["r-0", "r-1"], deps, "reads");
+  const [writer, reader] = [sessions[0]!, sessions[1]!];
+  await reader.sync();
+  await writer.send("one");
+  const before = exchanges.length;
+  expect(texts(await reader.sync())).toEqual(["one"]);
+  // The joiner reads the epoch it joined in: one inbox, one fetch (not a second pass to find
+  // nothing more).
+  expect(exchanges.length - before).toBe(1);
+  // A key update moves both to the next epoch: the reader then reads two inboxes.
+  expect(await writer.change({})).toMatchObject({ status: "committed" });
+  await writer.send("two");
+  expect(texts(await reader.sync())).toEqual(["two"]);
+  await writer.send("three");
+  const again = exchanges.length;
+  expect(texts(await reader.sync())).toEqual(["three"]);
+  expect(exchanges.length - again).toBe(2);
 });

@@ -22,15 +22,18 @@ import { inSenderOrder } from "./sender-order.js";
 import { currentEpoch, homeClient, saveSession, type SessionContext } from "./session-context.js";
 
 /**
- * Reads every inbox until nothing new arrives: the current epoch's inbox (moving to the next one
- * when a commit is applied), then older epochs' inboxes still within key retention, then buffered
- * future-epoch messages. Delivers the outbox first, and a restored pending commit last.
+ * Reads every inbox: the current epoch's inbox (moving to the next one when a commit is
+ * applied), then older epochs' inboxes still within key retention, then buffered future-epoch
+ * messages; again while a pass moved the group to a later epoch (its new inbox may hold more).
+ * What arrives after a pass is for the next read: reading every inbox once more to find nothing
+ * would double a read's requests. Delivers the outbox first, and a restored pending commit last.
  */
 export async function readGroup(ctx: SessionContext): Promise<void> {
   const { group } = ctx;
   await flushOutbox(ctx);
   watchReadings(ctx, await homeClient(ctx));
   for (;;) {
+    const epoch = currentEpoch(group);
     let progressed = false;
     for (const reading of [...group.readings]) {
       if (group.removed) break;
@@ -41,6 +44,8 @@ export async function readGroup(ctx: SessionContext): Promise<void> {
     watchReadings(ctx, await homeClient(ctx));
     await saveSession(ctx);
     if (group.removed) return;
+    const restored = group.pending !== undefined && !group.pendingSent;
+    if (progressed && currentEpoch(group) === epoch && !restored) return;
     if (!progressed) {
       // A commit restored from before a restart goes out only once everything visible is
       // read: if another commit already decided its epoch, it is never sent at all.
