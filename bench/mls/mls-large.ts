@@ -26,7 +26,7 @@ import { startMlsRelayPair } from "./mls-relay-pair.js";
 /** Batches of 16 envelopes per round on the A-B link: sized for invitations to 1,000 at once. */
 export const LARGE_LINK_BATCHES = 8;
 const POLL_MS = 20;
-const MESSAGES = 5;
+const MESSAGES = 15;
 /** Longest wait for one joiner's invitation or one message (the run fails beyond it). */
 const WAIT_MS = 120_000;
 

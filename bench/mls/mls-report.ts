@@ -280,10 +280,10 @@ export function printScaling(
       " on copies of the two members' states; send() and sync() = GroupSession calls (MLS," +
       " AES-GCM payload seal, HPKE request seal, HTTP to C, response open), CPU = the bench" +
       " process; ts-mls add commit = createCommit adding everyone else (ratchet tree extension" +
-      " on) alone; change() = Shroud's whole add: fetch, commit, one invitation HPKE-sealed and" +
-      " deposited per joiner (each carries the whole Welcome), the commit deposit; C stored =" +
-      " what C's rounds wrote for it; join = one joiner's acceptInvitations (fetch, open," +
-      " joinGroup).",
+      " on) alone; change() = Shroud's whole add: fetch, commit, the Welcome stored once and the" +
+      " commit deposited, then one invitation naming the Welcome HPKE-sealed and deposited per" +
+      " joiner; C stored = what C's rounds wrote for it; join = one joiner's acceptInvitations" +
+      " (fetch, open, the Welcome's fetch, joinGroup).",
   );
   if (machine) {
     console.log(
