@@ -293,8 +293,9 @@ async function playDemo(a: Provider, b: Provider): Promise<void> {
   for (const p of [aliceM, bobM, carolM]) {
     expect(p.events.filter((e) => e.kind === "unreadable")).toEqual([]);
   }
-  // Alice's five messages and her two commits (and nothing else) reached A inside batches from B.
-  expect((await forwardedDeposits(a)) - forwardedBefore).toBe(7);
+  // Alice's five messages, her two commits and the Welcome of her add, stored once (one deposit),
+  // and nothing else reached A inside batches from B.
+  expect((await forwardedDeposits(a)) - forwardedBefore).toBe(8);
   const linkAfter = await linkCounters(a, b);
   for (const way of ["aToB", "bToA"] as const) {
     const [before, after] = [linkBefore[way], linkAfter[way]];
