@@ -410,12 +410,6 @@ export class Profile {
       (groupName) => this.#deps({ name: this.#freeName(groupName), file: newGroupFileId() }),
       { beforeAck: () => this.save() },
     );
-    if (result.waiting > 0) {
-      result.problems.push(
-        `${result.waiting} invitation(s) wait for their Welcome on the group's relay; ` +
-          "they are read again next time",
-      );
-    }
     const added = this.#groups.slice(before);
     const joined = result.joined.map((session, i) => {
       if (session.relaySigningKey) this.pin(session.relay, session.relaySigningKey);

@@ -2,9 +2,11 @@
  * Reads a member's personal inbox and joins the groups it was invited to, each from the Welcome
  * its invitation names on the group's relay (welcome-blob.ts). Invitations are acknowledged
  * (deleted at the relay) once handled, whether they could be joined or not, so a bad one is
- * reported once rather than forever. An invitation whose Welcome the group's relay does not hold
- * complete yet (it is stored ahead of the commit, so this is rare) stays, with everything after
- * it, for the next call.
+ * reported once rather than forever. The Welcome is stored ahead of the commit, so the relay
+ * holds it by the time an invitation arrives; one still missing after `welcomeWaitMs` (expired,
+ * or an invitation made up by someone holding the member's card) is reported and dropped like any
+ * bad invitation, its key package kept: waiting for it on every call would let one invitation
+ * hold up all that come after it.
  */
 import { DecodeError } from "../../protocol/errors.js";
 import { GroupError } from "../errors.js";
@@ -22,8 +24,6 @@ export interface InvitationsResult {
   joined: GroupSession[];
   /** Why items in the personal inbox could not be used (no secrets, no ids). */
   problems: string[];
-  /** Invitations left in the inbox because their Welcome was not there yet (read them again). */
-  waiting: number;
 }
 
 /**
@@ -47,12 +47,10 @@ export async function acceptInvitations(
   } = {},
 ): Promise<InvitationsResult> {
   const page = await client.fetchAll(member.inbox);
-  if (page.status === "not_found") return { joined: [], problems: [], waiting: 0 };
+  if (page.status === "not_found") return { joined: [], problems: [] };
   if (page.status !== "ok") throw new DecodeError(`personal inbox fetch failed (${page.status})`);
   const joined: GroupSession[] = [];
   const problems: string[] = page.unreadable.map(() => "an item did not open under the inbox key");
-  let ackUpTo = page.lastSeq;
-  let waiting = 0;
   for (const message of page.messages) {
     let invitation;
     try {
@@ -70,10 +68,10 @@ export async function acceptInvitations(
     const groupDeps = typeof deps === "function" ? deps(invitation.groupName) : deps;
     const welcome = await awaitWelcome(invitation, groupDeps, options.welcomeWaitMs);
     if (!welcome) {
-      // Everything from here on stays unacknowledged, so its key packages must stay too.
-      waiting = page.messages.filter((m) => m.seq >= message.seq).length;
-      ackUpTo = message.seq - 1;
-      break;
+      problems.push(
+        `the Welcome of an invitation to "${invitation.groupName}" is not on its relay`,
+      );
+      continue;
     }
     const keyPackage = (await member.takeKeyPackage(invitation.keyPackageHash))!;
     try {
@@ -86,8 +84,8 @@ export async function acceptInvitations(
     }
   }
   await options.beforeAck?.();
-  if (ackUpTo > 0) await client.ack(member.inbox, ackUpTo);
-  return { joined, problems, waiting };
+  if (page.lastSeq > 0) await client.ack(member.inbox, page.lastSeq);
+  return { joined, problems };
 }
 
 /** The invitation's Welcome once its relay holds all of it; undefined if not within `waitMs`. */
