@@ -24,10 +24,11 @@ export interface LoadClientRun {
   /** The child's pid, to sample its CPU while it runs. */
   pid: number | undefined;
   /**
-   * Resolves with the load client's result; `onWindowStart` runs when its measured window opens.
-   * The client has exited (or been stopped) when it resolves.
+   * Resolves with the load client's result; `onWindowStart` runs when its measured window opens,
+   * `onResult` when the result arrives, while the client still runs (to read its CPU time). The
+   * client has exited (or been stopped) when it resolves.
    */
-  result(onWindowStart: () => void): Promise<HttpLoadResult>;
+  result(onWindowStart: () => void, onResult?: () => void): Promise<HttpLoadResult>;
 }
 
 /**
@@ -50,7 +51,7 @@ export function startLoadClient(
   return {
     command: `node dist/bench-run/bench/http/http-load-client.js ${args.join(" ")}`,
     pid: load.pid,
-    async result(onWindowStart) {
+    async result(onWindowStart, onResult) {
       load.onLine((line) => {
         if (parseLoadEvent(line)?.event === "window-start") onWindowStart();
       });
@@ -58,6 +59,7 @@ export function startLoadClient(
         const event = parseLoadEvent(line);
         return event?.event === "result" ? event.result : undefined;
       }, LOAD_TIMEOUT_MS);
+      onResult?.();
       await stop();
       return result;
     },

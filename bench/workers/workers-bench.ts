@@ -6,28 +6,16 @@
  * concurrency, warm-up and window), one relay after the other so they never share the cores.
  * While the window runs, this process samples the CPU time of the relay's processes from /proc.
  */
-import { fileURLToPath } from "node:url";
 import type { BenchOptions } from "../common/bench-options.js";
-import { ManagedChild } from "../../testkit/child-process.js";
 import { Cleanup } from "../common/cleanup.js";
-import { parseLoadEvent, type HttpLoadResult } from "../http/http-load-report.js";
+import { startLoadClient, type LoadClientOptions } from "../http/load-client-process.js";
 import { machineCpuSeconds, processCpuSeconds } from "../common/process-cpu.js";
 import { formatNumber } from "../common/text-table.js";
 import { printWorkersComparison, type TargetRun } from "./workers-report.js";
 import { startNodeTarget, startWorkerTarget, type BenchTarget } from "./workers-relays.js";
 
-const LOAD_CLIENT = fileURLToPath(new URL("../http/http-load-client.js", import.meta.url));
 /** Warm-up of each run, before its window (after the load client's own relay warm-up). */
 const WARMUP_SECONDS = 1;
-/** Inbox creation, sealing and the runs together stay well under this. */
-const LOAD_TIMEOUT_MS = 180_000;
-
-interface LoadSettings {
-  connections: number;
-  seconds: number;
-  warmupSeconds: number;
-  inboxes: number;
-}
 
 interface Snapshot {
   at: number;
@@ -54,47 +42,35 @@ function minus(a: number | undefined, b: number | undefined): number | undefined
 /** One load client run against `target`, CPU sampled over the measured window. */
 async function measureTarget(
   target: BenchTarget,
-  settings: LoadSettings,
+  settings: LoadClientOptions,
   cleanup: Cleanup,
 ): Promise<TargetRun> {
-  const args = ["--url", target.url, "--connections", String(settings.connections)];
-  args.push("--seconds", String(settings.seconds), "--warmup", String(settings.warmupSeconds));
-  args.push("--inboxes", String(settings.inboxes));
-  const load = new ManagedChild("load client", process.execPath, [LOAD_CLIENT, ...args]);
-  const stopLoad = cleanup.add({
-    name: "load client",
-    stop: async () => void (await load.stop("SIGTERM", 2000)),
-    now: () => load.killNow(),
-  });
+  const load = startLoadClient(target.url, settings, cleanup);
   let start: Snapshot | undefined;
-  load.onLine((line) => {
-    if (parseLoadEvent(line)?.event === "window-start") start = snapshot(target, load.pid);
-  });
-  const result: HttpLoadResult = await load.waitForLine((line) => {
-    const event = parseLoadEvent(line);
-    return event?.event === "result" ? event.result : undefined;
-  }, LOAD_TIMEOUT_MS);
-  const end = snapshot(target, load.pid);
-  await stopLoad();
-  if (!start) throw new Error("the load client never reported its window start");
-  const begin = start;
+  let end: Snapshot | undefined;
+  const result = await load.result(
+    () => (start = snapshot(target, load.pid)),
+    () => (end = snapshot(target, load.pid)),
+  );
+  if (!start || !end) throw new Error("the load client never reported its window start");
+  const [begin, finish] = [start, end];
   return {
     name: target.name,
     command: target.command,
-    loadCommand: `node dist/bench-run/bench/http/http-load-client.js ${args.join(" ").replace(target.url, "URL")}`,
+    loadCommand: load.command.replace(target.url, "URL"),
     load: result,
-    seconds: (end.at - begin.at) / 1000,
-    relay: { label: target.relayCpu.label, seconds: minus(end.relay, begin.relay) },
+    seconds: (finish.at - begin.at) / 1000,
+    relay: { label: target.relayCpu.label, seconds: minus(finish.relay, begin.relay) },
     extra: target.extraCpu.map((source, i) => ({
       label: source.label,
-      seconds: minus(end.extra[i], begin.extra[i]),
+      seconds: minus(finish.extra[i], begin.extra[i]),
     })),
-    loadClient: minus(end.loadClient, begin.loadClient),
+    loadClient: minus(finish.loadClient, begin.loadClient),
     machine:
-      begin.machine && end.machine
+      begin.machine && finish.machine
         ? {
-            busy: end.machine.busy - begin.machine.busy,
-            total: end.machine.total - begin.machine.total,
+            busy: finish.machine.busy - begin.machine.busy,
+            total: finish.machine.total - begin.machine.total,
           }
         : undefined,
     accepted: await target.accepted(result.answered),
@@ -107,7 +83,7 @@ async function measureTarget(
 export async function runWorkersBench(options: BenchOptions): Promise<void> {
   const started = performance.now();
   const cleanup = new Cleanup();
-  const settings: LoadSettings = {
+  const settings: LoadClientOptions = {
     connections: options.workersConnections,
     seconds: options.workersSeconds,
     warmupSeconds: WARMUP_SECONDS,

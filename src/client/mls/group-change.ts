@@ -23,7 +23,7 @@ import { depositPending } from "./commit-race.js";
 import { readGroup, readUntilEpochAfter } from "./epoch-reader.js";
 import { encodeInvitation, keyPackageHash, PersonalMessageKind } from "./group-invitation.js";
 import type { OutboxEntry } from "./group-record.js";
-import { memberLeaves, memberNames } from "./group-roster.js";
+import { memberLeaves } from "./group-roster.js";
 import { decodeKeyPackage } from "./member.js";
 import { mlsSuite } from "./mls-suite.js";
 import { flushOutbox, isOwnMessage, outboxEntries, sealForEpoch } from "./outbox.js";
@@ -204,9 +204,9 @@ function encodeWelcome(welcome: Welcome): Uint8Array {
 }
 
 /**
- * An invitation naming the stored Welcome for each added card's personal inbox, sealed to its
- * inbox key and kept as outbox entries until the commit wins. A card whose name is already in
- * the group gets none.
+ * An invitation naming the stored Welcome for the personal inbox of each card the commit adds
+ * (proposalsFor left out those already in the group), sealed to its inbox key and kept as outbox
+ * entries until the commit wins.
  */
 async function invitationsFor(
   ctx: SessionContext,
@@ -215,12 +215,10 @@ async function invitationsFor(
   chosen: ChosenPackages,
 ): Promise<OutboxEntry[]> {
   const { group } = ctx;
-  const present = new Set(memberNames(group.state));
   const invitations: OutboxEntry[] = [];
   for (const card of cards) {
     const encoded = chosen.get(card);
-    const name = card.name;
-    if (!encoded || (name !== undefined && present.has(name))) continue;
+    if (!encoded) continue;
     const invitation = encodeInvitation({
       kind: PersonalMessageKind.invitation,
       groupName: group.name,
