@@ -6,6 +6,7 @@
 import type { Redis } from "ioredis";
 import type { Inbox } from "../../src/client/inbox.js";
 import { peerTag } from "../../src/adapters/redis/redis-federation-queue.js";
+import { DEFAULT_ROUND_SHARDS } from "../../src/adapters/redis/redis-round-pool.js";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { RedisMetrics } from "../../src/adapters/redis/redis-metrics.js";
 import { normalizeOrigin } from "../../src/protocol/descriptor.js";
@@ -71,9 +72,12 @@ export class FederationProbe {
     }, 0);
   }
 
-  /** Deposits waiting in B's open round. */
-  pendingAtB(): Promise<number> {
-    return this.pair.b.admin.zcard(this.#keysB.openRound);
+  /** Deposits waiting in B's open round (over its round shards). */
+  async pendingAtB(): Promise<number> {
+    const shards = Array.from({ length: DEFAULT_ROUND_SHARDS }, (_, s) =>
+      this.pair.b.admin.zcard(this.#keysB.roundShard(s).open),
+    );
+    return (await Promise.all(shards)).reduce((sum, count) => sum + count, 0);
   }
 
   /**

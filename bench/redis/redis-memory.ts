@@ -7,6 +7,7 @@
  */
 import type { Redis } from "ioredis";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
+import { DEFAULT_ROUND_SHARDS } from "../../src/adapters/redis/redis-round-pool.js";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
@@ -154,12 +155,20 @@ export async function measureMemory(
     admin,
     inboxKeys.map((k) => k.ids),
   );
-  const members = await admin.zrange(keys.openRound, "0", String(ENTRY_SAMPLE - 1));
-  const entryString = await memoryUsage(
-    admin,
-    members.map((m) => keys.entryPrefix + m),
+  const shards = Array.from({ length: DEFAULT_ROUND_SHARDS }, (_, s) => keys.roundShard(s));
+  const sampled = await Promise.all(
+    shards.map(async (shard) =>
+      (
+        await admin.zrange(shard.open, "0", String(Math.ceil(ENTRY_SAMPLE / shards.length) - 1))
+      ).map((m) => shard.entryPrefix + m),
+    ),
   );
-  const openRoundZset = await memoryUsage(admin, [keys.openRound]);
+  const entryKeys = sampled.flat();
+  const entryString = await memoryUsage(admin, entryKeys);
+  const openRoundZset = await memoryUsage(
+    admin,
+    shards.map((shard) => shard.open),
+  );
 
   await deleteAll();
   const afterDelete = options.redis.source === "redis-server" ? await usedMemory(admin) : undefined;
@@ -172,7 +181,7 @@ export async function measureMemory(
     replay,
     itemsZset: itemsZset / options.items,
     messageIdZset: messageIdZset / options.items,
-    entryString: entryString / Math.max(1, members.length),
+    entryString: entryString / Math.max(1, entryKeys.length),
     openRoundZset: openRoundZset / options.items,
     afterDelete: afterDelete === undefined ? undefined : afterDelete - before,
   };

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
+import { parseRedisTarget } from "../adapters/redis/redis-connection.js";
 import { redisPorts } from "../adapters/redis/redis-ports.js";
 import { ShroudError } from "../protocol/errors.js";
 import {
@@ -86,8 +87,10 @@ export async function federationCommand(args: string[], io: CliIo): Promise<numb
   if (redisUrl === undefined) {
     return embeddedDeadLetters(values.data ?? (io.env["SHROUD_DATA"] || ".shroud"), action, id, io);
   }
-  if (!/^rediss?:\/\//.test(redisUrl)) {
-    throw new UsageError(`${values.redis ? "--redis" : "REDIS_URL"} must be a redis:// URL`);
+  try {
+    parseRedisTarget(redisUrl);
+  } catch (error) {
+    throw new UsageError(`${values.redis ? "--redis" : "REDIS_URL"} ${(error as Error).message}`);
   }
   const prefix = values["redis-prefix"] ?? (io.env["SHROUD_REDIS_PREFIX"] || "shroud");
   if (!PREFIX.test(prefix)) {

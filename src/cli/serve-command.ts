@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
 import { DEFAULT_INGRESS_LIMITS, type IngressLimits } from "../adapters/node/ingress-limits.js";
 import { FaultLog, faultLabel, installFaultHandlers } from "../adapters/node/process-faults.js";
+import { parseRedisTarget, redisHosts } from "../adapters/redis/redis-connection.js";
+import { MAX_ROUND_SHARDS } from "../adapters/redis/redis-keys.js";
 import type { RedisPorts } from "../adapters/redis/redis-ports.js";
 import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
 import { startNodeRelay, type RunningRelay, type StoreLimits } from "../node.js";
@@ -89,7 +91,16 @@ export interface ServeConfig {
   /** Web origins that may use the relay from a browser (default: any). */
   cors: CorsConfig;
   /** Redis backend: URL, key prefix and the key ring's master key; undefined = embedded store. */
-  redis: { url: string; prefix: string; masterKey: SecretBytes; queueUrl?: string } | undefined;
+  redis:
+    | {
+        url: string;
+        prefix: string;
+        masterKey: SecretBytes;
+        queueUrl?: string;
+        /** Round shards (default 16). */
+        roundShards?: number;
+      }
+    | undefined;
   /** HTTP timeouts, connection caps and per-address limits (defaults: DEFAULT_INGRESS_LIMITS). */
   limits: IngressLimits;
   /** Caps on what the store holds; what is left out keeps the store's default. */
@@ -163,6 +174,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       redis: { type: "string" },
       "redis-prefix": { type: "string" },
       "redis-queue": { type: "string" },
+      "round-shards": { type: "string" },
       peer: { type: "string", multiple: true },
       federation: { type: "string" },
       "headers-timeout": { type: "string" },
@@ -243,11 +255,16 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     }
   }
   for (const url of [redisUrl, redisQueue]) {
-    if (url && !/^rediss?:\/\//.test(url[0])) {
-      throw new UsageError(`${url[1]} must be a redis:// or rediss:// URL`);
+    if (!url) continue;
+    try {
+      parseRedisTarget(url[0]);
+    } catch (error) {
+      throw new UsageError(`${url[1]} ${(error as Error).message}`);
     }
   }
   if (redisQueue && !redisUrl) throw new UsageError(`${redisQueue[1]} needs --redis`);
+  const roundShards = pick("round-shards", "SHROUD_ROUND_SHARDS");
+  if (roundShards && !redisUrl) throw new UsageError(`${roundShards[1]} needs --redis`);
   if (redisPrefix && !/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix[0])) {
     throw new UsageError(`${redisPrefix[1]} must be 1-64 letters, digits, '_', '.' or '-'`);
   }
@@ -386,6 +403,9 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
           prefix: redisPrefix ? redisPrefix[0] : "shroud",
           masterKey: masterKeyFromEnv(env),
           ...(redisQueue ? { queueUrl: redisQueue[0] } : {}),
+          ...(roundShards
+            ? { roundShards: integer(roundShards[0], roundShards[1], 1, MAX_ROUND_SHARDS) }
+            : {}),
         }
       : undefined,
     federation: {
@@ -479,10 +499,16 @@ async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay>
       throw new CliError(`cannot listen on ${where}: no such local address`);
     }
     if (config.redis && isRedisError(error)) {
-      // The host and port only: the URL may carry a password.
-      const url = new URL(config.redis.url);
+      // Hosts and ports only: the URL may carry a password.
+      const where = redisHosts(config.redis.url);
+      if (/^MOVED /.test((error as Error).message)) {
+        throw new CliError(
+          `Redis at ${where} is a cluster node: give the cluster as ` +
+            `--redis redis+cluster://${where} (see shroud serve --help)`,
+        );
+      }
       throw new CliError(
-        `cannot reach Redis at ${url.host} (${faultLabel(error)}): is it running, and is ` +
+        `cannot reach Redis at ${where} (${faultLabel(error)}): is it running, and is ` +
           `--redis (REDIS_URL) right?`,
       );
     }
@@ -496,7 +522,10 @@ function isRedisError(error: unknown): boolean {
   return (
     error.name === "MaxRetriesPerRequestError" ||
     error.name === "ReplyError" ||
-    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed/.test(error.message)
+    error.name === "ClusterAllFailedError" ||
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|Connection is closed|None of startup nodes|^MOVED /.test(
+      error.message,
+    )
   );
 }
 

@@ -2,8 +2,8 @@
 
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
                     [--data DIR] [--store sqlite|memory]
-                    [--redis URL [--redis-prefix P] [--redis-queue URL] [--workers N|auto]]
-                    [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
+                    [--redis URL [--redis-prefix P] [--redis-queue URL] [--round-shards N]
+                     [--workers N|auto]] [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
                     [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
                     [--batches-per-round N] [--dynamic-link-ms N]
                     [--ingress-release round|immediate] [--cors-origins LIST]
@@ -30,7 +30,9 @@ With --redis, inboxes, rounds, replay records and the key ring (encrypted under
 SHROUD_MASTER_KEY) live in Redis, rounds close through BullMQ, and any number of relay
 processes may share one Redis: each round closes once, and nothing acknowledged is lost when a
 process dies. See docs/DEPLOYMENT.md for the Redis settings this needs. On Redis, serve starts
-one relay process per core (--workers) behind one port, and starts another if one dies.
+one relay process per core (--workers) behind one port, and starts another if one dies. A Redis
+Cluster is given as redis+cluster://[user:password@]host:port[,host:port...] (rediss+cluster://
+for TLS): one or more of its nodes, from which the client learns the rest; see docs/SCALING.md.
 
 The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once.
 
@@ -40,9 +42,11 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --round-ms N      round length in ms, 0 delivers at once (SHROUD_ROUND_MS, default 1000)
   --data DIR        directory holding the store and keys   (SHROUD_DATA, default ./.shroud)
   --store S         embedded store: sqlite or memory       (SHROUD_STORE, default sqlite)
-  --redis URL       run on Redis (redis:// or rediss://)   (REDIS_URL)
+  --redis URL       run on Redis (redis://, rediss://, or redis+cluster:// for a cluster)
+                                                           (REDIS_URL)
   --redis-prefix P  Redis key prefix for this relay        (SHROUD_REDIS_PREFIX, default shroud)
   --redis-queue URL a separate Redis for the round queue    (SHROUD_REDIS_QUEUE_URL, default: --redis)
+  --round-shards N  slots the pending round is spread over, 1-256 (SHROUD_ROUND_SHARDS, default 16)
                     (BullMQ's jobs carry timestamps; keep them out of the deposits' AOF)
   --workers N       relay processes sharing the port, Redis only; auto: one per core
                     (SHROUD_WORKERS, default auto; the embedded store takes 1)
@@ -178,7 +182,8 @@ then are deleted. A running relay picks the new key up by itself (at its next ma
 within a minute, or when a client uses it), or at once on SIGHUP.
 
   --data DIR            directory holding the relay's keys (env SHROUD_DATA, default ./.shroud)
-  --redis URL           the key ring in Redis instead (env REDIS_URL; needs SHROUD_MASTER_KEY)
+  --redis URL           the key ring in Redis instead (redis:// or redis+cluster://; env REDIS_URL;
+                        needs SHROUD_MASTER_KEY)
   --redis-prefix P      Redis key prefix (env SHROUD_REDIS_PREFIX, default shroud)
   --overlap-hours H     how long older keys keep opening requests (default 24; 0 drops them now)
 
@@ -196,7 +201,8 @@ replay and drop exit 1 when there is no dead letter ID.
 
   --data DIR            the data directory of a relay on the embedded store (env SHROUD_DATA,
                         default ./.shroud)
-  --redis URL           the relay's Redis (env REDIS_URL; needs SHROUD_MASTER_KEY)
+  --redis URL           the relay's Redis (redis:// or redis+cluster://; env REDIS_URL; needs
+                        SHROUD_MASTER_KEY)
   --redis-prefix P      Redis key prefix (env SHROUD_REDIS_PREFIX, default shroud)
 
 On the embedded store the serving relay mirrors its dead letters into DIR/dead-letters every

@@ -2,11 +2,12 @@
  * Crash safety on Redis: a relay process SIGKILLed at random moments, or in the middle of a
  * round close, loses no acknowledged deposit and delivers none twice; and, in process, a closer
  * that fails part-way through appending leaves its round for the next closer to finish.
- * The process cases need `npm run build` (the CLI runs from dist/).
+ * All of it on one Redis server and on a three-master Redis Cluster. The process cases need
+ * `npm run build` (the CLI runs from dist/).
  */
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
+import { connectRedis, type RedisClient } from "../../src/adapters/redis/redis-connection.js";
+import { RedisKeys, roundShardOf } from "../../src/adapters/redis/redis-keys.js";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
 import { fromUtf8, randomBytes, toHex, utf8 } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
@@ -15,7 +16,8 @@ import type { RoundEntry } from "../../src/relay/ports/inbox-store.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { RoundCloser } from "../../src/relay/round-closer.js";
 import { freePort } from "../../testkit/free-port.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
+import { startRedis, uniquePrefix } from "../../testkit/redis-fixture.js";
+import { startRedisCluster } from "../../testkit/redis-cluster-fixture.js";
 import {
   killAllRelays,
   newMasterKey,
@@ -25,20 +27,25 @@ import {
   type RelayProcessOptions,
 } from "../../testkit/relay-process.js";
 import { descriptorKeys, randomInt, ResilientClient } from "../../testkit/resilient-client.js";
-import { poolLeftovers } from "./support.js";
+import { closedRoundSize, closedRounds, poolLeftovers } from "./support.js";
 import { sleep } from "../../testkit/wait.js";
 import { depositAll, expectDeliveredOnce, makeItems } from "../../testkit/crash-deliveries.js";
 
-describe("Crash safety", () => {
-  let fixture: RedisFixture | undefined;
-  let redis: Redis;
+const BACKENDS = [
+  { name: "redis", start: startRedis },
+  { name: "redis cluster", start: () => startRedisCluster() },
+] as const;
+
+describe.each(BACKENDS)("Crash safety on $name", ({ start }) => {
+  let fixture: { url: string; stop(): Promise<void> } | undefined;
+  let redis: RedisClient;
   const masterKey = newMasterKey();
 
   beforeAll(async () => {
     requireBuiltCli();
-    fixture = await startRedis();
-    redis = new Redis(fixture.url);
-  });
+    fixture = await start();
+    redis = connectRedis(fixture.url);
+  }, 60_000);
 
   afterAll(async () => {
     killAllRelays();
@@ -115,9 +122,9 @@ describe("Crash safety", () => {
 
     // Kill the moment that round is closed and not yet released; deposits still under way
     // are retried against the next process.
-    const poller = new Redis(fixture!.url);
+    const poller = connectRedis(fixture!.url);
     const deadline = Date.now() + 10_000;
-    while ((await poller.scard(keys.closedRounds)) === 0 && Date.now() < deadline) {
+    while ((await closedRounds(poller, options.prefix!)).length === 0 && Date.now() < deadline) {
       // Each poll is a Redis round trip, which yields to the deposits: no sleep, no latency.
     }
     await relay.kill();
@@ -125,9 +132,9 @@ describe("Crash safety", () => {
     const killedAfter = Date.now() - started;
 
     // With the process gone, Redis holds exactly what the kill left behind.
-    const unreleased = await redis.smembers(keys.closedRounds);
+    const unreleased = await closedRounds(redis, options.prefix!);
     const roundSize =
-      unreleased.length === 1 ? await redis.zcard(keys.closedRound(unreleased[0]!)) : 0;
+      unreleased.length === 1 ? await closedRoundSize(redis, options.prefix!, unreleased[0]!) : 0;
     let appended = 0;
     for (const inbox of boxes) appended += await redis.zcard(keys.inbox(inbox.inboxId).items);
     expect(unreleased).toHaveLength(1);
@@ -240,8 +247,9 @@ describe("Crash safety", () => {
       expect(page.map((e) => fromUtf8(e.item)).sort()).toEqual(
         entries.map((e) => fromUtf8(e.item)).sort(),
       );
-      expect(await redis.smembers(keys.closedRounds)).toEqual([round!]);
-      expect(Number(await redis.zscore(keys.pendingItems, toHex(inboxes[0]!)))).toBe(5);
+      expect(await closedRounds(redis, prefix)).toEqual([round!]);
+      const shard = keys.roundShard(roundShardOf(inboxes[0]!, first.pool.shards));
+      expect(Number(await redis.zscore(shard.pendingItems, toHex(inboxes[0]!)))).toBe(5);
       // A retried deposit of a message in that round is still a duplicate, appended or not.
       for (const entry of [entries[0]!, entries[29]!]) {
         const stored = await first.inboxes.usage(entry.inboxId);

@@ -1,16 +1,18 @@
 /**
  * Two `shroud serve --redis` processes on one Redis and one prefix behave as one relay: one key
- * ring, one round schedule, one set of inboxes. Needs `npm run build` (the CLI runs from dist/).
+ * ring, one round schedule, one set of inboxes; on one Redis server and on a three-master Redis
+ * Cluster. Needs `npm run build` (the CLI runs from dist/).
  */
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectRedis, type RedisClient } from "../../src/adapters/redis/redis-connection.js";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes, toHex, utf8 } from "../../src/protocol/bytes.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { freePort } from "../../testkit/free-port.js";
-import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
+import { startRedis, uniquePrefix } from "../../testkit/redis-fixture.js";
+import { startRedisCluster } from "../../testkit/redis-cluster-fixture.js";
 import {
   killAllRelays,
   newMasterKey,
@@ -25,9 +27,14 @@ import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
 const ROUND_MS = 200;
 
-describe("Two relay processes on one Redis", () => {
-  let fixture: RedisFixture | undefined;
-  let redis: Redis;
+const BACKENDS = [
+  { name: "Redis", start: startRedis },
+  { name: "Redis Cluster", start: () => startRedisCluster() },
+] as const;
+
+describe.each(BACKENDS)("Two relay processes on one $name", ({ start }) => {
+  let fixture: { url: string; stop(): Promise<void> } | undefined;
+  let redis: RedisClient;
   let prefix: string;
   let a: RelayProcess;
   let b: RelayProcess;
@@ -37,8 +44,8 @@ describe("Two relay processes on one Redis", () => {
 
   beforeAll(async () => {
     requireBuiltCli();
-    fixture = await startRedis();
-    redis = new Redis(fixture.url);
+    fixture = await start();
+    redis = connectRedis(fixture.url);
     prefix = uniquePrefix();
     const masterKey = newMasterKey();
     const [portA, portB] = [await freePort(), await freePort()];

@@ -10,10 +10,9 @@
  * missing next job and leaves an existing one alone.
  */
 import { Queue, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { MetricName, type Metrics } from "../../relay/ports/metrics.js";
 import type { RoundScheduler } from "../../relay/ports/round-scheduler.js";
-import { connectRedis } from "./redis-connection.js";
+import { connectRedis, type RedisClient } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
 
 const QUEUE = "rounds";
@@ -25,7 +24,7 @@ const SCHEDULER_ID = "close-round";
 export class BullMqRoundScheduler implements RoundScheduler {
   #queue: Queue | undefined;
   #worker: Worker | undefined;
-  #connections: Redis[] = [];
+  #connections: RedisClient[] = [];
   #watchdog: ReturnType<typeof setInterval> | undefined;
 
   constructor(

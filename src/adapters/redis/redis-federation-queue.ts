@@ -48,7 +48,6 @@
  */
 import { createHash } from "node:crypto";
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
 import { randomBytes, toHex } from "../../protocol/bytes.js";
 import type {
   DeadLetter,
@@ -60,7 +59,7 @@ import type {
   OutboundClaim,
 } from "../../relay/ports/federation-queue.js";
 import { RECENTLY_SENT, retryDelay } from "../../relay/retry-delay.js";
-import { buf, connectRedis } from "./redis-connection.js";
+import { buf, connectRedis, inOrder, type RedisClient } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { runScript } from "./redis-scripts.js";
 
@@ -106,9 +105,9 @@ export function peerTag(peer: string): string {
 }
 
 export class RedisFederationQueue implements FederationQueue {
-  #producer: Redis | undefined;
+  #producer: RedisClient | undefined;
   #queue: Queue<BatchData> | undefined;
-  #workerConnection: Redis | undefined;
+  #workerConnection: RedisClient | undefined;
   #worker: Worker<BatchData> | undefined;
   #delivery: Delivery | undefined;
   /** peer -> attempts this process is running for it (only peers with one running). */
@@ -117,7 +116,7 @@ export class RedisFederationQueue implements FederationQueue {
   readonly #perPeer: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly url: string,
     private readonly keys: RedisKeys,
     options: RedisFederationQueueOptions = {},
@@ -133,11 +132,12 @@ export class RedisFederationQueue implements FederationQueue {
     // Registered before the slot is stored (a crash in between leaves nothing unfound) and
     // again after: a prune that raced with this looks again after it deleted the entry, and
     // either sees the slot or comes before this second write.
-    const pipeline = this.redis.pipeline();
-    pipeline.hset(this.keys.federationPeers, tag, peer);
-    void runScript(pipeline, "fedHold", [keys.held, keys.entryPrefix + id, id, buf(slot)]);
-    pipeline.hset(this.keys.federationPeers, tag, peer);
-    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+    const register = () => this.redis.hset(this.keys.federationPeers, tag, peer);
+    await inOrder(this.redis, [
+      register,
+      () => runScript(this.redis, "fedHold", [keys.held, keys.entryPrefix + id, id, buf(slot)]),
+      register,
+    ]);
   }
 
   async claim(peer: string, max: number): Promise<OutboundClaim> {
@@ -302,17 +302,16 @@ export class RedisFederationQueue implements FederationQueue {
 
   /** Held slots and unsent claims of each peer tag, in one round trip. */
   async #load(tags: string[]): Promise<{ held: number; unsent: number }[]> {
-    const pipeline = this.redis.pipeline();
-    for (const tag of tags) {
-      const keys = this.keys.federationPeer(tag);
-      pipeline.zcard(keys.held).scard(keys.unsent);
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    return tags.map((_, i) => ({
-      held: Number(replies[2 * i]![1]),
-      unsent: Number(replies[2 * i + 1]![1]),
-    }));
+    return Promise.all(
+      tags.map(async (tag) => {
+        const keys = this.keys.federationPeer(tag);
+        const [held, unsent] = await Promise.all([
+          this.redis.zcard(keys.held),
+          this.redis.scard(keys.unsent),
+        ]);
+        return { held, unsent };
+      }),
+    );
   }
 
   /**
@@ -323,15 +322,13 @@ export class RedisFederationQueue implements FederationQueue {
   async #forget(idle: [tag: string, peer: string][]): Promise<void> {
     await this.redis.hdel(this.keys.federationPeers, ...idle.map(([tag]) => tag));
     const load = await this.#load(idle.map(([tag]) => tag));
-    const pipeline = this.redis.pipeline();
-    idle.forEach(([tag, peer], i) => {
-      if (load[i]!.held > 0 || load[i]!.unsent > 0) {
-        pipeline.hset(this.keys.federationPeers, tag, peer);
-      } else {
-        pipeline.del(this.keys.federationPeer(tag).sent);
-      }
-    });
-    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+    await Promise.all(
+      idle.map(([tag, peer], i) =>
+        load[i]!.held > 0 || load[i]!.unsent > 0
+          ? this.redis.hset(this.keys.federationPeers, tag, peer)
+          : this.redis.del(this.keys.federationPeer(tag).sent),
+      ),
+    );
   }
 
   #deliveryQueue(): Queue<BatchData> {

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { toHex } from "../../protocol/bytes.js";
 import type {
   Admission,
@@ -7,7 +6,7 @@ import type {
   RoundEntry,
   StoredItem,
 } from "../../relay/ports/inbox-store.js";
-import { buf } from "./redis-connection.js";
+import { buf, inOrder, type RedisClient } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { runScript } from "./redis-scripts.js";
 
@@ -37,7 +36,7 @@ export class RedisInboxStore implements InboxStore {
   #count = { value: 0, at: -Infinity };
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly maxInboxes = DEFAULT_REDIS_MAX_INBOXES,
   ) {}
@@ -63,23 +62,25 @@ export class RedisInboxStore implements InboxStore {
   ): Promise<Admission | "full"> {
     const k = this.keys.inbox(inboxId);
     const atCap = await this.#atCap();
-    // Registered for expiry before it exists, so no crash can leave an inbox never expired; one
-    // pipeline, so one round trip (the expiry index is in another cluster slot than the inbox).
+    // Registered for expiry before it exists, so no crash can leave an inbox never expired (one
+    // round trip on one server; the expiry index is in another cluster slot than the inbox).
     // At the cap nothing is registered: the script then refuses to create the inbox, and an
     // existing one is registered already.
-    const pipeline = this.redis.pipeline();
-    if (!atCap) pipeline.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
-    void runScript(pipeline, "inboxAdmit", [
-      k.meta,
-      k.ids,
-      buf(messageId),
-      expiresDay,
-      atCap ? 1 : 0,
-    ]);
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([error]) => error);
-    if (failed) throw failed[0];
-    const reply = results[results.length - 1]![1] as number[] | string;
+    const admitted = () =>
+      runScript(this.redis, "inboxAdmit", [
+        k.meta,
+        k.ids,
+        buf(messageId),
+        expiresDay,
+        atCap ? 1 : 0,
+      ]);
+    const replies = await inOrder(
+      this.redis,
+      atCap
+        ? [admitted]
+        : [() => this.redis.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId)), admitted],
+    );
+    const reply = replies[replies.length - 1] as number[] | string;
     if (reply === "full") return "full";
     const [created, duplicate, items, bytes] = reply as number[];
     return {
@@ -102,19 +103,21 @@ export class RedisInboxStore implements InboxStore {
       if (list) list.push(entry);
       else byInbox.set(key, [entry]);
     }
-    // One script call per inbox, all in one pipeline: each call is atomic for its inbox.
-    const pipeline = this.redis.pipeline();
-    for (const list of byInbox.values()) {
-      const inboxId = list[0]!.inboxId;
-      pipeline.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId));
-      const args = list.flatMap((e) => [buf(e.messageId), buf(e.item)]);
-      void runScript(pipeline, "inboxAppend", [...this.#keysFor(inboxId), expiresDay, ...args]);
-    }
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([error]) => error);
-    if (failed) throw failed[0];
-    // Every other result is a script's count of entries appended (the others are the ZADDs).
-    return results.reduce((sum, [, value], i) => (i % 2 === 1 ? sum + Number(value) : sum), 0);
+    // One script call per inbox, each after its expiry registration, all inboxes at once: each
+    // call is atomic for its inbox.
+    const appended = await Promise.all(
+      [...byInbox.values()].map(async (list) => {
+        const inboxId = list[0]!.inboxId;
+        const args = list.flatMap((e) => [buf(e.messageId), buf(e.item)]);
+        const [, count] = await inOrder(this.redis, [
+          () => this.redis.zadd(this.keys.expiry, "LT", expiresDay + 1, buf(inboxId)),
+          () =>
+            runScript(this.redis, "inboxAppend", [...this.#keysFor(inboxId), expiresDay, ...args]),
+        ]);
+        return Number(count);
+      }),
+    );
+    return appended.reduce((sum, count) => sum + count, 0);
   }
 
   async fetch(
@@ -154,18 +157,17 @@ export class RedisInboxStore implements InboxStore {
         EXPIRE_BATCH,
       );
       if (due.length === 0) return;
-      const pipeline = this.redis.pipeline();
-      for (const id of due) void runScript(pipeline, "inboxExpire", [...this.#keysFor(id), today]);
-      const results = (await pipeline.exec()) ?? [];
-      const next = this.redis.pipeline();
-      due.forEach((id, i) => {
-        const [error, day] = results[i] ?? [new Error("missing reply")];
-        if (error) throw error;
-        if (Number(day) < 0) next.zrem(this.keys.expiry, id);
-        // Whatever is left expires on a day >= today, so this inbox leaves the due range.
-        else next.zadd(this.keys.expiry, "XX", Math.max(Number(day), today) + 1, id);
-      });
-      await next.exec();
+      const days = await Promise.all(
+        due.map((id) => runScript(this.redis, "inboxExpire", [...this.#keysFor(id), today])),
+      );
+      await Promise.all(
+        due.map((id, i) =>
+          Number(days[i]) < 0
+            ? this.redis.zrem(this.keys.expiry, id)
+            : // Whatever is left expires on a day >= today, so this inbox leaves the due range.
+              this.redis.zadd(this.keys.expiry, "XX", Math.max(Number(days[i]), today) + 1, id),
+        ),
+      );
     }
   }
 }

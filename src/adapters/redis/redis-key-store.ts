@@ -3,12 +3,11 @@
  * rest it is encrypted under a master key given to each process (for example SHROUD_MASTER_KEY);
  * see key-ring-seal.ts for the format.
  */
-import type { Redis } from "ioredis";
 import { ConfigError } from "../../protocol/errors.js";
 import type { SecretBytes } from "../../protocol/secret-bytes.js";
 import { KeyRingSeal } from "../../relay/key-ring-seal.js";
 import type { KeyStore, StoredKeyRing } from "../../relay/ports/key-store.js";
-import { buf } from "./redis-connection.js";
+import { buf, type RedisClient } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
 
 /**
@@ -18,7 +17,7 @@ export class RedisKeyStore implements KeyStore {
   readonly #seal: KeyRingSeal;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     masterKey: SecretBytes,
   ) {

@@ -5,7 +5,8 @@
  * | slot (hash tag)        | keys                                                         |
  * | ---------------------- | ------------------------------------------------------------ |
  * | `{P:i:<inbox id>}`     | one inbox: `:m` meta hash, `:q` items zset, `:d` message ids  |
- * | `{P:r}`                | the round pool: open round, closed rounds, entries, usage     |
+ * | `{P:r}`, `{P:r:<s>}`   | round shard 0, shard s > 0: open round, closed rounds,        |
+ * |                        | entries, pending usage (`{P:r}:n`: most shards ever used)     |
  * | `{P:expiry}`           | inbox id -> the next day something in that inbox expires      |
  * | `{P:x:<key tag>}`      | replay records of one HPKE key                                |
  * | `{P:keys}`             | the encrypted key ring                                        |
@@ -17,11 +18,43 @@
  * | `{P:fp}`               | federation peers with held slots or unsent claims: tag -> origin |
  * | `{P:fq}` (BullMQ prefix) | the federation delivery queue of all peers (`batches`)     |
  *
- * The round pool lives in one slot, so one shard carries all pending deposits; inboxes and
- * federation peers spread over the cluster (the one delivery queue lives in `{P:fq}`). A peer tag is
- * the first 32 hex digits of SHA-256(origin). P is the configured prefix (default "shroud").
+ * The round pool is split into round shards, each its own slot, so pending deposits and their
+ * close spread over a cluster like inboxes and federation peers do (the one delivery queue lives
+ * in `{P:fq}`). An inbox's deposits always go to one round shard (see `roundShardOf`), so a retry
+ * finds its first attempt and an inbox's pending usage sits in one place. A peer tag is the first
+ * 32 hex digits of SHA-256(origin). P is the configured prefix (default "shroud").
  */
 import { toHex } from "../../protocol/bytes.js";
+
+/** Most round shards a relay may use (each is a slot; 256 spread well over any cluster). */
+export const MAX_ROUND_SHARDS = 256;
+
+/** One round shard's keys; every one shares the shard's hash tag. */
+export interface RoundShardKeys {
+  /** The open round's zset: members "<inbox hex>/<message id hex>". */
+  open: string;
+  /** Set of closed, unreleased round ids that hold entries in this shard. */
+  closed: string;
+  /** A closed round's zset in this shard. */
+  closedRound: (roundId: string) => string;
+  /** Prefix of pending entry keys; the rest is the entry's member name. */
+  entryPrefix: string;
+  /** Pending item and byte counts per inbox (zsets, member inbox hex). */
+  pendingItems: string;
+  pendingBytes: string;
+}
+
+/**
+ * The round shard of an inbox's deposits: its id's last two bytes modulo the shard count. Inbox
+ * ids are hashes, so inboxes spread evenly; fixed per inbox, so a retried deposit meets its first
+ * attempt (duplicate) and the inbox's pending usage is in one place (quota).
+ *
+ * @example const shard = roundShardOf(inboxId, 16);
+ */
+export function roundShardOf(inboxId: Uint8Array, shards: number): number {
+  const n = inboxId.length;
+  return (((inboxId[n - 2] ?? 0) << 8) | (inboxId[n - 1] ?? 0)) % shards;
+}
 
 export class RedisKeys {
   constructor(readonly prefix = "shroud") {
@@ -37,33 +70,28 @@ export class RedisKeys {
     return `{${this.prefix}:expiry}`;
   }
 
-  private get pool(): string {
-    return `{${this.prefix}:r}`;
+  /**
+   * The keys of round shard `shard`. Shard 0 keeps the tag of the unsharded pool (`{P:r}`), so
+   * a relay upgraded from one pool finds the rounds it left behind.
+   */
+  roundShard(shard: number): RoundShardKeys {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= MAX_ROUND_SHARDS) {
+      throw new RangeError("invalid round shard");
+    }
+    const tag = shard === 0 ? `{${this.prefix}:r}` : `{${this.prefix}:r:${shard}}`;
+    return {
+      open: `${tag}:open`,
+      closed: `${tag}:closed`,
+      closedRound: (roundId) => `${tag}:c:${roundId}`,
+      entryPrefix: `${tag}:e:`,
+      pendingItems: `${tag}:pi`,
+      pendingBytes: `${tag}:pb`,
+    };
   }
 
-  get openRound(): string {
-    return `${this.pool}:open`;
-  }
-
-  get closedRounds(): string {
-    return `${this.pool}:closed`;
-  }
-
-  closedRound(roundId: string): string {
-    return `${this.pool}:c:${roundId}`;
-  }
-
-  /** Prefix of pending entry keys; the rest is the entry's member name. */
-  get entryPrefix(): string {
-    return `${this.pool}:e:`;
-  }
-
-  get pendingItems(): string {
-    return `${this.pool}:pi`;
-  }
-
-  get pendingBytes(): string {
-    return `${this.pool}:pb`;
+  /** The most round shards this prefix has been used with (a one-member zset in shard 0's slot). */
+  get roundShardCount(): string {
+    return `{${this.prefix}:r}:n`;
   }
 
   replay(keyTag: string): string {

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import {
   histogramSeries,
   metricSeries,
@@ -7,6 +6,7 @@ import {
   type Metrics,
 } from "../../relay/ports/metrics.js";
 import type { RedisKeys } from "./redis-keys.js";
+import type { RedisClient } from "./redis-connection.js";
 
 /**
  * Aggregate metrics summed over every relay instance in one Redis hash. Updates are
@@ -19,7 +19,7 @@ export class RedisMetrics implements Metrics {
   readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,9 +1,8 @@
-import type { Redis } from "ioredis";
 import type { SecretBytes } from "../../protocol/secret-bytes.js";
 import { systemClock, type Clock } from "../../relay/ports/clock.js";
 import type { RelayPorts } from "../../relay/relay.js";
 import { BullMqRoundScheduler } from "./bullmq-round-scheduler.js";
-import { connectRedis } from "./redis-connection.js";
+import { connectRedis, type RedisClient } from "./redis-connection.js";
 import { RedisFederationQueue } from "./redis-federation-queue.js";
 import { RedisInboxStore } from "./redis-inbox-store.js";
 import { RedisKeyStore } from "./redis-key-store.js";
@@ -14,7 +13,7 @@ import { RedisRoundPool } from "./redis-round-pool.js";
 
 /** Where the Redis backend keeps its state and how it seals the key ring. */
 export interface RedisPortsOptions {
-  /** redis:// or rediss:// URL. */
+  /** redis://, rediss:// or redis+cluster:// URL (see `parseRedisTarget`). */
   url: string;
   /** Key prefix (default "shroud"); relays sharing a prefix share everything. */
   prefix?: string;
@@ -29,6 +28,8 @@ export interface RedisPortsOptions {
   clock?: Clock;
   /** Most inboxes the relay holds (default 1,000,000); deposits to new ones then get `quota`. */
   maxInboxes?: number;
+  /** Round shards the round pool is split into (default 16; see RedisRoundPool). */
+  roundShards?: number;
 }
 
 /** The Redis backend's ports, with concrete types for tests and the CLI. */
@@ -39,7 +40,7 @@ export interface RedisPorts extends RelayPorts {
   keys: RedisKeyStore;
   metrics: RedisMetrics;
   federation: RedisFederationQueue;
-  redis: Redis;
+  redis: RedisClient;
   /** Resolves when the round queue's Redis answers (`queueUrl`, or `url`), after start. */
   pingQueue(): Promise<void>;
   /** Closes the connections (after the relay has stopped). */
@@ -62,7 +63,7 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
   const rounds = new BullMqRoundScheduler(options.queueUrl ?? options.url, keys, metrics);
   return {
     inboxes: new RedisInboxStore(redis, keys, options.maxInboxes),
-    pool: new RedisRoundPool(redis, keys),
+    pool: new RedisRoundPool(redis, keys, options.roundShards),
     replay: new RedisReplaySet(redis, keys),
     keys: new RedisKeyStore(redis, keys, options.masterKey),
     clock: options.clock ?? systemClock,

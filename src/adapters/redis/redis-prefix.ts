@@ -3,25 +3,30 @@
  * all of a prefix's keys start with "{<prefix>:". For operators' and tests' views of what Redis
  * holds, and for removing a prefix (bench and demo runs).
  */
-import type { Redis } from "ioredis";
+import { Cluster } from "ioredis";
+import type { RedisClient } from "./redis-connection.js";
 
 const SCAN_COUNT = 1000;
 
 /** Names of every key under `prefix`, by SCAN (never KEYS, which blocks the server). */
-export async function prefixKeys(redis: Redis, prefix: string): Promise<Buffer[]> {
+export async function prefixKeys(redis: RedisClient, prefix: string): Promise<Buffer[]> {
+  // A cluster's SCAN sees one node: every master is scanned.
+  const nodes = redis instanceof Cluster ? redis.nodes("master") : [redis];
   const keys: Buffer[] = [];
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scanBuffer(
-      cursor,
-      "MATCH",
-      `{${prefix}:*`,
-      "COUNT",
-      SCAN_COUNT,
-    );
-    cursor = String(next);
-    keys.push(...found);
-  } while (cursor !== "0");
+  for (const node of nodes) {
+    let cursor = "0";
+    do {
+      const [next, found] = await node.scanBuffer(
+        cursor,
+        "MATCH",
+        `{${prefix}:*`,
+        "COUNT",
+        SCAN_COUNT,
+      );
+      cursor = String(next);
+      keys.push(...found);
+    } while (cursor !== "0");
+  }
   return keys;
 }
 
@@ -33,7 +38,7 @@ export async function prefixKeys(redis: Redis, prefix: string): Promise<Buffer[]
  * @example const { type, values } = await keyValues(redis, key);
  */
 export async function keyValues(
-  redis: Redis,
+  redis: RedisClient,
   key: Buffer,
 ): Promise<{ type: string; values: Buffer[] }> {
   const type = await redis.type(key);
@@ -72,11 +77,16 @@ export async function keyValues(
  *
  * @example await deletePrefix(redis, "bench-http-0a1b2c3d4e5f");
  */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+export async function deletePrefix(redis: RedisClient, prefix: string): Promise<number> {
   let deleted = 0;
   const keys = await prefixKeys(redis, prefix);
   for (let i = 0; i < keys.length; i += SCAN_COUNT) {
-    deleted += await redis.unlink(...keys.slice(i, i + SCAN_COUNT));
+    const batch = keys.slice(i, i + SCAN_COUNT);
+    // On a cluster one UNLINK may only name keys of one slot: one key per call there.
+    const counts = redis.isCluster
+      ? await Promise.all(batch.map((key) => redis.unlink(key)))
+      : [await redis.unlink(...batch)];
+    deleted += counts.reduce((sum, count) => sum + count, 0);
   }
   return deleted;
 }

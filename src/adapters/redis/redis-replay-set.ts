@@ -1,6 +1,5 @@
-import type { Redis } from "ioredis";
 import type { ReplaySet } from "../../relay/ports/replay-set.js";
-import { buf } from "./redis-connection.js";
+import { buf, type RedisClient } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
 
 /**
@@ -13,7 +12,7 @@ export class RedisReplaySet implements ReplaySet {
   readonly durable = true;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -3,7 +3,7 @@
  * them as ioredis commands, which run them by SHA and reload them after a NOSCRIPT.
  */
 import { readFileSync } from "node:fs";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander, Cluster, Redis } from "ioredis";
 
 const SCRIPTS = {
   inboxAdmit: { file: "inbox-admit.lua", keys: 2 },
@@ -37,7 +37,7 @@ function source(name: ScriptName): string {
 }
 
 /** Registers every script on a connection (once per connection). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: Redis | Cluster): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
   }
@@ -48,7 +48,7 @@ export function defineScripts(redis: Redis): void {
  * come back as Buffers instead of strings.
  */
 export function runScript(
-  target: Redis | ChainableCommander,
+  target: Redis | Cluster | ChainableCommander,
   name: ScriptName,
   args: Arg[],
   buffers = false,

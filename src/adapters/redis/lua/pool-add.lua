@@ -3,10 +3,10 @@
 -- zset scored by a sort key from the caller (the inbox's group, then a number drawn from the
 -- CSPRNG), so it lists (and a closed round pages) its entries in an order that has nothing to do
 -- with arrival.
--- KEYS[1]  open round zset ({P:r}:open), members "<inbox hex>/<message id hex>"
--- KEYS[2]  this entry's item string ({P:r}:e:<member>)
--- KEYS[3]  pending item counts zset ({P:r}:pi), member inbox hex
--- KEYS[4]  pending byte counts zset ({P:r}:pb), member inbox hex
+-- KEYS[1]  open round zset (<shard tag>:open), members "<inbox hex>/<message id hex>"
+-- KEYS[2]  this entry's item string (<shard tag>:e:<member>)
+-- KEYS[3]  pending item counts zset (<shard tag>:pi), member inbox hex
+-- KEYS[4]  pending byte counts zset (<shard tag>:pb), member inbox hex
 -- ARGV[1]  inbox id (hex)
 -- ARGV[2]  member name
 -- ARGV[3]  item (padded bytes)

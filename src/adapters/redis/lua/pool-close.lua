@@ -2,7 +2,7 @@
 -- the zset is renamed, never read, whatever its size.
 -- KEYS[1]  open round zset
 -- KEYS[2]  set of closed, unreleased round ids
--- KEYS[3]  the closed round's zset ({P:r}:c:<round id>)
+-- KEYS[3]  the closed round's zset (<shard tag>:c:<round id>)
 -- ARGV[1]  round id
 -- Returns  the number of entries in the closed round (0: nothing was open, nothing changed)
 if redis.call('EXISTS', KEYS[1]) == 0 then

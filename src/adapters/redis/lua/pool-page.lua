@@ -1,9 +1,9 @@
--- Reads one page of a closed round: its first entries by sort key (random, drawn at add), at
--- most ARGV[2] of them and, past the first, at most ARGV[3] bytes of items. Reads only. The
--- entry keys are built from ARGV[1] and the members; they share the {P:r} hash tag with KEYS[1],
--- so they are in the same cluster slot.
+-- Reads one page of a closed round in one round shard: its first entries by sort key (random,
+-- drawn at add), at most ARGV[2] of them and, past the first, at most ARGV[3] bytes of items.
+-- Reads only. The entry keys are built from ARGV[1] and the members; they share the shard's hash
+-- tag with KEYS[1], so they are in the same cluster slot.
 -- KEYS[1]  the closed round's zset
--- ARGV[1]  entry key prefix ({P:r}:e:)
+-- ARGV[1]  entry key prefix (<shard tag>:e:)
 -- ARGV[2]  max entries;  ARGV[3]  max bytes
 -- Returns  member, item, member, item, ... (empty once the round is wholly released)
 local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)

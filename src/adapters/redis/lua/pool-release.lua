@@ -1,16 +1,16 @@
--- Releases one page of a closed round once it is appended: deletes those entries' item strings
--- and takes them off the pending usage (one update per inbox in the page). A member no longer in
--- the round (another closer released it) is skipped, so releasing a page twice releases it
--- once. The work is one page, never the whole round. The entry keys are built from ARGV[2] and
--- the members; they share the {P:r} hash tag with KEYS, so they are in the same cluster slot.
--- KEYS[1]  set of closed, unreleased round ids
+-- Releases one round shard's part of a page of a closed round once it is appended: deletes those
+-- entries' item strings and takes them off the pending usage (one update per inbox in the page).
+-- A member no longer in the round (another closer released it) is skipped, so releasing a page
+-- twice releases it once. The work is one page, never the whole round. The entry keys are built
+-- from ARGV[2] and the members; they share the shard's hash tag with KEYS: one cluster slot.
+-- KEYS[1]  the shard's set of closed, unreleased round ids
 -- KEYS[2]  the closed round's zset
 -- KEYS[3]  pending item counts zset
 -- KEYS[4]  pending byte counts zset
 -- ARGV[1]  round id
--- ARGV[2]  entry key prefix ({P:r}:e:)
+-- ARGV[2]  entry key prefix (<shard tag>:e:)
 -- ARGV[3..] the page's members ("<inbox hex>/<message id hex>"), at most a page
--- Returns  1 once the round holds no entries (it is then forgotten), else 0
+-- Returns  1 once the round holds no entries in this shard (the shard then forgets it), else 0
 local inboxes = {}
 local items = {}
 local bytes = {}
