@@ -243,8 +243,9 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   try {
     // A data directory the in-memory store used keeps its identity on the SQLite store.
     if (sqlite) await adoptKeyRing(sqlite.keys, new FileKeyStore(dataDir), sqlite.clock.now());
+    await redis?.verify();
   } catch (error) {
-    await closeEmbedded();
+    await closeStore();
     throw error;
   }
   // The origin is part of the signed descriptor, so the port must be known before the relay

@@ -503,8 +503,8 @@ async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay>
       const where = redisHosts(config.redis.url);
       if (/^MOVED /.test((error as Error).message)) {
         throw new CliError(
-          `Redis at ${where} is a cluster node: give the cluster as ` +
-            `--redis redis+cluster://${where} (see shroud serve --help)`,
+          `Redis at ${where} is a cluster node: give the cluster as redis+cluster://${where} ` +
+            `(--redis; see shroud serve --help)`,
         );
       }
       throw new CliError(

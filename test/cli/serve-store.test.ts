@@ -40,4 +40,32 @@ describe("serve store", () => {
       'SHROUD_STORE must be "sqlite" or "memory", got "disk"',
     );
   });
+
+  it("takes a Redis Cluster as redis+cluster:// seed nodes, and round shards for Redis only", () => {
+    const cluster = "redis+cluster://127.0.0.1:7000,127.0.0.1:7001";
+    const config = serveConfig(["--redis", cluster, "--round-shards", "64"], MASTER_KEY);
+    expect((config as ServeConfig).redis).toMatchObject({ url: cluster, roundShards: 64 });
+    expect((serveConfig(["--redis", REDIS], MASTER_KEY) as ServeConfig).redis).not.toHaveProperty(
+      "roundShards",
+    );
+    expect(
+      (serveConfig(["--redis", REDIS], { ...MASTER_KEY, SHROUD_ROUND_SHARDS: "4" }) as ServeConfig)
+        .redis?.roundShards,
+    ).toBe(4);
+    expect(() => serveConfig(["--round-shards", "4"], {})).toThrow("--round-shards needs --redis");
+    expect(() => serveConfig(["--redis", REDIS, "--round-shards", "0"], MASTER_KEY)).toThrow(
+      "--round-shards must be an integer from 1 to 256",
+    );
+    // A malformed URL is named by its flag, and its text (which may hold a password) is not echoed.
+    for (const url of ["redis+cluster://secret", "redis+cluster://a:secret@host", "secret"]) {
+      let message = "";
+      try {
+        serveConfig(["--redis", url], MASTER_KEY);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/^--redis /);
+      expect(message).not.toContain("secret");
+    }
+  });
 });

@@ -1,4 +1,9 @@
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
+import { randomBytes, toHex } from "../../src/protocol/bytes.js";
+import { dayOf } from "../../src/relay/ports/clock.js";
+import { RoundCloser } from "../../src/relay/round-closer.js";
+import { poolLeftovers } from "../redis/support.js";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startRedis, uniquePrefix, type RedisFixture } from "../../testkit/redis-fixture.js";
@@ -24,4 +29,60 @@ describePortConformance("redis", async () => {
   });
   opened.push(ports);
   return ports;
+});
+
+describePortConformance("redis, one round shard", async () => {
+  const ports = redisPorts({
+    url: redis.url,
+    prefix: uniquePrefix(),
+    masterKey: SecretBytes.random(32),
+    roundShards: 1,
+  });
+  opened.push(ports);
+  return ports;
+});
+
+describe("redis: round shards", () => {
+  const DAY = dayOf(Date.now());
+  const quota = { maxItems: 100, maxBytes: 1 << 20 };
+
+  it("delivers what a pool with more shards left pending after the count is lowered", async () => {
+    const prefix = uniquePrefix();
+    const masterKey = SecretBytes.random(32);
+    const wide = redisPorts({ url: redis.url, prefix, masterKey, roundShards: 8 });
+    const narrow = redisPorts({ url: redis.url, prefix, masterKey, roundShards: 2 });
+    opened.push(wide, narrow);
+    const inboxes = Array.from({ length: 24 }, () => randomBytes(32));
+    const sent = new Map<string, string[]>();
+    for (const inbox of inboxes) {
+      await wide.inboxes.admit(inbox, randomBytes(16), DAY + 7);
+      const entry = { inboxId: inbox, messageId: randomBytes(16), item: randomBytes(48) };
+      sent.set(toHex(inbox), [toHex(entry.item)]);
+      expect(await wide.pool.add(entry, { stored: { items: 0, bytes: 0 }, ...quota })).toBe(
+        "added",
+      );
+    }
+    // Pending in shards 2..7 too, which a two-shard pool never adds to: its closer still
+    // closes and delivers them.
+    const keys = new RedisKeys(prefix);
+    const held = await Promise.all(
+      [2, 3, 4, 5, 6, 7].map((s) => wide.redis.zcard(keys.roundShard(s).open)),
+    );
+    expect(held.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    await new RoundCloser(narrow.pool, narrow.inboxes, narrow.clock, narrow.metrics, 7).close();
+    for (const inbox of inboxes) {
+      const page = await narrow.inboxes.fetch(inbox, 0, 10);
+      expect(page?.items.map((i) => toHex(i.item))).toEqual(sent.get(toHex(inbox)));
+    }
+    expect(await poolLeftovers(narrow.redis, prefix)).toEqual([]);
+  });
+
+  it("refuses a shard count outside 1..256", () => {
+    for (const roundShards of [0, 257, 1.5]) {
+      expect(
+        () => redisPorts({ url: redis.url, masterKey: SecretBytes.random(32), roundShards }),
+        String(roundShards),
+      ).toThrow(RangeError);
+    }
+  });
 });

@@ -1,8 +1,9 @@
+import { ConfigError } from "../../protocol/errors.js";
 import type { SecretBytes } from "../../protocol/secret-bytes.js";
 import { systemClock, type Clock } from "../../relay/ports/clock.js";
 import type { RelayPorts } from "../../relay/relay.js";
 import { BullMqRoundScheduler } from "./bullmq-round-scheduler.js";
-import { connectRedis, type RedisClient } from "./redis-connection.js";
+import { connectRedis, redisHosts, type RedisClient } from "./redis-connection.js";
 import { RedisFederationQueue } from "./redis-federation-queue.js";
 import { RedisInboxStore } from "./redis-inbox-store.js";
 import { RedisKeyStore } from "./redis-key-store.js";
@@ -41,6 +42,11 @@ export interface RedisPorts extends RelayPorts {
   metrics: RedisMetrics;
   federation: RedisFederationQueue;
   redis: RedisClient;
+  /**
+   * Rejects (ConfigError) when `url` names one node of a Redis Cluster as a plain server: its
+   * keys would be spread over nodes this connection cannot reach. Call once before use.
+   */
+  verify(): Promise<void>;
   /** Resolves when the round queue's Redis answers (`queueUrl`, or `url`), after start. */
   pingQueue(): Promise<void>;
   /** Closes the connections (after the relay has stopped). */
@@ -69,6 +75,16 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
     clock: options.clock ?? systemClock,
     metrics,
     rounds,
+    async verify() {
+      if (redis.isCluster) return;
+      const info = await redis.info("cluster");
+      if (/^cluster_enabled:1\b/m.test(info)) {
+        const where = redisHosts(options.url);
+        throw new ConfigError(
+          `Redis at ${where} is a cluster node: give the cluster as redis+cluster://${where}`,
+        );
+      }
+    },
     pingQueue: () => rounds.ping(),
     federation,
     redis,

@@ -94,7 +94,17 @@ export class RedisRoundPool implements RoundPool {
     return this.#known ?? this.#span();
   }
 
+  /** Records this pool's shard count before its first add, so any closer covers its shards. */
+  #recorded: Promise<unknown> | undefined;
+
   async add(entry: RoundEntry, quota: QuotaCheck): Promise<AddResult> {
+    this.#recorded ??= this.redis
+      .zadd(this.keys.roundShardCount, "GT", this.shards, SHARD_COUNT_FIELD)
+      .catch((error: unknown) => {
+        this.#recorded = undefined;
+        throw error;
+      });
+    await this.#recorded;
     const member = memberOf(entry);
     const shard = this.keys.roundShard(roundShardOf(entry.inboxId, this.shards));
     return (await runScript(this.redis, "poolAdd", [
