@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
+import { RedisKeys, REPLAY_SHARDS } from "../../src/adapters/redis/redis-keys.js";
+import { prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { dayOf } from "../../src/relay/ports/clock.js";
 import { RoundCloser } from "../../src/relay/round-closer.js";
@@ -84,5 +85,37 @@ describe("redis: round shards", () => {
         String(roundShards),
       ).toThrow(RangeError);
     }
+  });
+});
+
+describe("redis: replay shards", () => {
+  it("spreads records over shards, still refuses what an unsharded set recorded, forgets all", async () => {
+    const prefix = uniquePrefix();
+    const ports = redisPorts({ url: redis.url, prefix, masterKey: SecretBytes.random(32) });
+    opened.push(ports);
+    const keys = new RedisKeys(prefix);
+    const tag = toHex(randomBytes(32));
+    // Written as a relay from before replay shards did: one set for the key.
+    const old = randomBytes(32);
+    await ports.redis.sadd(keys.replay(tag), Buffer.from(old));
+    const fresh = Array.from({ length: 64 }, () => randomBytes(32));
+    for (const enc of fresh) expect(await ports.replay.add(tag, enc)).toBe(true);
+    expect(await ports.replay.add(tag, old)).toBe(false);
+    expect(await ports.replay.has(tag, old)).toBe(true);
+    for (const enc of fresh.slice(0, 8)) {
+      expect(await ports.replay.add(tag, enc)).toBe(false);
+      expect(await ports.replay.has(tag, enc)).toBe(true);
+    }
+    const sizes = await Promise.all(
+      Array.from({ length: REPLAY_SHARDS }, (_, s) => ports.redis.scard(keys.replay(tag, s))),
+    );
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(64);
+    expect(sizes.filter((size) => size > 0).length).toBeGreaterThan(REPLAY_SHARDS / 2);
+    await ports.replay.forget(tag);
+    expect(await ports.replay.has(tag, old)).toBe(false);
+    expect(await ports.replay.has(tag, fresh[0]!)).toBe(false);
+    expect(
+      (await prefixKeys(ports.redis, prefix)).filter((k) => k.toString().includes(tag)),
+    ).toEqual([]);
   });
 });

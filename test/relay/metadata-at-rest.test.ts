@@ -84,6 +84,12 @@ function holdsText(blob: Buffer, text: string): boolean {
   return false;
 }
 
+/**
+ * Rounds are closed by hand here. Scheduled rounds fall on multiples of the interval on the wall
+ * clock: with a minute, a run that straddled one closed a round (and sent held forwards) mid-test.
+ */
+const HOUR_MS = 3_600_000;
+
 const BACKENDS = [
   { name: "Redis", start: startRedis },
   { name: "Redis Cluster", start: () => startRedisCluster() },
@@ -101,7 +107,7 @@ describe.each(BACKENDS)("$name", ({ start }) => {
     relay = await startNodeRelay({
       port: 0,
       redis: { url: redis.url, prefix, masterKey: SecretBytes.random(32) },
-      config: { roundIntervalMs: 60_000 },
+      config: { roundIntervalMs: HOUR_MS },
     });
   }, 60_000);
 
@@ -231,14 +237,14 @@ describe.each(BACKENDS)("$name", ({ start }) => {
       const b = await startNodeRelay({
         port: portB,
         keys: new MemoryKeyStore(),
-        config: { roundIntervalMs: 60_000, federation: { peers: [urlA] } },
+        config: { roundIntervalMs: HOUR_MS, federation: { peers: [urlA] } },
       });
       const a = await startNodeRelay({
         port: portA,
         redis: { url: redis.url, prefix: fedPrefix, masterKey: SecretBytes.random(32) },
         // Rounds are closed by hand: the ingress answers its clients at once, not per round.
         config: {
-          roundIntervalMs: 60_000,
+          roundIntervalMs: HOUR_MS,
           federation: { peers: [urlB], ingressRelease: "immediate" },
         },
       });

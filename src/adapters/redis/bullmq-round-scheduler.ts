@@ -10,10 +10,11 @@
  * missing next job and leaves an existing one alone.
  */
 import { Queue, Worker } from "bullmq";
-import { MetricName, type Metrics } from "../../relay/ports/metrics.js";
+import { MetricName } from "../../relay/ports/metrics.js";
 import type { RoundScheduler } from "../../relay/ports/round-scheduler.js";
 import { connectRedis, type RedisClient } from "./redis-connection.js";
 import type { RedisKeys } from "./redis-keys.js";
+import type { RedisMetrics } from "./redis-metrics.js";
 
 const QUEUE = "rounds";
 const SCHEDULER_ID = "close-round";
@@ -30,7 +31,7 @@ export class BullMqRoundScheduler implements RoundScheduler {
   constructor(
     private readonly url: string,
     private readonly keys: RedisKeys,
-    private readonly metrics: Metrics,
+    private readonly metrics: RedisMetrics,
   ) {}
 
   async start(intervalMs: number, close: () => Promise<void>): Promise<void> {
@@ -59,7 +60,12 @@ export class BullMqRoundScheduler implements RoundScheduler {
       QUEUE,
       async () => {
         this.metrics.count(MetricName.roundRuns);
-        await close();
+        try {
+          await close();
+        } finally {
+          // A round's counts reach Redis with the round, not up to a second later.
+          void this.metrics.flush();
+        }
       },
       { connection: workerConnection, prefix, concurrency: 1 },
     );

@@ -8,7 +8,8 @@
  * | `{P:r}`, `{P:r:<s>}`   | round shard 0, shard s > 0: open round, closed rounds,        |
  * |                        | entries, pending usage (`{P:r}:n`: most shards ever used)     |
  * | `{P:expiry}`           | inbox id -> the next day something in that inbox expires      |
- * | `{P:x:<key tag>}`      | replay records of one HPKE key                                |
+ * | `{P:x:<key tag>:<n>}`  | replay shard n of one HPKE key's replay records               |
+ * | `{P:x:<key tag>}`      | the same, unsharded (written before replay shards; read only) |
  * | `{P:keys}`             | the encrypted key ring                                        |
  * | `{P:m}`                | aggregate metrics                                             |
  * | `{P:q}` (BullMQ prefix) | the round-closing queue and its job scheduler                |
@@ -42,6 +43,23 @@ export interface RoundShardKeys {
   /** Pending item and byte counts per inbox (zsets, member inbox hex). */
   pendingItems: string;
   pendingBytes: string;
+}
+
+/**
+ * Replay shards per key tag: every request adds a replay record under the current key, so one
+ * set would put every request's write on one cluster slot. Fixed: every process must agree.
+ */
+export const REPLAY_SHARDS = 16;
+
+/**
+ * The replay shard of a record: its last two bytes modulo REPLAY_SHARDS (an `enc` is a fresh
+ * public key, so records spread evenly; a client that picks its own only loads its own shard).
+ *
+ * @example const shard = replayShardOf(enc);
+ */
+export function replayShardOf(record: Uint8Array): number {
+  const n = record.length;
+  return (((record[n - 2] ?? 0) << 8) | (record[n - 1] ?? 0)) % REPLAY_SHARDS;
 }
 
 /**
@@ -94,8 +112,16 @@ export class RedisKeys {
     return `{${this.prefix}:r}:n`;
   }
 
-  replay(keyTag: string): string {
-    return `{${this.prefix}:x:${keyTag}}`;
+  /**
+   * Replay records of one key tag in replay shard `shard` (see `replayShardOf`), or, without a
+   * shard, the one set a relay from before replay shards kept (read until its key is gone).
+   */
+  replay(keyTag: string, shard?: number): string {
+    if (shard === undefined) return `{${this.prefix}:x:${keyTag}}`;
+    if (!Number.isInteger(shard) || shard < 0 || shard >= REPLAY_SHARDS) {
+      throw new RangeError("invalid replay shard");
+    }
+    return `{${this.prefix}:x:${keyTag}:${shard}}`;
   }
 
   get keyRing(): string {

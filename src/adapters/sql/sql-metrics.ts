@@ -5,13 +5,8 @@
  * and add them in one call now and then, so a request never waits on a metrics write.
  */
 import { prometheusText, type HistogramTotals } from "../../relay/ports/metrics.js";
+import type { MetricDeltas } from "../../relay/metric-buffer.js";
 import type { SqlDriver } from "./sql-driver.js";
-
-/** What one writer adds: counter deltas and histogram (count, sum) deltas by series. */
-export interface MetricDeltas {
-  counters: [series: string, by: number][];
-  histograms: [series: string, count: number, sum: number][];
-}
 
 /**
  * Creates the metrics tables if missing.

@@ -1,3 +1,4 @@
+import { MetricBuffer } from "../../relay/metric-buffer.js";
 import {
   metricSeries,
   type MetricLabels,
@@ -5,7 +6,7 @@ import {
   type Metrics,
 } from "../../relay/ports/metrics.js";
 import type { SqlDriver } from "../sql/sql-driver.js";
-import { addMetricDeltas, renderMetrics, type MetricDeltas } from "../sql/sql-metrics.js";
+import { addMetricDeltas, renderMetrics } from "../sql/sql-metrics.js";
 
 /** How often buffered deltas are written to the file. */
 const FLUSH_INTERVAL_MS = 5000;
@@ -19,8 +20,7 @@ const FLUSH_INTERVAL_MS = 5000;
  * @example const metrics = new SqliteMetrics(db.sql); metrics.count("shroud_requests_total");
  */
 export class SqliteMetrics implements Metrics {
-  #counters = new Map<string, number>();
-  #histograms = new Map<string, { count: number; sum: number }>();
+  readonly #buffer = new MetricBuffer();
   readonly #timer: ReturnType<typeof setInterval>;
 
   constructor(private readonly sql: SqlDriver) {
@@ -29,33 +29,22 @@ export class SqliteMetrics implements Metrics {
   }
 
   count(name: MetricName, labels?: MetricLabels, by = 1): void {
-    const series = metricSeries(name, labels);
-    this.#counters.set(series, (this.#counters.get(series) ?? 0) + by);
+    this.#buffer.count(name, labels, by);
   }
 
   observe(name: MetricName, value: number, labels?: MetricLabels): void {
-    const series = metricSeries(name, labels);
-    const h = this.#histograms.get(series) ?? { count: 0, sum: 0 };
-    this.#histograms.set(series, { count: h.count + 1, sum: h.sum + value });
-  }
-
-  #pending(): MetricDeltas {
-    return {
-      counters: [...this.#counters],
-      histograms: [...this.#histograms].map(([series, h]) => [series, h.count, h.sum]),
-    };
+    this.#buffer.observe(name, value, labels);
   }
 
   #write(): void {
-    if (this.#counters.size === 0 && this.#histograms.size === 0) return;
-    const deltas = this.#pending();
+    if (this.#buffer.empty) return;
+    const deltas = this.#buffer.peek();
     try {
       this.sql.transaction(() => addMetricDeltas(this.sql, deltas));
     } catch {
       return; // kept for the next write: a metric never fails a request or the process
     }
-    this.#counters = new Map();
-    this.#histograms = new Map();
+    this.#buffer.take();
   }
 
   /** Writes the buffered deltas now. */
@@ -75,11 +64,11 @@ export class SqliteMetrics implements Metrics {
     const stored =
       this.sql.all<{ value: number }>("SELECT value FROM counters WHERE series = ?", series)[0]
         ?.value ?? 0;
-    return stored + (this.#counters.get(series) ?? 0);
+    return stored + this.#buffer.pending(series);
   }
 
   /** Prometheus text of every series, buffered deltas included. */
   render(): string {
-    return renderMetrics(this.sql, this.#pending());
+    return renderMetrics(this.sql, this.#buffer.peek());
   }
 }

@@ -4,17 +4,11 @@
  * SQLite store (src/adapters/sql/sql-metrics.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  addMetricDeltas,
-  createMetricsTables,
-  renderMetrics,
-  type MetricDeltas,
-} from "../../sql/sql-metrics.js";
+import type { MetricDeltas } from "../../../relay/metric-buffer.js";
+import { addMetricDeltas, createMetricsTables, renderMetrics } from "../../sql/sql-metrics.js";
 import type { SqlDriver } from "../../sql/sql-driver.js";
 import { durableSql } from "./durable-sql-driver.js";
 import { migrateOnStart, type Migration } from "./schema-migrations.js";
-
-export type { MetricDeltas };
 
 /** The metrics object's tables, oldest version first (see schema-migrations.ts). */
 export const METRICS_SCHEMA: readonly Migration[] = [{ version: 1, up: createMetricsTables }];

@@ -1,10 +1,6 @@
-import {
-  metricSeries,
-  type MetricLabels,
-  type MetricName,
-  type Metrics,
-} from "../../../relay/ports/metrics.js";
-import type { MetricDeltas, MetricsObject } from "../objects/metrics-object.js";
+import { MetricBuffer } from "../../../relay/metric-buffer.js";
+import type { MetricLabels, MetricName, Metrics } from "../../../relay/ports/metrics.js";
+import type { MetricsObject } from "../objects/metrics-object.js";
 
 /** Least time between two flushes of one isolate after requests (see flushSoon). */
 const FLUSH_EVERY_MS = 1000;
@@ -19,23 +15,17 @@ const FLUSH_EVERY_MS = 1000;
  * ctx.waitUntil(metrics.flushSoon());
  */
 export class DurableMetrics implements Metrics {
-  #counters = new Map<string, number>();
-  #histograms = new Map<string, { count: number; sum: number }>();
+  readonly #buffer = new MetricBuffer();
   #flushedAt = 0;
 
   constructor(private readonly object: () => DurableObjectStub<MetricsObject>) {}
 
   count(name: MetricName, labels?: MetricLabels, by = 1): void {
-    const series = metricSeries(name, labels);
-    this.#counters.set(series, (this.#counters.get(series) ?? 0) + by);
+    this.#buffer.count(name, labels, by);
   }
 
   observe(name: MetricName, value: number, labels?: MetricLabels): void {
-    const series = metricSeries(name, labels);
-    const h = this.#histograms.get(series) ?? { count: 0, sum: 0 };
-    h.count += 1;
-    h.sum += value;
-    this.#histograms.set(series, h);
+    this.#buffer.observe(name, value, labels);
   }
 
   /**
@@ -51,23 +41,12 @@ export class DurableMetrics implements Metrics {
   /** Adds what this isolate counted since the last flush; on failure it is kept for the next. */
   async flush(): Promise<void> {
     this.#flushedAt = Date.now();
-    if (this.#counters.size === 0 && this.#histograms.size === 0) return;
-    const counters = this.#counters;
-    const histograms = this.#histograms;
-    this.#counters = new Map();
-    this.#histograms = new Map();
-    const deltas: MetricDeltas = {
-      counters: [...counters],
-      histograms: [...histograms].map(([s, h]) => [s, h.count, h.sum]),
-    };
+    if (this.#buffer.empty) return;
+    const deltas = this.#buffer.take();
     try {
       await this.object().add(deltas);
     } catch (error) {
-      for (const [s, by] of counters) this.#counters.set(s, (this.#counters.get(s) ?? 0) + by);
-      for (const [s, h] of histograms) {
-        const now = this.#histograms.get(s) ?? { count: 0, sum: 0 };
-        this.#histograms.set(s, { count: now.count + h.count, sum: now.sum + h.sum });
-      }
+      this.#buffer.putBack(deltas);
       throw error;
     }
   }
