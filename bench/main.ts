@@ -12,7 +12,10 @@
  * opens of 4 KiB requests on both sets of primitives against a node:crypto floor
  * (memory/hpke-open.ts). After it, the stores part (sqlite/store-bench.ts; --no-stores skips it)
  * runs deposits and a round close through the ports of the in-memory, SQLite and Redis stores
- * side by side. --json FILE writes the named figures (docs/BENCHMARKS.md lists them).
+ * side by side. The Redis Cluster part (redis/redis-cluster.ts) runs only when asked for:
+ * --only-cluster alone, --cluster after the rest; it compares one redis-server with a 3-master
+ * cluster (deposits/s, each master's share of the commands, round close of 10,000 entries).
+ * --json FILE writes the named figures (docs/BENCHMARKS.md lists them).
  */
 import { writeFile } from "node:fs/promises";
 import { exit } from "node:process";
@@ -31,6 +34,7 @@ import { environment } from "./common/environment.js";
 import { runFederationBench } from "./federation/federation-bench.js";
 import { runMlsBench } from "./mls/mls-bench.js";
 import { runRedisBench } from "./redis/redis-bench.js";
+import { runClusterBench } from "./redis/redis-cluster.js";
 import type { Figure } from "./common/figure.js";
 import { runStoreBench } from "./sqlite/store-bench.js";
 import { formatNumber, textTable } from "./common/text-table.js";
@@ -335,6 +339,18 @@ async function run(options: BenchOptions): Promise<void> {
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       console.error(`Workers part failed: ${message}`);
+      process.exitCode = 1;
+    }
+  }
+  if (options.cluster) {
+    if (options.memory || options.redis || options.federation || options.mls || options.workers) {
+      console.log("");
+    }
+    try {
+      figures.push(...(await runClusterBench(options)));
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`Cluster part failed: ${message}`);
       process.exitCode = 1;
     }
   }

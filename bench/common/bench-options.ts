@@ -41,6 +41,13 @@ export interface BenchOptions {
   workersConnections: number;
   /** Run the Workers part (default true; --no-workers skips it, --only-workers runs it alone). */
   workers: boolean;
+  /** Measured seconds of each HTTP run of the Redis Cluster part (default 4). */
+  clusterSeconds: number;
+  /**
+   * Run the Redis Cluster part: 1 against 3 masters on this machine (default false; --cluster
+   * adds it, --only-cluster runs it alone).
+   */
+  cluster: boolean;
   /** Where `--json FILE` writes the run's named figures (default: nowhere). */
   json: string | undefined;
   /** Where `--latency-chart FILE` writes the Redis part's latency sweep as SVG (default: nowhere). */
@@ -66,6 +73,8 @@ const DEFAULTS: BenchOptions = {
   workersSeconds: 5,
   workersConnections: 50,
   workers: true,
+  clusterSeconds: 4,
+  cluster: false,
   json: undefined,
   latencyChart: undefined,
 };
@@ -90,6 +99,7 @@ const FLAGS: Record<string, { key: NumericKey; integer: boolean; min: number }> 
   "--mls-large": { key: "mlsLarge", integer: true, min: 0 },
   "--workers-seconds": { key: "workersSeconds", integer: false, min: 0.1 },
   "--workers-connections": { key: "workersConnections", integer: true, min: 1 },
+  "--cluster-seconds": { key: "clusterSeconds", integer: false, min: 0.1 },
 };
 
 /** Flags without a value that turn a part off. */
@@ -102,23 +112,39 @@ const SWITCHES: Record<string, SwitchKey> = {
   "--no-workers": "workers",
 };
 
+/** Flags without a value that add a part a full run leaves out. */
+const EXTRAS: Record<string, SwitchKey> = {
+  "--cluster": "cluster",
+};
+
 /** Flags without a value that run one part alone. */
 const ONLY: Record<string, SwitchKey> = {
   "--only-mls": "mls",
   "--only-workers": "workers",
+  "--only-cluster": "cluster",
 };
-const PARTS: readonly SwitchKey[] = ["memory", "stores", "redis", "federation", "mls", "workers"];
+const PARTS: readonly SwitchKey[] = [
+  "memory",
+  "stores",
+  "redis",
+  "federation",
+  "mls",
+  "workers",
+  "cluster",
+];
 
 export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
   " [--mls-seconds 3] [--mls-large 1000] [--workers-seconds 5] [--workers-connections 50] [--no-memory] [--no-stores]" +
   " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]" +
-  " [--json FILE] [--latency-chart FILE]\n" +
+  " [--cluster-seconds 4] [--cluster] [--only-cluster] [--json FILE] [--latency-chart FILE]\n" +
   "  --json FILE writes {figures: [{name, value, unit, floor?, ratio?}]} for the figures measured.\n" +
   "  --latency-chart FILE writes the Redis part's deposits/s against p50/p99 latency as SVG.\n" +
   "  The Redis and federation parts use REDIS_URL if set, else start redis-server on free" +
-  " loopback ports.";
+  " loopback ports.\n" +
+  "  The cluster part (--cluster: added to a full run; --only-cluster: alone) compares one" +
+  " redis-server (REDIS_URL if set) with a 3-master Redis Cluster (REDIS_CLUSTER_URL if set).";
 
 /** Parses `--flag value` and `--flag=value`; throws RangeError with the usage on bad input. */
 export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)): BenchOptions {
@@ -128,6 +154,11 @@ export function parseBenchOptions(argv: readonly string[] = processArgv.slice(2)
     const off = SWITCHES[arg];
     if (off) {
       options[off] = false;
+      continue;
+    }
+    const extra = EXTRAS[arg];
+    if (extra) {
+      options[extra] = true;
       continue;
     }
     const only = ONLY[arg];

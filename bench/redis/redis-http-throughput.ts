@@ -2,9 +2,10 @@
  * Sealed deposits per second end to end over HTTP against a relay on Redis: the relay in one
  * child process (`shroud serve --redis`), the load client in another (http-load-client.ts), on
  * loopback. While the load client's window runs, this process samples the CPU time of every
- * process and Redis's per-command statistics, so the figures say where the time went.
+ * process and Redis's per-command statistics, so the figures say where the time went; on a Redis
+ * Cluster, the statistics of each master as well.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../src/adapters/redis/redis-connection.js";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { RedisMetrics } from "../../src/adapters/redis/redis-metrics.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
@@ -18,7 +19,10 @@ import {
   commandStats,
   commandStatsDelta,
   redisCpuSeconds,
+  serverStats,
+  serverStatsDelta,
   type CommandStats,
+  type ServerStats,
 } from "./redis-info.js";
 import { prefixContents, type PrefixContents } from "./redis-prefix-contents.js";
 import type { BenchRedis } from "./redis-server-process.js";
@@ -27,8 +31,8 @@ import { startLoadClient } from "../http/load-client-process.js";
 
 export interface HttpThroughputOptions {
   redis: BenchRedis;
-  /** A connection for INFO and the relay's metrics. */
-  admin: Redis;
+  /** A connection for INFO and the relay's metrics (a Cluster client on a Redis Cluster). */
+  admin: RedisClient;
   seconds: number;
   warmupSeconds: number;
   connections: number;
@@ -62,6 +66,8 @@ export interface HttpThroughput {
   cpu: WindowCpu;
   /** Redis commands run during the window (all clients: relay, BullMQ, this process's INFO). */
   commands: CommandStats;
+  /** The same per server: the one Redis, or each master of a cluster. */
+  servers: ServerStats[];
   /** From the relay's metrics in Redis once it stopped (it delivers its open round on SIGTERM). */
   accepted: number;
   delivered: number;
@@ -77,9 +83,10 @@ interface Snapshot {
   machine: { busy: number; total: number } | undefined;
   redisMain: Promise<number>;
   commands: Promise<CommandStats>;
+  servers: Promise<ServerStats[]>;
 }
 
-function snapshot(admin: Redis, pids: (number | undefined)[]): Snapshot {
+function snapshot(admin: RedisClient, pids: (number | undefined)[]): Snapshot {
   return {
     at: performance.now(),
     relay: treeCpuSeconds(pids[0]),
@@ -88,6 +95,7 @@ function snapshot(admin: Redis, pids: (number | undefined)[]): Snapshot {
     machine: machineCpuSeconds(),
     redisMain: redisCpuSeconds(admin),
     commands: commandStats(admin),
+    servers: serverStats(admin),
   };
 }
 
@@ -112,7 +120,7 @@ export async function measureHttpThroughput(
   cleanup: Cleanup,
 ): Promise<HttpThroughput> {
   const prefix = benchPrefix("http");
-  if (options.redis.source === "REDIS_URL") {
+  if (options.redis.source !== "redis-server") {
     cleanup.add({
       name: `keys ${prefix}`,
       stop: async () => void (await deletePrefix(options.admin, prefix)),
@@ -153,6 +161,7 @@ export async function measureHttpThroughput(
       machine,
     },
     commands: commandStatsDelta(await start.commands, await end.commands),
+    servers: serverStatsDelta(await start.servers, await end.servers),
     accepted: await metrics.counter(MetricName.requests, { kind: "deposit", status: "accepted" }),
     delivered: await metrics.counter(MetricName.itemsDelivered),
     contents: await prefixContents(options.admin, prefix),

@@ -1,5 +1,9 @@
-/** Reading Redis INFO: the server version, used_memory and per-command call statistics. */
-import type { Redis } from "ioredis";
+/**
+ * Reading Redis INFO: the server version, used_memory and per-command call statistics. Call
+ * statistics and CPU of a Redis Cluster are summed over its masters (serverNodes).
+ */
+import { Cluster, type Redis } from "ioredis";
+import type { RedisClient } from "../../src/adapters/redis/redis-connection.js";
 
 /**
  * Calls and microseconds spent per command since the server started (INFO commandstats). A
@@ -8,8 +12,21 @@ import type { Redis } from "ioredis";
  */
 export type CommandStats = Map<string, { calls: number; usec: number }>;
 
-/** One INFO section as field -> value. */
-export async function redisInfo(redis: Redis, section: string): Promise<Record<string, string>> {
+/** The servers behind a connection: itself, or a cluster's masters (one connection each). */
+export function serverNodes(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes("master") : [redis];
+}
+
+/** "host:port" of one server connection. */
+export function nodeAddress(node: Redis): string {
+  return `${node.options.host ?? "localhost"}:${node.options.port ?? 6379}`;
+}
+
+/** One INFO section as field -> value (of one server; on a cluster, of whichever node answers). */
+export async function redisInfo(
+  redis: RedisClient,
+  section: string,
+): Promise<Record<string, string>> {
   const fields: Record<string, string> = {};
   for (const line of (await redis.info(section)).split("\r\n")) {
     const colon = line.indexOf(":");
@@ -18,7 +35,7 @@ export async function redisInfo(redis: Redis, section: string): Promise<Record<s
   return fields;
 }
 
-export async function redisVersion(redis: Redis): Promise<string> {
+export async function redisVersion(redis: RedisClient): Promise<string> {
   return (await redisInfo(redis, "server"))["redis_version"] ?? "unknown";
 }
 
@@ -27,14 +44,29 @@ export async function usedMemory(redis: Redis): Promise<number> {
   return Number((await redisInfo(redis, "memory"))["used_memory"]);
 }
 
-export async function commandStats(redis: Redis): Promise<CommandStats> {
+/** INFO commandstats of one server, or summed over a cluster's masters. */
+export async function commandStats(redis: RedisClient): Promise<CommandStats> {
   const stats: CommandStats = new Map();
-  for (const [field, value] of Object.entries(await redisInfo(redis, "commandstats"))) {
-    const calls = /(?:^|,)calls=(\d+)/.exec(value)?.[1];
-    const usec = /(?:^|,)usec=(\d+)/.exec(value)?.[1];
-    stats.set(field.replace(/^cmdstat_/, ""), { calls: Number(calls), usec: Number(usec) });
+  const sections = await Promise.all(
+    serverNodes(redis).map((node) => redisInfo(node, "commandstats")),
+  );
+  for (const section of sections) {
+    for (const [field, value] of Object.entries(section)) {
+      const name = field.replace(/^cmdstat_/, "");
+      const sum = stats.get(name) ?? { calls: 0, usec: 0 };
+      const calls = /(?:^|,)calls=(\d+)/.exec(value)?.[1];
+      const usec = /(?:^|,)usec=(\d+)/.exec(value)?.[1];
+      stats.set(name, { calls: sum.calls + Number(calls), usec: sum.usec + Number(usec) });
+    }
   }
   return stats;
+}
+
+/** Calls in `stats` (commands a script ran counted too, as INFO commandstats counts them). */
+export function totalCalls(stats: CommandStats): number {
+  let calls = 0;
+  for (const command of stats.values()) calls += command.calls;
+  return calls;
 }
 
 /** What happened between two snapshots, busiest command first (INFO itself left out). */
@@ -52,11 +84,50 @@ export function commandStatsDelta(before: CommandStats, after: CommandStats): Co
 
 /**
  * CPU seconds of Redis's main thread (INFO cpu), where commands and scripts run; this counts
- * parsing and replies too, and unlike commandstats never counts a script's commands twice.
+ * parsing and replies too, and unlike commandstats never counts a script's commands twice. On a
+ * cluster, the masters' main threads together.
  */
-export async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const cpu = await redisInfo(redis, "cpu");
-  const user = cpu["used_cpu_user_main_thread"] ?? cpu["used_cpu_user"];
-  const sys = cpu["used_cpu_sys_main_thread"] ?? cpu["used_cpu_sys"];
-  return Number(user) + Number(sys);
+export async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  const seconds = await Promise.all(
+    serverNodes(redis).map(async (node) => {
+      const cpu = await redisInfo(node, "cpu");
+      const user = cpu["used_cpu_user_main_thread"] ?? cpu["used_cpu_user"];
+      const sys = cpu["used_cpu_sys_main_thread"] ?? cpu["used_cpu_sys"];
+      return Number(user) + Number(sys);
+    }),
+  );
+  return seconds.reduce((sum, s) => sum + s, 0);
+}
+
+/** What one Redis server (a cluster's master) has done: since it started, or between samples. */
+export interface ServerStats {
+  /** "host:port". */
+  address: string;
+  /** CPU seconds of its main thread (INFO cpu). */
+  cpuSeconds: number;
+  /** Commands it ran (INFO commandstats). */
+  commands: CommandStats;
+}
+
+/** Each server's figures so far: the one Redis, or every master of a cluster. */
+export async function serverStats(redis: RedisClient): Promise<ServerStats[]> {
+  return Promise.all(
+    serverNodes(redis).map(async (node) => {
+      const [cpuSeconds, commands] = await Promise.all([redisCpuSeconds(node), commandStats(node)]);
+      return { address: nodeAddress(node), cpuSeconds, commands };
+    }),
+  );
+}
+
+/** What each server did between two samples (INFO itself left out). */
+export function serverStatsDelta(before: ServerStats[], after: ServerStats[]): ServerStats[] {
+  return after.map((end) => {
+    const start = before.find((s) => s.address === end.address);
+    if (!start) throw new Error(`Redis server ${end.address} appeared between two samples`);
+    return {
+      address: end.address,
+      cpuSeconds: end.cpuSeconds - start.cpuSeconds,
+      commands: commandStatsDelta(start.commands, end.commands),
+    };
+  });
 }

@@ -15,7 +15,7 @@ function percentOfCore(cpuSeconds: number | undefined, windowSeconds: number): s
 }
 
 /** "name calls (us per call), ..." with calls divided by `per` (1: whole numbers). */
-function commandList(commands: CommandStats, per: number, shown = COMMANDS_SHOWN): string {
+export function commandList(commands: CommandStats, per: number, shown = COMMANDS_SHOWN): string {
   const parts = [...commands]
     .slice(0, shown)
     .map(

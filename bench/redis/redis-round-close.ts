@@ -7,6 +7,7 @@
  */
 import { memoryUsage } from "node:process";
 import type { Redis } from "ioredis";
+import type { RedisClient } from "../../src/adapters/redis/redis-connection.js";
 import { redisPorts, type RedisPorts } from "../../src/adapters/redis/redis-ports.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
@@ -38,7 +39,8 @@ const FILL_BATCH = 1000;
 
 export interface RoundCloseOptions {
   redis: BenchRedis;
-  admin: Redis;
+  /** For INFO and the checks (a Cluster client on a Redis Cluster: its masters summed). */
+  admin: RedisClient;
   deposits: number;
   inboxes: number;
   /** Timed closer.close() runs (each on a freshly filled round). */
@@ -55,6 +57,8 @@ export interface TimedStep {
 }
 
 export interface RoundClose {
+  /** The key prefix the rounds were filled and closed under. */
+  prefix: string;
   deposits: number;
   inboxes: number;
   /** pool.add calls in flight while filling. */
@@ -71,7 +75,7 @@ export interface RoundClose {
 }
 
 async function timed<T>(
-  admin: Redis,
+  admin: RedisClient,
   name: string,
   work: () => Promise<T>,
 ): Promise<[TimedStep, T]> {
@@ -124,7 +128,7 @@ function accumulate(total: TimedStep | undefined, step: TimedStep): TimedStep {
  */
 async function closeStepByStep(
   ports: RedisPorts,
-  admin: Redis,
+  admin: RedisClient,
   expiresDay: number,
 ): Promise<TimedStep[]> {
   const [unreleasedStep, unreleased] = await timed(admin, "pool.unreleased()", () =>
@@ -166,12 +170,12 @@ async function closeStepByStep(
  * cleanup.
  */
 function benchPorts(
-  options: { redis: RoundCloseOptions["redis"]; admin: Redis },
+  options: { redis: RoundCloseOptions["redis"]; admin: RedisClient },
   cleanup: Cleanup,
   name: string,
 ): { ports: RedisPorts; prefix: string } {
   const prefix = benchPrefix(name);
-  if (options.redis.source === "REDIS_URL") {
+  if (options.redis.source !== "redis-server") {
     cleanup.add({
       name: `keys ${prefix}`,
       stop: async () => void (await deletePrefix(options.admin, prefix)),
@@ -221,6 +225,7 @@ export async function measureRoundClose(
     await fill(ports, inboxIds, options.deposits);
     const steps = await closeStepByStep(ports, admin, expiresDay);
     return {
+      prefix,
       deposits: options.deposits,
       inboxes: options.inboxes,
       fillInFlight: FILL_BATCH,

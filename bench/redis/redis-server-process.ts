@@ -20,8 +20,11 @@ const PORT_ATTEMPTS = 3;
 
 export interface BenchRedis {
   url: string;
-  /** How it was obtained, for the report. */
-  source: "REDIS_URL" | "redis-server";
+  /**
+   * How it was obtained, for the report: anything but "redis-server" is shared, so the bench
+   * deletes the keys it wrote there.
+   */
+  source: "REDIS_URL" | "REDIS_CLUSTER_URL" | "redis-server";
   /** The server process (own redis-server only), for CPU accounting. */
   pid: number | undefined;
   /** The exact command line (own redis-server only). */
