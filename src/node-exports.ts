@@ -25,6 +25,11 @@ export {
   type RedisPortsOptions,
 } from "./adapters/redis/redis-ports.js";
 export {
+  parseRedisTarget,
+  type RedisClient,
+  type RedisTarget,
+} from "./adapters/redis/redis-connection.js";
+export {
   sqlitePorts,
   type SqlitePorts,
   type SqlitePortsOptions,

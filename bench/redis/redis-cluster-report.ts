@@ -2,9 +2,39 @@
 import { environment } from "../common/environment.js";
 import { median } from "../common/percentile.js";
 import { formatNumber, markdownTable } from "../common/text-table.js";
-import type { ClusterRun, ServerShare } from "./redis-cluster.js";
-import { totalCalls } from "./redis-info.js";
+import type { HttpThroughput } from "./redis-http-throughput.js";
+import { totalCalls, type ServerStats } from "./redis-info.js";
 import { commandList } from "./redis-report.js";
+import type { RoundClose } from "./redis-round-close.js";
+import type { BenchRedis } from "./redis-server-process.js";
+
+/** What one server holds of a key prefix: its share of the slots the prefix uses. */
+export interface ServerHoldings {
+  /** Round shards (of DEFAULT_ROUND_SHARDS) in its slots. */
+  roundShards: number;
+  inboxes: number;
+  /** The prefix's one-slot keys it serves: metrics, round queue, key ring, replay sets, ... */
+  singles: string[];
+}
+
+/** One server's work during a measurement, and what it holds. */
+export interface ServerShare extends ServerStats, ServerHoldings {}
+
+export interface ClusterRun {
+  masters: number;
+  redis: BenchRedis;
+  version: string;
+  http: HttpThroughput;
+  /** Each server during the HTTP window. */
+  depositServers: ServerShare[];
+  /** Redis commands (all servers, round closes in the window included) per deposit. */
+  commandsPerDeposit: number;
+  /** The least busy server's commands in the window over the busiest's (1: even). */
+  balance: number;
+  close: RoundClose;
+  /** Each server over the whole round-close measurement (admit, fills, closes). */
+  closeServers: ServerShare[];
+}
 
 /** Busiest commands listed per server. */
 const COMMANDS_SHOWN = 4;

@@ -18,7 +18,7 @@ import type { BenchOptions } from "../common/bench-options.js";
 import { Cleanup } from "../common/cleanup.js";
 import type { Figure } from "../common/figure.js";
 import { median } from "../common/percentile.js";
-import { measureHttpThroughput, type HttpThroughput } from "./redis-http-throughput.js";
+import { measureHttpThroughput } from "./redis-http-throughput.js";
 import {
   nodeAddress,
   redisVersion,
@@ -29,9 +29,14 @@ import {
   type ServerStats,
 } from "./redis-info.js";
 import { scanServer } from "./redis-prefix-contents.js";
-import { measureRoundClose, type RoundClose } from "./redis-round-close.js";
+import { measureRoundClose } from "./redis-round-close.js";
 import { benchRedis, type BenchRedis } from "./redis-server-process.js";
-import { printClusterRuns } from "./redis-cluster-report.js";
+import {
+  printClusterRuns,
+  type ClusterRun,
+  type ServerHoldings,
+  type ServerShare,
+} from "./redis-cluster-report.js";
 
 /** Masters compared: one plain redis-server, then a cluster. */
 const MASTERS = [1, 3] as const;
@@ -41,34 +46,6 @@ const HTTP_INBOXES = 256;
 const CLOSE_DEPOSITS = 10_000;
 const CLOSE_INBOXES = 1_000;
 const CLOSE_RUNS = 3;
-
-/** What one server holds of a key prefix: its share of the slots the prefix uses. */
-export interface ServerHoldings {
-  /** Round shards (of DEFAULT_ROUND_SHARDS) in its slots. */
-  roundShards: number;
-  inboxes: number;
-  /** The prefix's one-slot keys it serves: metrics, round queue, key ring, replay sets, ... */
-  singles: string[];
-}
-
-/** One server's work during a measurement, and what it holds. */
-export interface ServerShare extends ServerStats, ServerHoldings {}
-
-export interface ClusterRun {
-  masters: number;
-  redis: BenchRedis;
-  version: string;
-  http: HttpThroughput;
-  /** Each server during the HTTP window. */
-  depositServers: ServerShare[];
-  /** Redis commands (all servers, round closes in the window included) per deposit. */
-  commandsPerDeposit: number;
-  /** The least busy server's commands in the window over the busiest's (1: even). */
-  balance: number;
-  close: RoundClose;
-  /** Each server over the whole round-close measurement (admit, fills, closes). */
-  closeServers: ServerShare[];
-}
 
 /** The 3-master cluster (REDIS_CLUSTER_URL if set), stopped by `cleanup`. */
 async function benchRedisCluster(masters: number, cleanup: Cleanup): Promise<BenchRedis> {

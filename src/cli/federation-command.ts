@@ -99,6 +99,7 @@ export async function federationCommand(args: string[], io: CliIo): Promise<numb
   const ports = redisPorts({ url: redisUrl, prefix, masterKey: masterKeyFromEnv(io.env) });
   const queue = ports.federation;
   try {
+    await ports.verify();
     if (action === "list") {
       const letters = await queue.deadLetters();
       if (letters.length === 0) await line(io.stderr, "no dead letters");

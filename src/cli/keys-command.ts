@@ -78,6 +78,8 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
   let where: string;
   let hint: string;
   let close = async () => {};
+  // A Redis Cluster node named as one server is refused before anything is read or written.
+  let verify = async () => {};
   if (redisUrl) {
     try {
       parseRedisTarget(redisUrl);
@@ -90,6 +92,7 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
     where = `Redis (prefix ${prefix})`;
     hint = "shroud serve --redis URL";
     close = () => ports.close();
+    verify = () => ports.verify();
   } else {
     const dataDir = values.data ?? (io.env["SHROUD_DATA"] || ".shroud");
     where = dataDir;
@@ -106,6 +109,7 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
   }
   let rotated: Awaited<ReturnType<typeof rotateKeyRing>>;
   try {
+    await verify();
     const ring = await store.load();
     if (!ring) {
       throw new CliError(`no keys in ${where}; start \`${hint}\` once first`);

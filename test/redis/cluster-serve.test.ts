@@ -24,6 +24,8 @@ import {
 import { ResilientClient } from "../../testkit/resilient-client.js";
 import { sleep } from "../../testkit/wait.js";
 import { poolLeftovers } from "./support.js";
+import { expectOneErrorLine, run } from "../cli/support.js";
+import { prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 
 describe("shroud serve on a Redis Cluster", () => {
   let cluster: RedisClusterFixture | undefined;
@@ -53,6 +55,21 @@ describe("shroud serve on a Redis Cluster", () => {
     await expect(start).rejects.toThrow(
       `is a cluster node: give the cluster as redis+cluster://127.0.0.1:${node.port}`,
     );
+  }, 60_000);
+
+  it("refuses the node for `shroud keys` and `shroud federation` too, touching nothing", async () => {
+    if (cluster!.nodes.length === 0) throw new Error("needs a cluster the fixture started");
+    const node = cluster!.nodes[0]!;
+    const env = { SHROUD_MASTER_KEY: newMasterKey() };
+    const prefix = uniquePrefix();
+    for (const args of [
+      ["keys", "rotate", "--redis", node.url, "--redis-prefix", prefix],
+      ["federation", "dlq", "list", "--redis", node.url, "--redis-prefix", prefix],
+    ]) {
+      const result = await run(args, undefined, env);
+      expectOneErrorLine(result, 1, /is a cluster node: give the cluster as redis\+cluster:\/\//);
+    }
+    expect(await prefixKeys(admin, prefix)).toEqual([]);
   }, 60_000);
 
   it("loses no acknowledged deposit when a shard is restarted mid-run", async () => {

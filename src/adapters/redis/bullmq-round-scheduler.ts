@@ -59,11 +59,12 @@ export class BullMqRoundScheduler implements RoundScheduler {
     this.#worker = new Worker(
       QUEUE,
       async () => {
-        this.metrics.count(MetricName.roundRuns);
         try {
           await close();
         } finally {
-          // A round's counts reach Redis with the round, not up to a second later.
+          // Counted once the run is over, and its counts sent at once (not up to a second
+          // later): a change of the count in Redis means a round has just been closed.
+          this.metrics.count(MetricName.roundRuns);
           void this.metrics.flush();
         }
       },
