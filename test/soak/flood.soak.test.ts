@@ -186,7 +186,12 @@ function expectSurvived(result: Awaited<ReturnType<typeof soak>>): void {
   // refusals only, never a 500.
   const documented = ["http 200", "http 400", "http 422", "http 429", "http 503"];
   for (const key of http) expect(documented).toContain(key);
-  expect(statuses.get("http 429") ?? 0).toBeGreaterThan(0);
+  // The per-address limit refused some, if the flood (one address with the polite client) sent
+  // more than the limit lets through; on a slow machine it does not (one run: ~119 a second).
+  const attempts = http.reduce((sum, key) => sum + (statuses.get(key) ?? 0), 0);
+  if (attempts > RATE * SOAK_SECONDS + 2 * RATE) {
+    expect(statuses.get("http 429") ?? 0).toBeGreaterThan(0);
+  }
   // The flood reached the store's cap: new inboxes were refused with quota.
   expect(statuses.get("deposit quota") ?? 0).toBeGreaterThan(0);
   expect(statuses.get("deposit accepted") ?? 0).toBeGreaterThan(0);
