@@ -2,6 +2,7 @@
  * What every command shares: the process streams (injectable, so main can run in-process), the
  * two error kinds that decide the exit code, strict argument parsing and careful file IO.
  */
+import { parseRedisTarget } from "../adapters/redis/redis-connection.js";
 import { decodeMasterKey } from "../relay/key-ring-seal.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
 import { chmod, readFile, stat, unlink, writeFile } from "node:fs/promises";
@@ -123,6 +124,20 @@ function toUsageError(error: unknown, command: string): unknown {
     );
   }
   return error;
+}
+
+/**
+ * A Redis location given on the command line or in REDIS_URL (`name` says which), checked as
+ * `parseRedisTarget` reads it; a UsageError names the flag and never repeats the text, which may
+ * hold a password.
+ */
+export function redisUrlArgument(text: string, name: string): string {
+  try {
+    parseRedisTarget(text);
+  } catch (error) {
+    throw new UsageError(`${name} ${(error as Error).message}`);
+  }
+  return text;
 }
 
 /**

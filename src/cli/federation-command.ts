@@ -9,13 +9,13 @@
  */
 import { join } from "node:path";
 import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
-import { parseRedisTarget } from "../adapters/redis/redis-connection.js";
 import { redisPorts } from "../adapters/redis/redis-ports.js";
 import { ShroudError } from "../protocol/errors.js";
 import {
   CliError,
   line,
   masterKeyFromEnv,
+  redisUrlArgument,
   parseWithPositionals,
   UsageError,
   type CliIo,
@@ -87,11 +87,7 @@ export async function federationCommand(args: string[], io: CliIo): Promise<numb
   if (redisUrl === undefined) {
     return embeddedDeadLetters(values.data ?? (io.env["SHROUD_DATA"] || ".shroud"), action, id, io);
   }
-  try {
-    parseRedisTarget(redisUrl);
-  } catch (error) {
-    throw new UsageError(`${values.redis ? "--redis" : "REDIS_URL"} ${(error as Error).message}`);
-  }
+  redisUrlArgument(redisUrl, values.redis ? "--redis" : "REDIS_URL");
   const prefix = values["redis-prefix"] ?? (io.env["SHROUD_REDIS_PREFIX"] || "shroud");
   if (!PREFIX.test(prefix)) {
     throw new UsageError("--redis-prefix must be 1-64 letters, digits, '_', '.' or '-'");

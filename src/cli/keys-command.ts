@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { FileKeyStore } from "../adapters/node/file-key-store.js";
 import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
 import { sqlitePorts } from "../adapters/sqlite/sqlite-ports.js";
-import { parseRedisTarget } from "../adapters/redis/redis-connection.js";
 import { redisPorts } from "../adapters/redis/redis-ports.js";
 import { randomBytes, toBase64Url } from "../protocol/bytes.js";
 import { rotateKeyRing } from "../relay/key-ring.js";
@@ -17,6 +16,7 @@ import {
   CliError,
   line,
   masterKeyFromEnv,
+  redisUrlArgument,
   parseOptions,
   UsageError,
   type CliIo,
@@ -81,11 +81,7 @@ export async function keysCommand(args: string[], io: CliIo): Promise<number> {
   // A Redis Cluster node named as one server is refused before anything is read or written.
   let verify = async () => {};
   if (redisUrl) {
-    try {
-      parseRedisTarget(redisUrl);
-    } catch (error) {
-      throw new UsageError(`${values.redis ? "--redis" : "REDIS_URL"} ${(error as Error).message}`);
-    }
+    redisUrlArgument(redisUrl, values.redis ? "--redis" : "REDIS_URL");
     const prefix = values["redis-prefix"] ?? (io.env["SHROUD_REDIS_PREFIX"] || "shroud");
     const ports = redisPorts({ url: redisUrl, prefix, masterKey: masterKeyFromEnv(io.env) });
     store = ports.keys;

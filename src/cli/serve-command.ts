@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DeadLetterDirectory } from "../adapters/node/dead-letter-directory.js";
 import { DEFAULT_INGRESS_LIMITS, type IngressLimits } from "../adapters/node/ingress-limits.js";
 import { FaultLog, faultLabel, installFaultHandlers } from "../adapters/node/process-faults.js";
-import { parseRedisTarget, redisHosts } from "../adapters/redis/redis-connection.js";
+import { redisHosts } from "../adapters/redis/redis-connection.js";
 import { MAX_ROUND_SHARDS } from "../adapters/redis/redis-keys.js";
 import type { RedisPorts } from "../adapters/redis/redis-ports.js";
 import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
@@ -26,6 +26,7 @@ import {
   cliCommand,
   line,
   masterKeyFromEnv,
+  redisUrlArgument,
   originArgument,
   parseOptions,
   UsageError,
@@ -255,12 +256,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     }
   }
   for (const url of [redisUrl, redisQueue]) {
-    if (!url) continue;
-    try {
-      parseRedisTarget(url[0]);
-    } catch (error) {
-      throw new UsageError(`${url[1]} ${(error as Error).message}`);
-    }
+    if (url) redisUrlArgument(url[0], url[1]);
   }
   if (redisQueue && !redisUrl) throw new UsageError(`${redisQueue[1]} needs --redis`);
   const roundShards = pick("round-shards", "SHROUD_ROUND_SHARDS");

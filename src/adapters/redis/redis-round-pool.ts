@@ -82,9 +82,14 @@ export class RedisRoundPool implements RoundPool {
   /** Shards to cover, as last read by close() or unreleased() (closers call those first). */
   #known: number | undefined;
 
+  /** Raises `{P:r}:n` to this pool's shard count if it is below (ZADD GT keeps the max). */
+  #recordShards(): Promise<unknown> {
+    return this.redis.zadd(this.keys.roundShardCount, "GT", this.shards, SHARD_COUNT_FIELD);
+  }
+
   /** How many shards closing and recovery must cover: this pool's, or more if used before. */
   async #span(): Promise<number> {
-    await this.redis.zadd(this.keys.roundShardCount, "GT", this.shards, SHARD_COUNT_FIELD);
+    await this.#recordShards();
     const most = Number(await this.redis.zscore(this.keys.roundShardCount, SHARD_COUNT_FIELD));
     this.#known = Math.min(MAX_ROUND_SHARDS, Math.max(this.shards, most || 0));
     return this.#known;
@@ -98,12 +103,10 @@ export class RedisRoundPool implements RoundPool {
   #recorded: Promise<unknown> | undefined;
 
   async add(entry: RoundEntry, quota: QuotaCheck): Promise<AddResult> {
-    this.#recorded ??= this.redis
-      .zadd(this.keys.roundShardCount, "GT", this.shards, SHARD_COUNT_FIELD)
-      .catch((error: unknown) => {
-        this.#recorded = undefined;
-        throw error;
-      });
+    this.#recorded ??= this.#recordShards().catch((error: unknown) => {
+      this.#recorded = undefined;
+      throw error;
+    });
     await this.#recorded;
     const member = memberOf(entry);
     const shard = this.keys.roundShard(roundShardOf(entry.inboxId, this.shards));
