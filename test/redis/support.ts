@@ -5,6 +5,7 @@
 import type { RedisClient } from "../../src/adapters/redis/redis-connection.js";
 import { RedisKeys } from "../../src/adapters/redis/redis-keys.js";
 import { prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
+import { DEFAULT_ROUND_SHARDS } from "../../src/adapters/redis/redis-round-pool.js";
 
 /**
  * What the round pool still holds in any round shard: open or closed rounds, their entries,
@@ -12,7 +13,7 @@ import { prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
  */
 export async function poolLeftovers(redis: RedisClient, prefix: string): Promise<string[]> {
   const keys = new RedisKeys(prefix);
-  const shards = Number(await redis.zscore(keys.roundShardCount, "shards")) || 16;
+  const shards = Number(await redis.zscore(keys.roundShardCount, "shards")) || DEFAULT_ROUND_SHARDS;
   const named = Array.from({ length: shards }, (_, s) => keys.roundShard(s)).flatMap((shard) => [
     shard.open,
     shard.closed,
@@ -34,7 +35,7 @@ export async function poolLeftovers(redis: RedisClient, prefix: string): Promise
 export async function closedRounds(
   redis: RedisClient,
   prefix: string,
-  shards = 16,
+  shards = DEFAULT_ROUND_SHARDS,
 ): Promise<string[]> {
   const keys = new RedisKeys(prefix);
   const ids = await Promise.all(
@@ -48,7 +49,7 @@ export async function closedRoundSize(
   redis: RedisClient,
   prefix: string,
   roundId: string,
-  shards = 16,
+  shards = DEFAULT_ROUND_SHARDS,
 ): Promise<number> {
   const keys = new RedisKeys(prefix);
   const sizes = await Promise.all(
