@@ -153,7 +153,7 @@ describe.each(BACKENDS)("Crash safety on $name", ({ start }) => {
     );
     await expectDeliveredOnce(client, boxes, items, 20_000);
     expect(await poolLeftovers(redis, options.prefix!)).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   describe("in process: a closer that fails part-way", () => {
     const DAY = dayOf(Date.now());

@@ -43,8 +43,12 @@ async function dump(redis: RedisClient, prefix: string): Promise<Dumped[]> {
     const type = await redis.type(key);
     const pttl = await redis.pttl(key);
     const entry: Dumped = { key, type, pttl, blobs: [], scores: [] };
-    if (type === "string") entry.blobs.push((await redis.getBuffer(key))!);
-    else if (type === "hash") {
+    if (type === "none") continue; // gone since it was listed (a BullMQ job lock released)
+    if (type === "string") {
+      const value = await redis.getBuffer(key);
+      if (value === null) continue; // gone between TYPE and GET, as above
+      entry.blobs.push(value);
+    } else if (type === "hash") {
       const all = await redis.hgetallBuffer(key);
       for (const [field, value] of Object.entries(all)) {
         entry.blobs.push(Buffer.from(field, "latin1"), value);
