@@ -30,7 +30,12 @@ function preflight(url: string, origin = PAGE) {
   });
 }
 
-function post(url: string, origin = PAGE, type: string = MediaTypes.request, body?: Uint8Array) {
+function post(
+  url: string,
+  origin = PAGE,
+  type: string = MediaTypes.request,
+  body?: Uint8Array<ArrayBuffer>,
+) {
   return fetch(url, {
     method: "POST",
     headers: { origin, "content-type": type },
@@ -39,7 +44,7 @@ function post(url: string, origin = PAGE, type: string = MediaTypes.request, bod
 }
 
 /** A bucket-sized body whose key id the relay does not hold (its ids are random, 0 included). */
-function unheldKeyBody(running: TestRelay): Uint8Array {
+function unheldKeyBody(running: TestRelay): Uint8Array<ArrayBuffer> {
   const held = running.relay.keyRing.stored.hpke.map((k) => k.keyId);
   const body = new Uint8Array(1024);
   body[0] = [...Array(256).keys()].find((id) => !held.includes(id))!;
