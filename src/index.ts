@@ -56,7 +56,8 @@ export { Member, type KeyPackageRecord } from "./client/mls/member.js";
 export { acceptInvitations, type InvitationsResult } from "./client/mls/accept-invitations.js";
 export type { GroupInvitation } from "./client/mls/group-invitation.js";
 export type { WelcomeBlob } from "./client/mls/welcome-blob.js";
-export { GroupError } from "./client/errors.js";
+export { GroupError, TokenUnavailableError } from "./client/errors.js";
+export { TokenWallet, type TokenWalletOptions } from "./client/token-wallet.js";
 export {
   ConfigError,
   CryptoError,
@@ -67,5 +68,11 @@ export {
   TransportError,
 } from "./protocol/errors.js";
 export { SecretBytes } from "./protocol/secret-bytes.js";
-export type { Descriptor, PublishedKey } from "./protocol/descriptor.js";
+export {
+  TokenRequirement,
+  type Descriptor,
+  type PublishedIssuerKey,
+  type PublishedKey,
+  type TokenPolicy,
+} from "./protocol/descriptor.js";
 export { PaddingPolicy } from "./protocol/padding-policy.js";

@@ -19,6 +19,7 @@ export {
 } from "./node.js";
 export { DEFAULT_INGRESS_LIMITS, type IngressLimits } from "./adapters/node/ingress-limits.js";
 export { FileKeyStore } from "./adapters/node/file-key-store.js";
+export { nodeBlindSigner } from "./adapters/node/node-blind-signer.js";
 export {
   redisPorts,
   type RedisPorts,

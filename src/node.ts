@@ -10,6 +10,9 @@ import { lockDataDir } from "./adapters/node/data-dir-lock.js";
 import { FileKeyStore } from "./adapters/node/file-key-store.js";
 import { readNodeBody } from "./adapters/node/incoming-body.js";
 import { useNodeHpke } from "./adapters/node/node-hpke-primitives.js";
+import { nodeBlindSigner } from "./adapters/node/node-blind-signer.js";
+import { addressKey, forwardedAddress } from "./adapters/node/client-address.js";
+import type { Attester } from "./relay/attester.js";
 import {
   DEFAULT_INGRESS_LIMITS,
   guardServer,
@@ -80,6 +83,11 @@ export interface NodeRelayOptions {
   metrics?: { token?: SecretBytes };
   /** Where the relay's operational events go (default: text lines on stderr). */
   logger?: Logger;
+  /**
+   * Who may get Privacy Pass tokens at POST /v1/tokens, when `config.tokens.issue` is set (see
+   * relay/attester.ts: invite secrets, a header from the operator's proxy, or per address).
+   */
+  attester?: Attester;
 }
 
 /**
@@ -235,7 +243,12 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
     redis ??
     sqlite ??
     memoryPorts({ keys: options.keys ?? new FileKeyStore(dataDir), ...caps });
-  const ports = options.logger ? { ...backend, logger: options.logger } : backend;
+  // Blind signing on node:crypto: the relay issues tokens with it when configured to.
+  const ports: RelayPorts = {
+    ...backend,
+    ...(options.logger ? { logger: options.logger } : {}),
+    blindSigner: backend.blindSigner ?? nodeBlindSigner(),
+  };
   const closeStore = async () => {
     await redis?.close();
     await closeEmbedded();
@@ -292,7 +305,19 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   const { federation, roundIntervalMs } = relay.config;
   const held = federation.ingressRelease === "round" ? roundIntervalMs : 0;
   server.timeout = Math.max(server.timeout, held + federation.proxyTimeoutMs + 5000);
-  const app = addOperatorRoutes(createRelayApp(relay, { readBody: readNodeBody }), {
+  const clientAddress = (request: Request, env: unknown) => {
+    const socketAddress = (env as HttpBindings).incoming?.socket.remoteAddress;
+    const forwarded = limits.trustProxy
+      ? forwardedAddress(request.headers.get("x-forwarded-for"))
+      : undefined;
+    return addressKey(forwarded ?? socketAddress);
+  };
+  const appOptions = {
+    readBody: readNodeBody,
+    clientAddress,
+    ...(options.attester ? { attester: options.attester } : {}),
+  };
+  const app = addOperatorRoutes(createRelayApp(relay, appOptions), {
     readiness: readinessChecks(relay, redis, sqlite),
     ...(options.metrics ? { metrics: { ...options.metrics, render: metricsText(ports) } } : {}),
   });

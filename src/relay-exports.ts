@@ -20,11 +20,27 @@ export {
   type FederationConfig,
   type RelayConfig,
   type RelayConfigInput,
+  type TokenConfig,
 } from "./relay/relay-config.js";
 export type { CorsConfig } from "./relay/cors.js";
 export { createRelayApp, type RelayAppOptions } from "./relay/app.js";
 export { readRequestBody, type BodyReader } from "./relay/read-limited.js";
-export { CapacityError, MediaTypeError, PolicyError, RateLimitError } from "./relay/errors.js";
+export {
+  AttestationError,
+  CapacityError,
+  MediaTypeError,
+  PolicyError,
+  RateLimitError,
+} from "./relay/errors.js";
+export {
+  addressAttester,
+  headerAttester,
+  inviteAttester,
+  type Attester,
+} from "./relay/attester.js";
+export type { BlindSigner } from "./relay/blind-signer.js";
+export type { StoredTokenKey, TokenKeyPrivate, RsaPrivateJwk } from "./relay/token-keys.js";
+export type { TokenIssuer } from "./relay/token-issuer.js";
 export type { Clock } from "./relay/ports/clock.js";
 export type {
   DeadLetter,

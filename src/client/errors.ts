@@ -13,3 +13,13 @@ export class GroupError extends ShroudError {
     super("group", message, options);
   }
 }
+
+/**
+ * A relay wants a Privacy Pass token this client cannot give: it has no wallet, its issuer is
+ * not one the relay accepts, or the issuer refused to issue (not attested, allowance spent).
+ */
+export class TokenUnavailableError extends ShroudError {
+  constructor(message: string) {
+    super("token_unavailable", message);
+  }
+}

@@ -7,7 +7,13 @@
  * `minBucket` to `fetchBucket` makes all of them one size.
  */
 import { decode, encode, MAX_VARINT_SIZE } from "../protocol/codec.js";
-import { usableKeys, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
+import {
+  TokenRequirement,
+  usableKeys,
+  verifyDescriptor,
+  type Descriptor,
+} from "../protocol/descriptor.js";
+import type { TokenWallet } from "./token-wallet.js";
 import { AeadId, hpkeSuite, KdfId, KemId } from "../protocol/hpke-suite.js";
 import { LENGTH_PREFIX } from "../protocol/padding-policy.js";
 import {
@@ -171,6 +177,12 @@ export interface RelayClientOptions {
    * sends on its schedule whatever the app does, so call close() when done with it.
    */
   shaping?: ShapingProfile;
+  /**
+   * Privacy Pass tokens from this client's provider: spent on deposits and forwards when the
+   * relay's descriptor requires one (or the relay answers token_required), if it accepts the
+   * wallet's issuer. Without a wallet, such a relay's refusal is returned as `token_required`.
+   */
+  tokens?: TokenWallet;
 }
 
 /** What a shaping client's own loop (its sink inbox) has carried, to notice dropped traffic. */
@@ -621,7 +633,11 @@ export class RelayClient {
       payload,
     };
     if (this.via) {
-      const { sealed } = await this.#seal(request, bucket, false);
+      // Through an ingress the relay's answer never comes back: a token goes in up front.
+      const spent = this.#wantsToken(request) ? await this.#withToken(request, bucket) : undefined;
+      const { sealed } = spent
+        ? await this.#seal(spent.request, spent.bucket, false)
+        : await this.#seal(request, bucket, false);
       const forwarded = await this.via.#forward(this.origin, sealed);
       // A federation batch slot has a fixed capacity at the ingress (4 KiB by default): a larger
       // envelope (e.g. a big group's Welcome) goes by proxy instead, which still hides this client
@@ -970,11 +986,70 @@ export class RelayClient {
     return this.#slot(kind, () => this.#exchange(request, bucket));
   }
 
-  /** Seals, sends and opens one request now (refreshing the descriptor once on HTTP 422). */
+  /** The relay's token policy says this deposit or forward needs a token up front. */
+  #wantsToken(request: RelayRequest): boolean {
+    const carried = request.kind === RequestKind.deposit || request.kind === RequestKind.forward;
+    return (
+      carried && !request.token && this.#descriptor.tokens?.requirement === TokenRequirement.always
+    );
+  }
+
+  /**
+   * `request` with a token from the wallet, in a bucket large enough for it; undefined when
+   * there is no wallet or the relay does not accept its issuer.
+   */
+  async #withToken(
+    request: RelayRequest,
+    bucket: number,
+  ): Promise<{ request: RelayRequest; bucket: number } | undefined> {
+    if (request.kind !== RequestKind.deposit && request.kind !== RequestKind.forward) {
+      return undefined;
+    }
+    const accepted = this.#descriptor.tokens?.acceptedIssuers ?? [];
+    const token = await this.#options.tokens?.take(accepted);
+    if (!token) return undefined;
+    const withToken = { ...request, token };
+    const size = encode(relayRequestCodec, withToken).length + REQUEST_OVERHEAD;
+    const grown = Math.max(bucket, this.#padding.bucketFor(size));
+    return {
+      request: { ...withToken, responseSize: Math.max(request.responseSize, grown) },
+      bucket: grown,
+    };
+  }
+
+  /**
+   * Seals, sends and opens one request now (refreshing the descriptor once on HTTP 422), with a
+   * token when the relay wants one: up front under an "always" policy, else after it answered
+   * token_required (once; a refused token is replaced once).
+   */
   async #exchange(request: RelayRequest, bucket: number, retried = false): Promise<RelayResponse> {
+    if (this.#wantsToken(request)) {
+      const spent = await this.#withToken(request, bucket);
+      if (spent) return this.#exchangeTokened(spent.request, spent.bucket, retried);
+    }
+    const response = await this.#exchangeOnce(request, bucket, retried);
+    if (response.status === RelayStatus.token_required && !("token" in request && request.token)) {
+      const spent = await this.#withToken(request, bucket);
+      if (spent) return this.#exchangeTokened(spent.request, spent.bucket, retried);
+    }
+    return response;
+  }
+
+  async #exchangeTokened(request: RelayRequest, bucket: number, retried: boolean) {
+    const response = await this.#exchangeOnce(request, bucket, retried);
+    if (response.status !== RelayStatus.token_refused) return response;
+    const again = await this.#withToken(request, bucket);
+    return again ? this.#exchangeOnce(again.request, again.bucket, retried) : response;
+  }
+
+  async #exchangeOnce(
+    request: RelayRequest,
+    bucket: number,
+    retried: boolean,
+  ): Promise<RelayResponse> {
     if (this.#cell !== undefined && bucket < this.#cell) {
       // A shaping client's request and answer fill the cell, whatever they carry.
-      return this.#exchange({ ...request, responseSize: this.#cell }, this.#cell, retried);
+      return this.#exchangeOnce({ ...request, responseSize: this.#cell }, this.#cell, retried);
     }
     const { sealed, keying } = await this.#seal(request, bucket, retried);
     const http = this.via
@@ -982,7 +1057,7 @@ export class RelayClient {
       : await this.#post(sealed);
     if (http.status === 422 && !retried) {
       await this.refresh();
-      return this.#exchange(request, bucket, true);
+      return this.#exchangeOnce(request, bucket, true);
     }
     if (http.status !== 200) throw new TransportError(`relay answered HTTP ${http.status}`);
     if (http.body.length !== request.responseSize) {

@@ -16,7 +16,24 @@
  *     uint32 round_interval_ms;
  *     uint64 issued_at;         // unix seconds
  *     uint64 expires_at;        // unix seconds
+ *     optional<TokenPolicy> tokens;  // only on relays that issue or take Privacy Pass tokens
  *   } DescriptorBody;
+ *
+ *   struct {
+ *     opaque public_key<V>;     // RFC 9578 issuer key (SPKI): see token-key.ts
+ *     uint64 not_after;         // unix seconds; its tokens are refused from then on
+ *   } IssuerKey;
+ *
+ *   enum { off(0), always(1), allowance(2), (255) } TokenRequirement;
+ *
+ *   struct {
+ *     IssuerKey issuer_keys<V>; // this relay's own, when it issues (its origin is the issuer name)
+ *     opaque accepted_issuers<V>;  // a vector of issuer origins (UTF-8) whose tokens it takes
+ *     TokenRequirement requirement; // when deposits and forwards must carry a token
+ *   } TokenPolicy;
+ *
+ * `tokens` is written as a trailing field when present (a 1 byte, then the struct) and nothing
+ * at all when absent, so a relay without tokens signs the same bytes as before it existed.
  *
  *   struct {
  *     opaque body<V>;           // an encoded DescriptorBody
@@ -27,6 +44,7 @@ import { constantTimeEqual, fromUtf8, utf8 } from "./bytes.js";
 import {
   decode,
   encode,
+  enumeration,
   fixedBytes,
   opaque,
   struct,
@@ -53,6 +71,24 @@ export interface PublishedKey {
   notAfter: number;
 }
 
+/** An issuer key a relay publishes: tokens under it are good until `notAfter` (unix seconds). */
+export interface PublishedIssuerKey {
+  publicKey: Uint8Array;
+  notAfter: number;
+}
+
+/** When a relay wants a Privacy Pass token with a deposit or forward (see TokenConfig). */
+export const TokenRequirement = { off: 0, always: 1, allowance: 2 } as const;
+/** One of TokenRequirement's values. */
+export type TokenRequirement = (typeof TokenRequirement)[keyof typeof TokenRequirement];
+
+/** What a relay says about Privacy Pass tokens: its issuer keys, whose tokens it takes, when. */
+export interface TokenPolicy {
+  issuerKeys: PublishedIssuerKey[];
+  acceptedIssuers: string[];
+  requirement: TokenRequirement;
+}
+
 /** What a relay says about itself in its signed descriptor (GET /.well-known/shroud). */
 export interface Descriptor {
   origin: string;
@@ -62,6 +98,7 @@ export interface Descriptor {
   roundIntervalMs: number;
   issuedAt: number;
   expiresAt: number;
+  tokens?: TokenPolicy;
 }
 
 const publishedKeyCodec: Codec<PublishedKey> = {
@@ -88,21 +125,51 @@ const bodyFields = struct({
   expiresAt: uint64,
 });
 
+const tokenPolicyFields = struct({
+  issuerKeys: vector(struct({ publicKey: opaque(4096), notAfter: uint64 }), 64),
+  acceptedIssuers: vector(opaque(2048), 256),
+  requirement: enumeration(uint8, TokenRequirement),
+});
+
+function originText(bytes: Uint8Array): string {
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    throw new DecodeError("origin is not UTF-8");
+  }
+}
+
+const tokenPolicyCodec: Codec<TokenPolicy> = {
+  size: (t) => tokenPolicyFields.size({ ...t, acceptedIssuers: t.acceptedIssuers.map(utf8) }),
+  write: (t, w) =>
+    tokenPolicyFields.write({ ...t, acceptedIssuers: t.acceptedIssuers.map(utf8) }, w),
+  read(r) {
+    const raw = tokenPolicyFields.read(r);
+    return { ...raw, acceptedIssuers: raw.acceptedIssuers.map(originText) };
+  },
+};
+
 /** Codec of DescriptorBody. */
 export const descriptorBodyCodec: Codec<Descriptor> = {
-  size: (d) => bodyFields.size({ ...d, version: DESCRIPTOR_VERSION, origin: utf8(d.origin) }),
-  write: (d, w) =>
-    bodyFields.write({ ...d, version: DESCRIPTOR_VERSION, origin: utf8(d.origin) }, w),
+  size: (d) =>
+    bodyFields.size({ ...d, version: DESCRIPTOR_VERSION, origin: utf8(d.origin) }) +
+    (d.tokens ? 1 + tokenPolicyCodec.size(d.tokens) : 0),
+  write(d, w) {
+    bodyFields.write({ ...d, version: DESCRIPTOR_VERSION, origin: utf8(d.origin) }, w);
+    if (d.tokens) {
+      uint8.write(1, w);
+      tokenPolicyCodec.write(d.tokens, w);
+    }
+  },
   read(r) {
     const { version, origin, ...rest } = bodyFields.read(r);
     if (version !== DESCRIPTOR_VERSION) throw new DecodeError("unsupported descriptor version");
-    let originText: string;
-    try {
-      originText = fromUtf8(origin);
-    } catch {
-      throw new DecodeError("origin is not UTF-8");
+    const descriptor: Descriptor = { ...rest, origin: originText(origin) };
+    if (r.remaining > 0) {
+      if (uint8.read(r) !== 1) throw new DecodeError("malformed descriptor");
+      descriptor.tokens = tokenPolicyCodec.read(r);
     }
-    return { ...rest, origin: originText };
+    return descriptor;
   },
 };
 

@@ -54,5 +54,9 @@ export const MediaTypes = {
   federationBatch: "application/shroud-batch",
   /** RFC 9458 §3.2 key configuration list. */
   ohttpKeys: "application/ohttp-keys",
+  /** A BatchTokenRequest (POST /v1/tokens; private-token.ts). */
+  tokenRequest: "application/shroud-token-request",
+  /** A BatchTokenResponse. */
+  tokenResponse: "application/shroud-token-response",
 } as const;
 export type MediaTypes = (typeof MediaTypes)[keyof typeof MediaTypes];

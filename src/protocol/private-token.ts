@@ -36,7 +36,7 @@ import {
   type BlindRsaPublicKey,
   type BlindTestInputs,
 } from "./blind-rsa.js";
-import { concat, randomBytes, utf8 } from "./bytes.js";
+import { concat, fromUtf8, randomBytes, utf8 } from "./bytes.js";
 import { decode, encode, fixedBytes, struct, uint16, uint8, type Codec } from "./codec.js";
 import { DecodeError } from "./errors.js";
 
@@ -46,11 +46,11 @@ export type TokenType = (typeof TokenType)[keyof typeof TokenType];
 /** Nk of token type 0x0002: the bytes of an RSA-2048 modulus. */
 export const TOKEN_AUTHENTICATOR_LENGTH = 256;
 export const TOKEN_NONCE_LENGTH = 32;
-/** Bytes of one Token: what a deposit or forward that carries one grows by (plus its prefix). */
-export const TOKEN_LENGTH = 2 + TOKEN_NONCE_LENGTH + 32 + 32 + TOKEN_AUTHENTICATOR_LENGTH;
 const TOKEN_REQUEST_LENGTH = 2 + 1 + TOKEN_AUTHENTICATOR_LENGTH;
 /** Most tokens one batch asks for (its uint16 byte length bounds it at 253). */
 export const MAX_TOKEN_BATCH = Math.floor(0xffff / TOKEN_REQUEST_LENGTH);
+/** Bytes of the largest batch token request. */
+export const MAX_TOKEN_BATCH_BYTES = 2 + MAX_TOKEN_BATCH * TOKEN_REQUEST_LENGTH;
 
 export interface TokenChallenge {
   tokenType: TokenType;
@@ -113,13 +113,12 @@ export const tokenChallengeCodec: Codec<TokenChallenge> = {
   write: (c, w) => challengeFields.write(challengeBytes(c), w),
   read(r) {
     const raw = challengeFields.read(r);
-    const text = new TextDecoder("utf-8", { fatal: true });
     try {
       return {
         tokenType: raw.tokenType,
-        issuerName: text.decode(raw.issuerName),
+        issuerName: fromUtf8(raw.issuerName),
         redemptionContext: raw.redemptionContext,
-        originInfo: text.decode(raw.originInfo),
+        originInfo: fromUtf8(raw.originInfo),
       };
     } catch {
       throw new DecodeError("token challenge is not UTF-8");

@@ -2,7 +2,8 @@
  * What a client asks the relay, inside a sealed request (after padding is removed).
  *
  *   enum {
- *     deposit(1), fetch(2), ack(3), cover(4), forward(5), proxy(6), peer_descriptor(7), (255)
+ *     deposit(1), fetch(2), ack(3), cover(4), forward(5), proxy(6), peer_descriptor(7),
+ *     redeem(8), (255)
  *   } RequestKind;
  *
  *   struct {
@@ -41,8 +42,15 @@
  *       case forward: Forward;
  *       case proxy:   Proxy;
  *       case peer_descriptor: PeerDescriptor;
+ *       case redeem: Redeem;
  *     };
  *   } RelayRequest;
+ *
+ *   struct {
+ *     opaque token<V>;           // a Privacy Pass token (private-token.ts), for this relay
+ *     RequestKind kind;          // deposit or forward
+ *     select (kind) { case deposit: Deposit; case forward: Forward; };
+ *   } Redeem;                    // decoded as that deposit or forward, with its token
  */
 import {
   fixedBytes,
@@ -67,6 +75,7 @@ export const RequestKind = {
   forward: 5,
   proxy: 6,
   peer_descriptor: 7,
+  redeem: 8,
 } as const;
 export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
 
@@ -102,6 +111,8 @@ export interface DepositRequest {
   /** Reserved: 0 (protocol v1's commit flag is gone; a relay refuses any bit set). */
   flags: number;
   payload: Uint8Array;
+  /** A Privacy Pass token for the relay (sent as a Redeem), when it asks for one. */
+  token?: Uint8Array;
 }
 
 export interface FetchRequest {
@@ -131,6 +142,8 @@ export interface ForwardRequest {
   responseSize: number;
   nextHop: string;
   envelope: Uint8Array;
+  /** A Privacy Pass token for the relay (sent as a Redeem), when it asks for one. */
+  token?: Uint8Array;
 }
 
 export interface ProxyRequest {
@@ -155,8 +168,13 @@ export type RelayRequest =
   | ProxyRequest
   | PeerDescriptorRequest;
 
+/** A token is a few hundred bytes (RFC 9578 type 2: 354); 4 KiB bounds any future type. */
+const tokenField = opaque(4096);
+
 /** Codec of the body selected by a request kind (common fields excluded). */
-function bodyCodec(kind: RequestKind): Codec<Record<string, unknown>> {
+function bodyCodec(
+  kind: Exclude<RequestKind, typeof RequestKind.redeem>,
+): Codec<Record<string, unknown>> {
   switch (kind) {
     case RequestKind.deposit:
       return depositBody as Codec<Record<string, unknown>>;
@@ -174,21 +192,49 @@ function bodyCodec(kind: RequestKind): Codec<Record<string, unknown>> {
   }
 }
 
+function tokenOf(req: RelayRequest): Uint8Array | undefined {
+  return req.kind === RequestKind.deposit || req.kind === RequestKind.forward
+    ? req.token
+    : undefined;
+}
+
+function plainKind(kind: number): Exclude<RequestKind, typeof RequestKind.redeem> {
+  if (kind < RequestKind.deposit || kind > RequestKind.peer_descriptor) {
+    throw new DecodeError("unknown request kind");
+  }
+  return kind as Exclude<RequestKind, typeof RequestKind.redeem>;
+}
+
 export const relayRequestCodec: Codec<RelayRequest> = {
-  size: (req) => 4 + 1 + bodyCodec(req.kind).size(req as unknown as Record<string, unknown>),
+  size(req) {
+    const token = tokenOf(req);
+    const body = bodyCodec(req.kind).size(req as unknown as Record<string, unknown>);
+    return 4 + 1 + body + (token ? tokenField.size(token) + 1 : 0);
+  },
   write(req, w) {
     uint32.write(req.responseSize, w);
+    const token = tokenOf(req);
+    if (token) {
+      uint8.write(RequestKind.redeem, w);
+      tokenField.write(token, w);
+    }
     uint8.write(req.kind, w);
     bodyCodec(req.kind).write(req as unknown as Record<string, unknown>, w);
   },
   read(r) {
     const responseSize = uint32.read(r);
-    const kind = uint8.read(r);
-    if (kind < RequestKind.deposit || kind > RequestKind.peer_descriptor) {
-      throw new DecodeError("unknown request kind");
+    let token: Uint8Array | undefined;
+    let first = uint8.read(r);
+    if (first === RequestKind.redeem) {
+      token = tokenField.read(r);
+      first = uint8.read(r);
     }
-    const body = bodyCodec(kind as RequestKind).read(r);
-    return { ...body, kind, responseSize } as RelayRequest;
+    const kind = plainKind(first);
+    if (token && kind !== RequestKind.deposit && kind !== RequestKind.forward) {
+      throw new DecodeError("only deposits and forwards carry a token");
+    }
+    const body = bodyCodec(kind).read(r);
+    return { ...body, kind, responseSize, ...(token ? { token } : {}) } as RelayRequest;
   },
 };
 

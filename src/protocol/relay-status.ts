@@ -26,6 +26,10 @@ export const RelayStatus = {
   internal: 9,
   /** The next hop (proxy, peer descriptor) could not be reached in time. */
   unavailable: 10,
+  /** The relay's policy wants a Privacy Pass token with this deposit or forward (descriptor). */
+  token_required: 11,
+  /** The token was spent before, is under an unknown or expired key, or does not verify. */
+  token_refused: 12,
 } as const;
 export type RelayStatus = (typeof RelayStatus)[keyof typeof RelayStatus];
 

@@ -6,7 +6,9 @@
 import { Hono } from "hono";
 import { onArrayBuffer } from "../protocol/bytes.js";
 import { encode } from "../protocol/codec.js";
-import { MediaTypeError } from "./errors.js";
+import { AttestationError, MediaTypeError } from "./errors.js";
+import type { Attester } from "./attester.js";
+import { MAX_TOKEN_BATCH_BYTES } from "../protocol/private-token.js";
 import { keyConfigListCodec } from "../protocol/key-config.js";
 import { MediaTypes } from "../protocol/labels.js";
 import { corsMiddleware } from "./cors.js";
@@ -33,6 +35,10 @@ export interface RelayAppOptions {
    * raw request instead, into one buffer, skipping the web stream in between.
    */
   readBody?: BodyReader;
+  /** Who may get Privacy Pass tokens (POST /v1/tokens); without one, the route is not served. */
+  attester?: Attester;
+  /** The client's address as a limit key, for an address attester (the Node entry knows it). */
+  clientAddress?: (request: Request, env: unknown) => string | undefined;
 }
 
 /**
@@ -79,7 +85,7 @@ export function createRelayApp(relay: Relay, options: RelayAppOptions = {}): Hon
     path: string,
     maxSize: number,
     mediaType: string,
-    handle: (body: Uint8Array, headers: Headers) => Promise<Response>,
+    handle: (body: Uint8Array, headers: Headers, env: unknown) => Promise<Response>,
   ) =>
     app.post(path, async (c) => {
       try {
@@ -87,7 +93,7 @@ export function createRelayApp(relay: Relay, options: RelayAppOptions = {}): Hon
         declaredLength(c.req.header("content-length"), maxSize);
         const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
         if (type !== mediaType) throw new MediaTypeError();
-        return await handle(await readBody(c.req.raw, c.env, maxSize), c.req.raw.headers);
+        return await handle(await readBody(c.req.raw, c.env, maxSize), c.req.raw.headers, c.env);
       } catch (error) {
         return failure(error, relay);
       }
@@ -125,6 +131,32 @@ export function createRelayApp(relay: Relay, options: RelayAppOptions = {}): Hon
       });
     },
   );
+
+  const { attester } = options;
+  const issuer = relay.tokenIssuer;
+  if (attester && issuer) {
+    // The attester looks at the headers (and the address) alone; a client it does not vouch
+    // for is refused before a byte of the body is read.
+    const attested = new WeakMap<Headers, string>();
+    app.post("/v1/tokens", async (c, next) => {
+      const client = attester.attest(c.req.raw, options.clientAddress?.(c.req.raw, c.env));
+      if (client === undefined) return failure(new AttestationError(), relay);
+      attested.set(c.req.raw.headers, client);
+      await next();
+    });
+    binaryPost(
+      "/v1/tokens",
+      MAX_TOKEN_BATCH_BYTES,
+      MediaTypes.tokenRequest,
+      async (body, headers) => {
+        const answer = await issuer.issue(body, attested.get(headers)!);
+        return new Response(onArrayBuffer(answer), {
+          status: 200,
+          headers: { "content-type": MediaTypes.tokenResponse, "cache-control": "no-store" },
+        });
+      },
+    );
+  }
 
   app.notFound(() => new Response("not found", { status: 404 }));
   app.onError((error) => failure(error, relay));

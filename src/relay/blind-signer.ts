@@ -6,6 +6,7 @@
  */
 import type { TokenKeyPrivate } from "./token-keys.js";
 
+/** The raw RSA private operation issuance needs (nodeBlindSigner on Node). */
 export interface BlindSigner {
   /**
    * s = m^d mod n for the blinded message m, as kLen bytes; CryptoError when m is not below n or

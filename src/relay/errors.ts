@@ -35,3 +35,10 @@ export class MediaTypeError extends ShroudError {
     super("media_type", "unsupported media type");
   }
 }
+
+/** A token issuance request that the operator's attester does not vouch for (HTTP 401). */
+export class AttestationError extends ShroudError {
+  constructor() {
+    super("attestation", "not attested");
+  }
+}

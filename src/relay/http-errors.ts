@@ -7,11 +7,17 @@ import {
   TooLargeError,
   UnknownKeyError,
 } from "../protocol/errors.js";
-import { CapacityError, MediaTypeError, PolicyError, RateLimitError } from "./errors.js";
+import {
+  AttestationError,
+  CapacityError,
+  MediaTypeError,
+  PolicyError,
+  RateLimitError,
+} from "./errors.js";
 
 /** An HTTP answer for an envelope that never opened: a status and a fixed, opaque body. */
 export interface HttpFailure {
-  status: 400 | 403 | 413 | 415 | 422 | 429 | 500 | 503;
+  status: 400 | 401 | 403 | 413 | 415 | 422 | 429 | 500 | 503;
   body: string;
 }
 
@@ -30,6 +36,7 @@ export function httpFailureFor(error: unknown): HttpFailure {
     return { status: 400, body: "bad request" };
   }
   if (error instanceof PolicyError) return { status: 403, body: "forbidden" };
+  if (error instanceof AttestationError) return { status: 401, body: "unauthorized" };
   if (error instanceof RateLimitError) return { status: 429, body: "too many requests" };
   // A full bounded resource (the embedded replay set): the client should retry later.
   if (error instanceof CapacityError) return { status: 503, body: "unavailable" };

@@ -7,6 +7,7 @@ import { fromBase64Url, toBase64Url } from "../protocol/bytes.js";
 import { isAeadId, isKdfId, isKemId } from "../protocol/hpke-suite.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
 import type { StoredHpkeKey, StoredKeyRing } from "./ports/key-store.js";
+import { TokenKeyPrivate, type RsaPrivateJwk, type StoredTokenKey } from "./token-keys.js";
 
 const FORMAT = "shroud-keys/v1";
 
@@ -22,6 +23,31 @@ interface KeyRingJson {
     createdAt: number;
     retireAt?: number;
   }>;
+  tokens?: Array<{
+    publicKey: string;
+    privateKey: RsaPrivateJwk;
+    createdAt: number;
+    expiresAt: number;
+  }>;
+}
+
+const JWK_FIELDS = ["n", "e", "d", "p", "q", "dp", "dq", "qi"] as const;
+
+function tokenKeyFromJson(k: NonNullable<KeyRingJson["tokens"]>[number]): StoredTokenKey {
+  const jwk = Object.fromEntries(
+    JWK_FIELDS.map((f) => {
+      const value = k.privateKey[f];
+      if (typeof value !== "string") throw new TypeError("token key");
+      return [f, value];
+    }),
+  ) as unknown as RsaPrivateJwk;
+  if (!Number.isFinite(k.createdAt) || !Number.isFinite(k.expiresAt)) throw new TypeError("time");
+  return {
+    publicKey: fromBase64Url(k.publicKey),
+    privateKey: new TokenKeyPrivate(jwk),
+    createdAt: k.createdAt,
+    expiresAt: k.expiresAt,
+  };
 }
 
 /**
@@ -45,6 +71,16 @@ export function keyRingToJson(ring: StoredKeyRing): string {
       createdAt: k.createdAt,
       ...(k.retireAt === undefined ? {} : { retireAt: k.retireAt }),
     })),
+    ...(ring.tokens?.length
+      ? {
+          tokens: ring.tokens.map((k) => ({
+            publicKey: toBase64Url(k.publicKey),
+            privateKey: { ...k.privateKey.jwk },
+            createdAt: k.createdAt,
+            expiresAt: k.expiresAt,
+          })),
+        }
+      : {}),
   };
   return JSON.stringify(json, null, 2);
 }
@@ -76,5 +112,6 @@ export function keyRingFromJson(text: string): StoredKeyRing {
       privateKeyPkcs8: new SecretBytes(fromBase64Url(json.signing.privateKeyPkcs8)),
     },
     hpke,
+    ...(json.tokens ? { tokens: json.tokens.map(tokenKeyFromJson) } : {}),
   };
 }

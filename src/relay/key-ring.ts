@@ -91,7 +91,7 @@ export function pruneKeyRing(
 ): { ring: StoredKeyRing; removed: string[] } {
   const kept = ring.hpke.filter((k) => !isRetired(k, now - KEY_DELETE_GRACE_MS));
   const removed = ring.hpke.filter((k) => !kept.includes(k)).map(keyTag);
-  return { ring: { signing: ring.signing, hpke: kept }, removed };
+  return { ring: { ...ring, hpke: kept }, removed };
 }
 
 /**
@@ -107,19 +107,20 @@ export async function rotateKeyRing(
     ...k,
     retireAt: Math.min(k.retireAt ?? Infinity, now + overlapMs),
   }));
-  const pruned = pruneKeyRing({ signing: ring.signing, hpke: retiring }, now);
+  const pruned = pruneKeyRing({ ...ring, hpke: retiring }, now);
   const taken = new Set(pruned.ring.hpke.map((k) => k.keyId));
   if (taken.size >= 256) throw new RangeError("all 256 key ids are in use");
   const fresh = await newHpkeKey(randomKeyId(taken), now);
   return {
-    ring: { signing: ring.signing, hpke: [...pruned.ring.hpke, fresh] },
+    ring: { ...pruned.ring, hpke: [...pruned.ring.hpke, fresh] },
     removed: pruned.removed,
   };
 }
 
-/** Identifies the set of HPKE keys and their retirement times (not their secrets). */
+/** Identifies the HPKE keys, their retirement times and the issuer keys (not their secrets). */
 export function keyRingFingerprint(ring: StoredKeyRing): string {
-  return ring.hpke.map((k) => `${keyTag(k)}:${k.retireAt ?? ""}`).join(",");
+  const tokens = (ring.tokens ?? []).map((k) => `t${toHex(k.publicKey.subarray(-16))}`);
+  return [...ring.hpke.map((k) => `${keyTag(k)}:${k.retireAt ?? ""}`), ...tokens].join(",");
 }
 
 export interface LoadedKey extends OpeningKey {

@@ -3,6 +3,8 @@ import { ConfigError } from "../protocol/errors.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import { SLOT_OVERHEAD } from "../protocol/federation-batch.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
+import { MAX_TOKEN_BATCH } from "../protocol/private-token.js";
+import { DEFAULT_TOKEN_KEY_LIFETIME_MS } from "./token-keys.js";
 import type { DeliveryOptions } from "./ports/federation-queue.js";
 
 /** How this relay federates with other providers' relays. */
@@ -100,6 +102,39 @@ export const DEFAULT_FEDERATION: FederationConfig = {
   maxDeadLetters: 1024,
 };
 
+/** Privacy Pass: whether the relay issues tokens, whose it takes, and when it wants one. */
+export interface TokenConfig {
+  /**
+   * When deposits and forwards must carry a token: "off" (default: never, tokens are ignored),
+   * "always", or "allowance" (the first `freePerMinute` tokenless ones in each minute across
+   * the relay go through; beyond that, under load, a token is required).
+   */
+  requirement: "off" | "always" | "allowance";
+  /** Tokenless deposits and forwards per minute under "allowance" (default 600). */
+  freePerMinute: number;
+  /** Issuer origins whose tokens this relay takes besides its own (normalised; default none). */
+  accept: string[];
+  /** Issuing to the clients its attester vouches for; undefined (default): not an issuer. */
+  issue?: {
+    /** Tokens one attested client gets per period (default 1,000 a day). */
+    perPeriod: number;
+    periodMs: number;
+    /** Most tokens one request asks for (default 100; at most MAX_TOKEN_BATCH). */
+    maxBatch: number;
+    /** An issuer key issues for the first half of this, then only redeems (default 14 days). */
+    keyLifetimeMs: number;
+  };
+}
+
+export const DEFAULT_TOKENS: TokenConfig = { requirement: "off", freePerMinute: 600, accept: [] };
+
+export const DEFAULT_TOKEN_ISSUE: NonNullable<TokenConfig["issue"]> = {
+  perPeriod: 1000,
+  periodMs: 24 * 3600_000,
+  maxBatch: 100,
+  keyLifetimeMs: DEFAULT_TOKEN_KEY_LIFETIME_MS,
+};
+
 /** Everything that shapes a relay's behaviour; built once at the entry point. */
 export interface RelayConfig {
   /** Public origin clients use, e.g. "https://relay.example". Named in the descriptor. */
@@ -128,6 +163,8 @@ export interface RelayConfig {
   federation: FederationConfig;
   /** Web origins that may use the client endpoints from a browser (default: any; cors.ts). */
   cors: CorsConfig;
+  /** Privacy Pass tokens (default: none issued, none asked for). */
+  tokens: TokenConfig;
 }
 
 /** The settings `relayConfig` fills in for any left out. */
@@ -144,12 +181,33 @@ export const DEFAULT_RELAY_CONFIG: Omit<RelayConfig, "origin"> = {
   maintenanceIntervalMs: 60_000,
   federation: DEFAULT_FEDERATION,
   cors: DEFAULT_CORS,
+  tokens: DEFAULT_TOKENS,
 };
 
 function positiveInt(name: string, value: number, allowZero = false): void {
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
     throw new ConfigError(`${name} must be a ${allowZero ? "non-negative" : "positive"} integer`);
   }
+}
+
+function tokenConfig(tokens: TokenConfig): TokenConfig {
+  const t = { ...DEFAULT_TOKENS, ...tokens };
+  if (!["off", "always", "allowance"].includes(t.requirement)) {
+    throw new ConfigError('tokens.requirement must be "off", "always" or "allowance"');
+  }
+  positiveInt("tokens.freePerMinute", t.freePerMinute, true);
+  t.accept = [...new Set(t.accept.map((o) => normalizeOrigin(o)))];
+  if (t.issue) {
+    t.issue = { ...DEFAULT_TOKEN_ISSUE, ...t.issue };
+    positiveInt("tokens.issue.perPeriod", t.issue.perPeriod);
+    positiveInt("tokens.issue.periodMs", t.issue.periodMs);
+    positiveInt("tokens.issue.keyLifetimeMs", t.issue.keyLifetimeMs);
+    positiveInt("tokens.issue.maxBatch", t.issue.maxBatch);
+    if (t.issue.maxBatch > MAX_TOKEN_BATCH) {
+      throw new ConfigError(`tokens.issue.maxBatch must be at most ${MAX_TOKEN_BATCH}`);
+    }
+  }
+  return t;
 }
 
 /** What callers give `relayConfig`: any setting, federation settings one by one. */
@@ -221,6 +279,7 @@ export function relayConfig(options: RelayConfigInput): RelayConfig {
     throw new ConfigError("federation.slotCapacity must be one of the padding buckets");
   }
   config.federation = f;
+  config.tokens = tokenConfig(config.tokens);
   const { min, max } = config.descriptorMaxAge;
   if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) {
     throw new ConfigError("descriptorMaxAge needs 0 <= min <= max");

@@ -3,7 +3,7 @@
  * specifics (see app.ts for the Hono routes and src/node.ts for serving on Node).
  */
 import { decode, encode } from "../protocol/codec.js";
-import { signDescriptor, type Descriptor } from "../protocol/descriptor.js";
+import { signDescriptor, TokenRequirement, type Descriptor } from "../protocol/descriptor.js";
 import { openRequest, requestKeyId, responseOverhead, sealResponse } from "../protocol/envelope.js";
 import { DecodeError, ReplayError, UnknownKeyError } from "../protocol/errors.js";
 import {
@@ -25,7 +25,7 @@ import {
 import { dayOf, type Clock } from "./ports/clock.js";
 import type { FederationQueue } from "./ports/federation-queue.js";
 import type { InboxStore } from "./ports/inbox-store.js";
-import type { KeyStore } from "./ports/key-store.js";
+import type { KeyStore, StoredKeyRing } from "./ports/key-store.js";
 import { consoleLogger, type Logger } from "./ports/logger.js";
 import { MetricName, type Metrics } from "./ports/metrics.js";
 import type { ReplaySet } from "./ports/replay-set.js";
@@ -36,6 +36,10 @@ import { Federation } from "./federation.js";
 import { PeerDirectory } from "./peer-directory.js";
 import { RelayService } from "./relay-service.js";
 import { RoundCloser } from "./round-closer.js";
+import type { BlindSigner } from "./blind-signer.js";
+import { TokenGate } from "./token-gate.js";
+import { TokenIssuer } from "./token-issuer.js";
+import { rotateTokenKeys } from "./token-keys.js";
 
 /** The adapters a relay runs on. */
 export interface RelayPorts {
@@ -53,6 +57,8 @@ export interface RelayPorts {
   logger?: Logger;
   /** Outbound HTTP to peers (default: the global fetch). */
   http?: typeof fetch;
+  /** Raw RSA signing for Privacy Pass issuance; without one the relay issues no tokens. */
+  blindSigner?: BlindSigner;
 }
 
 /** An error's class name, all a log line says of it (a message may quote request data). */
@@ -77,6 +83,9 @@ export class Relay {
   readonly #service: RelayService;
   readonly #closer: RoundCloser;
   readonly #federation: Federation;
+  readonly #tokens: TokenGate;
+  /** Issues Privacy Pass tokens; undefined when not configured to, or no signer was given. */
+  readonly tokenIssuer: TokenIssuer | undefined;
   /** Closes a round for the scheduler, logging a failure (with no detail) before passing it on. */
   readonly #closeLogged: () => Promise<void>;
   readonly #logger: Logger;
@@ -98,11 +107,25 @@ export class Relay {
       config.retentionDays,
     );
     const http = ports.http ?? ((input, init) => fetch(input, init));
+    const directory = new PeerDirectory(config.federation, ports.clock, http);
+    const tokenKeys = () => this.#keyRing.stored.tokens ?? [];
+    this.#tokens = new TokenGate(
+      config.tokens,
+      config.origin,
+      ports.replay,
+      ports.clock,
+      directory,
+      tokenKeys,
+    );
+    this.tokenIssuer =
+      config.tokens.issue && ports.blindSigner
+        ? new TokenIssuer(config.tokens.issue, ports.blindSigner, ports.clock, tokenKeys)
+        : undefined;
     this.#federation = new Federation(
       config,
       ports.federation,
       ports.replay,
-      new PeerDirectory(config.federation, ports.clock, http),
+      directory,
       ports.clock,
       ports.metrics,
       http,
@@ -226,9 +249,15 @@ export class Relay {
     if (await this.ports.replay.has(key.tag, opened.keying.enc)) return;
     const request = decode(relayRequestCodec, padding.unpad(opened.plaintext), padding.largest);
     let status = "dropped";
-    if (request.kind === RequestKind.deposit) {
+    const carried =
+      request.kind === RequestKind.deposit ||
+      (request.kind === RequestKind.forward && hops < this.config.federation.maxHops);
+    const refused = carried ? await this.#tokens.admit(request) : undefined;
+    if (refused !== undefined) {
+      status = relayStatusName(refused);
+    } else if (request.kind === RequestKind.deposit) {
       status = relayStatusName((await this.#service.handle(request, 0)).status);
-    } else if (request.kind === RequestKind.forward && hops < this.config.federation.maxHops) {
+    } else if (request.kind === RequestKind.forward && carried) {
       status = relayStatusName((await this.#federation.forward(request, hops + 1)).status);
     }
     await this.ports.replay.add(key.tag, opened.keying.enc);
@@ -253,14 +282,17 @@ export class Relay {
     }
     await this.ports.inboxes.expire(dayOf(now));
     await this.#federation.maintain(dayOf(now));
+    await this.#tokens.sweep();
     await this.reloadKeys();
     const current = this.#keyRing.stored;
     const newest = Math.max(...current.hpke.map((k) => k.createdAt));
-    const { ring, removed } =
+    const rotated =
       now - newest >= this.config.keyRotationMs
         ? await rotateKeyRing(current, now, this.config.keyOverlapMs)
         : pruneKeyRing(current, now);
-    if (ring.hpke.length !== current.hpke.length || removed.length > 0) {
+    const { removed } = rotated;
+    const ring = await this.#withTokenKeys(rotated.ring, now);
+    if (keyRingFingerprint(ring) !== keyRingFingerprint(current)) {
       // Another writer (`shroud keys rotate`, another instance) may have saved meanwhile: leave
       // its ring alone and redo this step on the next run rather than overwrite it.
       const latest = await this.ports.keys.load();
@@ -269,6 +301,20 @@ export class Relay {
       this.#keyRing = await KeyRing.load(ring);
       for (const tag of removed) await this.ports.replay.forget(tag);
     }
+  }
+
+  /**
+   * The ring with its issuer keys rotated (expired ones dropped, a new one once none is in its
+   * issuing half) when this relay issues; as it is otherwise, expired keys dropped.
+   */
+  async #withTokenKeys(ring: StoredKeyRing, now: number): Promise<StoredKeyRing> {
+    const issue = this.tokenIssuer ? this.config.tokens.issue : undefined;
+    const keys = ring.tokens ?? [];
+    const next = issue
+      ? await rotateTokenKeys(keys, now, issue.keyLifetimeMs)
+      : keys.filter((k) => k.expiresAt > now);
+    if (next.length === keys.length && next.every((k, i) => k === keys[i])) return ring;
+    return { ...ring, tokens: next };
   }
 
   /** Re-reads the key store, e.g. after `shroud keys rotate`. */
@@ -307,10 +353,26 @@ export class Relay {
       roundIntervalMs: this.config.roundIntervalMs,
       issuedAt: nowSeconds,
       expiresAt: nowSeconds + lifetime,
+      ...this.#tokenPolicy(now),
     };
     const bytes = await signDescriptor(body, this.#keyRing.signingKey);
     this.#descriptor = { bytes, fingerprint: this.#keyRing.fingerprint, issuedAt: nowSeconds };
     return bytes;
+  }
+
+  /** The descriptor's token section: only on a relay that issues, takes or asks for tokens. */
+  #tokenPolicy(now: number): Pick<Descriptor, "tokens"> {
+    const { requirement, accept } = this.config.tokens;
+    const issuerKeys = (this.tokenIssuer ? (this.#keyRing.stored.tokens ?? []) : [])
+      .filter((k) => k.expiresAt > now)
+      .map((k) => ({ publicKey: k.publicKey, notAfter: Math.floor(k.expiresAt / 1000) }));
+    if (requirement === "off" && accept.length === 0 && issuerKeys.length === 0) return {};
+    const acceptedIssuers = [
+      ...new Set([...(issuerKeys.length ? [this.config.origin] : []), ...accept]),
+    ];
+    return {
+      tokens: { issuerKeys, acceptedIssuers, requirement: TokenRequirement[requirement] },
+    };
   }
 
   /**
@@ -357,6 +419,10 @@ export class Relay {
 
   async #handle(request: RelayRequest, capacity: number): Promise<RelayResponse> {
     try {
+      if (request.kind === RequestKind.deposit || request.kind === RequestKind.forward) {
+        const refused = await this.#tokens.admit(request);
+        if (refused !== undefined) return { status: refused };
+      }
       return await this.#service.handle(request, capacity);
     } catch {
       // Counted, not logged one by one: a line per failure would date each request.

@@ -21,10 +21,12 @@ export class TokenKeyPrivate {
     return this.#jwk;
   }
 
+  /** A placeholder, never the key. */
   toString(): string {
     return "[secret]";
   }
 
+  /** A placeholder, never the key. */
   toJSON(): string {
     return "[secret]";
   }
@@ -34,6 +36,7 @@ export class TokenKeyPrivate {
   }
 }
 
+/** RSA private key fields as RFC 7518 §6.3 names them (base64url). */
 export interface RsaPrivateJwk {
   n: string;
   e: string;

@@ -30,6 +30,8 @@ import {
 import { relayResponseCodec, type RelayResponse } from "../../src/protocol/relay-response.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { createRelayApp } from "../../src/relay/app.js";
+import type { Attester } from "../../src/relay/attester.js";
+import { nodeBlindSigner } from "../../src/adapters/node/node-blind-signer.js";
 import { batchOrigin } from "../../src/protocol/federation-batch.js";
 import { BATCH_SENDER_HEADER } from "../../src/relay/federation.js";
 import type { Clock } from "../../src/relay/ports/clock.js";
@@ -76,6 +78,8 @@ export interface RelayOptions {
   wrapHttp?: (inner: typeof fetch) => typeof fetch;
   /** The relay's clock (default: the system clock), e.g. one a test moves forward. */
   clock?: Clock;
+  /** Serves POST /v1/tokens to whom it vouches for (with config.tokens.issue set). */
+  attester?: Attester;
 }
 
 export interface TestRelay {
@@ -158,6 +162,7 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
     http: (options.wrapHttp ?? ((inner) => inner))(recordingHttp(batches)),
     // The tests close rounds themselves (closeRound), so every batch belongs to a known round.
     rounds: { start: async () => {}, stop: async () => {} },
+    blindSigner: nodeBlindSigner(),
     ...(options.clock ? { clock: options.clock } : {}),
   };
   const ports: MemoryPorts | SqlitePorts | RedisPorts =
@@ -209,7 +214,7 @@ export async function startRelay(options: RelayOptions): Promise<TestRelay> {
     // test asks for the release at round boundaries (ingress-release.test.ts).
     const federation = { ingressRelease: "immediate" as const, ...options.config?.federation };
     relay = await Relay.open(relayConfig({ ...options.config, federation, origin: url }), spied);
-    handler = createRelayApp(relay).fetch;
+    handler = createRelayApp(relay, options.attester ? { attester: options.attester } : {}).fetch;
     await relay.start();
   } catch (error) {
     await stopServer();

@@ -4,6 +4,7 @@ import { decode, encode, opaque } from "../../src/protocol/codec.js";
 import {
   DESCRIPTOR_VERSION,
   descriptorBodyCodec,
+  TokenRequirement,
   normalizeOrigin,
   signDescriptor,
   usableKeys,
@@ -115,6 +116,29 @@ describe("descriptorBodyCodec", () => {
       buckets: [],
     };
     expect(decode(descriptorBodyCodec, encode(descriptorBodyCodec, bare))).toEqual(bare);
+  });
+
+  it("roundtrips a token policy, and refuses its truncations", () => {
+    const withTokens: Descriptor = {
+      ...descriptor,
+      tokens: {
+        issuerKeys: [{ publicKey: new Uint8Array([0x30, 1, 2]), notAfter: 1_900_000_000 }],
+        acceptedIssuers: ["https://a.example", "https://b.example"],
+        requirement: TokenRequirement.allowance,
+      },
+    };
+    const body = encode(descriptorBodyCodec, withTokens);
+    expect(decode(descriptorBodyCodec, body)).toEqual(withTokens);
+    // Without one, not a byte is added: a relay without tokens signs what it signed before.
+    expect(body.subarray(0, encode(descriptorBodyCodec, descriptor).length)).toEqual(
+      encode(descriptorBodyCodec, descriptor),
+    );
+    for (let cut = encode(descriptorBodyCodec, descriptor).length + 1; cut < body.length; cut++) {
+      expect(() => decode(descriptorBodyCodec, body.subarray(0, cut))).toThrow(DecodeError);
+    }
+    const badMarker = body.slice();
+    badMarker[encode(descriptorBodyCodec, descriptor).length] = 2;
+    expect(() => decode(descriptorBodyCodec, badMarker)).toThrow(DecodeError);
   });
 
   it("refuses every truncation of the body", () => {

@@ -109,6 +109,31 @@ describe("relayRequestCodec roundtrips", () => {
     roundtrip({ ...flagged, payload: long }, prefix + "01" + "412c" + toHex(long));
   });
 
+  it("a deposit and a forward carrying a token (a Redeem), and refuses one on any other kind", () => {
+    const token = new Uint8Array(354).fill(7);
+    const redeemed = { ...deposit, token };
+    const bytes = encode(relayRequestCodec, redeemed);
+    expect(toHex(bytes.subarray(4, 5))).toBe("08");
+    expect(decode(relayRequestCodec, bytes)).toEqual(redeemed);
+    expectEveryPrefixRefused(relayRequestCodec, bytes);
+    const forward = {
+      kind: RequestKind.forward,
+      responseSize: 4096,
+      nextHop: "https://b.example",
+      envelope: new Uint8Array([1, 2]),
+      token,
+    } as const;
+    expect(decode(relayRequestCodec, encode(relayRequestCodec, forward))).toEqual(forward);
+    // A Redeem around a fetch: kind 8, the token, then kind 2.
+    const onFetch = concat(
+      encode(relayRequestCodec, redeemed).subarray(0, 5 + 2 + 354),
+      encode(relayRequestCodec, fetch).subarray(4),
+    );
+    expect(expectDecodeError(() => decode(relayRequestCodec, onFetch)).message).toBe(
+      "only deposits and forwards carry a token",
+    );
+  });
+
   it("fetch", () => {
     roundtrip(
       fetch,
@@ -175,7 +200,7 @@ describe("relayRequestCodec roundtrips", () => {
 });
 
 describe("relayRequestCodec refuses", () => {
-  it.each([0, 8, 0x80, 0xff])("request kind %d", (kind) => {
+  it.each([0, 9, 0x80, 0xff])("request kind %d", (kind) => {
     const wire = concat(fromHex("00000400"), new Uint8Array([kind]));
     expect(expectDecodeError(() => decode(relayRequestCodec, wire)).message).toBe(
       "unknown request kind",

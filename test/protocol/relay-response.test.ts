@@ -24,6 +24,8 @@ const FAILURES: FailureStatus[] = [
   RelayStatus.unsupported,
   RelayStatus.internal,
   RelayStatus.unavailable,
+  RelayStatus.token_required,
+  RelayStatus.token_refused,
 ];
 
 const twoItems: RelayResponse = {
@@ -159,7 +161,7 @@ describe("relayResponseCodec refuses", () => {
     );
   });
 
-  it.each([2, 11, 0x7f, 0xff])("status %d (2 was v1's conflict, retired)", (status) => {
+  it.each([2, 13, 0x7f, 0xff])("status %d (2 was v1's conflict, retired)", (status) => {
     const wire = new Uint8Array([status]);
     expect(expectDecodeError(() => decode(relayResponseCodec, wire)).message).toBe(
       "unknown relay status",

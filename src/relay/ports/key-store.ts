@@ -5,6 +5,7 @@
 import type { SecretBytes } from "../../protocol/secret-bytes.js";
 import type { SymmetricAlgorithms } from "../../protocol/key-config.js";
 import type { KemId } from "../../protocol/hpke-suite.js";
+import type { StoredTokenKey } from "../token-keys.js";
 
 /** One HPKE key pair of the relay, with the suites it is offered with. */
 export interface StoredHpkeKey {
@@ -23,6 +24,8 @@ export interface StoredHpkeKey {
 export interface StoredKeyRing {
   signing: { publicKey: Uint8Array; privateKeyPkcs8: SecretBytes };
   hpke: StoredHpkeKey[];
+  /** Privacy Pass issuer keys; absent or empty on a relay that does not issue tokens. */
+  tokens?: StoredTokenKey[];
 }
 
 /** Key store port: where the relay's key ring is kept (private keys as SecretBytes). */

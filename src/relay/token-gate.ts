@@ -1,0 +1,176 @@
+/**
+ * Redemption: whether a deposit or forward may go on under the relay's token requirement, and
+ * spending the token it carries. A token is good when its key is one this relay's descriptor
+ * trusts (its own issuer keys, or those an accepted peer's signed descriptor publishes), not
+ * expired, its challenge is that issuer's, its signature verifies, and it was not spent here
+ * before. Spent tokens are kept in the replay set as SHA-256 of the token input, one set per
+ * UTC day of key expiry, forgotten once that day has passed (a key's tokens are refused by then).
+ */
+import { constantTimeEqual, toHex } from "../protocol/bytes.js";
+import { encode } from "../protocol/codec.js";
+import { normalizeOrigin } from "../protocol/descriptor.js";
+import {
+  decodeToken,
+  shroudTokenChallenge,
+  tokenChallengeCodec,
+  tokenInput,
+  verifyTokenSignature,
+  type Token,
+} from "../protocol/private-token.js";
+import type { DepositRequest, ForwardRequest } from "../protocol/relay-request.js";
+import { RelayStatus } from "../protocol/relay-status.js";
+import { decodeTokenKey } from "../protocol/token-key.js";
+import { dayOf, MS_PER_DAY, type Clock } from "./ports/clock.js";
+import type { ReplaySet } from "./ports/replay-set.js";
+import type { PeerDirectory } from "./peer-directory.js";
+import type { TokenConfig } from "./relay-config.js";
+import { issuerKeyOf, type IssuerKey, type StoredTokenKey } from "./token-keys.js";
+
+/** Days of spent sets looked back over at the first sweep after a start. */
+const SWEEP_LOOKBACK_DAYS = 60;
+
+export type TokenRefusal = typeof RelayStatus.token_required | typeof RelayStatus.token_refused;
+
+async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+}
+
+/** The replay-set tag of the tokens spent under keys that expire on `day`. */
+export function spentTag(day: number): string {
+  return `token:${day}`;
+}
+
+interface KnownKey extends IssuerKey {
+  challengeDigest: Uint8Array;
+}
+
+export class TokenGate {
+  #minute = -1;
+  #freeUsed = 0;
+  #sweptDay: number | undefined;
+  /** Issuer keys by token_key_id (hex), with the descriptor bytes they were read from. */
+  #keys = new Map<string, KnownKey>();
+  #ownFingerprint = "";
+  #peerLoaded = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly config: TokenConfig,
+    private readonly origin: string,
+    private readonly replay: ReplaySet,
+    private readonly clock: Clock,
+    private readonly directory: PeerDirectory,
+    private readonly ownKeys: () => readonly StoredTokenKey[],
+  ) {}
+
+  /** Whether this relay looks at tokens at all. */
+  get active(): boolean {
+    return this.config.requirement !== "off";
+  }
+
+  /**
+   * undefined: the request may go on (its token, if the relay wants one, is now spent);
+   * otherwise the status to answer with, having changed nothing.
+   */
+  async admit(request: DepositRequest | ForwardRequest): Promise<TokenRefusal | undefined> {
+    if (!this.active) return undefined;
+    if (!request.token) return this.#free() ? undefined : RelayStatus.token_required;
+    return (await this.redeem(request.token)) ? undefined : RelayStatus.token_refused;
+  }
+
+  #free(): boolean {
+    if (this.config.requirement !== "allowance") return false;
+    const minute = Math.floor(this.clock.now() / 60_000);
+    if (minute !== this.#minute) {
+      this.#minute = minute;
+      this.#freeUsed = 0;
+    }
+    if (this.#freeUsed >= this.config.freePerMinute) return false;
+    this.#freeUsed++;
+    return true;
+  }
+
+  /** Verifies and spends one token; false if it is not good here (and nothing was spent). */
+  async redeem(bytes: Uint8Array): Promise<boolean> {
+    let token: Token;
+    try {
+      token = decodeToken(bytes);
+    } catch {
+      return false;
+    }
+    const key = await this.#key(token.tokenKeyId);
+    const now = this.clock.now();
+    if (!key || key.expiresAt <= now) return false;
+    if (!constantTimeEqual(token.challengeDigest, key.challengeDigest)) return false;
+    if (!(await verifyTokenSignature(key.publicKey, token))) return false;
+    return this.replay.add(spentTag(dayOf(key.expiresAt)), await sha256(tokenInput(token)));
+  }
+
+  async #key(id: Uint8Array): Promise<KnownKey | undefined> {
+    await this.#loadOwn();
+    const hex = toHex(id);
+    let key = this.#keys.get(hex);
+    if (key) return key;
+    // A peer may have added a key since its descriptor was cached: look again, at most as
+    // often as the directory lets a descriptor be refreshed.
+    for (const refresh of [false, true]) {
+      for (const issuer of this.config.accept) {
+        if (issuer === this.origin) continue;
+        await this.#loadPeer(issuer, refresh);
+        key = this.#keys.get(hex);
+        if (key) return key;
+      }
+    }
+    return undefined;
+  }
+
+  async #index(issuer: string, keys: ReadonlyArray<{ publicKey: Uint8Array; expiresAt: number }>) {
+    const challengeDigest = await sha256(encode(tokenChallengeCodec, shroudTokenChallenge(issuer)));
+    for (const k of keys) {
+      try {
+        const known = await issuerKeyOf(k.publicKey, decodeTokenKey(k.publicKey), k.expiresAt);
+        this.#keys.set(toHex(known.id), { ...known, challengeDigest });
+      } catch {
+        // A peer's key this code cannot read is one whose tokens it refuses.
+      }
+    }
+  }
+
+  async #loadOwn(): Promise<void> {
+    const own = this.ownKeys();
+    const fingerprint = own.map((k) => toHex(k.publicKey.subarray(-16))).join(",");
+    if (fingerprint === this.#ownFingerprint) return;
+    this.#ownFingerprint = fingerprint;
+    await this.#index(this.origin, own);
+  }
+
+  /** A peer's keys from its signed descriptor (the directory caches and refreshes it). */
+  async #loadPeer(issuer: string, refresh: boolean): Promise<void> {
+    let bytes: Uint8Array;
+    let policy;
+    try {
+      const peer = await (refresh ? this.directory.refresh(issuer) : this.directory.get(issuer));
+      bytes = peer.bytes;
+      policy = peer.descriptor.tokens;
+    } catch {
+      return;
+    }
+    if (this.#peerLoaded.get(issuer) === bytes || !policy) return;
+    this.#peerLoaded.set(issuer, bytes);
+    const keys = policy.issuerKeys.map((k) => ({
+      publicKey: k.publicKey,
+      expiresAt: k.notAfter * 1000,
+    }));
+    await this.#index(normalizeOrigin(issuer), keys);
+  }
+
+  /** Forgets the spent sets of keys that expired on days now past (run from maintenance). */
+  async sweep(): Promise<void> {
+    const today = dayOf(this.clock.now());
+    const from = this.#sweptDay ?? today - SWEEP_LOOKBACK_DAYS;
+    for (let day = from; day < today; day++) await this.replay.forget(spentTag(day));
+    this.#sweptDay = today;
+    for (const [hex, key] of this.#keys) {
+      if (key.expiresAt <= this.clock.now() - MS_PER_DAY) this.#keys.delete(hex);
+    }
+  }
+}
