@@ -152,8 +152,9 @@ export class Relay {
 
   /**
    * Loads the key ring from the key store (creating one on first start) and builds a relay.
-   * With a volatile replay set, HPKE keys from before this start are deleted at once: the
-   * replay records that guarded them are gone. The signing key (the relay's identity) stays.
+   * With a volatile replay set, HPKE and issuer keys from before this start are deleted at once:
+   * the replay records and spent tokens that guarded them are gone. The signing key (the relay's
+   * identity) stays.
    */
   static async open(config: RelayConfig, ports: RelayPorts): Promise<Relay> {
     const now = ports.clock.now();
@@ -162,7 +163,8 @@ export class Relay {
       // Instances starting together on one backend must agree on one ring: the first wins.
       stored = await ports.keys.create(await generateKeyRing(now));
     } else if (!ports.replay.durable) {
-      stored = (await rotateKeyRing(stored, now, 0)).ring;
+      // Issuer keys go too: their spent set is gone, so their tokens could be spent again.
+      stored = { ...(await rotateKeyRing(stored, now, 0)).ring, tokens: [] };
       await ports.keys.save(stored);
     }
     return new Relay(config, ports, await KeyRing.load(stored));
