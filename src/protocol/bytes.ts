@@ -101,6 +101,11 @@ export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** SHA-256 of `bytes` (WebCrypto: every runtime). */
+export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", onArrayBuffer(bytes)));
+}
+
 /** Views any BufferSource-ish result as a Uint8Array without copying. */
 export function asBytes(buffer: ArrayBuffer | ArrayBufferView): Uint8Array {
   if (buffer instanceof Uint8Array) return buffer;

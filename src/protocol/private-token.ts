@@ -36,7 +36,7 @@ import {
   type BlindRsaPublicKey,
   type BlindTestInputs,
 } from "./blind-rsa.js";
-import { concat, fromUtf8, randomBytes, utf8 } from "./bytes.js";
+import { concat, fromUtf8, randomBytes, sha256, utf8 } from "./bytes.js";
 import { decode, encode, fixedBytes, struct, uint16, uint8, type Codec } from "./codec.js";
 import { DecodeError } from "./errors.js";
 
@@ -169,10 +169,6 @@ export const batchTokenResponseCodec: Codec<Uint8Array[]> = batch(
   fixedBytes(TOKEN_AUTHENTICATOR_LENGTH),
   TOKEN_AUTHENTICATOR_LENGTH,
 );
-
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-}
 
 /**
  * The challenge every Shroud token answers: the issuer's name alone, so a token fetched today

@@ -8,7 +8,7 @@
  *     subjectPublicKey BIT STRING { RSAPublicKey ::= SEQUENCE { n INTEGER, e INTEGER } } }
  */
 import { blindRsaPublicKey, i2osp, os2ip, type BlindRsaPublicKey } from "./blind-rsa.js";
-import { concat, fromHex } from "./bytes.js";
+import { concat, fromHex, sha256 } from "./bytes.js";
 import { DecodeError } from "./errors.js";
 
 /** The AlgorithmIdentifier of RFC 9578 §6.5, as DER: the same bytes for every issuer key. */
@@ -93,6 +93,6 @@ export function decodeTokenKey(spki: Uint8Array): BlindRsaPublicKey {
 }
 
 /** token_key_id: SHA-256 of the SPKI bytes (RFC 9578 §6.5). */
-export async function tokenKeyId(spki: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", spki as Uint8Array<ArrayBuffer>));
+export function tokenKeyId(spki: Uint8Array): Promise<Uint8Array> {
+  return sha256(spki);
 }

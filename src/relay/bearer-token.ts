@@ -2,12 +2,8 @@
  * The bearer token check of operator routes (the Worker's admin routes): pure Web Crypto, so it
  * runs on every runtime and its tests run on Node.
  */
-import { constantTimeEqual, utf8 } from "../protocol/bytes.js";
+import { constantTimeEqual, sha256, utf8 } from "../protocol/bytes.js";
 import type { SecretBytes } from "../protocol/secret-bytes.js";
-
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(bytes)));
-}
 
 /**
  * Whether an Authorization header carries `Bearer <token>`. Both sides are hashed first and the

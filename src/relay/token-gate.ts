@@ -6,7 +6,7 @@
  * before. Spent tokens are kept in the replay set as SHA-256 of the token input, one set per
  * UTC day of key expiry, forgotten once that day has passed (a key's tokens are refused by then).
  */
-import { constantTimeEqual, toHex } from "../protocol/bytes.js";
+import { constantTimeEqual, sha256, toHex } from "../protocol/bytes.js";
 import { encode } from "../protocol/codec.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
 import {
@@ -30,10 +30,6 @@ import { issuerKeyOf, type IssuerKey, type StoredTokenKey } from "./token-keys.j
 const SWEEP_LOOKBACK_DAYS = 60;
 
 export type TokenRefusal = typeof RelayStatus.token_required | typeof RelayStatus.token_refused;
-
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-}
 
 /** The replay-set tag of the tokens spent under keys that expire on `day`. */
 export function spentTag(day: number): string {

@@ -11,7 +11,8 @@ import { RelayClient, type RelayClientOptions } from "../../src/client/relay-cli
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 import { TokenWallet } from "../../src/client/token-wallet.js";
 import { TokenUnavailableError } from "../../src/client/errors.js";
-import { toHex } from "../../src/protocol/bytes.js";
+import { sha256, toHex } from "../../src/protocol/bytes.js";
+import { tokenKeyId } from "../../src/protocol/token-key.js";
 import { decode } from "../../src/protocol/codec.js";
 import { tokenCodec, tokenInput } from "../../src/protocol/private-token.js";
 import { dayOf } from "../../src/relay/ports/clock.js";
@@ -104,8 +105,7 @@ describeEachBackend("Privacy Pass between two providers", (backends) => {
 
     // The spent set holds the hash of the token's input, never the token.
     const token = decode(tokenCodec, replaying.fixed!);
-    const input = new Uint8Array(tokenInput(token));
-    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
+    const hash = await sha256(tokenInput(token));
     const expiry = await issuerKeyExpiry(a, token.tokenKeyId);
     expect(await b.ports.replay.has(spentTag(dayOf(expiry)), hash)).toBe(true);
     const seen = [b.written(), (await b.state()).blob, Buffer.from(b.logs.join("\n"))];
@@ -158,9 +158,7 @@ describeEachBackend("Privacy Pass between two providers", (backends) => {
 /** When A's issuer key named by `id` expires. */
 async function issuerKeyExpiry(a: TestRelay, id: Uint8Array): Promise<number> {
   for (const key of a.relay.keyRing.stored.tokens ?? []) {
-    const keyId = new Uint8Array(
-      await crypto.subtle.digest("SHA-256", new Uint8Array(key.publicKey)),
-    );
+    const keyId = await tokenKeyId(key.publicKey);
     if (toHex(keyId) === toHex(id)) return key.expiresAt;
   }
   throw new Error("no such issuer key");
