@@ -7,13 +7,9 @@
  * `minBucket` to `fetchBucket` makes all of them one size.
  */
 import { decode, encode, MAX_VARINT_SIZE } from "../protocol/codec.js";
-import {
-  TokenRequirement,
-  usableKeys,
-  verifyDescriptor,
-  type Descriptor,
-} from "../protocol/descriptor.js";
+import { TokenRequirement, usableKeys, type Descriptor } from "../protocol/descriptor.js";
 import type { TokenWallet } from "./token-wallet.js";
+import { fetchDescriptorBytes, openDescriptor } from "./relay-descriptor.js";
 import { AeadId, hpkeSuite, KdfId, KemId } from "../protocol/hpke-suite.js";
 import { LENGTH_PREFIX } from "../protocol/padding-policy.js";
 import {
@@ -340,37 +336,12 @@ export class RelayClient {
   ): Promise<Descriptor> {
     const bytes = via
       ? await via.peerDescriptor(origin)
-      : await RelayClient.#fetchDescriptor(origin, options);
-    let descriptor: Descriptor;
-    try {
-      descriptor = await verifyDescriptor(bytes, {
-        origin,
-        now: (options.now ?? Date.now)(),
-        ...(options.pinnedSigningKey ? { pinnedSigningKey: options.pinnedSigningKey } : {}),
-      });
-    } catch (error) {
-      if (error instanceof DescriptorError) throw error;
-      throw new DescriptorError("relay descriptor is malformed");
-    }
+      : await fetchDescriptorBytes(origin, options);
+    const descriptor = await openDescriptor(bytes, origin, options);
     if (usableKeys(descriptor, (options.now ?? Date.now)()).length === 0) {
       throw new DescriptorError("relay descriptor has no usable key");
     }
     return descriptor;
-  }
-
-  static async #fetchDescriptor(origin: string, options: RelayClientOptions): Promise<Uint8Array> {
-    const doFetch = options.fetch ?? fetch;
-    const url = new URL("/.well-known/shroud", origin);
-    let response: Response;
-    try {
-      response = await doFetch(url);
-    } catch (cause) {
-      throw new TransportError(`cannot reach relay at ${url.origin}`, { cause });
-    }
-    if (response.status !== 200) {
-      throw new TransportError(`relay descriptor request failed with HTTP ${response.status}`);
-    }
-    return new Uint8Array(await response.arrayBuffer());
   }
 
   /** Asks this relay for a peer's signed descriptor (the caller verifies it). */

@@ -5,7 +5,7 @@
  * asks (see RelayClientOptions.tokens).
  */
 import { decode, encode } from "../protocol/codec.js";
-import { normalizeOrigin, verifyDescriptor, type Descriptor } from "../protocol/descriptor.js";
+import { normalizeOrigin } from "../protocol/descriptor.js";
 import { CryptoError, DescriptorError, TransportError } from "../protocol/errors.js";
 import { MediaTypes } from "../protocol/labels.js";
 import {
@@ -19,6 +19,7 @@ import {
 } from "../protocol/private-token.js";
 import { decodeTokenKey, tokenKeyId } from "../protocol/token-key.js";
 import { TokenUnavailableError } from "./errors.js";
+import { fetchDescriptorBytes, openDescriptor } from "./relay-descriptor.js";
 
 /** How a TokenWallet reaches its issuer and how many tokens it keeps at hand. */
 export interface TokenWalletOptions {
@@ -102,30 +103,9 @@ export class TokenWallet {
     return this.#refilling;
   }
 
-  async #issuerDescriptor(): Promise<Descriptor> {
-    const doFetch = this.#options.fetch ?? fetch;
-    let response: Response;
-    try {
-      response = await doFetch(new URL("/.well-known/shroud", this.issuer));
-    } catch (cause) {
-      throw new TransportError(`cannot reach token issuer at ${this.issuer}`, { cause });
-    }
-    if (response.status !== 200) {
-      throw new TransportError(
-        `token issuer descriptor request failed with HTTP ${response.status}`,
-      );
-    }
-    return verifyDescriptor(new Uint8Array(await response.arrayBuffer()), {
-      origin: this.issuer,
-      now: this.#now(),
-      ...(this.#options.pinnedSigningKey
-        ? { pinnedSigningKey: this.#options.pinnedSigningKey }
-        : {}),
-    });
-  }
-
   async #refill(count: number): Promise<number> {
-    const descriptor = await this.#issuerDescriptor();
+    const bytes = await fetchDescriptorBytes(this.issuer, this.#options);
+    const descriptor = await openDescriptor(bytes, this.issuer, this.#options);
     const nowSeconds = Math.floor(this.#now() / 1000);
     // The issuer signs with its newest key: the one that expires last.
     const published = (descriptor.tokens?.issuerKeys ?? [])
