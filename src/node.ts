@@ -11,7 +11,7 @@ import { FileKeyStore } from "./adapters/node/file-key-store.js";
 import { readNodeBody } from "./adapters/node/incoming-body.js";
 import { useNodeHpke } from "./adapters/node/node-hpke-primitives.js";
 import { nodeBlindSigner } from "./adapters/node/node-blind-signer.js";
-import { addressKey, forwardedAddress } from "./adapters/node/client-address.js";
+import { requestAddressKey } from "./adapters/node/client-address.js";
 import type { Attester } from "./relay/attester.js";
 import {
   DEFAULT_INGRESS_LIMITS,
@@ -305,13 +305,12 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   const { federation, roundIntervalMs } = relay.config;
   const held = federation.ingressRelease === "round" ? roundIntervalMs : 0;
   server.timeout = Math.max(server.timeout, held + federation.proxyTimeoutMs + 5000);
-  const clientAddress = (request: Request, env: unknown) => {
-    const socketAddress = (env as HttpBindings).incoming?.socket.remoteAddress;
-    const forwarded = limits.trustProxy
-      ? forwardedAddress(request.headers.get("x-forwarded-for"))
-      : undefined;
-    return addressKey(forwarded ?? socketAddress);
-  };
+  const clientAddress = (request: Request, env: unknown) =>
+    requestAddressKey(
+      request.headers.get("x-forwarded-for"),
+      (env as HttpBindings).incoming?.socket.remoteAddress,
+      limits.trustProxy,
+    );
   const appOptions = {
     readBody: readNodeBody,
     clientAddress,

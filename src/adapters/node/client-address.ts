@@ -68,3 +68,17 @@ export function forwardedAddress(header: string | null | undefined): string | un
   const withPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(last)?.[1];
   return withPort && isIP(withPort) === 4 ? withPort : undefined;
 }
+
+/**
+ * The limit key of a request's client: its socket's peer address, or, behind a trusted reverse
+ * proxy, the address the proxy appended to X-Forwarded-For (the socket's when there is none).
+ *
+ * @example requestAddressKey(request.headers.get("x-forwarded-for"), socket.remoteAddress, true)
+ */
+export function requestAddressKey(
+  forwardedFor: string | null | undefined,
+  socketAddress: string | undefined,
+  trustProxy: boolean,
+): string | undefined {
+  return addressKey((trustProxy ? forwardedAddress(forwardedFor) : undefined) ?? socketAddress);
+}

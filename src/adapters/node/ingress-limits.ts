@@ -11,7 +11,7 @@ import type { Socket } from "node:net";
 import { RateLimitError } from "../../relay/errors.js";
 import { httpFailureFor } from "../../relay/http-errors.js";
 import { AddressLimiter } from "./address-limiter.js";
-import { addressKey, forwardedAddress } from "./client-address.js";
+import { addressKey, requestAddressKey } from "./client-address.js";
 
 /** HTTP limits of a relay on Node: timeouts, connection caps and the per-address request rate. */
 export interface IngressLimits {
@@ -121,11 +121,11 @@ export function guardServer(server: Server, limits: IngressLimits): IngressGuard
       if (incoming.method !== "POST" || incoming.url?.split("?")[0] !== "/v1/relay") {
         return undefined;
       }
-      const address = limits.trustProxy
-        ? (forwardedAddress(request.headers.get("x-forwarded-for")) ??
-          incoming.socket.remoteAddress)
-        : incoming.socket.remoteAddress;
-      const key = addressKey(address);
+      const key = requestAddressKey(
+        request.headers.get("x-forwarded-for"),
+        incoming.socket.remoteAddress,
+        limits.trustProxy,
+      );
       if (key === undefined || limiter.takeRequest(key)) return undefined;
       const { status, body } = httpFailureFor(new RateLimitError());
       // The body is left unread: closing the connection spares reading it.
