@@ -85,7 +85,7 @@ export function createRelayApp(relay: Relay, options: RelayAppOptions = {}): Hon
     path: string,
     maxSize: number,
     mediaType: string,
-    handle: (body: Uint8Array, headers: Headers, env: unknown) => Promise<Response>,
+    handle: (body: Uint8Array, headers: Headers) => Promise<Response>,
   ) =>
     app.post(path, async (c) => {
       try {
@@ -93,7 +93,7 @@ export function createRelayApp(relay: Relay, options: RelayAppOptions = {}): Hon
         declaredLength(c.req.header("content-length"), maxSize);
         const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
         if (type !== mediaType) throw new MediaTypeError();
-        return await handle(await readBody(c.req.raw, c.env, maxSize), c.req.raw.headers, c.env);
+        return await handle(await readBody(c.req.raw, c.env, maxSize), c.req.raw.headers);
       } catch (error) {
         return failure(error, relay);
       }

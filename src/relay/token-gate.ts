@@ -44,9 +44,11 @@ export class TokenGate {
   #minute = -1;
   #freeUsed = 0;
   #sweptDay: number | undefined;
-  /** Issuer keys by token_key_id (hex), with the descriptor bytes they were read from. */
+  /** Issuer keys by token_key_id (hex), with their issuer's challenge digest. */
   #keys = new Map<string, KnownKey>();
+  /** Which of this relay's own keys are indexed. */
   #ownFingerprint = "";
+  /** The descriptor bytes each peer's keys were last indexed from. */
   #peerLoaded = new Map<string, Uint8Array>();
 
   constructor(

@@ -67,11 +67,4 @@ export class TokenIssuer {
     if (used + n > this.settings.perPeriod) throw new RateLimitError();
     this.#used.set(client, used + n);
   }
-
-  /** Tokens `client` may still get this period. */
-  remaining(client: string): number {
-    const period = Math.floor(this.clock.now() / this.settings.periodMs);
-    const used = period === this.#period ? (this.#used.get(client) ?? 0) : 0;
-    return Math.max(0, this.settings.perPeriod - used);
-  }
 }
