@@ -10,6 +10,7 @@ import type { KeyConfig, SymmetricAlgorithms } from "../protocol/key-config.js";
 import type { PublishedKey } from "../protocol/descriptor.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
 import type { StoredHpkeKey, StoredKeyRing } from "./ports/key-store.js";
+import { tokenKeyTag } from "./token-keys.js";
 
 const ED25519 = { name: "Ed25519" } as const;
 
@@ -119,7 +120,7 @@ export async function rotateKeyRing(
 
 /** Identifies the HPKE keys, their retirement times and the issuer keys (not their secrets). */
 export function keyRingFingerprint(ring: StoredKeyRing): string {
-  const tokens = (ring.tokens ?? []).map((k) => `t${toHex(k.publicKey.subarray(-16))}`);
+  const tokens = (ring.tokens ?? []).map((k) => `t${tokenKeyTag(k)}`);
   return [...ring.hpke.map((k) => `${keyTag(k)}:${k.retireAt ?? ""}`), ...tokens].join(",");
 }
 

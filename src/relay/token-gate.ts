@@ -24,7 +24,7 @@ import { dayOf, MS_PER_DAY, type Clock } from "./ports/clock.js";
 import type { ReplaySet } from "./ports/replay-set.js";
 import type { PeerDirectory } from "./peer-directory.js";
 import type { TokenConfig } from "./relay-config.js";
-import { issuerKeyOf, type IssuerKey, type StoredTokenKey } from "./token-keys.js";
+import { issuerKeyOf, tokenKeyTag, type IssuerKey, type StoredTokenKey } from "./token-keys.js";
 
 /** Days of spent sets looked back over at the first sweep after a start. */
 const SWEEP_LOOKBACK_DAYS = 60;
@@ -135,7 +135,7 @@ export class TokenGate {
 
   async #loadOwn(): Promise<void> {
     const own = this.ownKeys();
-    const fingerprint = own.map((k) => toHex(k.publicKey.subarray(-16))).join(",");
+    const fingerprint = own.map(tokenKeyTag).join(",");
     if (fingerprint === this.#ownFingerprint) return;
     this.#ownFingerprint = fingerprint;
     await this.#index(this.origin, own);

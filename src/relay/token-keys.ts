@@ -5,34 +5,22 @@
  * still published, and its tokens still redeemed, until its expiry.
  */
 import { blindRsaPublicKey, os2ip, type BlindRsaPublicKey } from "../protocol/blind-rsa.js";
-import { fromBase64Url } from "../protocol/bytes.js";
+import { fromBase64Url, fromUtf8, toHex, utf8 } from "../protocol/bytes.js";
+import { SecretBytes } from "../protocol/secret-bytes.js";
 import { encodeTokenKey, tokenKeyId } from "../protocol/token-key.js";
 
-/** The private half as a JWK (RFC 7518 RSA fields, base64url), hidden from logs and JSON. */
-export class TokenKeyPrivate {
-  readonly #jwk: RsaPrivateJwk;
-
+/**
+ * The private half as a JWK (RFC 7518 RSA fields, base64url), kept as SecretBytes so that logs
+ * and JSON show a placeholder.
+ */
+export class TokenKeyPrivate extends SecretBytes {
   constructor(jwk: RsaPrivateJwk) {
-    this.#jwk = { ...jwk };
+    super(utf8(JSON.stringify(jwk)));
   }
 
   /** The private key's fields; only the signer and the key store read them. */
   get jwk(): RsaPrivateJwk {
-    return this.#jwk;
-  }
-
-  /** A placeholder, never the key. */
-  toString(): string {
-    return "[secret]";
-  }
-
-  /** A placeholder, never the key. */
-  toJSON(): string {
-    return "[secret]";
-  }
-
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return "[secret]";
+    return JSON.parse(fromUtf8(this.expose())) as RsaPrivateJwk;
   }
 }
 
@@ -56,6 +44,11 @@ export interface StoredTokenKey {
   createdAt: number;
   /** After this, the key is neither published, used nor honoured, and its spent set goes. */
   expiresAt: number;
+}
+
+/** Names one issuer key (not its secret): the tail of its SPKI, i.e. of its modulus. */
+export function tokenKeyTag(key: Pick<StoredTokenKey, "publicKey">): string {
+  return toHex(key.publicKey.subarray(-16));
 }
 
 /** How long an issuer key lives by default: it issues for the first half, then only redeems. */
