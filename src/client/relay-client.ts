@@ -980,7 +980,7 @@ export class RelayClient {
     const token = await this.#options.tokens?.take(accepted);
     if (!token) return undefined;
     const withToken = { ...request, token };
-    const size = encode(relayRequestCodec, withToken).length + REQUEST_OVERHEAD;
+    const size = REQUEST_OVERHEAD + LENGTH_PREFIX + relayRequestCodec.size(withToken);
     const grown = Math.max(bucket, this.#padding.bucketFor(size));
     return {
       request: { ...withToken, responseSize: Math.max(request.responseSize, grown) },
