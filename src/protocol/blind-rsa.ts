@@ -4,7 +4,7 @@
  * only the public key, so they run wherever WebCrypto does (Node, browsers, Workers) with BigInt
  * arithmetic; the signer's raw private operation is the issuer's (src/relay/token-issuer.ts).
  */
-import { concat, randomBytes } from "./bytes.js";
+import { concat, randomBytes, toBase64Url } from "./bytes.js";
 import { CryptoError } from "./errors.js";
 
 /** SHA-384 output and the PSS salt length of the Deterministic variant (sLen = hLen). */
@@ -36,6 +36,11 @@ export function os2ip(bytes: Uint8Array): bigint {
   let value = 0n;
   for (const byte of bytes) value = (value << 8n) | BigInt(byte);
   return value;
+}
+
+/** Bytes of a non-negative integer's shortest big-endian form (0 for 0). */
+export function byteLength(value: bigint): number {
+  return value === 0n ? 0 : Math.ceil(value.toString(16).length / 2);
 }
 
 /** Big-endian bytes of exactly `length` (RFC 8017 I2OSP). */
@@ -76,7 +81,7 @@ export function modInverse(x: bigint, m: bigint): bigint | undefined {
 
 /** @example const pk = blindRsaPublicKey(n, 65537n); */
 export function blindRsaPublicKey(n: bigint, e: bigint): BlindRsaPublicKey {
-  const modulusLength = Math.ceil(n.toString(16).length / 2);
+  const modulusLength = byteLength(n);
   if (modulusLength < 128 || e < 3n || e % 2n === 0n) throw new CryptoError("unusable RSA key");
   return { n, e, modulusLength };
 }
@@ -169,11 +174,7 @@ export async function blindRsaFinalize(
 }
 
 function base64Url(value: bigint): string {
-  const hex = value.toString(16);
-  const bytes = i2osp(value, Math.ceil(hex.length / 2));
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64Url(i2osp(value, byteLength(value)));
 }
 
 const verifyKeys = new WeakMap<BlindRsaPublicKey, Promise<CryptoKey>>();

@@ -7,7 +7,13 @@
  *     algorithm  SEQUENCE { id-RSASSA-PSS, RSASSA-PSS-params (fixed bytes, below) },
  *     subjectPublicKey BIT STRING { RSAPublicKey ::= SEQUENCE { n INTEGER, e INTEGER } } }
  */
-import { blindRsaPublicKey, i2osp, os2ip, type BlindRsaPublicKey } from "./blind-rsa.js";
+import {
+  blindRsaPublicKey,
+  byteLength,
+  i2osp,
+  os2ip,
+  type BlindRsaPublicKey,
+} from "./blind-rsa.js";
 import { concat, fromHex, sha256 } from "./bytes.js";
 import { DecodeError } from "./errors.js";
 
@@ -28,7 +34,7 @@ function der(tag: number, content: Uint8Array): Uint8Array {
 }
 
 function derInteger(value: bigint): Uint8Array {
-  let bytes = i2osp(value, Math.max(1, Math.ceil(value.toString(16).length / 2)));
+  let bytes = i2osp(value, Math.max(1, byteLength(value)));
   if (bytes[0]! & 0x80) bytes = concat(Uint8Array.of(0), bytes);
   return der(0x02, bytes);
 }
