@@ -51,6 +51,7 @@ import {
   uint32,
   uint64,
   uint8,
+  utf8String,
   vector,
   type Codec,
 } from "./codec.js";
@@ -125,9 +126,9 @@ const bodyFields = struct({
   expiresAt: uint64,
 });
 
-const tokenPolicyFields = struct({
+const tokenPolicyCodec: Codec<TokenPolicy> = struct({
   issuerKeys: vector(struct({ publicKey: opaque(4096), notAfter: uint64 }), 64),
-  acceptedIssuers: vector(opaque(2048), 256),
+  acceptedIssuers: vector(utf8String(2048), 256),
   requirement: enumeration(uint8, TokenRequirement),
 });
 
@@ -138,16 +139,6 @@ function originText(bytes: Uint8Array): string {
     throw new DecodeError("origin is not UTF-8");
   }
 }
-
-const tokenPolicyCodec: Codec<TokenPolicy> = {
-  size: (t) => tokenPolicyFields.size({ ...t, acceptedIssuers: t.acceptedIssuers.map(utf8) }),
-  write: (t, w) =>
-    tokenPolicyFields.write({ ...t, acceptedIssuers: t.acceptedIssuers.map(utf8) }, w),
-  read(r) {
-    const raw = tokenPolicyFields.read(r);
-    return { ...raw, acceptedIssuers: raw.acceptedIssuers.map(originText) };
-  },
-};
 
 /** Codec of DescriptorBody. */
 export const descriptorBodyCodec: Codec<Descriptor> = {
