@@ -132,14 +132,6 @@ const tokenPolicyCodec: Codec<TokenPolicy> = struct({
   requirement: enumeration(uint8, TokenRequirement),
 });
 
-function originText(bytes: Uint8Array): string {
-  try {
-    return fromUtf8(bytes);
-  } catch {
-    throw new DecodeError("origin is not UTF-8");
-  }
-}
-
 /** Codec of DescriptorBody. */
 export const descriptorBodyCodec: Codec<Descriptor> = {
   size: (d) =>
@@ -155,7 +147,13 @@ export const descriptorBodyCodec: Codec<Descriptor> = {
   read(r) {
     const { version, origin, ...rest } = bodyFields.read(r);
     if (version !== DESCRIPTOR_VERSION) throw new DecodeError("unsupported descriptor version");
-    const descriptor: Descriptor = { ...rest, origin: originText(origin) };
+    let originText: string;
+    try {
+      originText = fromUtf8(origin);
+    } catch {
+      throw new DecodeError("origin is not UTF-8");
+    }
+    const descriptor: Descriptor = { ...rest, origin: originText };
     if (r.remaining > 0) {
       if (uint8.read(r) !== 1) throw new DecodeError("malformed descriptor");
       descriptor.tokens = tokenPolicyCodec.read(r);
