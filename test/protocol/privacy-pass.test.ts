@@ -10,7 +10,9 @@ import {
   blindRsaFinalize,
   blindRsaPublicKey,
   blindRsaVerify,
+  byteLength,
   emsaPssEncode,
+  i2osp,
   modInverse,
   os2ip,
 } from "../../src/protocol/blind-rsa.js";
@@ -41,19 +43,16 @@ const b64 = (hex: string) => toBase64Url(fromHex(hex));
 
 function jwkFromFactors(v: typeof rfc9474): RsaPrivateJwk {
   const [p, q, d] = [BigInt(`0x${v.p}`), BigInt(`0x${v.q}`), BigInt(`0x${v.d}`)];
-  const hex = (x: bigint) => {
-    const s = x.toString(16);
-    return s.length % 2 ? `0${s}` : s;
-  };
+  const int = (x: bigint) => toBase64Url(i2osp(x, byteLength(x)));
   return {
     n: b64(v.n),
     e: b64(v.e),
     d: b64(v.d),
     p: b64(v.p),
     q: b64(v.q),
-    dp: b64(hex(d % (p - 1n))),
-    dq: b64(hex(d % (q - 1n))),
-    qi: b64(hex(modInverse(q, p)!)),
+    dp: int(d % (p - 1n)),
+    dq: int(d % (q - 1n)),
+    qi: int(modInverse(q, p)!),
   };
 }
 
