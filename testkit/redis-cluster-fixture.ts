@@ -5,14 +5,14 @@
  * node keeps an AOF written on every command (`appendfsync always`), so a node can be killed and
  * restarted with its data and its slots.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { freePort } from "./free-port.js";
-import { redisReady } from "./redis-ready.js";
+import { spawnRedisServer, stopRedisServer } from "./redis-server-child.js";
 
 const run = promisify(execFile);
 const READY_MS = 15_000;
@@ -51,27 +51,15 @@ class NodeProcess implements ClusterNode {
   }
 
   async start(): Promise<void> {
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir];
-    args.push("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf");
+    const args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"];
     args.push("--cluster-port", String(this.busPort), "--cluster-node-timeout", "2000");
-    args.push("--save", "");
     if (this.persistence) args.push("--appendonly", "yes", "--appendfsync", "always");
     else args.push("--appendonly", "no");
-    const child = spawn("redis-server", args, { stdio: "ignore" });
-    this.#child = child;
-    const exited = new Promise<string>((resolve) => {
-      child.once("error", (error) => resolve(`redis-server: ${error.message}`));
-      child.once("exit", (code) => resolve(`redis-server exited with ${code}`));
-    });
-    await redisReady(this.url, Date.now() + READY_MS, exited);
+    this.#child = await spawnRedisServer(this.port, this.dir, args, READY_MS);
   }
 
   async kill(): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    if (this.#child) await stopRedisServer(this.#child, "SIGKILL");
   }
 
   async restart(): Promise<void> {
@@ -81,12 +69,7 @@ class NodeProcess implements ClusterNode {
   }
 
   async stop(): Promise<void> {
-    const child = this.#child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    if (this.#child) await stopRedisServer(this.#child);
   }
 }
 

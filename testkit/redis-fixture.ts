@@ -4,12 +4,12 @@
  * container through @testcontainers/redis when a Docker engine exists; else one clear error.
  * Each caller gets its own key prefix, so tests sharing a server never share state.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
-import { redisReady } from "./redis-ready.js";
+import { spawnRedisServer, stopRedisServer } from "./redis-server-child.js";
 import { randomBytes, toHex } from "../src/protocol/bytes.js";
 
 export interface RedisFixture {
@@ -27,44 +27,19 @@ export function uniquePrefix(): string {
 async function startBinary(): Promise<RedisFixture> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "shroud-redis-"));
-  const child: ChildProcess = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-    ],
-    { stdio: "ignore" },
-  );
-  const failed = new Promise<never>((_, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess;
   try {
-    await Promise.race([redisReady(url, Date.now() + 10_000), failed]);
+    child = await spawnRedisServer(port, dir, ["--appendonly", "no"], 10_000);
   } catch (error) {
-    child.kill("SIGKILL");
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
   return {
-    url,
+    url: `redis://127.0.0.1:${port}`,
     source: "redis-server",
     // Idempotent: a test that stops Redis mid-run may call it again in its cleanup.
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await stopRedisServer(child);
       await rm(dir, { recursive: true, force: true });
     },
   };
