@@ -17,9 +17,10 @@ import { SQLITE_FILE_NAME } from "../../src/adapters/sqlite/sqlite-database.js";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
-import { randomBytes, toHex } from "../../src/protocol/bytes.js";
+import { toHex } from "../../src/protocol/bytes.js";
 import { startNodeRelay } from "../../src/node.js";
 import { freePort } from "../../testkit/free-port.js";
+import { atRestTraffic } from "./at-rest-workload.js";
 import { text } from "../../testkit/text.js";
 
 type Row = Record<string, unknown>;
@@ -98,28 +99,9 @@ describe("SQLite state at rest", () => {
     });
     const path = join(dataDir, SQLITE_FILE_NAME);
     const sdk = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
-    const inboxes: Inbox[] = [];
-    const plaintexts: string[] = [];
-    const arrival: string[] = [];
     try {
-      for (let i = 0; i < 20; i++) inboxes.push(await createInbox(relay.url));
-      for (const [i, inbox] of inboxes.entries()) {
-        for (let j = 0; j < 4; j++) {
-          const message = `secret message ${i}/${j} ` + "x".repeat((i * 397 + j * 1013) % 5000);
-          plaintexts.push(message.slice(0, 40));
-          expect((await sdk.deposit(contactCard(inbox), text(message))).status).toBe("accepted");
-        }
-      }
-      await relay.relay.closeRound();
-      for (const inbox of inboxes.slice(0, 5)) await sdk.ack(inbox, 2);
-      // A pending round: 30 deposits into one inbox, in an arrival order the test knows.
-      const pendingInbox = inboxes[7]!;
-      for (let k = 0; k < 30; k++) {
-        const messageId = randomBytes(16);
-        arrival.push(toHex(messageId));
-        await sdk.deposit(contactCard(pendingInbox), text(`pending ${k}`), { messageId });
-      }
-      await relay.relay.maintain();
+      const { plaintexts, pendingIds } = await atRestTraffic(relay, sdk);
+      const arrival = pendingIds.map(toHex);
 
       const tables = dump(path);
       const byName = new Map(tables.map((t) => [t.name, t]));

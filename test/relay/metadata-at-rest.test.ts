@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
-import { randomBytes, toHex } from "../../src/protocol/bytes.js";
+import { toHex } from "../../src/protocol/bytes.js";
 import { MemoryKeyStore } from "../../src/adapters/memory/memory-key-store.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { startNodeRelay, type RunningRelay } from "../../src/node.js";
@@ -20,6 +20,7 @@ import { prefixKeys } from "../../src/adapters/redis/redis-prefix.js";
 import { MetricName } from "../../src/relay/ports/metrics.js";
 import { startRedis, uniquePrefix } from "../../testkit/redis-fixture.js";
 import { startRedisCluster } from "../../testkit/redis-cluster-fixture.js";
+import { atRestTraffic } from "./at-rest-workload.js";
 import { text } from "../../testkit/text.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 
@@ -140,28 +141,8 @@ describe.each(BACKENDS)("$name", ({ start }) => {
   describe("Redis state at rest", () => {
     it("holds no fine times, no addresses, no raw payloads and no arrival order", async () => {
       const sdk = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
-      const inboxes: Inbox[] = [];
-      const plaintexts: string[] = [];
-      for (let i = 0; i < 20; i++) inboxes.push(await createInbox(relay.url));
-      // Delivered items of several sizes, some fetched and acked.
-      for (const [i, inbox] of inboxes.entries()) {
-        for (let j = 0; j < 4; j++) {
-          const message = `secret message ${i}/${j} ` + "x".repeat((i * 397 + j * 1013) % 5000);
-          plaintexts.push(message.slice(0, 40));
-          expect((await sdk.deposit(contactCard(inbox), text(message))).status).toBe("accepted");
-        }
-      }
-      await relay.relay.closeRound();
-      for (const inbox of inboxes.slice(0, 5)) await sdk.ack(inbox, 2);
-      // A pending round: 30 deposits into one inbox, in an arrival order the test knows.
-      const pendingInbox = inboxes[7]!;
-      const arrival: string[] = [];
-      for (let k = 0; k < 30; k++) {
-        const messageId = randomBytes(16);
-        arrival.push(`${toHex(pendingInbox.inboxId)}/${toHex(messageId)}`);
-        await sdk.deposit(contactCard(pendingInbox), text(`pending ${k}`), { messageId });
-      }
-      await relay.relay.maintain();
+      const { inboxes, plaintexts, pendingInbox, pendingIds } = await atRestTraffic(relay, sdk);
+      const arrival = pendingIds.map((id) => `${toHex(pendingInbox.inboxId)}/${toHex(id)}`);
 
       const state = await dump(client, prefix);
       const buckets = sdk.descriptor.buckets;
