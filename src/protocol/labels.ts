@@ -42,6 +42,8 @@ export const Labels = {
   groupFragment: "shroud/v1 group fragment",
   /** Prefix of the bytes hashed to name a key package in an invitation. */
   keyPackageHash: "shroud/v1 key package",
+  /** SHA-256(label || 0x00 || enc): the mark of a forwarded envelope that spent its token. */
+  tokenCarrier: "shroud/v1 token carrier",
 } as const;
 export type Labels = (typeof Labels)[keyof typeof Labels];
 

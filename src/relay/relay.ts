@@ -37,7 +37,7 @@ import { PeerDirectory } from "./peer-directory.js";
 import { RelayService } from "./relay-service.js";
 import { RoundCloser } from "./round-closer.js";
 import type { BlindSigner } from "./blind-signer.js";
-import { TokenGate } from "./token-gate.js";
+import { TokenGate, tokenCarrier } from "./token-gate.js";
 import { TokenIssuer } from "./token-issuer.js";
 import { rotateTokenKeys } from "./token-keys.js";
 
@@ -239,7 +239,8 @@ export class Relay {
    * for an answer: deposits join the current round, forwards go on to their next hop, cover is
    * dropped. It is recorded in the replay set only after it was handled, so a batch retried
    * after a failure half way does not lose it; handling twice is harmless (deposits are
-   * idempotent by message id, a forwarded envelope is refused as a replay at its next hop).
+   * idempotent by message id, a forwarded envelope is refused as a replay at its next hop, and
+   * the token an envelope spent the first time is honoured again for that envelope alone).
    */
   async #acceptForwarded(envelope: Uint8Array, hops: number): Promise<void> {
     const padding = this.config.padding;
@@ -254,7 +255,9 @@ export class Relay {
     const carried =
       request.kind === RequestKind.deposit ||
       (request.kind === RequestKind.forward && hops < this.config.federation.maxHops);
-    const refused = carried ? await this.#tokens.admit(request) : undefined;
+    const carrier =
+      carried && request.token ? await tokenCarrier(key.tag, opened.keying.enc) : undefined;
+    const refused = carried ? await this.#tokens.admit(request, carrier) : undefined;
     if (refused !== undefined) {
       status = relayStatusName(refused);
     } else if (request.kind === RequestKind.deposit) {

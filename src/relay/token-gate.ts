@@ -6,9 +6,10 @@
  * before. Spent tokens are kept in the replay set as SHA-256 of the token input, one set per
  * UTC day of key expiry, forgotten once that day has passed (a key's tokens are refused by then).
  */
-import { constantTimeEqual, sha256, toHex } from "../protocol/bytes.js";
+import { concat, constantTimeEqual, sha256, toHex, utf8 } from "../protocol/bytes.js";
 import { encode } from "../protocol/codec.js";
 import { normalizeOrigin } from "../protocol/descriptor.js";
+import { Labels } from "../protocol/labels.js";
 import {
   decodeToken,
   shroudTokenChallenge,
@@ -31,6 +32,18 @@ const SWEEP_LOOKBACK_DAYS = 60;
 
 export type TokenRefusal = typeof RelayStatus.token_required | typeof RelayStatus.token_refused;
 
+/**
+ * Names the envelope that carries a token, for requests that may be handled twice: a deposit in
+ * a federation batch that is retried after a failure part way. Once the envelope has spent its
+ * token, the same envelope is let through again instead of meeting its own token as spent.
+ */
+export interface TokenCarrier {
+  /** Replay-set tag the mark is kept under (the HPKE key's, so it goes when the key does). */
+  tag: string;
+  /** A record no other envelope has: a hash of the envelope's encapsulated key. */
+  record: Uint8Array;
+}
+
 /** The replay-set tag of the tokens spent under keys that expire on `day`. */
 export function spentTag(day: number): string {
   return `token:${day}`;
@@ -38,6 +51,12 @@ export function spentTag(day: number): string {
 
 interface KnownKey extends IssuerKey {
   challengeDigest: Uint8Array;
+}
+
+/** The carrier mark of a forwarded envelope opened under the HPKE key tagged `keyTag`. */
+export async function tokenCarrier(keyTag: string, enc: Uint8Array): Promise<TokenCarrier> {
+  const record = await sha256(concat(utf8(Labels.tokenCarrier), Uint8Array.of(0), enc));
+  return { tag: keyTag, record };
 }
 
 export class TokenGate {
@@ -69,10 +88,18 @@ export class TokenGate {
    * undefined: the request may go on (its token, if the relay wants one, is now spent);
    * otherwise the status to answer with, having changed nothing.
    */
-  async admit(request: DepositRequest | ForwardRequest): Promise<TokenRefusal | undefined> {
+  async admit(
+    request: DepositRequest | ForwardRequest,
+    carrier?: TokenCarrier,
+  ): Promise<TokenRefusal | undefined> {
     if (!this.active) return undefined;
     if (!request.token) return this.#free() ? undefined : RelayStatus.token_required;
-    return (await this.redeem(request.token)) ? undefined : RelayStatus.token_refused;
+    if (carrier && (await this.replay.has(carrier.tag, carrier.record))) return undefined;
+    if (!(await this.redeem(request.token))) return RelayStatus.token_refused;
+    // Marked after the spend: a crash between the two loses this one deposit's retry, the
+    // other order would let a retried envelope through on a token someone else spent.
+    if (carrier) await this.replay.add(carrier.tag, carrier.record);
+    return undefined;
   }
 
   #free(): boolean {
