@@ -21,6 +21,8 @@ describe("workerConfig", () => {
     expect(config.masterKey.length).toBe(32);
     expect(config.adminToken).toBeUndefined();
     expect(config.relay.cors).toEqual({ origins: "*" });
+    // No tokens asked for, none taken, none issued.
+    expect(config.relay.tokens).toEqual({ requirement: "off", freePerMinute: 600, accept: [] });
   });
 
   it("reads every variable, and takes the key in base64 or base64url", () => {
@@ -36,6 +38,14 @@ describe("workerConfig", () => {
       SHROUD_INSTANCE: "relay-2",
       SHROUD_ADMIN_TOKEN: "a-long-enough-admin-token",
       SHROUD_CORS_ORIGINS: "https://app.example, https://other.example",
+      SHROUD_TOKENS: " allowance ",
+      SHROUD_TOKEN_FREE_PER_MINUTE: "0",
+      SHROUD_TOKEN_ACCEPT: "https://b.example/, http://127.0.0.1:9000,https://b.example",
+    });
+    expect(config.relay.tokens).toEqual({
+      requirement: "allowance",
+      freePerMinute: 0,
+      accept: ["https://b.example", "http://127.0.0.1:9000"],
     });
     expect(config.relay.cors).toEqual({
       origins: ["https://app.example", "https://other.example"],
@@ -53,6 +63,38 @@ describe("workerConfig", () => {
     // Secrets stay out of logs and JSON.
     expect(JSON.stringify(config)).not.toContain(KEY.slice(0, 10));
     expect(JSON.stringify(config)).not.toContain("a-long-enough");
+  });
+
+  it.each(["off", "always", "allowance"])(
+    "takes SHROUD_TOKENS=%s and never issues",
+    (requirement) => {
+      const config = workerConfig({
+        ...base,
+        SHROUD_TOKENS: requirement,
+        SHROUD_TOKEN_FREE_PER_MINUTE: "1000000",
+        SHROUD_TOKEN_ACCEPT: "https://issuer.example",
+      });
+      expect(config.relay.tokens).toEqual({
+        requirement,
+        freePerMinute: 1_000_000,
+        accept: ["https://issuer.example"],
+      });
+      expect(config.relay.tokens.issue).toBeUndefined();
+    },
+  );
+
+  it("takes issuers without asking for tokens, and empty token settings as unset", () => {
+    expect(
+      workerConfig({ ...base, SHROUD_TOKEN_ACCEPT: "https://issuer.example" }).relay.tokens,
+    ).toEqual({ requirement: "off", freePerMinute: 600, accept: ["https://issuer.example"] });
+    expect(
+      workerConfig({
+        ...base,
+        SHROUD_TOKENS: " ",
+        SHROUD_TOKEN_FREE_PER_MINUTE: "",
+        SHROUD_TOKEN_ACCEPT: "",
+      }).relay.tokens,
+    ).toEqual({ requirement: "off", freePerMinute: 600, accept: [] });
   });
 
   it.each([
@@ -76,6 +118,27 @@ describe("workerConfig", () => {
       { ...base, SHROUD_CORS_ORIGINS: "https://a.example,,https://b.example" },
       /SHROUD_CORS_ORIGINS/,
     ],
+    [{ ...base, SHROUD_TOKENS: "sometimes" }, /SHROUD_TOKENS must be "off", "always"/],
+    [{ ...base, SHROUD_TOKENS: "ALWAYS" }, /SHROUD_TOKENS must be/],
+    [{ ...base, SHROUD_TOKENS: "always" }, /SHROUD_TOKEN_ACCEPT names no issuer/],
+    [{ ...base, SHROUD_TOKENS: "allowance" }, /issues no tokens itself/],
+    [
+      { ...base, SHROUD_TOKENS: "always", SHROUD_TOKEN_ACCEPT: " , " },
+      /SHROUD_TOKEN_ACCEPT names no issuer/,
+    ],
+    [
+      { ...base, SHROUD_TOKEN_ACCEPT: "https://relay.example/" },
+      /SHROUD_TOKEN_ACCEPT names this relay itself/,
+    ],
+    [{ ...base, SHROUD_TOKEN_ACCEPT: "issuer.example" }, /SHROUD_TOKEN_ACCEPT must list http/],
+    [
+      { ...base, SHROUD_TOKEN_ACCEPT: "https://a.example, ftp://b.example" },
+      /SHROUD_TOKEN_ACCEPT must list http/,
+    ],
+    [{ ...base, SHROUD_TOKEN_FREE_PER_MINUTE: "-1" }, /SHROUD_TOKEN_FREE_PER_MINUTE/],
+    [{ ...base, SHROUD_TOKEN_FREE_PER_MINUTE: "1.5" }, /SHROUD_TOKEN_FREE_PER_MINUTE/],
+    [{ ...base, SHROUD_TOKEN_FREE_PER_MINUTE: "lots" }, /SHROUD_TOKEN_FREE_PER_MINUTE/],
+    [{ ...base, SHROUD_TOKEN_FREE_PER_MINUTE: "1000001" }, /SHROUD_TOKEN_FREE_PER_MINUTE/],
   ])("refuses %j", (vars, message) => {
     expect(() => workerConfig(vars)).toThrow(ConfigError);
     expect(() => workerConfig(vars)).toThrow(message);

@@ -1,6 +1,6 @@
 /**
  * A Worker's settings, read once from its environment into a typed object. Mirrors `shroud
- * serve`'s SHROUD_* variables; what differs on Workers is listed in the README.
+ * serve`'s SHROUD_* variables; what differs on Workers is listed in docs/DEPLOYMENT.md.
  */
 
 import { parseCorsOrigins } from "../../relay/cors.js";
@@ -8,7 +8,14 @@ import { normalizeOrigin } from "../../protocol/descriptor.js";
 import { ConfigError } from "../../protocol/errors.js";
 import { SecretBytes } from "../../protocol/secret-bytes.js";
 import { decodeMasterKey } from "../../relay/key-ring-seal.js";
-import { MAX_BATCHES_PER_ROUND, relayConfig, type RelayConfig } from "../../relay/relay-config.js";
+import {
+  DEFAULT_TOKENS,
+  MAX_BATCHES_PER_ROUND,
+  relayConfig,
+  type RelayConfig,
+  type TokenConfig,
+} from "../../relay/relay-config.js";
+import { parseTokenIssuers, parseTokenRequirement } from "../../relay/token-settings.js";
 import type { WorkerEnv } from "./worker-env.js";
 
 export interface WorkerConfig {
@@ -30,6 +37,9 @@ type Vars = Pick<
   | "SHROUD_DYNAMIC_LINK_MS"
   | "SHROUD_INGRESS_RELEASE"
   | "SHROUD_CORS_ORIGINS"
+  | "SHROUD_TOKENS"
+  | "SHROUD_TOKEN_FREE_PER_MINUTE"
+  | "SHROUD_TOKEN_ACCEPT"
   | "SHROUD_INSTANCE"
   | "SHROUD_MASTER_KEY"
   | "SHROUD_ADMIN_TOKEN"
@@ -57,6 +67,41 @@ function wholeNumber(
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** Most tokenless deposits and forwards per minute SHROUD_TOKEN_FREE_PER_MINUTE may allow. */
+const MAX_FREE_PER_MINUTE = 1_000_000;
+
+/**
+ * Privacy Pass on a Worker: redemption only. Issuing needs the raw RSA private operation, which
+ * WebCrypto lacks (and a BigInt one would leak the key through its timing), so a Worker relay
+ * has no issuer keys of its own and takes only the tokens of the issuers it names.
+ */
+function tokens(env: Vars, own: string): TokenConfig {
+  const requirementText = env.SHROUD_TOKENS?.trim();
+  const requirement = requirementText
+    ? parseTokenRequirement(requirementText, "SHROUD_TOKENS")
+    : DEFAULT_TOKENS.requirement;
+  const freePerMinute =
+    wholeNumber(
+      env.SHROUD_TOKEN_FREE_PER_MINUTE,
+      "SHROUD_TOKEN_FREE_PER_MINUTE",
+      0,
+      MAX_FREE_PER_MINUTE,
+    ) ?? DEFAULT_TOKENS.freePerMinute;
+  const accept = parseTokenIssuers(env.SHROUD_TOKEN_ACCEPT ?? "", "SHROUD_TOKEN_ACCEPT");
+  if (accept.includes(own)) {
+    throw new ConfigError(
+      `SHROUD_TOKEN_ACCEPT names this relay itself (${own}): a Worker relay issues no tokens`,
+    );
+  }
+  if (requirement !== "off" && accept.length === 0) {
+    throw new ConfigError(
+      `SHROUD_TOKENS is "${requirement}" but SHROUD_TOKEN_ACCEPT names no issuer: a Worker relay ` +
+        "issues no tokens itself, so it must take another relay's",
+    );
+  }
+  return { requirement, freePerMinute, accept };
 }
 
 function masterKey(text: string | undefined): SecretBytes {
@@ -118,6 +163,7 @@ export function workerConfig(env: Vars): WorkerConfig {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(instance)) {
     throw new ConfigError("SHROUD_INSTANCE must be 1-64 letters, digits, '_', '.' or '-'");
   }
+  const tokenConfig = tokens(env, own);
   const token = env.SHROUD_ADMIN_TOKEN?.trim();
   if (token !== undefined && token !== "" && token.length < 16) {
     throw new ConfigError("SHROUD_ADMIN_TOKEN must be at least 16 characters");
@@ -127,6 +173,7 @@ export function workerConfig(env: Vars): WorkerConfig {
       origin: own,
       roundIntervalMs: Number(roundText),
       ...(cors ? { cors } : {}),
+      tokens: tokenConfig,
       federation: {
         policy,
         peers,

@@ -50,6 +50,22 @@ export interface WorkerEnv {
   SHROUD_INGRESS_RELEASE?: string;
   /** "*" (default), "none" or comma-separated origins whose pages may use the relay. */
   SHROUD_CORS_ORIGINS?: string;
+  /**
+   * Privacy Pass: when deposits and forwards must carry a token, "off" (default), "always" or
+   * "allowance". A Worker relay redeems tokens but issues none, so "always" and "allowance"
+   * need SHROUD_TOKEN_ACCEPT.
+   */
+  SHROUD_TOKENS?: string;
+  /**
+   * Under "allowance": tokenless deposits and forwards let through each minute before a token
+   * is asked for (default 600). Counted by each isolate on its own, not across the relay.
+   */
+  SHROUD_TOKEN_FREE_PER_MINUTE?: string;
+  /**
+   * Comma-separated origins of the issuers whose tokens this relay takes (e.g. a Node relay of
+   * the same provider); their keys come from each issuer's signed descriptor.
+   */
+  SHROUD_TOKEN_ACCEPT?: string;
   /** Names this relay's Durable Objects (default "shroud"): several relays may share a Worker. */
   SHROUD_INSTANCE?: string;
   /** Secret: 32 random bytes, base64 or base64url; encrypts the key ring at rest. */
