@@ -25,6 +25,7 @@ import { CliError, line, parseOptions, UsageError, type CliIo } from "./cli-supp
 import { checkGroupArgs, runGroup } from "./group-command.js";
 import { Profile, profileDir } from "./profile-context.js";
 import { runCard } from "./profile-command.js";
+import { runTokens } from "./tokens-command.js";
 import { listenForStop, type StopSignals } from "./stop-signals.js";
 import { AGENT_USAGE } from "./usage.js";
 
@@ -61,6 +62,9 @@ function handler(config: AgentConfig, profile: Profile, queue: TaskQueue, sync: 
   return async (request: AgentRequest, io: CliIo): Promise<number> => {
     if (request.command === "status") return printStatus(config, profile, io);
     if (request.command === "profile") return queue.run(() => runCard(profile, io));
+    if (request.command === "tokens") {
+      return queue.run(() => runTokens(request.sub, request.positionals, profile, io));
+    }
     checkGroupArgs(request.sub, request.positionals);
     const input = { cards: request.cards, source: sync.source };
     return queue.run(() => runGroup(request.sub, request.positionals, profile, io, input));

@@ -7,6 +7,8 @@
  *                                  "positionals":["friends","hi"],"cards":[]}
  *                                 {"shroud":"agent-request/v1","command":"profile","sub":"card",
  *                                  "positionals":[]}
+ *                                 {"shroud":"agent-request/v1","command":"tokens","sub":"refill",
+ *                                  "positionals":["32"]}
  *                                 {"shroud":"agent-request/v1","command":"status"}
  *   answer (a stream, then exit):  {"stdout":"[friends] sent (epoch 1)\n"} {"stderr":"..."}
  *                                  {"exit":0}
@@ -35,6 +37,7 @@ export const MAX_SOCKET_PATH_BYTES = 103;
 export type AgentRequest =
   | { command: "group"; sub: string; positionals: string[]; cards: string[] }
   | { command: "profile"; sub: "card"; positionals: [] }
+  | { command: "tokens"; sub: "status" | "refill"; positionals: string[] }
   | { command: "status" };
 
 export type AgentAnswer = { stdout: string } | { stderr: string } | { exit: number };
@@ -84,6 +87,14 @@ export function parseRequest(text: string): AgentRequest {
     isStringArray(cards)
   ) {
     return { command, sub, positionals, cards };
+  }
+  if (
+    command === "tokens" &&
+    (sub === "status" || sub === "refill") &&
+    isStringArray(positionals) &&
+    positionals.length <= 1
+  ) {
+    return { command, sub, positionals };
   }
   if (command === "profile" && sub === "card" && isStringArray(positionals)) {
     if (positionals.length > 0) throw new UsageError("profile card takes no arguments");

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   group: async () => (await import("./group-command.js")).groupCommand,
   demo: async () => (await import("./demo-command.js")).demoCommand,
   agent: async () => (await import("./agent-command.js")).agentCommand,
+  tokens: async () => (await import("./tokens-command.js")).tokensCommand,
 };
 
 /** The package version, read from package.json next to dist/ (or src/) at run time. */

@@ -28,6 +28,12 @@ import { handOff, reachAgent, removeStaleSocket } from "./agent-client.js";
 import type { AgentRequest } from "./agent-protocol.js";
 import { CliError, UsageError, type CliIo } from "./cli-support.js";
 import {
+  newProfileWallet,
+  walletFromJson,
+  walletToJson,
+  type ProfileWallet,
+} from "./profile-wallet.js";
+import {
   newGroupFileId,
   ProfileStore,
   writeFileAtomic,
@@ -138,6 +144,8 @@ export class Profile {
   readonly #loaded = new Map<GroupEntry, Promise<LoadedGroup>>();
   #news: ProfileNews;
   readonly #shaping: ShapingProfile;
+  /** Privacy Pass tokens (tokens.enc), once `shroud tokens refill` has set an issuer. */
+  #wallet: ProfileWallet | undefined;
 
   private constructor(
     store: ProfileStore,
@@ -150,7 +158,9 @@ export class Profile {
     groups: GroupEntry[],
     news: ProfileNews,
     options: ProfileOptions,
+    wallet?: ProfileWallet,
   ) {
+    this.#wallet = wallet;
     this.#news = news;
     this.#shaping = options.shaping ?? ShapingProfiles.off;
     this.#store = store;
@@ -212,6 +222,11 @@ export class Profile {
       });
       const via = record["via"] as string | undefined;
       const pin = record["viaSigningKey"] as string | undefined;
+      const walletText = await store.readIfPresent("tokens");
+      // The wallet's issuer is pinned as the profile pins it (its home relay's key).
+      const relayPin = (origin: string) =>
+        normalizeOrigin(member.inbox.relay) === origin ? member.inbox.relaySigningKey : undefined;
+      const wallet = walletText === undefined ? undefined : walletFromJson(walletText, relayPin);
       return new Profile(
         store,
         member,
@@ -221,6 +236,7 @@ export class Profile {
         groups,
         newsFromJson(record["news"]),
         options,
+        wallet,
       );
     } catch (error) {
       await store.close();
@@ -251,10 +267,40 @@ export class Profile {
     return this.cardPath;
   }
 
-  /** Stops the profile's relay clients and releases the lock. */
+  /** Stops the profile's relay clients, keeps the tokens left and releases the lock. */
   async close(): Promise<void> {
     await this.closeClients();
-    await this.#store.close();
+    try {
+      await this.saveTokens();
+    } finally {
+      await this.#store.close();
+    }
+  }
+
+  /** The profile's token wallet, if `shroud tokens refill` has set an issuer. */
+  get tokens(): ProfileWallet | undefined {
+    return this.#wallet;
+  }
+
+  /**
+   * Takes tokens from `issuer` from now on, getting past its attester with `invite` (none for
+   * an address attester); the tokens and invite held stay when the issuer is the same.
+   */
+  setTokenIssuer(issuer: string, invite: string | undefined): ProfileWallet {
+    const origin = normalizeOrigin(issuer);
+    const same = this.#wallet?.wallet.issuer === origin ? this.#wallet : undefined;
+    const next = newProfileWallet(origin, invite ?? same?.invite, this.#pins.get(origin));
+    if (same) next.wallet.restore(same.wallet.export());
+    this.#wallet = next;
+    return next;
+  }
+
+  /** Writes the tokens not yet spent back to tokens.enc (nothing when there is no wallet). */
+  async saveTokens(): Promise<void> {
+    if (!this.#wallet) return;
+    // A background refill's tokens were paid for out of the allowance: keep them too.
+    await this.#wallet.wallet.settled();
+    await this.#store.write("tokens", walletToJson(this.#wallet));
   }
 
   /** Stops the relay clients (a shaping one sends until closed); what waits for a slot fails. */
@@ -299,7 +345,11 @@ export class Profile {
   async #connect(origin: string): Promise<RelayClient> {
     const pin = this.#pins.get(origin);
     // Off for the one-shot commands, which send at once and exit; shroud agent shapes.
-    const options = { shaping: this.#shaping, ...(pin ? { pinnedSigningKey: pin } : {}) };
+    const options = {
+      shaping: this.#shaping,
+      ...(pin ? { pinnedSigningKey: pin } : {}),
+      ...(this.#wallet ? { tokens: this.#wallet.wallet } : {}),
+    };
     if (this.via === undefined || this.via === origin) return RelayClient.connect(origin, options);
     const ingress = await this.route(this.via);
     try {

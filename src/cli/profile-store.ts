@@ -4,6 +4,7 @@
  *
  *   DIR/meta.json            unencrypted header: how the key is derived, salt, key check
  *   DIR/profile.enc          the profile (member, routes, which group lives in which file)
+ *   DIR/tokens.enc           Privacy Pass tokens and their issuer (once `shroud tokens refill` ran)
  *   DIR/groups/<hex>.enc     one file per group; the name is random, the group's name is inside
  *   DIR/lock                 held (O_EXCL, our pid) while a command uses the profile
  *
@@ -23,7 +24,7 @@ import {
   scrypt,
   type ScryptOptions,
 } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { access, chmod, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fromBase64Url, toBase64Url, toHex, utf8 } from "../protocol/bytes.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
@@ -37,8 +38,11 @@ export interface ProfileSecrets {
   keyFile?: string | undefined;
 }
 
-/** A sealed file of the profile: the profile itself or one group (by its random file id). */
-export type ProfileFile = "profile" | { group: string };
+/**
+ * A sealed file of the profile: the profile itself, its Privacy Pass tokens, or one group (by
+ * its random file id).
+ */
+export type ProfileFile = "profile" | "tokens" | { group: string };
 
 type Protection = "passphrase" | "key-file";
 
@@ -73,6 +77,7 @@ const LOCK_WAIT_MS = 10_000;
 
 const META = "meta.json";
 const PROFILE = "profile.enc";
+const TOKENS = "tokens.enc";
 const GROUPS = "groups";
 const LOCK = "lock";
 
@@ -122,7 +127,7 @@ export async function writeFileAtomic(
 }
 
 function aad(file: ProfileFile | "check"): Uint8Array {
-  const name = file === "profile" || file === "check" ? file : `group ${file.group}`;
+  const name = typeof file === "string" ? file : `group ${file.group}`;
   return utf8(`${LABEL} ${name}`);
 }
 
@@ -424,6 +429,7 @@ export class ProfileStore {
 
   #path(file: ProfileFile): string {
     if (file === "profile") return join(this.dir, PROFILE);
+    if (file === "tokens") return join(this.dir, TOKENS);
     if (!/^[0-9a-f]{32}$/.test(file.group)) throw new CliError("the profile is damaged");
     return join(this.dir, GROUPS, `${file.group}.enc`);
   }
@@ -442,6 +448,15 @@ export class ProfileStore {
     const text = new TextDecoder().decode(plain);
     plain.fill(0);
     return text;
+  }
+
+  /** Decrypts one file, or undefined when there is none (CliError when it does not decrypt). */
+  async readIfPresent(file: ProfileFile): Promise<string | undefined> {
+    const present = await access(this.#path(file)).then(
+      () => true,
+      () => false,
+    );
+    return present ? this.read(file) : undefined;
   }
 
   /** Encrypts and atomically replaces one file. */

@@ -38,6 +38,7 @@ import { listenForStop } from "./stop-signals.js";
 import { LogFormat, StreamLogger } from "../adapters/node/stream-logger.js";
 import { LogLevel, type Logger } from "../relay/ports/logger.js";
 import { SERVE_USAGE } from "./usage.js";
+import { serveTokens, type ServeTokens } from "./serve-tokens.js";
 import {
   isServeWorker,
   onPrimaryStop,
@@ -115,6 +116,8 @@ export interface ServeConfig {
    * served by one process. Default: one per core on Redis, else 1.
    */
   workers: number;
+  /** Privacy Pass: the token requirement, accepted issuers, and issuing with an attester. */
+  tokens: ServeTokens;
   /**
    * Federation: "allowlist" of `peers` (none: off) or "open" to any relay; limits and the
    * ingress release if given.
@@ -205,6 +208,13 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       "max-pending-bytes": { type: "string" },
       "max-replay-records": { type: "string" },
       workers: { type: "string" },
+      tokens: { type: "string" },
+      "token-free-per-minute": { type: "string" },
+      "token-accept": { type: "string", multiple: true },
+      attester: { type: "string" },
+      "invite-file": { type: "string" },
+      "attester-header": { type: "string" },
+      "tokens-per-day": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     "serve",
@@ -212,7 +222,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   if (values.help) return "help";
   // Each value travels with where it came from, so an error names the flag or the variable.
   const pick = (
-    flag: Exclude<keyof typeof values, "peer">,
+    flag: Exclude<keyof typeof values, "peer" | "token-accept">,
     variable: string,
   ): [string, string] | undefined => {
     const given = values[flag];
@@ -366,6 +376,21 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     }
     store[name as keyof typeof STORE_LIMITS] = integer(given[0], given[1], min, max);
   }
+  const tokens = serveTokens(
+    {
+      requirement: pick("tokens", "SHROUD_TOKENS"),
+      freePerMinute: pick("token-free-per-minute", "SHROUD_TOKEN_FREE_PER_MINUTE"),
+      acceptFlags: values["token-accept"],
+      acceptEnv: env["SHROUD_TOKEN_ACCEPT"]
+        ? [env["SHROUD_TOKEN_ACCEPT"], "SHROUD_TOKEN_ACCEPT"]
+        : undefined,
+      attester: pick("attester", "SHROUD_ATTESTER"),
+      inviteFile: pick("invite-file", "SHROUD_INVITE_FILE"),
+      attesterHeader: pick("attester-header", "SHROUD_ATTESTER_HEADER"),
+      perDay: pick("tokens-per-day", "SHROUD_TOKENS_PER_DAY"),
+    },
+    { volatile: !redisUrl && embedded?.[0] === "memory" },
+  );
   // "auto" (the default) is one process per core where the store allows more than one.
   const workers = pick("workers", "SHROUD_WORKERS");
   const workerCount =
@@ -393,6 +418,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
     inboxes,
     cors,
+    tokens,
     redis: redisUrl
       ? {
           url: redisUrl[0],
@@ -461,6 +487,15 @@ function federationNote(federation: ServeConfig["federation"]): string {
   return peers ? `; federation with ${peers}` : "";
 }
 
+/** How the startup line describes Privacy Pass; empty when the relay neither asks nor issues. */
+function tokensNote({ tokens, attesterKind }: ServeTokens): string {
+  const parts = [
+    ...(tokens.requirement === "off" ? [] : [`tokens ${tokens.requirement}`]),
+    ...(attesterKind ? [`issuing tokens (${attesterKind} attester)`] : []),
+  ];
+  return parts.length > 0 ? `; ${parts.join(", ")}` : "";
+}
+
 async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay> {
   try {
     return await startNodeRelay({
@@ -479,7 +514,9 @@ async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay>
           : { retentionDays: config.inboxes.retentionDays }),
         federation: config.federation,
         cors: config.cors,
+        tokens: config.tokens.tokens,
       },
+      ...(config.tokens.attester ? { attester: config.tokens.attester } : {}),
       limits: config.limits,
       store: config.store,
       ...(config.metrics ? { metrics: config.metrics } : {}),
@@ -580,7 +617,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       [
         `shroud relay listening on ${url} (${storeNote(config)}${federationNote(
           config.federation,
-        )}${workers})`,
+        )}${tokensNote(config.tokens)}${workers})`,
         "try it:",
         `  ${shroud} inbox create --relay ${relayArg} --out inbox.json --card card.json`,
         `  echo hello | ${shroud} send --card card.json`,

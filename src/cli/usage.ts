@@ -14,6 +14,9 @@ export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--orig
                     [--max-replay-records N] [--metrics]
                     [--log-level debug|info|warn|error] [--log-format text|json]
                     [--inbox-max-items N] [--inbox-max-bytes N] [--retention-days N]
+                    [--tokens off|always|allowance] [--token-free-per-minute N]
+                    [--token-accept URL ...] [--attester invite|header|address
+                     [--invite-file FILE] [--attester-header NAME] [--tokens-per-day N]]
 
 Runs a relay until SIGINT or SIGTERM, which deliver the open round before exiting (at most
 15 s: past that it exits 1 without).
@@ -108,6 +111,28 @@ Inboxes (every backend):
                     (SHROUD_INBOX_MAX_BYTES, default 67108864 = 64 MiB)
   --retention-days N   days an unread item is kept, counted in whole UTC days
                     (SHROUD_RETENTION_DAYS, default 7)
+
+Privacy Pass (docs/PRIVACY-PASS.md): anonymous tokens that a provider issues to its own users
+and any relay that accepts the provider checks without learning who spends them.
+  --tokens R        when deposits and forwards must carry a token: off, always, or allowance
+                    (the first --token-free-per-minute tokenless ones each minute pass)
+                    (SHROUD_TOKENS, default off)
+  --token-free-per-minute N  tokenless deposits per minute across the relay under allowance
+                    (SHROUD_TOKEN_FREE_PER_MINUTE, default 600)
+  --token-accept URL  an issuer (a peer relay) whose tokens this relay takes besides its own,
+                    repeatable (SHROUD_TOKEN_ACCEPT, comma-separated). Spent tokens are kept in
+                    the replay records: not with --store memory, which forgets them on restart
+  --attester A      issue tokens at POST /v1/tokens to whom A vouches for (SHROUD_ATTESTER):
+                    invite   a holder of one of the secrets in --invite-file, sent as
+                             \`Authorization: Bearer SECRET\` (SHROUD_INVITE_FILE; one secret of
+                             16+ characters per line, each with its own allowance)
+                    header   a user your reverse proxy logged in and named in the header
+                             --attester-header (SHROUD_ATTESTER_HEADER); the proxy must drop
+                             that header from what clients send
+                    address  anyone, counted per client address (IPv6 /64); see --trust-proxy
+  --tokens-per-day N  tokens one attested client gets a day (SHROUD_TOKENS_PER_DAY, default
+                    1000). Counted in each relay process's memory (with --workers N, per worker)
+  Issuer keys (RSA-2048) live in the key ring, issue for 7 days and are honoured for 14.
 
 Operations: GET /healthz answers while the process runs; GET /readyz answers 200 "ready" when
 the store answers and the keys are loaded, else 503 naming what is not.
@@ -301,6 +326,28 @@ status: per relay client, its requests in slots (real and cover) and its loop's 
 
 It prints a line when it is ready and one when it stops, nothing in between.`;
 
+export const TOKENS_USAGE = `Usage: shroud tokens status [--profile DIR] [--key-file FILE]
+       shroud tokens refill [--issuer URL] [--count N] [--profile DIR] [--key-file FILE]
+
+Privacy Pass tokens (docs/PRIVACY-PASS.md): your provider hands them out to its own users,
+blinded, and a relay that asks for one (its descriptor says so) takes one per deposit without
+learning who spent it. The profile's commands spend them when a relay asks; they are kept
+encrypted in DIR/tokens.enc.
+
+status: the issuer and how many tokens the wallet holds.
+refill: gets tokens from the issuer in one request and keeps the issuer (and the invite) for
+later refills; \`shroud agent\` refills by itself when fewer than 8 are left.
+
+  --issuer URL        the relay that issues your tokens (default: the one refilled from
+                      before, else the profile's home relay)
+  --count N           tokens to get (default 32; the issuer allows some number a day)
+  --profile DIR       the profile directory (SHROUD_PROFILE, default ./.shroud-profile)
+  --key-file FILE     the profile's key file (SHROUD_KEY_FILE)
+
+SHROUD_INVITE (environment only): the invite your provider gave you, for an issuer that hands
+tokens to invite holders; kept in the profile for later refills. While \`shroud agent\` runs,
+the commands go to it; stop it to set --issuer or SHROUD_INVITE.`;
+
 export const MAIN_USAGE = `Shroud: a metadata-minimizing relay for MLS messaging.
 
 Usage: shroud <command> [options]
@@ -318,6 +365,7 @@ Commands:
   group           create, add, remove, send, read, list: MLS groups of a profile
   agent           keep a profile's client running: traffic on a fixed schedule, groups read
                   on its own; the profile's commands go through it
+  tokens          status, refill: the profile's Privacy Pass tokens, for relays that want one
   demo            two federated relays and an MLS group, beside what each operator sees
                   (--web: play it in a browser, three people on one page)
   help            show this help (\`shroud <command> --help\` for a command's options)

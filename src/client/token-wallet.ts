@@ -71,15 +71,20 @@ export class TokenWallet {
     return (this.#options.now ?? Date.now)();
   }
 
-  /** Tokens held whose key has not expired. */
-  get size(): number {
+  /** The tokens held, once those whose key has expired are dropped. */
+  #live(): HeldToken[] {
     this.#tokens = this.#tokens.filter((t) => t.expiresAt > this.#now());
-    return this.#tokens.length;
+    return this.#tokens;
   }
 
-  /** The tokens held, as bytes, to keep them across runs (see `restore`). */
+  /** Tokens held whose key has not expired. */
+  get size(): number {
+    return this.#live().length;
+  }
+
+  /** The tokens held whose key has not expired, as bytes, to keep across runs (see `restore`). */
   export(): Array<{ token: Uint8Array; expiresAt: number }> {
-    return this.#tokens.map((t) => ({ token: t.bytes, expiresAt: t.expiresAt }));
+    return this.#live().map((t) => ({ token: t.bytes, expiresAt: t.expiresAt }));
   }
 
   /** Adds tokens kept by `export` (malformed ones are dropped). */
@@ -101,6 +106,11 @@ export class TokenWallet {
   refill(count = this.#options.batchSize!): Promise<number> {
     this.#refilling ??= this.#refill(count).finally(() => (this.#refilling = undefined));
     return this.#refilling;
+  }
+
+  /** Resolves once no refill is under way (whether it got tokens or not). */
+  async settled(): Promise<void> {
+    await this.#refilling?.catch(() => undefined);
   }
 
   async #refill(count: number): Promise<number> {

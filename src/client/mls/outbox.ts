@@ -9,6 +9,7 @@ import { randomBytes, toHex } from "../../protocol/bytes.js";
 import { TransportError } from "../../protocol/errors.js";
 import { MESSAGE_ID_LENGTH } from "../../protocol/relay-request.js";
 import { partDepositId, splitMessage } from "../fragment.js";
+import { TokenUnavailableError } from "../errors.js";
 import type { RelayClient } from "../relay-client.js";
 import type { EpochInbox } from "./epoch-inbox.js";
 import { encodeGroupMessage, GROUP_SEAL_OVERHEAD, sealGroupPayload } from "./group-payload.js";
@@ -184,6 +185,13 @@ async function deliver(ctx: SessionContext, entry: OutboxEntry): Promise<void> {
   if (result.status === "accepted" || result.status === "forwarded") return;
   if (result.status === "internal" || result.status === "unavailable") {
     throw new TransportError(`the relay could not take a deposit (${result.status})`);
+  }
+  if (result.status === "token_required" || result.status === "token_refused") {
+    // Kept in the outbox like a transport failure: once the wallet has tokens it goes out.
+    throw new TokenUnavailableError(
+      `${entry.relay} asks for a Privacy Pass token for each deposit and this client has none ` +
+        "it takes; the message waits in the outbox",
+    );
   }
   // A definite refusal (forbidden, quota, too_large): retrying would not help.
   ctx.group.events.push({ kind: "unreadable", reason: `a deposit was refused (${result.status})` });
