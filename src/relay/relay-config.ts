@@ -106,8 +106,9 @@ export const DEFAULT_FEDERATION: FederationConfig = {
 export interface TokenConfig {
   /**
    * When deposits and forwards must carry a token: "off" (default: never, tokens are ignored),
-   * "always", or "allowance" (the first `freePerMinute` tokenless ones in each minute across
-   * the relay go through; beyond that, under load, a token is required).
+   * "always", or "allowance" (the first `freePerMinute` tokenless ones in each minute go
+   * through; beyond that, under load, a token is required). The minute's count is kept by each
+   * relay process (each isolate on Workers), not shared between them.
    */
   requirement: "off" | "always" | "allowance";
   /** Tokenless deposits and forwards per minute under "allowance" (default 600). */

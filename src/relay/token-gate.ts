@@ -23,7 +23,7 @@ import { RelayStatus } from "../protocol/relay-status.js";
 import { decodeTokenKey } from "../protocol/token-key.js";
 import { dayOf, MS_PER_DAY, type Clock } from "./ports/clock.js";
 import type { ReplaySet } from "./ports/replay-set.js";
-import type { PeerDirectory } from "./peer-directory.js";
+import { REFRESH_INTERVAL_MS, type PeerDirectory } from "./peer-directory.js";
 import type { TokenConfig } from "./relay-config.js";
 import { issuerKeyOf, tokenKeyTag, type IssuerKey, type StoredTokenKey } from "./token-keys.js";
 
@@ -50,6 +50,8 @@ export function spentTag(day: number): string {
 }
 
 interface KnownKey extends IssuerKey {
+  /** The issuer (normalised origin) that published the key. */
+  issuer: string;
   challengeDigest: Uint8Array;
 }
 
@@ -69,6 +71,8 @@ export class TokenGate {
   #ownFingerprint = "";
   /** The descriptor bytes each peer's keys were last indexed from. */
   #peerLoaded = new Map<string, Uint8Array>();
+  /** When a peer's descriptor last could not be had: not asked again for a while. */
+  #peerFailed = new Map<string, number>();
 
   constructor(
     private readonly config: TokenConfig,
@@ -134,6 +138,12 @@ export class TokenGate {
     await this.#loadOwn();
     const hex = toHex(id);
     let key = this.#keys.get(hex);
+    if (key && key.issuer !== this.origin) {
+      // The peer's current descriptor (cached by the directory for up to 10 minutes) decides:
+      // a key it has withdrawn since is forgotten here.
+      await this.#loadPeer(key.issuer, false);
+      key = this.#keys.get(hex);
+    }
     if (key) return key;
     // A peer may have added a key since its descriptor was cached: look again, at most as
     // often as the directory lets a descriptor be refreshed.
@@ -148,12 +158,17 @@ export class TokenGate {
     return undefined;
   }
 
+  /**
+   * Makes `keys` the issuer's keys: those it no longer publishes are forgotten (an issuer
+   * withdraws a key that leaked by leaving it out of its descriptor).
+   */
   async #index(issuer: string, keys: ReadonlyArray<{ publicKey: Uint8Array; expiresAt: number }>) {
+    for (const [hex, key] of this.#keys) if (key.issuer === issuer) this.#keys.delete(hex);
     const challengeDigest = await sha256(encode(tokenChallengeCodec, shroudTokenChallenge(issuer)));
     for (const k of keys) {
       try {
         const known = await issuerKeyOf(k.publicKey, decodeTokenKey(k.publicKey), k.expiresAt);
-        this.#keys.set(toHex(known.id), { ...known, challengeDigest });
+        this.#keys.set(toHex(known.id), { ...known, issuer, challengeDigest });
       } catch {
         // A peer's key this code cannot read is one whose tokens it refuses.
       }
@@ -170,29 +185,41 @@ export class TokenGate {
 
   /** A peer's keys from its signed descriptor (the directory caches and refreshes it). */
   async #loadPeer(issuer: string, refresh: boolean): Promise<void> {
+    const failed = this.#peerFailed.get(issuer);
+    if (failed !== undefined && this.clock.now() - failed < REFRESH_INTERVAL_MS) return;
     let bytes: Uint8Array;
     let policy;
     try {
       const peer = await (refresh ? this.directory.refresh(issuer) : this.directory.get(issuer));
       bytes = peer.bytes;
       policy = peer.descriptor.tokens;
+      this.#peerFailed.delete(issuer);
     } catch {
+      // An issuer that is down is not asked again at every token that names an unknown key.
+      this.#peerFailed.set(issuer, this.clock.now());
       return;
     }
-    if (this.#peerLoaded.get(issuer) === bytes || !policy) return;
+    if (this.#peerLoaded.get(issuer) === bytes) return;
     this.#peerLoaded.set(issuer, bytes);
-    const keys = policy.issuerKeys.map((k) => ({
+    const keys = (policy?.issuerKeys ?? []).map((k) => ({
       publicKey: k.publicKey,
       expiresAt: k.notAfter * 1000,
     }));
     await this.#index(normalizeOrigin(issuer), keys);
   }
 
-  /** Forgets the spent sets of keys that expired on days now past (run from maintenance). */
+  /**
+   * Forgets the spent sets of keys that expired on days now past (run from maintenance). A
+   * relay that takes no tokens has none to forget, and asks its store nothing.
+   */
   async sweep(): Promise<void> {
+    if (!this.active && this.ownKeys().length === 0) return;
     const today = dayOf(this.clock.now());
-    const from = this.#sweptDay ?? today - SWEEP_LOOKBACK_DAYS;
-    for (let day = from; day < today; day++) await this.replay.forget(spentTag(day));
+    // Day by day, so a sweep cut short goes on where it stopped.
+    for (let day = this.#sweptDay ?? today - SWEEP_LOOKBACK_DAYS; day < today; day++) {
+      await this.replay.forget(spentTag(day));
+      this.#sweptDay = day + 1;
+    }
     this.#sweptDay = today;
     for (const [hex, key] of this.#keys) {
       if (key.expiresAt <= this.clock.now() - MS_PER_DAY) this.#keys.delete(hex);

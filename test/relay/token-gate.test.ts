@@ -19,7 +19,17 @@ import { RequestKind, type DepositRequest } from "../../src/protocol/relay-reque
 import { RelayStatus } from "../../src/protocol/relay-status.js";
 import { decodeTokenKey, tokenKeyId } from "../../src/protocol/token-key.js";
 import { PeerDirectory } from "../../src/relay/peer-directory.js";
-import { DEFAULT_FEDERATION, type TokenConfig } from "../../src/relay/relay-config.js";
+import {
+  DEFAULT_FEDERATION,
+  DEFAULT_TOKEN_ISSUE,
+  DEFAULT_TOKENS,
+  relayConfig,
+  type TokenConfig,
+} from "../../src/relay/relay-config.js";
+import { createRelayApp } from "../../src/relay/app.js";
+import { Relay } from "../../src/relay/relay.js";
+import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
+import { MemoryKeyStore } from "../../src/adapters/memory/memory-key-store.js";
 import { tokenCarrier, TokenGate } from "../../src/relay/token-gate.js";
 import { generateTokenKey, type StoredTokenKey } from "../../src/relay/token-keys.js";
 import { manualClock } from "../../testkit/manual-clock.js";
@@ -145,5 +155,78 @@ describe("TokenGate", () => {
     const { gate } = await setup({ requirement: "off" });
     expect(await gate.admit(deposit())).toBeUndefined();
     expect(await gate.admit(deposit(randomBytes(40)))).toBeUndefined();
+  });
+});
+
+describe("TokenGate with a peer issuer", () => {
+  const PEER = "https://issuer.example";
+
+  /** A real issuing relay, reached in process through its HTTP app. */
+  async function issuer(clock: ReturnType<typeof manualClock>) {
+    const config = relayConfig({
+      origin: PEER,
+      tokens: { ...DEFAULT_TOKENS, issue: { ...DEFAULT_TOKEN_ISSUE, keyLifetimeMs: HOUR } },
+    });
+    const ports = { ...memoryPorts({ keys: new MemoryKeyStore() }), clock };
+    const relay = await Relay.open(config, { ...ports, blindSigner: nodeBlindSigner() });
+    await relay.maintain();
+    const app = createRelayApp(relay);
+    let down = false;
+    let fetches = 0;
+    const http = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      fetches++;
+      if (down) throw new TypeError("fetch failed");
+      return app.fetch(new Request(input, init));
+    }) as typeof fetch;
+    return {
+      relay,
+      http,
+      fetches: () => fetches,
+      setDown: (value: boolean) => void (down = value),
+    };
+  }
+
+  async function peerGate() {
+    const clock = manualClock(Date.now());
+    const peer = await issuer(clock);
+    const federation = { ...DEFAULT_FEDERATION, peers: [PEER] };
+    const gate = new TokenGate(
+      { requirement: "always", freePerMinute: 0, accept: [PEER] },
+      ORIGIN,
+      new MemoryReplaySet(),
+      clock,
+      new PeerDirectory(federation, clock, peer.http),
+      () => [],
+    );
+    return { clock, peer, gate };
+  }
+
+  it("forgets a key its issuer has withdrawn from its descriptor", async () => {
+    const { clock, peer, gate } = await peerGate();
+    const key = peer.relay.keyRing.stored.tokens![0]!;
+    expect(await gate.admit(deposit(await mint(key, PEER)))).toBeUndefined();
+
+    // The issuer drops the key (it leaked, say) and publishes a descriptor without it.
+    const ring = peer.relay.keyRing.stored;
+    await peer.relay.ports.keys.save({ ...ring, tokens: [] });
+    await peer.relay.reloadKeys();
+    clock.advance(10 * 60_000 + 1);
+    expect(await gate.admit(deposit(await mint(key, PEER)))).toBe(RelayStatus.token_refused);
+  });
+
+  it("keeps a peer's keys while it is down, and does not ask it again at every token", async () => {
+    const { clock, peer, gate } = await peerGate();
+    const key = peer.relay.keyRing.stored.tokens![0]!;
+    expect(await gate.admit(deposit(await mint(key, PEER)))).toBeUndefined();
+    peer.setDown(true);
+    clock.advance(10 * 60_000 + 1);
+    // Its cached descriptor has gone stale and cannot be renewed: its known key still counts.
+    expect(await gate.admit(deposit(await mint(key, PEER)))).toBeUndefined();
+    const before = peer.fetches();
+    const stranger = await generateTokenKey(clock.now(), HOUR);
+    for (let i = 0; i < 5; i++) {
+      expect(await gate.admit(deposit(await mint(stranger, PEER)))).toBe(RelayStatus.token_refused);
+    }
+    expect(peer.fetches() - before).toBeLessThanOrEqual(1);
   });
 });
