@@ -237,6 +237,8 @@ export class RelayClient {
   /** Contacts with a lane of write slots (coverContact), by lane: the hex of their read id. */
   readonly #contacts = new Map<string, ContactCard>();
   readonly #dropShare: number = DEFAULT_DROP_SHARE;
+  /** Gives the wallet's refills back their own timing when this client closes. */
+  #unscheduleRefills: (() => void) | undefined;
 
   private constructor(
     readonly origin: string,
@@ -269,6 +271,13 @@ export class RelayClient {
       read: () => this.#coverRead(),
     });
     this.#shaper.start();
+    // A refill from this relay rides a read slot: it leaves when a slot would have left anyway.
+    const shaper = this.#shaper;
+    if (!via && options.tokens?.issuer === origin) {
+      this.#unscheduleRefills = options.tokens.scheduleRefills((send) =>
+        shaper.submit("read", send),
+      );
+    }
   }
 
   /**
@@ -724,6 +733,7 @@ export class RelayClient {
 
   /** Stops this client's slots (a shaping client sends until closed); waiting requests fail. */
   close(): void {
+    this.#unscheduleRefills?.();
     this.#shaper?.stop();
   }
 

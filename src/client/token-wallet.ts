@@ -40,6 +40,12 @@ export interface TokenWalletOptions {
   now?: () => number;
 }
 
+/**
+ * Sends one refill request at a time the caller chooses: a shaping RelayClient of the issuer
+ * passes its read slots, so a refill takes a slot's place instead of adding a request.
+ */
+export type RefillSchedule = <T>(send: () => Promise<T>) => Promise<T>;
+
 /** A token in the wallet, with when its key stops being honoured (ms). */
 interface HeldToken {
   bytes: Uint8Array;
@@ -57,6 +63,7 @@ export class TokenWallet {
   readonly #options: TokenWalletOptions;
   #tokens: HeldToken[] = [];
   #refilling: Promise<number> | undefined;
+  #schedule: RefillSchedule | undefined;
 
   constructor(issuer: string, options: TokenWalletOptions = {}) {
     this.issuer = normalizeOrigin(issuer);
@@ -108,6 +115,18 @@ export class TokenWallet {
     return this.#refilling;
   }
 
+  /**
+   * Sends refills through `schedule` from now on (RelayClient does this for a wallet whose
+   * issuer it reaches directly on a shaping schedule); the returned function undoes it, if no
+   * other schedule has replaced it since.
+   */
+  scheduleRefills(schedule: RefillSchedule): () => void {
+    this.#schedule = schedule;
+    return () => {
+      if (this.#schedule === schedule) this.#schedule = undefined;
+    };
+  }
+
   /** Resolves once no refill is under way (whether it got tokens or not). */
   async settled(): Promise<void> {
     await this.#refilling?.catch(() => undefined);
@@ -133,13 +152,15 @@ export class TokenWallet {
       pending.map((p) => p.request),
     );
     const doFetch = this.#options.fetch ?? fetch;
-    let response: Response;
-    try {
-      response = await doFetch(new URL("/v1/tokens", this.issuer), {
+    const post = () =>
+      doFetch(new URL("/v1/tokens", this.issuer), {
         method: "POST",
         headers: { ...this.#options.attestation, "content-type": MediaTypes.tokenRequest },
         body: body as Uint8Array<ArrayBuffer>,
       });
+    let response: Response;
+    try {
+      response = await (this.#schedule ? this.#schedule(post) : post());
     } catch (cause) {
       throw new TransportError(`cannot reach token issuer at ${this.issuer}`, { cause });
     }
