@@ -67,10 +67,11 @@ export class TokenGate {
   #sweptDay: number | undefined;
   /** Issuer keys by token_key_id (hex), with their issuer's challenge digest. */
   #keys = new Map<string, KnownKey>();
-  /** Which of this relay's own keys are indexed. */
-  #ownFingerprint = "";
-  /** The descriptor bytes each peer's keys were last indexed from. */
-  #peerLoaded = new Map<string, Uint8Array>();
+  /**
+   * Per issuer, the key set last asked for (its key tags for this relay's own, the descriptor
+   * bytes for a peer's) and its indexing, which every redemption that needs it waits for.
+   */
+  #loads = new Map<string, { marker: string | Uint8Array; done: Promise<void> }>();
   /** When a peer's descriptor last could not be had: not asked again for a while. */
   #peerFailed = new Map<string, number>();
 
@@ -159,28 +160,43 @@ export class TokenGate {
   }
 
   /**
-   * Makes `keys` the issuer's keys: those it no longer publishes are forgotten (an issuer
-   * withdraws a key that leaked by leaving it out of its descriptor).
+   * Makes `keys` the issuer's keys, once `marker` names a key set not indexed or being indexed
+   * yet: those the issuer no longer publishes are forgotten (an issuer withdraws a key that
+   * leaked by leaving it out of its descriptor). Redemptions meanwhile wait for it and see the
+   * old set or the new one, never a half-made one.
    */
-  async #index(issuer: string, keys: ReadonlyArray<{ publicKey: Uint8Array; expiresAt: number }>) {
-    for (const [hex, key] of this.#keys) if (key.issuer === issuer) this.#keys.delete(hex);
-    const challengeDigest = await sha256(encode(tokenChallengeCodec, shroudTokenChallenge(issuer)));
-    for (const k of keys) {
-      try {
-        const known = await issuerKeyOf(k.publicKey, decodeTokenKey(k.publicKey), k.expiresAt);
-        this.#keys.set(toHex(known.id), { ...known, issuer, challengeDigest });
-      } catch {
-        // A peer's key this code cannot read is one whose tokens it refuses.
+  #index(
+    issuer: string,
+    marker: string | Uint8Array,
+    keys: ReadonlyArray<{ publicKey: Uint8Array; expiresAt: number }>,
+  ): Promise<void> {
+    const current = this.#loads.get(issuer);
+    if (current?.marker === marker) return current.done;
+    const load = { marker, done: Promise.resolve() };
+    load.done = (async () => {
+      const challenge = shroudTokenChallenge(issuer);
+      const challengeDigest = await sha256(encode(tokenChallengeCodec, challenge));
+      const indexed: Array<[string, KnownKey]> = [];
+      for (const k of keys) {
+        try {
+          const known = await issuerKeyOf(k.publicKey, decodeTokenKey(k.publicKey), k.expiresAt);
+          indexed.push([toHex(known.id), { ...known, issuer, challengeDigest }]);
+        } catch {
+          // A peer's key this code cannot read is one whose tokens it refuses.
+        }
       }
-    }
+      // A newer set asked for while this one was made wins.
+      if (this.#loads.get(issuer) !== load) return;
+      for (const [hex, key] of this.#keys) if (key.issuer === issuer) this.#keys.delete(hex);
+      for (const [hex, key] of indexed) this.#keys.set(hex, key);
+    })();
+    this.#loads.set(issuer, load);
+    return load.done;
   }
 
   async #loadOwn(): Promise<void> {
     const own = this.ownKeys();
-    const fingerprint = own.map(tokenKeyTag).join(",");
-    if (fingerprint === this.#ownFingerprint) return;
-    this.#ownFingerprint = fingerprint;
-    await this.#index(this.origin, own);
+    await this.#index(this.origin, own.map(tokenKeyTag).join(","), own);
   }
 
   /** A peer's keys from its signed descriptor (the directory caches and refreshes it). */
@@ -199,13 +215,11 @@ export class TokenGate {
       this.#peerFailed.set(issuer, this.clock.now());
       return;
     }
-    if (this.#peerLoaded.get(issuer) === bytes) return;
-    this.#peerLoaded.set(issuer, bytes);
     const keys = (policy?.issuerKeys ?? []).map((k) => ({
       publicKey: k.publicKey,
       expiresAt: k.notAfter * 1000,
     }));
-    await this.#index(normalizeOrigin(issuer), keys);
+    await this.#index(normalizeOrigin(issuer), bytes, keys);
   }
 
   /**

@@ -17,10 +17,19 @@ import { issuingKey, type StoredTokenKey } from "./token-keys.js";
 /** Clients counted at once in one period; more are refused (503) until the period turns. */
 export const MAX_ATTESTED_CLIENTS = 1_000_000;
 
+/**
+ * Signatures made between two yields to the event loop. A signature is ~0.3 ms of synchronous
+ * RSA on Node: a batch of 100 in one go held every other request for ~30 ms (up to 180 ms
+ * measured on a busy machine); 8 at a time keeps a pause near 3 ms.
+ */
+const SIGNATURES_PER_TURN = 8;
+
 /** Signs batches of blinded token requests for attested clients, within their allowance. */
 export class TokenIssuer {
   #period = -1;
   #used = new Map<string, number>();
+  /** token_key_id of each issuer key, hashed once. */
+  readonly #keyIds = new WeakMap<StoredTokenKey, Uint8Array>();
 
   constructor(
     private readonly settings: NonNullable<TokenConfig["issue"]>,
@@ -45,13 +54,17 @@ export class TokenIssuer {
     const now = this.clock.now();
     const key = issuingKey(this.keys(), now);
     if (!key) throw new CapacityError();
-    const id = await tokenKeyId(key.publicKey);
+    let id = this.#keyIds.get(key);
+    if (!id) this.#keyIds.set(key, (id = await tokenKeyId(key.publicKey)));
     if (requests.some((r) => r.truncatedTokenKeyId !== id[id.length - 1])) {
       throw new DecodeError("token request for another issuer key");
     }
     this.#take(client, requests.length, now);
     const signatures: Uint8Array[] = [];
-    for (const r of requests) signatures.push(await this.signer.sign(key.privateKey, r.blindedMsg));
+    for (const [i, r] of requests.entries()) {
+      if (i > 0 && i % SIGNATURES_PER_TURN === 0) await new Promise((go) => setTimeout(go, 0));
+      signatures.push(await this.signer.sign(key.privateKey, r.blindedMsg));
+    }
     return encode(batchTokenResponseCodec, signatures);
   }
 

@@ -83,6 +83,14 @@ describe("TokenGate", () => {
     expect(await gate.admit(deposit(token))).toBe(RelayStatus.token_refused);
   });
 
+  it("takes every one of many first tokens that arrive at once", async () => {
+    const { gate, own } = await setup();
+    const tokens = await Promise.all(Array.from({ length: 16 }, () => mint(own[0]!)));
+    // The gate indexes its keys on the first redemption; the others must wait for that.
+    const outcomes = await Promise.all(tokens.map((t) => gate.admit(deposit(t))));
+    expect(outcomes).toEqual(tokens.map(() => undefined));
+  });
+
   it("refuses a token whose issuer key has expired, and spends nothing", async () => {
     const { gate, own, clock } = await setup();
     const token = await mint(own[0]!);
@@ -212,6 +220,14 @@ describe("TokenGate with a peer issuer", () => {
     await peer.relay.reloadKeys();
     clock.advance(10 * 60_000 + 1);
     expect(await gate.admit(deposit(await mint(key, PEER)))).toBe(RelayStatus.token_refused);
+  });
+
+  it("takes every one of many first tokens of a peer that arrive at once", async () => {
+    const { peer, gate } = await peerGate();
+    const key = peer.relay.keyRing.stored.tokens![0]!;
+    const tokens = await Promise.all(Array.from({ length: 16 }, () => mint(key, PEER)));
+    const outcomes = await Promise.all(tokens.map((t) => gate.admit(deposit(t))));
+    expect(outcomes).toEqual(tokens.map(() => undefined));
   });
 
   it("keeps a peer's keys while it is down, and does not ask it again at every token", async () => {
