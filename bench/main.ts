@@ -6,9 +6,13 @@
  * and the latency a hop adds beyond the round interval; then MLS groups (mls-bench.ts): group
  * messages/s and end-to-end latency for a 50-member group through two relays, and the work per
  * group message against group size; then Workers (workers-bench.ts): deposits/s and CPU per
- * deposit of the relay inside workerd beside the Node relay. From one run; nothing here asserts,
- * it prints tables. --no-memory, --no-redis, --no-federation, --no-mls and --no-workers skip a
- * part; --only-mls and --only-workers run one part alone. The memory part starts with HPKE
+ * deposit of the relay inside workerd beside the Node relay; then Privacy Pass tokens
+ * (tokens/tokens-bench.ts): tokens issued per second through POST /v1/tokens singly and in
+ * batches beside the issuer's signing alone, the client's and the redeeming relay's cost per
+ * token, and sealed deposits/s over HTTP to a relay that requires a token beside the same relay
+ * that does not. From one run; nothing here asserts, it prints tables. --no-memory, --no-redis,
+ * --no-federation, --no-mls, --no-workers and --no-tokens skip a part; --only-mls,
+ * --only-workers and --only-tokens run one part alone. The memory part starts with HPKE
  * opens of 4 KiB requests on both sets of primitives against a node:crypto floor
  * (memory/hpke-open.ts). After it, the stores part (sqlite/store-bench.ts; --no-stores skips it)
  * runs deposits and a round close through the ports of the in-memory, SQLite and Redis stores
@@ -40,6 +44,7 @@ import { runStoreBench } from "./sqlite/store-bench.js";
 import { formatNumber, textTable } from "./common/text-table.js";
 import { timedRun, type TimedRunResult } from "./common/timed-run.js";
 import { runWorkersBench } from "./workers/workers-bench.js";
+import { runTokensBench } from "./tokens/tokens-bench.js";
 import { ShapingProfiles } from "../src/client/shaping-profile.js";
 
 /** Application message size of every deposit (MLS-message-like, before any sealing). */
@@ -342,8 +347,21 @@ async function run(options: BenchOptions): Promise<void> {
       process.exitCode = 1;
     }
   }
-  if (options.cluster) {
+  if (options.tokens) {
     if (options.memory || options.redis || options.federation || options.mls || options.workers) {
+      console.log("");
+    }
+    try {
+      figures.push(...(await runTokensBench(options)));
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`Tokens part failed: ${message}`);
+      process.exitCode = 1;
+    }
+  }
+  if (options.cluster) {
+    const { memory, redis, federation, mls, workers, tokens } = options;
+    if (memory || redis || federation || mls || workers || tokens) {
       console.log("");
     }
     try {

@@ -41,6 +41,11 @@ export interface BenchOptions {
   workersConnections: number;
   /** Run the Workers part (default true; --no-workers skips it, --only-workers runs it alone). */
   workers: boolean;
+  /**
+   * Run the Privacy Pass part: issuance, verification and deposits with tokens beside without
+   * (default true; --no-tokens skips it, --only-tokens runs it alone).
+   */
+  tokens: boolean;
   /** Measured seconds of each HTTP run of the Redis Cluster part (default 4). */
   clusterSeconds: number;
   /**
@@ -73,6 +78,7 @@ const DEFAULTS: BenchOptions = {
   workersSeconds: 5,
   workersConnections: 50,
   workers: true,
+  tokens: true,
   clusterSeconds: 4,
   cluster: false,
   json: undefined,
@@ -110,6 +116,7 @@ const SWITCHES: Record<string, SwitchKey> = {
   "--no-federation": "federation",
   "--no-mls": "mls",
   "--no-workers": "workers",
+  "--no-tokens": "tokens",
 };
 
 /** Flags without a value that add a part a full run leaves out. */
@@ -121,6 +128,7 @@ const EXTRAS: Record<string, SwitchKey> = {
 const ONLY: Record<string, SwitchKey> = {
   "--only-mls": "mls",
   "--only-workers": "workers",
+  "--only-tokens": "tokens",
   "--only-cluster": "cluster",
 };
 const PARTS: readonly SwitchKey[] = [
@@ -130,6 +138,7 @@ const PARTS: readonly SwitchKey[] = [
   "federation",
   "mls",
   "workers",
+  "tokens",
   "cluster",
 ];
 
@@ -137,7 +146,8 @@ export const USAGE =
   "usage: npm run bench -- [--seconds 3] [--warmup 0.5] [--concurrency 16] [--round-ms 1000]" +
   " [--inboxes 32] [--redis-seconds 5] [--redis-connections 50] [--federation-seconds 6]" +
   " [--mls-seconds 3] [--mls-large 1000] [--workers-seconds 5] [--workers-connections 50] [--no-memory] [--no-stores]" +
-  " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--only-mls] [--only-workers]" +
+  " [--no-redis] [--no-federation] [--no-mls] [--no-workers] [--no-tokens] [--only-mls]" +
+  " [--only-workers] [--only-tokens]" +
   " [--cluster-seconds 4] [--cluster] [--only-cluster] [--json FILE] [--latency-chart FILE]\n" +
   "  --json FILE writes {figures: [{name, value, unit, floor?, ratio?}]} for the figures measured.\n" +
   "  --latency-chart FILE writes the Redis part's deposits/s against p50/p99 latency as SVG.\n" +

@@ -1,10 +1,12 @@
 /**
  * Deposit envelopes built by a real RelayClient (payload sealed to the inbox, request encoded,
  * padded and HPKE-sealed to the relay) but captured instead of sent, so the relay-side rows can
- * replay them without paying for client-side sealing.
+ * replay them without paying for client-side sealing. Given a token wallet, the client puts a
+ * token in each deposit that the relay's policy asks for, as it would when sending.
  */
 import { contactCard, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
+import type { TokenWallet } from "../../src/client/token-wallet.js";
 import { TransportError } from "../../src/protocol/errors.js";
 import { BENCH_ORIGIN } from "./bench-relay.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
@@ -22,7 +24,8 @@ export interface DescriptorSource {
 
 /**
  * Seals `count` deposits of `message`, spread over `inboxes`, with `concurrency` in flight.
- * Descriptor requests go to `source`; POST bodies are kept and never reach a relay.
+ * Descriptor requests go to `source`; POST bodies are kept and never reach a relay. `tokens`
+ * pays for deposits under the relay's token policy (its refills go to the issuer, not `source`).
  */
 export async function captureDeposits(
   source: DescriptorSource,
@@ -30,6 +33,7 @@ export async function captureDeposits(
   message: Uint8Array,
   count: number,
   concurrency: number,
+  tokens?: TokenWallet,
 ): Promise<Uint8Array[]> {
   const captured: Uint8Array[] = [];
   const capturing: typeof fetch = async (input, init) => {
@@ -41,6 +45,7 @@ export async function captureDeposits(
   const client = await RelayClient.connect(source.origin ?? BENCH_ORIGIN, {
     shaping: ShapingProfiles.off,
     fetch: capturing,
+    ...(tokens ? { tokens } : {}),
   });
   const cards = inboxes.map(contactCard);
   let next = 0;
