@@ -57,7 +57,11 @@ export { acceptInvitations, type InvitationsResult } from "./client/mls/accept-i
 export type { GroupInvitation } from "./client/mls/group-invitation.js";
 export type { WelcomeBlob } from "./client/mls/welcome-blob.js";
 export { GroupError, TokenUnavailableError } from "./client/errors.js";
-export { TokenWallet, type TokenWalletOptions } from "./client/token-wallet.js";
+export {
+  TokenWallet,
+  type RefillSchedule,
+  type TokenWalletOptions,
+} from "./client/token-wallet.js";
 export {
   ConfigError,
   CryptoError,
