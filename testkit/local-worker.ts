@@ -20,6 +20,8 @@ export interface LocalWorkerOptions {
   roundMs: number;
   peers?: string[];
   policy?: "allowlist" | "open";
+  /** More plain variables (e.g. SHROUD_TOKENS); the ones above take precedence. */
+  vars?: Record<string, string>;
 }
 
 export interface LocalWorker {
@@ -55,6 +57,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     entrypoint: options.entrypoint,
     build: { bundle: false },
     bindings: {
+      ...Object.fromEntries(Object.entries(options.vars ?? {}).map(([k, v]) => [k, text(v)])),
       SHROUD_ORIGIN: text(url),
       SHROUD_ROUND_MS: text(String(options.roundMs)),
       SHROUD_FEDERATION: text(options.policy ?? "allowlist"),

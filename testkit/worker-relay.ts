@@ -24,6 +24,8 @@ export interface WorkerRelayOptions {
   policy?: "allowlist" | "open";
   /** SHROUD_ROUND_MS (default 200). */
   roundMs?: number;
+  /** More plain variables, e.g. `{ SHROUD_TOKENS: "always" }`. */
+  vars?: Record<string, string>;
 }
 
 export interface WorkerRelay {
@@ -79,6 +81,7 @@ export async function startWorkerRelay(options: WorkerRelayOptions = {}): Promis
     roundMs: options.roundMs ?? 200,
     peers: options.peers,
     policy: options.policy,
+    ...(options.vars ? { vars: options.vars } : {}),
   });
   return {
     url: worker.url,

@@ -14,23 +14,18 @@
  * "Stores nothing" is shown by a later deposit that is accepted: once W's rounds have released
  * it, anything accepted before it would have been released too.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox, type Inbox } from "../../src/client/inbox.js";
 import { RelayClient, type RelayClientOptions } from "../../src/client/relay-client.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 import { TokenWallet } from "../../src/client/token-wallet.js";
-import { randomBytes, toBase64Url } from "../../src/protocol/bytes.js";
 import { TokenRequirement } from "../../src/protocol/descriptor.js";
 import { inviteAttester } from "../../src/relay/attester.js";
 import { MetricName, metricSeries } from "../../src/relay/ports/metrics.js";
 import { freePort } from "../../testkit/free-port.js";
-import { REPO_ROOT } from "../../testkit/repo-root.js";
 import { text, untext } from "../../testkit/text.js";
 import { waitFor } from "../../testkit/wait.js";
-import { buildWorkerBundle } from "../../testkit/worker-bundle.js";
+import { startWorkerRelay, type WorkerRelay } from "../../testkit/worker-relay.js";
 import { startRelay, type TestRelay } from "../federation/support.js";
 
 const INVITE = "invite-worker-9Qm4Lx";
@@ -40,66 +35,6 @@ const W_ROUND_MS = 200;
 const START_TIMEOUT_MS = 240_000;
 /** A deposit's way through W's rounds, and W's metrics reaching its metrics object. */
 const RELEASE_TIMEOUT_MS = 30_000;
-
-/** The Worker, started with the token settings under test (testkit's starter sets no others). */
-interface TokenWorker {
-  url: string;
-  /** One counter series of W's metrics (GET /v1/admin/metrics), 0 when absent. */
-  counter(series: string): Promise<number>;
-  dispose(): Promise<void>;
-}
-
-async function startTokenWorker(
-  port: number,
-  stateDir: string,
-  vars: Record<string, string>,
-): Promise<TokenWorker> {
-  // No questions, no telemetry, and no reload if wrangler.toml is touched during the run.
-  process.env["WRANGLER_SEND_METRICS"] = "false";
-  process.env["CLOUDFLARE_CF_FETCH_ENABLED"] = "false";
-  process.env["WRANGLER_CI_DISABLE_CONFIG_WATCHING"] = "true";
-  const { unstable_startWorker } = await import("wrangler");
-  const bundleDir = join(stateDir, "bundle");
-  const url = `http://127.0.0.1:${port}`;
-  const adminToken = toBase64Url(randomBytes(24));
-  const plain = Object.entries({ ...vars, SHROUD_ORIGIN: url }).map(
-    ([name, value]) => [name, { type: "plain_text" as const, value }] as const,
-  );
-  const worker = await unstable_startWorker({
-    config: join(REPO_ROOT, "wrangler.toml"),
-    entrypoint: await buildWorkerBundle(bundleDir),
-    build: { bundle: false },
-    bindings: {
-      ...Object.fromEntries(plain),
-      SHROUD_MASTER_KEY: { type: "secret_text", value: toBase64Url(randomBytes(32)) },
-      SHROUD_ADMIN_TOKEN: { type: "secret_text", value: adminToken },
-    },
-    dev: {
-      server: { hostname: "127.0.0.1", port },
-      inspector: false,
-      persist: join(stateDir, "state"),
-      logLevel: "error",
-    },
-  });
-  try {
-    await worker.ready;
-  } catch (error) {
-    await worker.dispose().catch(() => undefined);
-    throw error;
-  }
-  return {
-    url,
-    async counter(series) {
-      const response = await fetch(new URL("/v1/admin/metrics", url), {
-        headers: { authorization: `Bearer ${adminToken}` },
-      });
-      if (response.status !== 200) throw new Error(`metrics answered HTTP ${response.status}`);
-      const line = (await response.text()).split("\n").find((l) => l.startsWith(`${series} `));
-      return line ? Number(line.slice(series.length + 1)) : 0;
-    },
-    dispose: () => worker.dispose(),
-  };
-}
 
 /** A wallet holding a copy of a token another client already spent, offered every time. */
 class CopiedTokenWallet extends TokenWallet {
@@ -116,9 +51,8 @@ class CopiedTokenWallet extends TokenWallet {
 }
 
 describe("Privacy Pass: a Worker relay redeems a Node relay's tokens", () => {
-  let stateDir: string | undefined;
   let n: TestRelay | undefined;
-  let w: TokenWorker | undefined;
+  let w: WorkerRelay | undefined;
   const clients: RelayClient[] = [];
   let wallet: TokenWallet;
   let payer: RelayClient;
@@ -161,7 +95,6 @@ describe("Privacy Pass: a Worker relay redeems a Node relay's tokens", () => {
   }
 
   beforeAll(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), "shroud-token-worker-"));
     const wPort = await freePort();
     const wUrl = `http://127.0.0.1:${wPort}`;
     // N is the issuer: tokens asked for nowhere on N, issued to invite holders. Its rounds are
@@ -181,12 +114,11 @@ describe("Privacy Pass: a Worker relay redeems a Node relay's tokens", () => {
         },
       },
     });
-    w = await startTokenWorker(wPort, stateDir, {
-      SHROUD_ROUND_MS: String(W_ROUND_MS),
-      SHROUD_FEDERATION: "allowlist",
-      SHROUD_PEERS: N().url,
-      SHROUD_TOKENS: "always",
-      SHROUD_TOKEN_ACCEPT: N().url,
+    w = await startWorkerRelay({
+      port: wPort,
+      roundMs: W_ROUND_MS,
+      peers: [N().url],
+      vars: { SHROUD_TOKENS: "always", SHROUD_TOKEN_ACCEPT: N().url },
     });
     expect(W().url).toBe(wUrl);
 
@@ -197,9 +129,9 @@ describe("Privacy Pass: a Worker relay redeems a Node relay's tokens", () => {
 
   afterAll(async () => {
     for (const client of clients.splice(0)) client.close();
-    await w?.dispose();
+    await w?.close();
+    await w?.remove();
     await n?.close();
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
   }, START_TIMEOUT_MS);
 
   it("publishes that it wants N's tokens, and issues none itself", async () => {
