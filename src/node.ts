@@ -6,7 +6,7 @@ import { serve, type Http2Bindings, type HttpBindings } from "@hono/node-server"
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { memoryPorts } from "./adapters/memory/memory-ports.js";
-import { lockDataDir } from "./adapters/node/data-dir-lock.js";
+import { joinDataDirLock, lockDataDir } from "./adapters/node/data-dir-lock.js";
 import { FileKeyStore } from "./adapters/node/file-key-store.js";
 import { readNodeBody } from "./adapters/node/incoming-body.js";
 import { useNodeHpke } from "./adapters/node/node-hpke-primitives.js";
@@ -30,6 +30,7 @@ import { sqlitePorts, type SqlitePorts } from "./adapters/sqlite/sqlite-ports.js
 import { createRelayApp } from "./relay/app.js";
 import { addOperatorRoutes, type ReadinessCheck } from "./relay/operator-routes.js";
 import type { SecretBytes } from "./protocol/secret-bytes.js";
+import { ConfigError } from "./protocol/errors.js";
 import { MetricName } from "./relay/ports/metrics.js";
 import type { KeyStore } from "./relay/ports/key-store.js";
 import type { Logger } from "./relay/ports/logger.js";
@@ -88,6 +89,12 @@ export interface NodeRelayOptions {
    * relay/attester.ts: invite secrets, a header from the operator's proxy, or per address).
    */
   attester?: Attester;
+  /**
+   * This process is one of several serving the SQLite store in `dataDir` together (`serve
+   * --workers N`): the parent process holds the directory's lock, and rounds are closed by
+   * whichever process holds the file's lease. Only with `embedded: "sqlite"`.
+   */
+  sharedDataDir?: boolean;
 }
 
 /**
@@ -221,14 +228,21 @@ export async function startNodeRelay(options: NodeRelayOptions = {}): Promise<Ru
   // One relay per data directory (see data-dir-lock.ts); a memory store given its own key store
   // keeps nothing there.
   const embedded = !options.ports && !redis;
+  const shared = options.sharedDataDir === true;
+  if (shared && !(embedded && options.embedded === "sqlite")) {
+    throw new ConfigError("sharedDataDir is for the embedded SQLite store only");
+  }
+  if (shared) joinDataDirLock(dataDir);
   const unlock =
-    embedded && (options.embedded === "sqlite" || !options.keys)
+    embedded && !shared && (options.embedded === "sqlite" || !options.keys)
       ? lockDataDir(dataDir)
       : () => undefined;
   let sqlite: SqlitePorts | undefined;
   try {
     sqlite =
-      embedded && options.embedded === "sqlite" ? sqlitePorts({ dataDir, ...caps }) : undefined;
+      embedded && options.embedded === "sqlite"
+        ? sqlitePorts({ dataDir, ...caps, ...(shared ? { shared } : {}) })
+        : undefined;
   } catch (error) {
     unlock();
     throw error;

@@ -15,6 +15,7 @@ import { MAX_ROUND_SHARDS } from "../adapters/redis/redis-keys.js";
 import type { RedisPorts } from "../adapters/redis/redis-ports.js";
 import { SQLITE_FILE_NAME } from "../adapters/sqlite/sqlite-database.js";
 import { startNodeRelay, type RunningRelay, type StoreLimits } from "../node.js";
+import { lockDataDir } from "../adapters/node/data-dir-lock.js";
 import { SecretBytes } from "../protocol/secret-bytes.js";
 import {
   DEFAULT_RELAY_CONFIG,
@@ -391,7 +392,9 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     },
     { volatile: !redisUrl && embedded?.[0] === "memory" },
   );
-  // "auto" (the default) is one process per core where the store allows more than one.
+  // "auto" (the default) is one process per core on Redis and one on the embedded SQLite store,
+  // where every deposit commits under the file's one write lock (give --workers N to spread the
+  // rest of the work); the memory store lives in one process.
   const workers = pick("workers", "SHROUD_WORKERS");
   const workerCount =
     !workers || workers[0].trim() === "auto"
@@ -399,9 +402,9 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
         ? availableParallelism()
         : 1
       : integer(workers[0], workers[1], 1, MAX_WORKERS);
-  if (workerCount > 1 && !redisUrl) {
+  if (workerCount > 1 && !redisUrl && embedded?.[0] === "memory") {
     throw new UsageError(
-      `${workers![1]} needs --redis: the embedded store is served by one process`,
+      `${workers![1]} needs --redis or the SQLite store: the memory store lives in one process`,
     );
   }
   return {
@@ -504,6 +507,7 @@ async function start(config: ServeConfig, logger: Logger): Promise<RunningRelay>
       host: config.host,
       dataDir: config.dataDir,
       embedded: config.backend === "memory" ? "memory" : "sqlite",
+      ...(isServeWorker() && config.backend === "sqlite" ? { sharedDataDir: true } : {}),
       config: {
         roundIntervalMs: config.roundIntervalMs,
         ...(config.inboxes.quota
@@ -627,14 +631,20 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   };
   const worker = isServeWorker();
   if (config.workers > 1 && !worker) {
-    return superviseWorkers({
-      count: config.workers,
-      io,
-      say,
-      banner,
-      // Each worker has SHUTDOWN_TIMEOUT_MS and then exits by itself; a little more for that.
-      shutdownMs: SHUTDOWN_TIMEOUT_MS + EXIT_GRACE_MS + 3000,
-    });
+    // On the SQLite store the workers share this process's lock on the data directory.
+    const unlock = config.backend === "sqlite" ? lockDataDir(config.dataDir) : () => undefined;
+    try {
+      return await superviseWorkers({
+        count: config.workers,
+        io,
+        say,
+        banner,
+        // Each worker has SHUTDOWN_TIMEOUT_MS and then exits by itself; a little more for that.
+        shutdownMs: SHUTDOWN_TIMEOUT_MS + EXIT_GRACE_MS + 3000,
+      });
+    } finally {
+      unlock();
+    }
   }
   // Listen for signals before the (slow) start, so a signal during start-up still shuts down
   // cleanly instead of killing the process with a half-written key file.

@@ -2,8 +2,8 @@
 
 export const SERVE_USAGE = `Usage: shroud serve [--port N] [--host HOST] [--origin URL] [--round-ms N]
                     [--data DIR] [--store sqlite|memory]
-                    [--redis URL [--redis-prefix P] [--redis-queue URL] [--round-shards N]
-                     [--workers N|auto]] [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
+                    [--redis URL [--redis-prefix P] [--redis-queue URL] [--round-shards N]]
+                    [--workers N|auto] [--peer URL ...] [--federation open|allowlist] [--max-dynamic-peers N]
                     [--peer-cache N] [--proxy-timeout-ms N] [--max-dead-letters N]
                     [--batches-per-round N] [--dynamic-link-ms N]
                     [--ingress-release round|immediate] [--cors-origins LIST]
@@ -51,8 +51,9 @@ The relay rotates its HPKE key every 24 h by itself; SIGHUP reloads keys at once
   --redis-queue URL a separate Redis for the round queue    (SHROUD_REDIS_QUEUE_URL, default: --redis)
   --round-shards N  slots the pending round is spread over, 1-256 (SHROUD_ROUND_SHARDS, default 16)
                     (BullMQ's jobs carry timestamps; keep them out of the deposits' AOF)
-  --workers N       relay processes sharing the port, Redis only; auto: one per core
-                    (SHROUD_WORKERS, default auto; the embedded store takes 1)
+  --workers N       relay processes sharing the port (SHROUD_WORKERS, default auto): on Redis
+                    auto is one per core; on the SQLite store it is 1, and N processes share
+                    its file (one of them closes the rounds); --store memory takes 1
   --peer URL        a peer relay's origin, repeatable      (SHROUD_PEERS, comma-separated)
   --federation P    allowlist (only the peers) or open     (SHROUD_FEDERATION, default allowlist)
   --max-dynamic-peers N  open: new relays (not peers) taking forwards per round

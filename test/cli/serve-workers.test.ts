@@ -1,8 +1,13 @@
 /**
  * `shroud serve --workers N` on Redis: N relay processes behind one port, one banner, a worker
- * that dies replaced, all of them stopped by one signal, none left behind when the primary dies.
+ * that dies replaced, all of them stopped by one signal, none left behind when the primary dies;
+ * and on the SQLite store: N processes on one file, the serve process holding its directory.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
@@ -167,12 +172,75 @@ describe("serve --workers", () => {
     await expect.poll(() => workers.filter(alive), { timeout: 30_000 }).toEqual([]);
   });
 
-  it("refuses more than one worker on the embedded store", async () => {
+  it("refuses more than one worker on the memory store", async () => {
     const result = await run(["serve", "--workers", "2", "--store", "memory"]);
     expectOneErrorLine(
       result,
       2,
-      /--workers needs --redis: the embedded store is served by one process/,
+      /--workers needs --redis or the SQLite store: the memory store lives in one process/,
     );
   });
+});
+
+describe("serve --workers on the SQLite store", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shroud-sqlite-workers-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(
+    "serves one file from two processes and outlives the loss of both",
+    { timeout: 120_000 },
+    async () => {
+      const data = join(dir, "data");
+      const relay = await serve([
+        ...["--port", String(await freePort()), "--data", data, "--round-ms", "100"],
+        ...["--workers", "2"],
+      ]);
+      expect(relay.output().stdout).toMatch(
+        /^shroud relay listening on http:\/\/\S+ \(store .*shroud\.db; 2 workers\)$/m,
+      );
+      const primary = relay.child.pid!;
+      // The serve process holds the data directory; its workers share it.
+      expect((await readFile(join(data, "serve.lock"), "utf8")).trim()).toBe(String(primary));
+      const first = await childrenOf(primary);
+      expect(first).toHaveLength(2);
+      const expected = Array.from({ length: 24 }, (_, i) => `message ${i}`).sort();
+      expect(await roundTrip(relay.url, 24)).toEqual(expected);
+
+      // A second serve on the directory is refused while the workers serve it.
+      const second = await run(["serve", "--port", String(await freePort()), "--data", data]);
+      expectOneErrorLine(second, 1, /is in use by another shroud serve \(pid \d+\)/);
+
+      // Kill both workers: the lease of whichever closed rounds runs out, and a replacement
+      // takes it; nothing acknowledged is lost, nothing delivered twice.
+      for (const pid of first) process.kill(pid, "SIGKILL");
+      await expect
+        .poll(
+          async () => (await childrenOf(primary)).filter((pid) => !first.includes(pid)).length,
+          { timeout: 30_000 },
+        )
+        .toBe(2);
+      await expect
+        .poll(
+          () =>
+            fetch(`${relay.url}/readyz`).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          { timeout: 30_000 },
+        )
+        .toBe(200);
+      expect(await roundTrip(relay.url, 16)).toHaveLength(16);
+
+      relay.child.kill("SIGTERM");
+      expect(await relay.exited).toBe(0);
+      await expect
+        .poll(() => existsSync(join(data, "serve.lock")), { timeout: 10_000 })
+        .toBe(false);
+    },
+  );
 });

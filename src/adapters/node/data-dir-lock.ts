@@ -2,8 +2,10 @@
  * One serving process per data directory: `DIR/serve.lock` holds the pid of the relay that
  * serves it. The embedded stores close rounds on a timer in their own process and the memory
  * store renews keys at start, so a second relay on the same directory would close rounds twice
- * as often and fight over keys; it is refused at start instead. `shroud keys rotate` and
- * `shroud federation dlq` do not take the lock: they work beside a serving relay.
+ * as often and fight over keys; it is refused at start instead. `serve --workers N` on the
+ * SQLite store takes the lock in its own process and its workers share it (joinDataDirLock);
+ * they close rounds through the file's lease. `shroud keys rotate` and `shroud federation dlq`
+ * do not take the lock: they work beside a serving relay.
  */
 import {
   closeSync,
@@ -85,6 +87,22 @@ export function lockDataDir(dataDir: string): () => void {
   throw new ConfigError(
     `cannot lock the data directory ${dataDir}: another process keeps taking it`,
   );
+}
+
+/**
+ * For one of several relay processes serving `dataDir` together (`serve --workers N` on the
+ * SQLite store): checks that the lock is held by this process's parent, the `serve` that
+ * started it, instead of taking it. ConfigError when another process holds it, or none does.
+ *
+ * @example joinDataDirLock(".shroud"); // in a worker process
+ */
+export function joinDataDirLock(dataDir: string): void {
+  const holder = Number(readLock(join(dataDir, LOCK_FILE_NAME)));
+  if (holder !== process.ppid) {
+    throw new ConfigError(
+      `the data directory ${dataDir} is not locked by this relay's serve process (pid ${process.ppid})`,
+    );
+  }
 }
 
 function justCreated(path: string): boolean {

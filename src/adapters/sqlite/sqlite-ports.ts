@@ -9,6 +9,7 @@ import { SqliteInboxStore } from "./sqlite-inbox-store.js";
 import { SqliteKeyStore } from "./sqlite-key-store.js";
 import { SqliteMetrics } from "./sqlite-metrics.js";
 import { SqliteReplaySet } from "./sqlite-replay-set.js";
+import { SqliteRoundLease } from "./sqlite-round-lease.js";
 import { SqliteRoundPool, type SqliteRoundPoolOptions } from "./sqlite-round-pool.js";
 
 /** The SQLite backend's ports, with concrete types for tests and the CLI. */
@@ -36,12 +37,18 @@ export interface SqlitePortsOptions {
   inboxes?: Partial<MemoryInboxLimits>;
   pool?: SqliteRoundPoolOptions;
   replay?: { maxRecords?: number };
+  /**
+   * Other processes serve the same file (`serve --workers N`): rounds are closed by whichever
+   * holds the file's lease (SqliteRoundLease) instead of on this process's own timer.
+   */
+  shared?: boolean;
 }
 
 /**
  * Every storage port in one SQLite file, DIR/shroud.db: inboxes, rounds, replay records, the
  * federation queue with its dead letters, the key ring and the aggregate metrics. Rounds close
- * on a timer in this process, as on the in-memory store, so one process serves a file at a time.
+ * on a timer in this process, as on the in-memory store; with `shared`, several processes serve
+ * the file and the one holding its lease closes them.
  *
  * @example
  * const ports = sqlitePorts({ dataDir: ".shroud" });
@@ -50,14 +57,15 @@ export interface SqlitePortsOptions {
 export function sqlitePorts(options: SqlitePortsOptions): SqlitePorts {
   const db = openSqliteDatabase(join(options.dataDir, SQLITE_FILE_NAME));
   const metrics = new SqliteMetrics(db.sql);
+  const clock = options.clock ?? systemClock;
   return {
     inboxes: new SqliteInboxStore(db.sql, options.inboxes),
     pool: new SqliteRoundPool(db.sql, options.pool),
     replay: new SqliteReplaySet(db.sql, options.replay),
     keys: new SqliteKeyStore(db.sql),
-    clock: options.clock ?? systemClock,
+    clock,
     metrics,
-    rounds: new IntervalRoundScheduler(),
+    rounds: options.shared ? new SqliteRoundLease(db.sql, clock) : new IntervalRoundScheduler(),
     federation: new SqliteFederationQueue(db.sql),
     path: db.path,
     async ping() {

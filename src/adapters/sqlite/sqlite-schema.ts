@@ -64,4 +64,17 @@ export const SQLITE_SCHEMA: readonly Migration[] = [
       createMetricsTables(sql);
     },
   },
+  {
+    // Version 2: which process closes rounds when several serve one file (serve --workers).
+    version: 2,
+    up(sql) {
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS leases (
+          name TEXT PRIMARY KEY,
+          holder TEXT NOT NULL,
+          expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
