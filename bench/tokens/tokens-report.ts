@@ -97,7 +97,7 @@ export function printIssuance(rows: readonly IssuanceRow[], client: ClientCost):
       " (the issuer yields to the loop every 8 signatures).",
   );
   console.log(
-    `Client per token (${formatNumber(client.tokens)} tokens): blinding (requestToken) ` +
+    `Client per token (${formatNumber(client.tokens)} tokens): blinding (requestTokens, a batch at a time) ` +
       `${formatNumber(client.blindUs)} us, finalizing (finishToken: unblind and verify) ` +
       `${formatNumber(client.finalizeUs)} us; ${formatNumber(client.blindUs + client.finalizeUs)} us in all.`,
   );

@@ -13,7 +13,7 @@ import {
   batchTokenResponseCodec,
   finishToken,
   MAX_TOKEN_BATCH,
-  requestToken,
+  requestTokens,
   shroudTokenChallenge,
   tokenCodec,
 } from "../protocol/private-token.js";
@@ -144,9 +144,7 @@ export class TokenWallet {
     const key = decodeTokenKey(published.publicKey);
     const id = await tokenKeyId(published.publicKey);
     const challenge = shroudTokenChallenge(this.issuer);
-    const pending = await Promise.all(
-      Array.from({ length: count }, () => requestToken(key, id, challenge)),
-    );
+    const pending = await requestTokens(key, id, challenge, count);
     const body = encode(
       batchTokenRequestCodec,
       pending.map((p) => p.request),

@@ -79,6 +79,32 @@ export function modInverse(x: bigint, m: bigint): bigint | undefined {
   return ((oldS % m) + m) % m;
 }
 
+/** The greatest common divisor (Euclid), cheaper than modInverse where no inverse is needed. */
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * The inverses of `xs` modulo `m` with one modular inversion (Montgomery's trick: invert the
+ * product, then peel each factor off with two multiplications); undefined when any of them has
+ * no inverse.
+ */
+function batchInverse(xs: readonly bigint[], m: bigint): bigint[] | undefined {
+  const prefix: bigint[] = [];
+  let product = 1n;
+  for (const x of xs) prefix.push((product = (product * x) % m));
+  let inverse = modInverse(product, m);
+  if (inverse === undefined) return undefined;
+  const out: bigint[] = new Array<bigint>(xs.length);
+  for (let i = xs.length - 1; i > 0; i--) {
+    out[i] = (inverse * prefix[i - 1]!) % m;
+    inverse = (inverse * xs[i]!) % m;
+  }
+  if (xs.length > 0) out[0] = inverse;
+  return out;
+}
+
 /** @example const pk = blindRsaPublicKey(n, 65537n); */
 export function blindRsaPublicKey(n: bigint, e: bigint): BlindRsaPublicKey {
   const modulusLength = byteLength(n);
@@ -145,12 +171,38 @@ export async function blindRsaBlind(
 ): Promise<BlindedMessage> {
   const encoded = await emsaPssEncode(msg, bitLength(pk.n), testInputs.salt);
   const m = os2ip(encoded);
-  if (modInverse(m, pk.n) === undefined) throw new CryptoError("invalid input");
+  if (gcd(m, pk.n) !== 1n) throw new CryptoError("invalid input");
   const r = testInputs.r ?? randomBelow(pk.n, pk.modulusLength);
   const inv = modInverse(r, pk.n);
   if (inv === undefined) throw new CryptoError("blinding error");
   const z = (m * modPow(r, pk.e, pk.n)) % pk.n;
   return { blindedMsg: i2osp(z, pk.modulusLength), inv };
+}
+
+/**
+ * Blind for many messages at once, as a wallet's refill does: the same as blindRsaBlind on each,
+ * with one gcd for all the coprimality checks (n = pq, so a product is coprime to n exactly when
+ * every factor is) and one modular inversion for all the blinds' inverses, which otherwise cost
+ * half of each blinding.
+ *
+ * @example const blinded = await blindRsaBlindMany(pk, inputs);
+ */
+export async function blindRsaBlindMany(
+  pk: BlindRsaPublicKey,
+  msgs: readonly Uint8Array[],
+): Promise<BlindedMessage[]> {
+  const bits = bitLength(pk.n);
+  const ms = await Promise.all(msgs.map(async (msg) => os2ip(await emsaPssEncode(msg, bits))));
+  let product = 1n;
+  for (const m of ms) product = (product * m) % pk.n;
+  if (gcd(product, pk.n) !== 1n) throw new CryptoError("invalid input");
+  const rs = ms.map(() => randomBelow(pk.n, pk.modulusLength));
+  const invs = batchInverse(rs, pk.n);
+  if (!invs) throw new CryptoError("blinding error");
+  return ms.map((m, i) => ({
+    blindedMsg: i2osp((m * modPow(rs[i]!, pk.e, pk.n)) % pk.n, pk.modulusLength),
+    inv: invs[i]!,
+  }));
 }
 
 /**

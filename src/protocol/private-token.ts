@@ -31,6 +31,7 @@
  */
 import {
   blindRsaBlind,
+  blindRsaBlindMany,
   blindRsaFinalize,
   blindRsaVerify,
   type BlindRsaPublicKey,
@@ -224,6 +225,37 @@ export async function requestToken(
     input,
     inv,
   };
+}
+
+/**
+ * Starts `count` tokens for one issuer key and challenge, blinded together (blindRsaBlindMany):
+ * what requestToken does for each, at about half the cost per token.
+ *
+ * @example const pending = await requestTokens(pk, keyId, shroudTokenChallenge(issuer), 32);
+ */
+export async function requestTokens(
+  pk: BlindRsaPublicKey,
+  tokenKeyId: Uint8Array,
+  challenge: TokenChallenge,
+  count: number,
+): Promise<PendingToken[]> {
+  const challengeDigest = await sha256(encode(tokenChallengeCodec, challenge));
+  const inputs = Array.from({ length: count }, () => ({
+    tokenType: TokenType.blindRsa2048,
+    nonce: randomBytes(TOKEN_NONCE_LENGTH),
+    challengeDigest,
+    tokenKeyId,
+  }));
+  const blinded = await blindRsaBlindMany(pk, inputs.map(tokenInput));
+  return inputs.map((input, i) => ({
+    request: {
+      tokenType: TokenType.blindRsa2048,
+      truncatedTokenKeyId: tokenKeyId[tokenKeyId.length - 1]!,
+      blindedMsg: blinded[i]!.blindedMsg,
+    },
+    input,
+    inv: blinded[i]!.inv,
+  }));
 }
 
 /**

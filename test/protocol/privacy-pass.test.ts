@@ -24,6 +24,7 @@ import {
   batchTokenResponseCodec,
   finishToken,
   requestToken,
+  requestTokens,
   shroudTokenChallenge,
   tokenChallengeCodec,
   tokenCodec,
@@ -136,6 +137,25 @@ describe("Privacy Pass tokens (RFC 9578, type 0x0002)", () => {
     expect(await verifyTokenSignature(pk, await finishToken(pk, pending, blindSig))).toBe(true);
     expect(JSON.stringify(key)).not.toContain(key.privateKey.jwk.d);
     expect(String(key.privateKey)).toBe("[secret]");
+  });
+
+  it("blinds a batch with one inversion into tokens that each verify, unlinkably", async () => {
+    const key = await generateTokenKey(0, 1000);
+    const pk = decodeTokenKey(key.publicKey);
+    const challenge = shroudTokenChallenge("https://a.example");
+    const pending = await requestTokens(pk, await tokenKeyId(key.publicKey), challenge, 7);
+    expect(new Set(pending.map((p) => toHex(p.request.blindedMsg))).size).toBe(7);
+    expect(new Set(pending.map((p) => toHex(p.input.nonce))).size).toBe(7);
+    for (const p of pending) {
+      // Finalize checks the signature: it holds only if each blind's inverse is right.
+      const blindSig = await nodeBlindSigner().sign(key.privateKey, p.request.blindedMsg);
+      expect(await verifyTokenSignature(pk, await finishToken(pk, p, blindSig))).toBe(true);
+    }
+    // Answers swapped between two requests of the batch do not finish.
+    const [a, b] = pending;
+    const forB = await nodeBlindSigner().sign(key.privateKey, b!.request.blindedMsg);
+    await expect(finishToken(pk, a!, forB)).rejects.toThrow(CryptoError);
+    expect(await requestTokens(pk, await tokenKeyId(key.publicKey), challenge, 0)).toEqual([]);
   });
 
   it("roundtrips every struct and refuses truncated input", async () => {
