@@ -67,6 +67,33 @@ async function workersRelay() {
   );
 }
 
+/**
+ * Waits until two workers other than `gone` run under `primary` and the port answers ready again
+ * (with every worker gone at once the socket closed, until a replacement listened again).
+ */
+async function awaitReplacements(
+  url: string,
+  primary: number,
+  gone: readonly number[],
+  workersTimeoutMs: number,
+): Promise<void> {
+  await expect
+    .poll(async () => (await childrenOf(primary)).filter((pid) => !gone.includes(pid)).length, {
+      timeout: workersTimeoutMs,
+    })
+    .toBe(2);
+  await expect
+    .poll(
+      () =>
+        fetch(`${url}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      { timeout: 30_000 },
+    )
+    .toBe(200);
+}
+
 /** Deposits `count` messages at once over separate connections and reads them all back. */
 async function roundTrip(url: string, count: number): Promise<string[]> {
   const client = await RelayClient.connect(url, { shaping: ShapingProfiles.off });
@@ -124,25 +151,7 @@ describe("serve --workers", () => {
           )
           .toBe(index + 1);
       }
-      await expect
-        .poll(
-          async () => (await childrenOf(primary)).filter((pid) => !first.includes(pid)).length,
-          {
-            timeout: 20_000,
-          },
-        )
-        .toBe(2);
-      // With every worker gone at once the socket closed, until a replacement listened again.
-      await expect
-        .poll(
-          () =>
-            fetch(`${relay.url}/readyz`).then(
-              (r) => r.status,
-              () => 0,
-            ),
-          { timeout: 30_000 },
-        )
-        .toBe(200);
+      await awaitReplacements(relay.url, primary, first, 20_000);
       expect(await roundTrip(relay.url, 8)).toHaveLength(8);
 
       // SIGHUP reaches every worker, which reloads its keys and serves on.
@@ -218,22 +227,7 @@ describe("serve --workers on the SQLite store", () => {
       // Kill both workers: the lease of whichever closed rounds runs out, and a replacement
       // takes it; nothing acknowledged is lost, nothing delivered twice.
       for (const pid of first) process.kill(pid, "SIGKILL");
-      await expect
-        .poll(
-          async () => (await childrenOf(primary)).filter((pid) => !first.includes(pid)).length,
-          { timeout: 30_000 },
-        )
-        .toBe(2);
-      await expect
-        .poll(
-          () =>
-            fetch(`${relay.url}/readyz`).then(
-              (r) => r.status,
-              () => 0,
-            ),
-          { timeout: 30_000 },
-        )
-        .toBe(200);
+      await awaitReplacements(relay.url, primary, first, 30_000);
       expect(await roundTrip(relay.url, 16)).toHaveLength(16);
 
       relay.child.kill("SIGTERM");
