@@ -141,6 +141,20 @@ export function redisUrlArgument(text: string, name: string): string {
 }
 
 /**
+ * A whole number from `min` to `max` given as a flag or variable (`name` says which), or a
+ * UsageError naming it.
+ *
+ * @example const port = integerArgument("8787", "--port", 0, 65535);
+ */
+export function integerArgument(text: string, name: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/**
  * A relay origin given on the command line (a peer, an ingress relay): http or https, no
  * credentials, path, query or fragment. Returns it normalised (scheme://host[:port]).
  */

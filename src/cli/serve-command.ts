@@ -25,6 +25,7 @@ import {
 import {
   CliError,
   cliCommand,
+  integerArgument,
   line,
   masterKeyFromEnv,
   redisUrlArgument,
@@ -157,14 +158,6 @@ const INGRESS_LIMITS = {
   requestBurst: ["rate-burst", "SHROUD_RATE_BURST", 1, 10_000_000, 1],
 } as const;
 
-function integer(text: string, name: string, min: number, max: number): number {
-  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
-  }
-  return value;
-}
-
 /** Builds the serve configuration: flags first, then SHROUD_* variables, then defaults. */
 export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig | "help" {
   const values = parseOptions(
@@ -295,7 +288,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     );
   }
   const peers = peerOrigins(values.peer, env["SHROUD_PEERS"]);
-  const portNumber = port ? integer(port[0], port[1], 0, 65535) : 8787;
+  const portNumber = port ? integerArgument(port[0], port[1], 0, 65535) : 8787;
   const hostName = host ? host[0].trim() : "127.0.0.1";
   // This relay's own origin, when it is known before binding: a relay is no peer of its own.
   const urlHost = hostName.includes(":") ? `[${hostName}]` : hostName;
@@ -306,13 +299,14 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const limits: Partial<Pick<FederationConfig, FederationLimit>> = {};
   for (const [name, [flag, variable, min, max]] of Object.entries(FEDERATION_LIMITS)) {
     const given = pick(flag, variable);
-    if (given) limits[name as FederationLimit] = integer(given[0], given[1], min, max);
+    if (given) limits[name as FederationLimit] = integerArgument(given[0], given[1], min, max);
   }
   const ingress: IngressLimits = { ...DEFAULT_INGRESS_LIMITS };
   for (const [name, [flag, variable, min, max, unit]] of Object.entries(INGRESS_LIMITS)) {
     const given = pick(flag, variable);
     if (given)
-      ingress[name as keyof typeof INGRESS_LIMITS] = integer(given[0], given[1], min, max) * unit;
+      ingress[name as keyof typeof INGRESS_LIMITS] =
+        integerArgument(given[0], given[1], min, max) * unit;
   }
   if (ingress.headersTimeoutMs > ingress.requestTimeoutMs) {
     throw new UsageError(
@@ -324,7 +318,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
   const inboxSetting = (name: keyof typeof INBOX_SETTINGS) => {
     const [flag, variable, min, max] = INBOX_SETTINGS[name];
     const given = pick(flag, variable);
-    return given ? integer(given[0], given[1], min, max) : undefined;
+    return given ? integerArgument(given[0], given[1], min, max) : undefined;
   };
   const [maxItems, maxBytes, retentionDays] = [
     inboxSetting("maxItems"),
@@ -375,7 +369,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
         `${given[1]} applies to the embedded store only (bound Redis with its maxmemory)`,
       );
     }
-    store[name as keyof typeof STORE_LIMITS] = integer(given[0], given[1], min, max);
+    store[name as keyof typeof STORE_LIMITS] = integerArgument(given[0], given[1], min, max);
   }
   const tokens = serveTokens(
     {
@@ -401,7 +395,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
       ? redisUrl
         ? availableParallelism()
         : 1
-      : integer(workers[0], workers[1], 1, MAX_WORKERS);
+      : integerArgument(workers[0], workers[1], 1, MAX_WORKERS);
   if (workerCount > 1 && !redisUrl && embedded?.[0] === "memory") {
     throw new UsageError(
       `${workers![1]} needs --redis or the SQLite store: the memory store lives in one process`,
@@ -418,7 +412,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
     origin: normalized,
     dataDir: data ? data[0] : ".shroud",
     backend: redisUrl ? "redis" : embedded?.[0] === "memory" ? "memory" : "sqlite",
-    roundIntervalMs: round ? integer(round[0], round[1], 0, 86_400_000) : 1000,
+    roundIntervalMs: round ? integerArgument(round[0], round[1], 0, 86_400_000) : 1000,
     inboxes,
     cors,
     tokens,
@@ -429,7 +423,7 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig
           masterKey: masterKeyFromEnv(env),
           ...(redisQueue ? { queueUrl: redisQueue[0] } : {}),
           ...(roundShards
-            ? { roundShards: integer(roundShards[0], roundShards[1], 1, MAX_ROUND_SHARDS) }
+            ? { roundShards: integerArgument(roundShards[0], roundShards[1], 1, MAX_ROUND_SHARDS) }
             : {}),
         }
       : undefined,

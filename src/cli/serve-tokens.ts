@@ -13,7 +13,7 @@ import {
 } from "../relay/attester.js";
 import { DEFAULT_TOKEN_ISSUE, DEFAULT_TOKENS, type TokenConfig } from "../relay/relay-config.js";
 import { parseTokenIssuers, parseTokenRequirement } from "../relay/token-settings.js";
-import { originArgument, UsageError } from "./cli-support.js";
+import { integerArgument, originArgument, UsageError } from "./cli-support.js";
 
 /** A setting's text with where it came from (a flag or a variable), for errors. */
 type Given = [text: string, source: string] | undefined;
@@ -42,14 +42,6 @@ export interface ServeTokens {
 /** Fewest characters of an invite secret: it is all that stands between a stranger and tokens. */
 const MIN_INVITE_CHARS = 16;
 const MAX_TOKENS_PER_DAY = 1_000_000;
-
-function wholeNumber([text, source]: [string, string], min: number, max: number): number {
-  const value = /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : NaN;
-  if (!(value >= min && value <= max)) {
-    throw new UsageError(`${source} must be an integer from ${min} to ${max}, got "${text}"`);
-  }
-  return value;
-}
 
 function usage<T>(read: () => T): T {
   try {
@@ -96,7 +88,7 @@ export function serveTokens(text: TokenSettingsText, store: { volatile: boolean 
     ? usage(() => parseTokenRequirement(...text.requirement!))
     : DEFAULT_TOKENS.requirement;
   const freePerMinute = text.freePerMinute
-    ? wholeNumber(text.freePerMinute, 0, 1_000_000)
+    ? integerArgument(...text.freePerMinute, 0, 1_000_000)
     : DEFAULT_TOKENS.freePerMinute;
   const accept =
     text.acceptFlags && text.acceptFlags.length > 0
@@ -154,7 +146,9 @@ export function serveTokens(text: TokenSettingsText, store: { volatile: boolean 
   const issue = attester
     ? {
         ...DEFAULT_TOKEN_ISSUE,
-        ...(text.perDay ? { perPeriod: wholeNumber(text.perDay, 1, MAX_TOKENS_PER_DAY) } : {}),
+        ...(text.perDay
+          ? { perPeriod: integerArgument(...text.perDay, 1, MAX_TOKENS_PER_DAY) }
+          : {}),
       }
     : undefined;
   return {
