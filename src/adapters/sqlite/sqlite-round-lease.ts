@@ -48,10 +48,7 @@ export class SqliteRoundLease implements RoundScheduler {
   #renew(intervalMs: number): boolean {
     const now = this.clock.now();
     return this.sql.transaction(() => {
-      const [row] = this.sql.all<{ holder: string; expires_at: number }>(
-        "SELECT holder, expires_at FROM leases WHERE name = ?",
-        LEASE,
-      );
+      const row = this.#row();
       if (row && row.holder !== this.#holder && row.expires_at > now) return false;
       this.sql.run(
         `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
@@ -66,11 +63,15 @@ export class SqliteRoundLease implements RoundScheduler {
 
   /** Whether this process holds the lease now (for tests and status). */
   get holding(): boolean {
-    const [row] = this.sql.all<{ holder: string; expires_at: number }>(
+    const row = this.#row();
+    return row !== undefined && row.holder === this.#holder && row.expires_at > this.clock.now();
+  }
+
+  #row(): { holder: string; expires_at: number } | undefined {
+    return this.sql.all<{ holder: string; expires_at: number }>(
       "SELECT holder, expires_at FROM leases WHERE name = ?",
       LEASE,
-    );
-    return row !== undefined && row.holder === this.#holder && row.expires_at > this.clock.now();
+    )[0];
   }
 
   async stop(): Promise<void> {
