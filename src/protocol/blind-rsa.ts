@@ -175,8 +175,12 @@ export async function blindRsaBlind(
   const r = testInputs.r ?? randomBelow(pk.n, pk.modulusLength);
   const inv = modInverse(r, pk.n);
   if (inv === undefined) throw new CryptoError("blinding error");
-  const z = (m * modPow(r, pk.e, pk.n)) % pk.n;
-  return { blindedMsg: i2osp(z, pk.modulusLength), inv };
+  return { blindedMsg: blinded(pk, m, r), inv };
+}
+
+/** The blinded message m * r^e mod n, as bytes. */
+function blinded(pk: BlindRsaPublicKey, m: bigint, r: bigint): Uint8Array {
+  return i2osp((m * modPow(r, pk.e, pk.n)) % pk.n, pk.modulusLength);
 }
 
 /**
@@ -199,10 +203,7 @@ export async function blindRsaBlindMany(
   const rs = ms.map(() => randomBelow(pk.n, pk.modulusLength));
   const invs = batchInverse(rs, pk.n);
   if (!invs) throw new CryptoError("blinding error");
-  return ms.map((m, i) => ({
-    blindedMsg: i2osp((m * modPow(rs[i]!, pk.e, pk.n)) % pk.n, pk.modulusLength),
-    inv: invs[i]!,
-  }));
+  return ms.map((m, i) => ({ blindedMsg: blinded(pk, m, rs[i]!), inv: invs[i]! }));
 }
 
 /**

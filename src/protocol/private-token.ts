@@ -34,6 +34,7 @@ import {
   blindRsaBlindMany,
   blindRsaFinalize,
   blindRsaVerify,
+  type BlindedMessage,
   type BlindRsaPublicKey,
   type BlindTestInputs,
 } from "./blind-rsa.js";
@@ -215,13 +216,18 @@ export async function requestToken(
     challengeDigest: await sha256(encode(tokenChallengeCodec, challenge)),
     tokenKeyId,
   };
-  const { blindedMsg, inv } = await blindRsaBlind(pk, tokenInput(input), testInputs);
+  return pendingToken(input, await blindRsaBlind(pk, tokenInput(input), testInputs));
+}
+
+/** The request for `input`'s blinded message, with what finishing it needs. */
+function pendingToken(
+  input: Omit<Token, "authenticator">,
+  { blindedMsg, inv }: BlindedMessage,
+): PendingToken {
+  const { tokenKeyId } = input;
+  const truncatedTokenKeyId = tokenKeyId[tokenKeyId.length - 1]!;
   return {
-    request: {
-      tokenType: TokenType.blindRsa2048,
-      truncatedTokenKeyId: tokenKeyId[tokenKeyId.length - 1]!,
-      blindedMsg,
-    },
+    request: { tokenType: TokenType.blindRsa2048, truncatedTokenKeyId, blindedMsg },
     input,
     inv,
   };
@@ -247,15 +253,7 @@ export async function requestTokens(
     tokenKeyId,
   }));
   const blinded = await blindRsaBlindMany(pk, inputs.map(tokenInput));
-  return inputs.map((input, i) => ({
-    request: {
-      tokenType: TokenType.blindRsa2048,
-      truncatedTokenKeyId: tokenKeyId[tokenKeyId.length - 1]!,
-      blindedMsg: blinded[i]!.blindedMsg,
-    },
-    input,
-    inv: blinded[i]!.inv,
-  }));
+  return inputs.map((input, i) => pendingToken(input, blinded[i]!));
 }
 
 /**
