@@ -223,7 +223,16 @@ export function analysePairRun(
       outcome(
         { ...base, attack: "disclosure" },
         targets,
-        disclosureAttack(view.observations, actors, targets, settings(timing, records)),
+        // The inbox relay can tell sink inboxes (loop deposits only, read by their one owner)
+        // from personal ones; it is granted that, and ranks only personal inboxes, so chance
+        // is the same 1 in (clients - 1) as for the other observers.
+        disclosureAttack(
+          view.observations,
+          actors,
+          targets,
+          settings(timing, records),
+          clients.map(asActor),
+        ),
         1,
         uniformChance,
       ),

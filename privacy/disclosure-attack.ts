@@ -120,8 +120,13 @@ export function disclosureAttack(
   actors: readonly string[],
   targets: readonly AttackTarget[],
   settings: AttackSettings,
+  candidatesIn: readonly string[] = actors,
 ): TargetRanking[] {
   const index = new Map(actors.map((a, i) => [a, i]));
+  // Every actor's events count; only candidates are ranked (an observer that can tell some
+  // actors are never partners, e.g. the inbox relay and sink inboxes, leaves them out).
+  const candidate = new Uint8Array(actors.length);
+  for (const c of candidatesIn) if (index.has(c)) candidate[index.get(c)!] = 1;
   const observations = observationsIn
     .filter((o) => o.t >= settings.from && index.has(o.actor))
     .sort((a, b) => a.t - b.t);
@@ -158,7 +163,7 @@ export function disclosureAttack(
       actor: target.actor,
       ranks: target.checkpoints.map(() => NaN),
       top: target.checkpoints.map(() => false),
-      candidates: nA - 1,
+      candidates: candidate.reduce((a, b) => a + b, 0) - (candidate[index.get(target.actor)!] ?? 0),
     };
   });
   checkpoints.sort((a, b) => a.t - b.t);
@@ -179,7 +184,7 @@ export function disclosureAttack(
       return excess(inside, own, othersInside / others);
     };
     for (let c = 0; c < nA; c++) {
-      if (c === t) continue;
+      if (c === t || !candidate[c]) continue;
       let best = -Infinity;
       for (let s = 0; s < nS; s++) {
         for (let w = 0; w < nW; w++) {
@@ -205,7 +210,7 @@ export function disclosureAttack(
       let above = 0;
       let tied = 0;
       for (let c = 0; c < nA; c++) {
-        if (c === t || partners.includes(c)) continue;
+        if (c === t || !candidate[c] || partners.includes(c)) continue;
         if (scores[c]! > s) above++;
         else if (scores[c]! === s) tied++;
       }
@@ -213,7 +218,9 @@ export function disclosureAttack(
     }
     let highestOther = -Infinity;
     for (let c = 0; c < nA; c++) {
-      if (c !== t && !partners.includes(c)) highestOther = Math.max(highestOther, scores[c]!);
+      if (c !== t && candidate[c] && !partners.includes(c)) {
+        highestOther = Math.max(highestOther, scores[c]!);
+      }
     }
     result.ranks[checkpoint.slot] = worst;
     result.top[checkpoint.slot] = lowestPartner > highestOther;

@@ -2,6 +2,14 @@
 import { ShapingProfiles, type ShapingProfileName } from "../src/client/shaping-profile.js";
 
 export type ScenarioName = "direct" | "two-hop" | "groups";
+
+/**
+ * Lanes of drop cover: `auto`, the SDK's default (a deposit to a contact opens a lane for the
+ * conversation); `peers`, every peer a lane from the start (RelayClient.coverContact); `off`,
+ * none (the profile's `autoLaneDrops` 0).
+ */
+export type LaneMode = "auto" | "peers" | "off";
+export const LANE_MODES: readonly LaneMode[] = ["auto", "peers", "off"];
 export const SCENARIOS: readonly ScenarioName[] = ["direct", "two-hop", "groups"];
 
 export interface HarnessOptions {
@@ -16,8 +24,7 @@ export interface HarnessOptions {
   scale: number;
   /** Most wall-clock minutes of messages per run before it is cut short. */
   maxMinutes: number;
-  /** Shaping clients give each of their peers a lane of drop cover (RelayClient.coverContact). */
-  lanes: boolean;
+  lanes: LaneMode;
   json?: string;
   chart?: string;
 }
@@ -35,7 +42,8 @@ observer sees and runs a statistical disclosure attack on each view.
   --background N     background clients (default 8)
   --time-scale X     wall-clock seconds per nominal second (default 0.5)
   --max-minutes N    cut a run's messages short after N wall-clock minutes (default 20)
-  --lanes            shaping clients give each peer a lane of drop cover (default: none)
+  --lanes MODE       lanes of drop cover: auto (the SDK's default: a deposit opens one for
+                     the conversation), peers (every peer one from the start) or off
   --json FILE        write every figure of the run to FILE
   --chart FILE       write an SVG chart (partner rank against messages) to FILE
 `;
@@ -63,7 +71,7 @@ export function parseHarnessOptions(argv: readonly string[]): HarnessOptions {
     groupSizes: [3, 3, 3, 4, 4],
     scale: 0.5,
     maxMinutes: 20,
-    lanes: false,
+    lanes: "auto",
   };
   let messagesGiven = false;
   let quick = false;
@@ -105,9 +113,12 @@ export function parseHarnessOptions(argv: readonly string[]): HarnessOptions {
       case "--max-minutes":
         options.maxMinutes = positive(flag, value(), false);
         break;
-      case "--lanes":
-        options.lanes = true;
+      case "--lanes": {
+        const mode = value() as LaneMode;
+        if (!LANE_MODES.includes(mode)) throw new UsageError(`unknown lane mode ${String(mode)}`);
+        options.lanes = mode;
         break;
+      }
       case "--json":
         options.json = value();
         if (!options.json) throw new UsageError("--json needs a file name");

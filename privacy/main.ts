@@ -44,7 +44,9 @@ async function run(options: HarnessOptions): Promise<void> {
   // Other work on the machine slows every timer; the load average says how busy it was.
   const loadBefore = loadavg()[0]!;
   for (const profileName of options.profiles) {
-    const profile = scaledProfile(ShapingProfiles[profileName], options.scale);
+    const named = scaledProfile(ShapingProfiles[profileName], options.scale);
+    const profile =
+      options.lanes === "off" && named.kind !== "off" ? { ...named, autoLaneDrops: 0 } : named;
     for (const scenario of options.scenarios) {
       console.error(`privacy: ${scenario}, shaping ${profileName} ...`);
       const t0 = performance.now();
@@ -107,7 +109,7 @@ async function run(options: HarnessOptions): Promise<void> {
   console.log(
     `Partner linking by observer (${options.pairs} pairs among ${options.pairs * 2 + options.background} clients; ` +
       `groups ${options.groupSizes.join("+")}; time scale ${options.scale}; ` +
-      (options.lanes ? "lanes of drop cover to every peer; " : "") +
+      `lanes ${options.lanes}; ` +
       `${((performance.now() - started) / 60_000).toFixed(1)} min; ` +
       `load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after)`,
   );

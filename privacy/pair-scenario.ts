@@ -7,6 +7,7 @@
  */
 import type { ShapingProfile } from "../src/client/shaping-profile.js";
 import { ChatClient, type ChatWorld, type Route } from "./chat-client.js";
+import type { LaneMode } from "./harness-options.js";
 import { shuffled } from "./csprng.js";
 import { emptyRecords, type RunRecords } from "./records.js";
 import { startSimRelays, stopSimRelays } from "./sim-relays.js";
@@ -21,8 +22,8 @@ export interface PairSetup {
   messages: number;
   /** Give up (and analyse what there is) after this many wall-clock milliseconds of messages. */
   maxBusyMs: number;
-  /** Every shaping client gives each of its peers a lane of drop cover, idle and busy. */
-  lanes: boolean;
+  /** Lanes of drop cover (see LaneMode); `peers`: every peer one, idle and busy. */
+  lanes: LaneMode;
 }
 
 /** Who is who in a run (the ground truth the attack is scored against). */
@@ -95,7 +96,7 @@ export async function runPairScenario(
     for (const address of background) {
       byAddress.get(address)!.peers = () => background.filter((x) => x !== address);
     }
-    if (setup.lanes) for (const client of clients) client.coverPeers();
+    if (setup.lanes === "peers") for (const client of clients) client.coverPeers();
     const cast: PairCast = {
       pairs,
       background,

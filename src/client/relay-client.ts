@@ -47,7 +47,12 @@ import {
   sealPayload,
   type PayloadPart,
 } from "./payload-seal.js";
-import { DEFAULT_DROP_SHARE, ShapingProfiles, type ShapingProfile } from "./shaping-profile.js";
+import {
+  AUTO_LANE_DROPS,
+  DEFAULT_DROP_SHARE,
+  ShapingProfiles,
+  type ShapingProfile,
+} from "./shaping-profile.js";
 import { TrafficShaper, type ShaperStats, type SlotKind } from "./traffic-shaper.js";
 
 /**
@@ -204,7 +209,7 @@ const MAX_LOOP_TAGS = 4096;
 export const SHAPED_READ_PAGES = 16;
 
 /**
- * Contacts a shaping client keeps lanes for (coverContact): the most recently given. More lanes
+ * Contacts a shaping client keeps lanes for (deposit, coverContact): the most recent. More lanes
  * spread the same write slots thinner, so each contact waits longer.
  */
 export const MAX_COVER_CONTACTS = 8;
@@ -234,9 +239,15 @@ export class RelayClient {
   /** Inboxes cover reads take turns fetching (see watch), with where a read would start. */
   readonly #watched = new Map<ReadCapability, () => number>();
   #watchTurn = 0;
-  /** Contacts with a lane of write slots (coverContact), by lane: the hex of their read id. */
+  /** Contacts with a lane of write slots, by lane: the hex of their read id. */
   readonly #contacts = new Map<string, ContactCard>();
+  /**
+   * Lanes that deposit() opened, with the drops each has sent since its last message; it ends
+   * at the profile's autoLaneDrops. Lanes the app named (coverContact) are not here and do not end.
+   */
+  readonly #autoLanes = new Map<string, number>();
   readonly #dropShare: number = DEFAULT_DROP_SHARE;
+  readonly #autoLaneDrops: number = 0;
   /** Gives the wallet's refills back their own timing when this client closes. */
   #unscheduleRefills: (() => void) | undefined;
 
@@ -266,6 +277,7 @@ export class RelayClient {
     this.#cell = via ? undefined : profile.cellSize;
     this.#loop = { sink, tags: new Set(), sent: 0, received: 0 };
     this.#dropShare = profile.dropShare ?? DEFAULT_DROP_SHARE;
+    this.#autoLaneDrops = profile.autoLaneDrops ?? AUTO_LANE_DROPS;
     this.#shaper = new TrafficShaper(profile, {
       write: (lane) => (lane === undefined ? this.#loopWrite() : this.#dropWrite(lane)),
       read: () => this.#coverRead(),
@@ -465,6 +477,10 @@ export class RelayClient {
     message: Uint8Array,
     options: DepositOptions = {},
   ): Promise<DepositResult> {
+    // A lane the app named stays as it is; otherwise this one opens or renews an automatic one.
+    const named =
+      this.#contacts.has(toHex(card.readId)) && !this.#autoLanes.has(toHex(card.readId));
+    if (this.#autoLaneDrops > 0 && this.#shaper && !named) this.#openLane(card, true);
     return this.depositParts(card, await this.sealParts(card, message), options);
   }
 
@@ -474,27 +490,43 @@ export class RelayClient {
    * Deposits to the contact leave only in its slots, and its slots with nothing to send carry
    * drop cover into its inbox, which its reader discards. So the relay holding that inbox sees
    * deposits from this client at one rate whether or not the user writes (PROTOCOL.md,
-   * "Drop cover"). Lanes are the app's choice, for the contacts it talks to most (at most
-   * MAX_COVER_CONTACTS): every lane adds items the contact must read, and through an ingress a
-   * reader fetches one item per read slot, so an inbox with many lanes into it falls behind.
-   * Returns a function that ends the lane. Nothing happens on a client that does not shape.
+   * "Drop cover"). `deposit` opens a lane by itself for as long as a conversation goes on
+   * (the profile's `autoLaneDrops`); a lane named here stays until the returned
+   * function ends it, whether or not the user writes, so its contact must read often: drops
+   * count toward the inbox's quota until they are read. At most MAX_COVER_CONTACTS lanes, the
+   * most recently opened; every lane adds items the contact must read. Nothing happens on a
+   * client that does not shape.
    *
    * @example const stop = client.coverContact(bobCard); // bob's inbox now gets a steady stream
    */
   coverContact(card: ContactCard): () => void {
     if (!this.#shaper) return () => undefined;
+    const lane = this.#openLane(card, false);
+    return () => {
+      if (this.#contacts.get(lane) === card && !this.#autoLanes.has(lane)) this.#endLane(lane);
+    };
+  }
+
+  /** Opens (or renews) a contact's lane; `auto`: one deposit opened, which ends when idle. */
+  #openLane(card: ContactCard, auto: boolean): string {
     const lane = toHex(card.readId);
     this.#contacts.delete(lane);
     this.#contacts.set(lane, card);
+    if (auto) this.#autoLanes.set(lane, 0);
+    else this.#autoLanes.delete(lane);
     while (this.#contacts.size > MAX_COVER_CONTACTS) {
-      this.#contacts.delete(this.#contacts.keys().next().value!);
+      const oldest = this.#contacts.keys().next().value!;
+      this.#contacts.delete(oldest);
+      this.#autoLanes.delete(oldest);
     }
-    this.#shaper.setLanes([...this.#contacts.keys()], this.#dropShare);
-    return () => {
-      if (this.#contacts.get(lane) !== card) return;
-      this.#contacts.delete(lane);
-      this.#shaper?.setLanes([...this.#contacts.keys()], this.#dropShare);
-    };
+    this.#shaper?.setLanes([...this.#contacts.keys()], this.#dropShare);
+    return lane;
+  }
+
+  #endLane(lane: string): void {
+    this.#contacts.delete(lane);
+    this.#autoLanes.delete(lane);
+    this.#shaper?.setLanes([...this.#contacts.keys()], this.#dropShare);
   }
 
   /** Pads and seals `message` to the card's inbox key, sized for one deposit at this relay. */
@@ -592,7 +624,15 @@ export class RelayClient {
     options: DepositOptions = {},
   ): Promise<DepositResult> {
     const lane = toHex(target.readId);
-    return this.#slot("write", () => this.#depositNow(target, payload, options), lane);
+    return this.#slot(
+      "write",
+      () => {
+        // A message in an automatic lane restarts its count of idle drops.
+        if (this.#autoLanes.has(lane)) this.#autoLanes.set(lane, 0);
+        return this.#depositNow(target, payload, options);
+      },
+      lane,
+    );
   }
 
   /** A deposit sent at once (in the slot that carries it, when this client shapes). */
@@ -650,6 +690,15 @@ export class RelayClient {
   async #dropWrite(lane: string): Promise<void> {
     const card = this.#contacts.get(lane);
     if (!card) return this.#loopWrite();
+    const idle = this.#autoLanes.get(lane);
+    if (idle !== undefined) {
+      // The conversation has gone quiet: the lane ends, and this slot is the loop's like any.
+      if (idle >= this.#autoLaneDrops) {
+        this.#endLane(lane);
+        return this.#loopWrite();
+      }
+      this.#autoLanes.set(lane, idle + 1);
+    }
     await this.#depositCover(card, await this.#sealPart(card, randomBytes(16), "drop"), "drop");
   }
 

@@ -18,6 +18,12 @@ export type ShapingProfile =
        * any; default DEFAULT_DROP_SHARE.
        */
       dropShare?: number;
+      /**
+       * Drops a lane that `RelayClient.deposit` opened sends after the conversation's last
+       * message before it ends; 0: deposits open no lanes, only the contacts the app names
+       * (`coverContact`) get one. Default AUTO_LANE_DROPS.
+       */
+      autoLaneDrops?: number;
     }
   | {
       kind: "poisson";
@@ -25,6 +31,7 @@ export type ShapingProfile =
       meanIntervalMs: number;
       cellSize: number;
       dropShare?: number;
+      autoLaneDrops?: number;
     };
 
 /**
@@ -36,6 +43,14 @@ export type ShapingProfile =
  * only if it acknowledges on its own schedule (every few reads), not after every read.
  */
 export const DEFAULT_DROP_SHARE = 0.5;
+
+/**
+ * Drops a lane that `deposit` opened sends after its last message before it ends (about 8.5
+ * minutes with one lane in the named profiles, longer with more). A lane's drops are stored in
+ * the contact's inbox until its reader fetches them, so this bounds what a contact who is away
+ * receives from one conversation: at most this many items, never a whole quota.
+ */
+export const AUTO_LANE_DROPS = 256;
 
 /**
  * Named profiles. Each slot is one request and its answer of `cellSize` bytes each; slots

@@ -257,6 +257,48 @@ describe("traffic shaping", { timeout: 120_000 }, () => {
     expect((await counts())[0]).toBe(0);
   });
 
+  it("a deposit opens a lane for its conversation, which ends after autoLaneDrops idle drops", async () => {
+    relay = await startTestRelay({ roundIntervalMs: 0 });
+    const profile = { kind: "constant", intervalMs: 20, cellSize: 4096, dropShare: 1 } as const;
+    const client = await RelayClient.connect(relay.url, {
+      shaping: { ...profile, autoLaneDrops: 5 },
+    });
+    const withoutLanes = await RelayClient.connect(relay.url, {
+      shaping: { ...profile, autoLaneDrops: 0 },
+    });
+    const reader = await RelayClient.connect(relay.url, { shaping: ShapingProfiles.off });
+    clients.push(client, withoutLanes, reader);
+    const [inbox, other] = await Promise.all(
+      [0, 1].map(() => createInbox(client.origin, client.descriptor.signingKey)),
+    );
+    const card = contactCard(inbox);
+    const slotsLater = async (n: number) => {
+      const cover = client.shapingStats!.cover;
+      await until(() => client.shapingStats!.cover >= cover + n);
+    };
+    // No lane before the first message: nothing goes into the contact's inbox.
+    await slotsLater(10);
+    expect(await storedItems(reader, inbox)).toBe(0);
+    // The message, then five drops in the lane's slots, then the lane ends: six items, and no
+    // more however long the client goes on.
+    expect((await client.deposit(card, text("hello"))).status).toBe("accepted");
+    await expect.poll(() => storedItems(reader, inbox), { timeout: 20_000 }).toBe(6);
+    await slotsLater(40);
+    expect(await storedItems(reader, inbox)).toBe(6);
+    // The next message opens it again.
+    expect((await client.deposit(card, text("again"))).status).toBe("accepted");
+    await expect.poll(() => storedItems(reader, inbox), { timeout: 20_000 }).toBe(12);
+    const read = await reader.fetchAll(inbox);
+    if (read.status !== "ok") throw new Error(read.status);
+    expect(read.messages.map((m) => untext(m.payload))).toEqual(["hello", "again"]);
+    expect(read.unreadable).toEqual([]);
+    // With autoLaneDrops 0 a deposit opens no lane: the message alone.
+    expect((await withoutLanes.deposit(contactCard(other), text("solo"))).status).toBe("accepted");
+    const cover = withoutLanes.shapingStats!.cover;
+    await until(() => withoutLanes.shapingStats!.cover >= cover + 40);
+    expect(await storedItems(reader, other)).toBe(1);
+  });
+
   it("shapes by default: a client made without a profile sends on ShapingProfiles.constant", async () => {
     relay = await startTestRelay({ roundIntervalMs: 0 });
     const client = await RelayClient.connect(relay.url);
