@@ -214,6 +214,18 @@ export const SHAPED_READ_PAGES = 16;
  */
 export const MAX_COVER_CONTACTS = 8;
 
+/** The key of the loop's sealed cover in #sealedCover (lanes are keyed by read id hex). */
+const LOOP_COVER = "loop";
+
+/** What drop cover carries: 16 random bytes (PROTOCOL.md, "Drop cover"). */
+const drop = () => randomBytes(16);
+
+/** A cover deposit's payload, sealed ahead of its slot, and the loop tag inside it. */
+interface SealedCover {
+  tag: Uint8Array;
+  payload: Uint8Array;
+}
+
 function failure(status: RelayStatus): { status: FailureName } {
   return { status: relayStatusName(status) as FailureName };
 }
@@ -248,6 +260,8 @@ export class RelayClient {
   readonly #autoLanes = new Map<string, number>();
   readonly #dropShare: number = DEFAULT_DROP_SHARE;
   readonly #autoLaneDrops: number = 0;
+  /** Cover payloads sealed ahead, by inbox: LOOP_COVER or a lane (see #coverPayload). */
+  readonly #sealedCover = new Map<string, Promise<SealedCover>>();
   /** Gives the wallet's refills back their own timing when this client closes. */
   #unscheduleRefills: (() => void) | undefined;
 
@@ -518,6 +532,7 @@ export class RelayClient {
       const oldest = this.#contacts.keys().next().value!;
       this.#contacts.delete(oldest);
       this.#autoLanes.delete(oldest);
+      this.#sealedCover.delete(oldest);
     }
     this.#shaper?.setLanes([...this.#contacts.keys()], this.#dropShare);
     return lane;
@@ -526,6 +541,7 @@ export class RelayClient {
   #endLane(lane: string): void {
     this.#contacts.delete(lane);
     this.#autoLanes.delete(lane);
+    this.#sealedCover.delete(lane);
     this.#shaper?.setLanes([...this.#contacts.keys()], this.#dropShare);
   }
 
@@ -675,14 +691,53 @@ export class RelayClient {
     return failure(response.status);
   }
 
+  /**
+   * Sends one cover deposit into `inbox` (LOOP_COVER: the sink) with a payload sealed ahead of
+   * its slot, then seals the next one. A real write's payload is sealed before it waits for its
+   * slot; cover sealed in the slot would leave a seal's time later, which over many slots would
+   * tell a link observer which of them are cover.
+   */
+  async #sendCover(
+    inbox: string,
+    seal: () => Promise<SealedCover>,
+    send: (cover: SealedCover) => Promise<void>,
+  ): Promise<void> {
+    const ready = this.#sealedCover.get(inbox) ?? seal();
+    this.#sealedCover.delete(inbox);
+    try {
+      await send(await ready);
+    } finally {
+      // Only once the request is answered: a seal while it is under way would hold it up.
+      if (!this.#sealedCover.has(inbox) && this.#coverWanted(inbox)) {
+        const next = seal();
+        next.catch(() => undefined);
+        this.#sealedCover.set(inbox, next);
+      }
+    }
+  }
+
+  /** Whether cover still goes to `inbox`: the sink while this client shapes, a lane while open. */
+  #coverWanted(inbox: string): boolean {
+    if (!this.#shaper?.running) return false;
+    return inbox === LOOP_COVER || this.#contacts.has(inbox);
+  }
+
   /** Cover for a write slot: a loop deposit, sealed like any, into this client's sink inbox. */
   async #loopWrite(): Promise<void> {
     const loop = this.#loop!;
-    const tag = randomBytes(16);
     const card = contactCard(loop.sink);
-    await this.#depositCover(card, await this.sealFor(card, tag), "loop");
-    loop.tags.add(toHex(tag));
-    if (loop.tags.size > MAX_LOOP_TAGS) loop.tags.delete(loop.tags.values().next().value!);
+    await this.#sendCover(
+      LOOP_COVER,
+      async () => {
+        const tag = randomBytes(16);
+        return { tag, payload: await this.sealFor(card, tag) };
+      },
+      async ({ tag, payload }) => {
+        await this.#depositCover(card, payload, "loop");
+        loop.tags.add(toHex(tag));
+        if (loop.tags.size > MAX_LOOP_TAGS) loop.tags.delete(loop.tags.values().next().value!);
+      },
+    );
     loop.sent++;
   }
 
@@ -699,7 +754,11 @@ export class RelayClient {
       }
       this.#autoLanes.set(lane, idle + 1);
     }
-    await this.#depositCover(card, await this.#sealPart(card, randomBytes(16), "drop"), "drop");
+    await this.#sendCover(
+      lane,
+      async () => ({ tag: new Uint8Array(0), payload: await this.#sealPart(card, drop(), "drop") }),
+      ({ payload }) => this.#depositCover(card, payload, "drop"),
+    );
   }
 
   /** Deposits a cover payload now; TransportError when the relay does not take it. */

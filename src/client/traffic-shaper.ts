@@ -86,6 +86,11 @@ export class TrafficShaper {
     private readonly cover: CoverTraffic,
   ) {}
 
+  /** Whether the slots are running (started and not stopped). */
+  get running(): boolean {
+    return this.#running;
+  }
+
   /** The bucket every request of this shaper fills. */
   get cellSize(): number {
     return this.profile.cellSize;
