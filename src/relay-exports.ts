@@ -43,6 +43,13 @@ export type { StoredTokenKey, TokenKeyPrivate, RsaPrivateJwk } from "./relay/tok
 export type { TokenIssuer } from "./relay/token-issuer.js";
 export type { Clock } from "./relay/ports/clock.js";
 export type {
+  Deposit,
+  DepositIntake,
+  DepositOutcome,
+  DepositParts,
+  ReplayRecord,
+} from "./relay/ports/deposit-intake.js";
+export type {
   DeadLetter,
   Deliver,
   DeliveryOptions,

@@ -17,10 +17,12 @@ import {
 import { renderLatencyChart, type LoadLevel } from "../common/latency-chart-svg.js";
 import type { Figure } from "../common/figure.js";
 import { measureFloor } from "../http/floor-throughput.js";
+import { callsPerDeposit, measureDepositCalls } from "./redis-deposit-calls.js";
 import { measureFetch100 } from "./redis-fetch.js";
 import { redisVersion } from "./redis-info.js";
 import { measureMemory } from "./redis-memory.js";
 import {
+  printDepositCalls,
   printHttpThroughput,
   printMemory,
   printRedisHeader,
@@ -41,6 +43,8 @@ const MEMORY_INBOXES = 1_000;
 
 /** Timed reads of the 100-message inbox. */
 const FETCH_RUNS = 30;
+/** Deposits, one at a time, whose Redis calls are counted. */
+const CALL_DEPOSITS = 200;
 
 /** One HTTP deposit run against a fresh relay on the bench's Redis. */
 type HttpRun = (
@@ -102,7 +106,8 @@ async function latencySweep(options: BenchOptions, httpRun: HttpRun): Promise<Fi
 
 /**
  * Returns the named figures http.deposit.redis, http.deposit.cores, latency.p99.half,
- * fetch.100, round.close.10k and redis.bytes.per.item.
+ * redis.roundtrips.per.deposit, redis.commands.per.deposit, fetch.100, round.close.10k and
+ * redis.bytes.per.item.
  *
  * @example const figures = await runRedisBench(parseBenchOptions());
  */
@@ -189,6 +194,20 @@ export async function runRedisBench(options: BenchOptions): Promise<Figure[]> {
       figures.push({ name: "http.deposit.cores", value: Number(ratio.toFixed(3)), unit: "ratio" });
     }
     figures.push(await latencySweep(options, httpRun));
+    const calls = await measureDepositCalls(redis, connection, CALL_DEPOSITS, cleanup);
+    printDepositCalls(calls);
+    figures.push(
+      {
+        name: "redis.roundtrips.per.deposit",
+        value: Number((calls.roundTrips / calls.deposits).toFixed(2)),
+        unit: "round trips",
+      },
+      {
+        name: "redis.commands.per.deposit",
+        value: Number(callsPerDeposit(calls).toFixed(2)),
+        unit: "commands",
+      },
+    );
     const read = await measureFetch100(redis, FETCH_RUNS, cleanup);
     console.log(
       `fetch.100: ${formatNumber(read.medianMs, 2)} ms of relay time to read an inbox of ` +

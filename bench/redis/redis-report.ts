@@ -1,6 +1,7 @@
 /** Prints the Redis part's figures as text. */
+import { callsPerDeposit, type DepositCalls } from "./redis-deposit-calls.js";
 import type { HttpThroughput } from "./redis-http-throughput.js";
-import type { CommandStats } from "./redis-info.js";
+import { totalCalls, type CommandStats } from "./redis-info.js";
 import type { RedisMemory } from "./redis-memory.js";
 import type { RoundClose, TimedStep } from "./redis-round-close.js";
 import type { BenchRedis } from "./redis-server-process.js";
@@ -121,7 +122,10 @@ export function printHttpThroughput(figures: HttpThroughput): void {
     "Redis calls per deposit in the window, round closes included (INFO commandstats, us per " +
       "call; an evalsha's time includes the commands its script ran, also listed):",
   );
-  console.log(`  ${commandList(figures.commands, perDeposit)}`);
+  console.log(
+    `  ${commandList(figures.commands, perDeposit)}; ` +
+      `${formatNumber(totalCalls(figures.commands) / perDeposit, 2)} in all`,
+  );
   const statuses = Object.entries(load.statuses)
     .map(([status, count]) => `${formatNumber(count)} x HTTP ${status}`)
     .join(", ");
@@ -133,6 +137,27 @@ export function printHttpThroughput(figures: HttpThroughput): void {
       `delivered, and Redis holds ${formatNumber(contents.storedItems)} items in ` +
       `${formatNumber(contents.inboxes)} inboxes + ${formatNumber(contents.pendingEntries)} ` +
       `pending (${formatNumber(contents.unreleasedRounds)} closed rounds unreleased).`,
+  );
+  console.log("");
+}
+
+export function printDepositCalls(calls: DepositCalls): void {
+  const per = (n: number) => formatNumber(n / calls.deposits, 2);
+  const sent = [...calls.sent]
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, count]) => `${name} ${per(count)}`)
+    .join(", ");
+  console.log(
+    `Redis calls of one deposit: ${formatNumber(calls.deposits)} sealed deposits one at a time ` +
+      "to an in-process relay on redisPorts (not started: no round closes beside them)",
+  );
+  console.log(
+    `  redis.roundtrips.per.deposit: ${per(calls.roundTrips)} (socket writes of the relay's ` +
+      `connection); commands the relay sent: ${sent}`,
+  );
+  console.log(
+    `  redis.commands.per.deposit: ${formatNumber(callsPerDeposit(calls), 2)} commands Redis ` +
+      `ran, its scripts' included (INFO commandstats): ${commandList(calls.ran, calls.deposits)}`,
   );
   console.log("");
 }

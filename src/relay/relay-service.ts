@@ -17,9 +17,10 @@ import {
 } from "../protocol/relay-request.js";
 import type { FetchedItem, RelayResponse } from "../protocol/relay-response.js";
 import { RelayStatus } from "../protocol/relay-status.js";
+import { ReplayError } from "../protocol/errors.js";
 import { dayOf, type Clock } from "./ports/clock.js";
+import type { DepositIntake, ReplayRecord } from "./ports/deposit-intake.js";
 import type { InboxStore } from "./ports/inbox-store.js";
-import type { RoundPool } from "./ports/round-pool.js";
 import type { RelayConfig } from "./relay-config.js";
 
 /** Handles the requests that involve another relay (see federation.ts). */
@@ -36,7 +37,7 @@ export class RelayService {
   constructor(
     private readonly config: RelayConfig,
     private readonly inboxes: InboxStore,
-    private readonly pool: RoundPool,
+    private readonly deposits: DepositIntake,
     private readonly clock: Clock,
     /** Called after a deposit is added, e.g. to close the round at once when rounds are 0 ms. */
     private readonly onDeposit: () => Promise<void> = async () => {},
@@ -50,12 +51,18 @@ export class RelayService {
 
   /**
    * Handles one request; `responseCapacity` is how many plaintext bytes the sealed response
-   * can carry (the client chose the bucket).
+   * can carry (the client chose the bucket). A deposit given its request's `replay` record
+   * records it in its own storage step and throws ReplayError, having changed nothing, if the
+   * record was there; other requests are given none (the caller recorded theirs).
    */
-  async handle(request: RelayRequest, responseCapacity: number): Promise<RelayResponse> {
+  async handle(
+    request: RelayRequest,
+    responseCapacity: number,
+    replay?: ReplayRecord,
+  ): Promise<RelayResponse> {
     switch (request.kind) {
       case RequestKind.deposit:
-        return this.#deposit(request);
+        return this.#deposit(request, replay);
       case RequestKind.fetch:
         return this.#fetch(request, responseCapacity);
       case RequestKind.ack:
@@ -83,7 +90,8 @@ export class RelayService {
     return dayOf(this.clock.now()) + this.config.retentionDays;
   }
 
-  async #deposit(request: DepositRequest): Promise<RelayResponse> {
+  /** The deposit's padded item, or the answer to a deposit refused before storage is asked. */
+  #paddedItem(request: DepositRequest): Uint8Array | RelayResponse {
     if (request.flags !== 0) return { status: RelayStatus.bad_request };
     let item: Uint8Array;
     try {
@@ -93,29 +101,42 @@ export class RelayService {
     }
     // Refuse what can never fit before touching state, so a bad deposit creates no inbox.
     if (item.length > this.config.quota.maxBytes) return { status: RelayStatus.quota };
+    return item;
+  }
+
+  async #deposit(request: DepositRequest, replay?: ReplayRecord): Promise<RelayResponse> {
+    const item = this.#paddedItem(request);
+    if (!(item instanceof Uint8Array)) {
+      // Refused before storage, but still recorded: a replay of it is refused as one.
+      if (replay && !(await this.deposits.parts.replay.add(replay.keyTag, replay.enc))) {
+        throw new ReplayError();
+      }
+      return item;
+    }
     // The id commits to the write token: a wrong token names another inbox, which only its
     // sender could ever read, and can neither be refused nor lock the real one.
     const inboxId = await inboxIdOf(request.readId, await writeTokenHash(request.writeToken));
-    const { messageId } = request;
-    const admission = await this.inboxes.admit(inboxId, messageId, this.#expiresDay());
-    if (admission === "full") return { status: RelayStatus.quota };
-    if (admission.duplicate) {
-      return { status: RelayStatus.accepted, kind: RequestKind.deposit, duplicate: true };
-    }
     // Every deposit, an MLS commit included, is held to the quota: members order commits
     // themselves (first valid one in sequence order wins), so a flood cannot block a commit
     // that reached the inbox first, and a flooder is bounded like anyone else.
-    const added = await this.pool.add(
-      { inboxId, messageId, item },
-      { stored: admission.stored, ...this.config.quota },
-    );
-    if (added === "quota") return { status: RelayStatus.quota };
-    if (added === "added") await this.onDeposit();
-    return {
-      status: RelayStatus.accepted,
-      kind: RequestKind.deposit,
-      duplicate: added === "duplicate",
-    };
+    const outcome = await this.deposits.deposit({
+      entry: { inboxId, messageId: request.messageId, item },
+      expiresDay: this.#expiresDay(),
+      limits: this.config.quota,
+      replay,
+    });
+    switch (outcome) {
+      case "replay":
+        throw new ReplayError();
+      case "full":
+      case "quota":
+        return { status: RelayStatus.quota };
+      case "added":
+        await this.onDeposit();
+        return { status: RelayStatus.accepted, kind: RequestKind.deposit, duplicate: false };
+      case "duplicate":
+        return { status: RelayStatus.accepted, kind: RequestKind.deposit, duplicate: true };
+    }
   }
 
   /** The inbox a fetch or ack names: recomputed from its read secret and token hash. */

@@ -23,6 +23,7 @@ import {
   rotateKeyRing,
 } from "./key-ring.js";
 import { dayOf, type Clock } from "./ports/clock.js";
+import type { DepositIntake, ReplayRecord } from "./ports/deposit-intake.js";
 import type { FederationQueue } from "./ports/federation-queue.js";
 import type { InboxStore } from "./ports/inbox-store.js";
 import type { KeyStore, StoredKeyRing } from "./ports/key-store.js";
@@ -36,6 +37,7 @@ import { Federation } from "./federation.js";
 import { PeerDirectory } from "./peer-directory.js";
 import { RelayService } from "./relay-service.js";
 import { RoundCloser } from "./round-closer.js";
+import { depositIntakeFor } from "./stepwise-deposit-intake.js";
 import type { BlindSigner } from "./blind-signer.js";
 import { TokenGate, tokenCarrier } from "./token-gate.js";
 import { TokenIssuer } from "./token-issuer.js";
@@ -46,6 +48,12 @@ export interface RelayPorts {
   inboxes: InboxStore;
   pool: RoundPool;
   replay: ReplaySet;
+  /**
+   * A deposit in one storage step (replay record, inbox admission, round pool), where the
+   * backend has one; the relay uses it only alongside the very `inboxes`, `pool` and `replay`
+   * it was built over, and otherwise composes those (see stepwise-deposit-intake.ts).
+   */
+  deposits?: DepositIntake;
   keys: KeyStore;
   clock: Clock;
   metrics: Metrics;
@@ -81,6 +89,7 @@ export class Relay {
   #lastKeyReload = 0;
   #maintenance: ReturnType<typeof setInterval> | undefined;
   readonly #service: RelayService;
+  readonly #deposits: DepositIntake;
   readonly #closer: RoundCloser;
   readonly #federation: Federation;
   readonly #tokens: TokenGate;
@@ -140,10 +149,11 @@ export class Relay {
         });
         throw error;
       });
+    this.#deposits = depositIntakeFor(ports);
     this.#service = new RelayService(
       config,
       ports.inboxes,
-      ports.pool,
+      this.#deposits,
       ports.clock,
       closeAtOnce,
       this.#federation.clientHops,
@@ -393,7 +403,7 @@ export class Relay {
     const key = await this.#keyFor(keyId);
     if (!key) throw new UnknownKeyError();
     const opened = await openRequest((id) => (id === keyId ? key : undefined), body);
-    if (!(await this.ports.replay.add(key.tag, opened.keying.enc))) throw new ReplayError();
+    const record: ReplayRecord = { keyTag: key.tag, enc: opened.keying.enc };
 
     const overhead = responseOverhead(opened.keying.suite);
     let request: RelayRequest | undefined;
@@ -402,16 +412,33 @@ export class Relay {
     } catch {
       request = undefined;
     }
+    // A response may not outgrow its request: no amplification through the relay.
+    const sized =
+      request !== undefined &&
+      padding.isBucket(request.responseSize) &&
+      request.responseSize <= body.length;
+    // Where a deposit is one atomic storage step (one Redis server: one script), a deposit that
+    // spends no token takes its replay record into that step; everything else records it before
+    // it is handled. Either way a replay is refused before it changes anything.
+    const recordedWithDeposit =
+      sized &&
+      request!.kind === RequestKind.deposit &&
+      !this.#tokens.active &&
+      this.#deposits.atomic;
+    if (!recordedWithDeposit && !(await this.ports.replay.add(record.keyTag, record.enc))) {
+      throw new ReplayError();
+    }
     let responseSize = body.length;
     let response: RelayResponse;
-    if (!request) {
-      response = { status: RelayStatus.bad_request };
-    } else if (!padding.isBucket(request.responseSize) || request.responseSize > body.length) {
-      // A response may not outgrow its request: no amplification through the relay.
+    if (!request || !sized) {
       response = { status: RelayStatus.bad_request };
     } else {
       responseSize = request.responseSize;
-      response = await this.#handle(request, padding.capacity(responseSize, overhead));
+      response = await this.#handle(
+        request,
+        padding.capacity(responseSize, overhead),
+        recordedWithDeposit ? record : undefined,
+      );
     }
     const kind = request ? requestKindName(request.kind) : "invalid";
     this.ports.metrics.count(MetricName.requests, {
@@ -422,14 +449,21 @@ export class Relay {
     return sealResponse(opened.keying, plaintext);
   }
 
-  async #handle(request: RelayRequest, capacity: number): Promise<RelayResponse> {
+  async #handle(
+    request: RelayRequest,
+    capacity: number,
+    replay?: ReplayRecord,
+  ): Promise<RelayResponse> {
     try {
       if (request.kind === RequestKind.deposit || request.kind === RequestKind.forward) {
         const refused = await this.#tokens.admit(request);
         if (refused !== undefined) return { status: refused };
       }
-      return await this.#service.handle(request, capacity);
-    } catch {
+      return await this.#service.handle(request, capacity, replay);
+    } catch (error) {
+      // The deposit's step held the replay record: a replay is refused as any replay is, and a
+      // failure (which recorded nothing) fails the request as a failed replay write does.
+      if (replay) throw error;
       // Counted, not logged one by one: a line per failure would date each request.
       this.#failedRequests += 1;
       return { status: RelayStatus.internal };

@@ -6,7 +6,9 @@ import { memoryPorts } from "../../src/adapters/memory/memory-ports.js";
 import { FileKeyStore } from "../../src/adapters/node/file-key-store.js";
 import { describePortConformance } from "./port-conformance.js";
 
-describePortConformance("memory", async () => memoryPorts());
+describePortConformance("memory", async () => memoryPorts(), {
+  capped: async (maxInboxes) => memoryPorts({ inboxes: { maxInboxes } }),
+});
 
 const dirs: string[] = [];
 afterAll(async () => {

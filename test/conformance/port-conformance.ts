@@ -1,11 +1,14 @@
 /**
  * The one conformance suite every backend's storage ports must pass (memory, Redis, Workers).
- * Call `describePortConformance` from a test file with a factory for fresh ports.
+ * Call `describePortConformance` from a test file with a factory for fresh ports. Deposits are
+ * tested through the intake a relay on those ports uses (`depositIntakeFor`): the backend's own
+ * one-step deposit where it has one (one Redis server), else the composition of its ports.
  */
 import { beforeEach, describe, expect, it } from "vitest";
 import { randomBytes, toHex } from "../../src/protocol/bytes.js";
 import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { generateKeyRing, rotateKeyRing } from "../../src/relay/key-ring.js";
+import type { DepositIntake, ReplayRecord } from "../../src/relay/ports/deposit-intake.js";
 import type { InboxStore, RoundEntry } from "../../src/relay/ports/inbox-store.js";
 import type { KeyStore } from "../../src/relay/ports/key-store.js";
 import type { ReplaySet } from "../../src/relay/ports/replay-set.js";
@@ -13,12 +16,22 @@ import { MemoryMetrics } from "../../src/adapters/memory/memory-metrics.js";
 import { systemClock } from "../../src/relay/ports/clock.js";
 import type { PageLimit, RoundPool } from "../../src/relay/ports/round-pool.js";
 import { RoundCloser } from "../../src/relay/round-closer.js";
+import { depositIntakeFor } from "../../src/relay/stepwise-deposit-intake.js";
 
 export interface ConformancePorts {
   inboxes: InboxStore;
   pool: RoundPool;
   replay: ReplaySet;
+  deposits?: DepositIntake;
   keys: KeyStore;
+}
+
+export interface ConformanceOptions {
+  /**
+   * Fresh ports whose store holds at most `maxInboxes` inboxes, for the cap's cases; left out
+   * where the cap is not exact right away (a Redis Cluster reads its inbox count once a second).
+   */
+  capped?: (maxInboxes: number) => Promise<ConformancePorts>;
 }
 
 const DAY = 20_000;
@@ -35,6 +48,7 @@ const id = () => randomBytes(32);
 export function describePortConformance(
   backend: string,
   makePorts: () => Promise<ConformancePorts>,
+  options: ConformanceOptions = {},
 ): void {
   describe(`${backend}: inbox store`, () => {
     let store: InboxStore;
@@ -323,6 +337,122 @@ export function describePortConformance(
       expect(await ports.pool.add(entry(a, 100), limits)).toBe("quota");
       expect(await ports.pool.add(entry(a, 1), { ...limits, maxItems: 100 })).toBe("quota");
     });
+  });
+
+  describe(`${backend}: deposit intake`, () => {
+    let ports: ConformancePorts;
+    let intake: DepositIntake;
+    beforeEach(async () => {
+      ports = await makePorts();
+      intake = depositIntakeFor(ports);
+    });
+
+    const limits = { maxItems: 100, maxBytes: 1 << 20 };
+    const record = (): ReplayRecord => ({ keyTag: toHex(randomBytes(8)), enc: randomBytes(32) });
+    const deposit = (e: RoundEntry, more: { replay?: ReplayRecord; day?: number } = {}) =>
+      intake.deposit({ entry: e, expiresDay: more.day ?? DAY, limits, replay: more.replay });
+    const held = async (inbox: Uint8Array) =>
+      (await ports.inboxes.fetch(inbox, 0, 1000))?.items.map((i) => toHex(i.item));
+    /** Closes the open round and appends it to its inboxes. */
+    const deliver = () =>
+      new RoundCloser(ports.pool, ports.inboxes, systemClock, new MemoryMetrics(), 7).close();
+
+    it("creates the inbox and adds the deposit to the open round; the close delivers it", async () => {
+      const a = id();
+      const e = entry(a);
+      expect(await deposit(e)).toBe("added");
+      // The inbox exists at once; its item only once the round closes.
+      expect(await held(a)).toEqual([]);
+      expect(await ports.inboxes.usage(a)).toEqual({ items: 0, bytes: 0 });
+      expect(await deposit(entry(a))).toBe("added");
+      await deliver();
+      expect(await held(a)).toHaveLength(2);
+      expect(await held(a)).toContain(toHex(e.item));
+    });
+
+    it("records the replay record in the same step; a replay changes nothing", async () => {
+      const [a, b] = [id(), id()];
+      const first = record();
+      const e = entry(a);
+      expect(await deposit(e, { replay: first })).toBe("added");
+      expect(await ports.replay.has(first.keyTag, first.enc)).toBe(true);
+      // Replayed: to a new inbox, and as it was. Neither creates nor adds anything.
+      expect(await deposit(entry(b), { replay: first })).toBe("replay");
+      expect(await deposit(e, { replay: first })).toBe("replay");
+      expect(await held(b)).toBeUndefined();
+      await deliver();
+      expect(await held(a)).toEqual([toHex(e.item)]);
+      expect(await held(b)).toBeUndefined();
+      // Another record under the same key is no replay.
+      expect(await deposit(entry(a), { replay: { ...first, enc: randomBytes(32) } })).toBe("added");
+    });
+
+    it("answers a pending or delivered message id as a duplicate, recording its replay record", async () => {
+      const a = id();
+      const e = entry(a);
+      expect(await deposit(e)).toBe("added");
+      const pending = record();
+      expect(await deposit({ ...e, item: randomBytes(8) }, { replay: pending })).toBe("duplicate");
+      expect(await ports.replay.has(pending.keyTag, pending.enc)).toBe(true);
+      await deliver();
+      const delivered = record();
+      expect(await deposit({ ...e, item: randomBytes(8) }, { replay: delivered })).toBe(
+        "duplicate",
+      );
+      expect(await ports.replay.has(delivered.keyTag, delivered.enc)).toBe(true);
+      await deliver();
+      expect(await held(a)).toEqual([toHex(e.item)]);
+    });
+
+    it("holds the inbox to its quota over stored plus pending; a refusal keeps only its record", async () => {
+      const a = id();
+      const tight = { maxItems: 3, maxBytes: 1000 };
+      const put = (e: RoundEntry, replay?: ReplayRecord) =>
+        intake.deposit({ entry: e, expiresDay: DAY, limits: tight, replay });
+      expect(await put(entry(a, 300))).toBe("added");
+      expect(await put(entry(a, 300))).toBe("added");
+      await deliver();
+      // Stored: 2 items, 600 bytes. Pending from here on counts as well.
+      expect(await put(entry(a, 300))).toBe("added");
+      const refused = record();
+      expect(await put(entry(a, 300), refused)).toBe("quota");
+      expect(await ports.replay.has(refused.keyTag, refused.enc)).toBe(true);
+      expect(await put(entry(a, 10))).toBe("quota");
+      await deliver();
+      expect(await held(a)).toHaveLength(3);
+      expect(await ports.inboxes.usage(a)).toEqual({ items: 3, bytes: 900 });
+    });
+
+    it("registers each inbox for expiry, extended by each deposit", async () => {
+      const [a, b] = [id(), id()];
+      expect(await deposit(entry(a), { day: DAY })).toBe("added");
+      expect(await deposit(entry(b), { day: DAY })).toBe("added");
+      expect(await deposit(entry(b), { day: DAY + 5 })).toBe("added");
+      await ports.inboxes.expire(DAY + 3);
+      expect(await held(a)).toBeUndefined();
+      expect(await held(b)).toEqual([]);
+    });
+
+    const capped = options.capped;
+    it.skipIf(!capped)(
+      "refuses a new inbox at the inbox cap, changing nothing but the replay record",
+      async () => {
+        ports = await capped!(2);
+        intake = depositIntakeFor(ports);
+        const [a, b, c] = [id(), id(), id()];
+        expect(await deposit(entry(a))).toBe("added");
+        expect(await deposit(entry(b))).toBe("added");
+        const refused = record();
+        expect(await deposit(entry(c), { replay: refused })).toBe("full");
+        expect(await ports.replay.has(refused.keyTag, refused.enc)).toBe(true);
+        expect(await held(c)).toBeUndefined();
+        // Inboxes that exist still take deposits.
+        expect(await deposit(entry(a))).toBe("added");
+        await deliver();
+        expect(await held(a)).toHaveLength(2);
+        expect(await held(c)).toBeUndefined();
+      },
+    );
   });
 
   describe(`${backend}: replay set`, () => {

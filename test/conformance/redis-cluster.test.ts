@@ -1,7 +1,7 @@
 /**
  * The port conformance suite on a three-master Redis Cluster (started by the fixture on free
- * loopback ports): every script touches one slot, multi-slot work is split per slot, and the
- * round pool spreads over the cluster.
+ * loopback ports): every script touches one slot, multi-slot work (a deposit's steps included)
+ * is split per slot, and the round pool spreads over the cluster.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster } from "ioredis";
@@ -42,6 +42,8 @@ describe("redis cluster: the round pool", () => {
     const prefix = uniquePrefix();
     const ports = open(prefix);
     expect(ports.redis).toBeInstanceOf(Cluster);
+    // A deposit's keys span slots: on a cluster it runs as separate steps, not one script.
+    expect(ports.deposits.atomic).toBe(false);
     const quota = { stored: { items: 0, bytes: 0 }, maxItems: 10, maxBytes: 1 << 20 };
     for (let i = 0; i < 64; i++) {
       const entry = { inboxId: randomBytes(32), messageId: randomBytes(16), item: randomBytes(64) };

@@ -22,26 +22,28 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describePortConformance("redis", async () => {
+function open(options: { roundShards?: number; maxInboxes?: number } = {}): RedisPorts {
   const ports = redisPorts({
     url: redis.url,
     prefix: uniquePrefix(),
     masterKey: SecretBytes.random(32),
+    ...options,
   });
   opened.push(ports);
   return ports;
+}
+
+describePortConformance("redis", async () => open(), {
+  capped: async (maxInboxes) => open({ maxInboxes }),
 });
 
-describePortConformance("redis, one round shard", async () => {
-  const ports = redisPorts({
-    url: redis.url,
-    prefix: uniquePrefix(),
-    masterKey: SecretBytes.random(32),
-    roundShards: 1,
-  });
-  opened.push(ports);
-  return ports;
-});
+// Deposits in their separate steps, as on a cluster or under ports wrapped in decorators.
+describePortConformance("redis, deposits step by step", async () => ({
+  ...open(),
+  deposits: undefined,
+}));
+
+describePortConformance("redis, one round shard", async () => open({ roundShards: 1 }));
 
 describe("redis: round shards", () => {
   const DAY = dayOf(Date.now());

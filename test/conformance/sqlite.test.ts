@@ -38,7 +38,9 @@ function open(dir: string, options: Omit<Parameters<typeof sqlitePorts>[0], "dat
   return ports;
 }
 
-describePortConformance("sqlite", async () => open(await dataDir()));
+describePortConformance("sqlite", async () => open(await dataDir()), {
+  capped: async (maxInboxes) => open(await dataDir(), { inboxes: { maxInboxes } }),
+});
 
 const DAY = 20_000;
 const quota = { stored: { items: 0, bytes: 0 }, maxItems: 100, maxBytes: 1 << 20 };

@@ -2,8 +2,10 @@
  * Crash safety on Redis: a relay process SIGKILLed at random moments, or in the middle of a
  * round close, loses no acknowledged deposit and delivers none twice; and, in process, a closer
  * that fails part-way through appending leaves its round for the next closer to finish.
- * All of it on one Redis server and on a three-master Redis Cluster. The process cases need
- * `npm run build` (the CLI runs from dist/).
+ * All of it on one Redis server, where a deposit is one script (atomic: a killed relay never
+ * leaves part of one in Redis), and on a three-master Redis Cluster, where a deposit's steps are
+ * separate calls (each atomic in its slot). The process cases need `npm run build` (the CLI runs
+ * from dist/).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedis, type RedisClient } from "../../src/adapters/redis/redis-connection.js";

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MemoryInboxStore } from "../../src/adapters/memory/memory-inbox-store.js";
+import { MemoryReplaySet } from "../../src/adapters/memory/memory-replay-set.js";
 import { MemoryRoundPool } from "../../src/adapters/memory/memory-round-pool.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { inboxIdOf, readIdFor, writeTokenHash } from "../../src/protocol/inbox-id.js";
@@ -14,6 +15,7 @@ import { dayOf, systemClock } from "../../src/relay/ports/clock.js";
 import type { InboxStore } from "../../src/relay/ports/inbox-store.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { RelayService } from "../../src/relay/relay-service.js";
+import { StepwiseDepositIntake } from "../../src/relay/stepwise-deposit-intake.js";
 
 const config = relayConfig({ origin: "https://relay.example" });
 /** Plaintext a 16 KiB fetch answer carries, as the client sizes it. */
@@ -46,7 +48,12 @@ async function inboxHolding(payloads: Uint8Array[]) {
     item: config.padding.pad(p),
   }));
   await store.appendRound(entries, day);
-  const service = new RelayService(config, counting, new MemoryRoundPool(), systemClock);
+  const deposits = new StepwiseDepositIntake({
+    inboxes: counting,
+    pool: new MemoryRoundPool(),
+    replay: new MemoryReplaySet(),
+  });
+  const service = new RelayService(config, counting, deposits, systemClock);
   /** Every item, page after page as a reader would, and the pages it took. */
   async function readAll(maxItems = 256): Promise<{ items: FetchedItem[]; pages: number }> {
     const items: FetchedItem[] = [];

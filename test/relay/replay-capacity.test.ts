@@ -9,6 +9,7 @@ import {
   DEFAULT_MAX_REPLAY_RECORDS,
   MemoryReplaySet,
 } from "../../src/adapters/memory/memory-replay-set.js";
+import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
 import { CapacityError } from "../../src/relay/errors.js";
@@ -61,9 +62,10 @@ describe("MemoryReplaySet capacity", () => {
 
     it("answers new requests with an opaque 503 and serves again once the key is retired", async () => {
       const replay = new MemoryReplaySet({ maxRecords: 2 });
+      const ports = { ...memoryPorts(), replay };
       running = await startNodeRelay({
         port: 0,
-        ports: { ...memoryPorts(), replay },
+        ports,
         config: { roundIntervalMs: 60_000 },
       });
       const answers: { status: number; body: string }[] = [];
@@ -84,6 +86,14 @@ describe("MemoryReplaySet capacity", () => {
       await client.cover();
       await expect(client.cover()).rejects.toThrow("relay answered HTTP 503");
       expect(answers.at(-1)).toEqual({ status: 503, body: "unavailable" });
+      // A deposit too: its replay record is written before it is acted on, and nothing is.
+      const stored = ports.inboxes.snapshot() + ports.pool.snapshot();
+      const card = contactCard(await createInbox(running.url));
+      await expect(client.deposit(card, randomBytes(16))).rejects.toThrow(
+        "relay answered HTTP 503",
+      );
+      expect(answers.at(-1)).toEqual({ status: 503, body: "unavailable" });
+      expect(ports.inboxes.snapshot() + ports.pool.snapshot()).toBe(stored);
       expect(replay.size()).toBe(2);
       // Retiring the key takes its records along and frees the set.
       for (const key of running.relay.keyRing.stored.hpke) await replay.forget(keyTag(key));

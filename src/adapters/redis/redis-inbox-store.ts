@@ -27,8 +27,9 @@ export const DEFAULT_REDIS_MAX_INBOXES = 1_000_000;
  *
  * New inboxes are refused ("full") once `{P:expiry}` counts `maxInboxes`: a flood of deposits to
  * made-up inboxes then stops growing Redis (items within existing inboxes are bounded by their
- * quota, and Redis's own `maxmemory` bounds the rest). The count is read at most once a second,
- * so the cap can be overshot by what one second of traffic creates.
+ * quota, and Redis's own `maxmemory` bounds the rest). Here the count is read at most once a
+ * second, so the cap can be overshot by what one second of traffic creates; on one server the
+ * relay's deposits go through RedisDepositIntake instead, whose script counts at each new inbox.
  *
  * @example const inboxes = new RedisInboxStore(connectRedis(url), new RedisKeys());
  */
@@ -38,7 +39,8 @@ export class RedisInboxStore implements InboxStore {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
-    private readonly maxInboxes = DEFAULT_REDIS_MAX_INBOXES,
+    /** The cap on inboxes; RedisDepositIntake's one-step deposit holds new inboxes to it too. */
+    readonly maxInboxes = DEFAULT_REDIS_MAX_INBOXES,
   ) {}
 
   #keysFor(inboxId: Uint8Array): string[] {

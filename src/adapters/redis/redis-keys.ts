@@ -1,6 +1,8 @@
 /**
  * Every Redis key Shroud uses, built in one place. Keys are hash-tagged so a Redis Cluster keeps
- * the keys one script touches in one slot:
+ * the keys one script touches in one slot (deposit.lua, which takes a whole deposit in one call,
+ * spans the replay shard, the expiry index, the inbox and the round shard: it runs only on a
+ * single server, and on a cluster a deposit is the separate one-slot steps):
  *
  * | slot (hash tag)        | keys                                                         |
  * | ---------------------- | ------------------------------------------------------------ |

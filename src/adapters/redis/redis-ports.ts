@@ -1,9 +1,11 @@
 import { ConfigError } from "../../protocol/errors.js";
 import type { SecretBytes } from "../../protocol/secret-bytes.js";
 import { systemClock, type Clock } from "../../relay/ports/clock.js";
+import type { DepositIntake } from "../../relay/ports/deposit-intake.js";
 import type { RelayPorts } from "../../relay/relay.js";
 import { BullMqRoundScheduler } from "./bullmq-round-scheduler.js";
 import { connectRedis, redisHosts, type RedisClient } from "./redis-connection.js";
+import { RedisDepositIntake } from "./redis-deposit-intake.js";
 import { RedisFederationQueue } from "./redis-federation-queue.js";
 import { RedisInboxStore } from "./redis-inbox-store.js";
 import { RedisKeyStore } from "./redis-key-store.js";
@@ -38,6 +40,7 @@ export interface RedisPorts extends RelayPorts {
   inboxes: RedisInboxStore;
   pool: RedisRoundPool;
   replay: RedisReplaySet;
+  deposits: DepositIntake;
   keys: RedisKeyStore;
   metrics: RedisMetrics;
   federation: RedisFederationQueue;
@@ -54,7 +57,8 @@ export interface RedisPorts extends RelayPorts {
 }
 
 /**
- * Every port on one Redis (ioredis) with rounds on BullMQ.
+ * Every port on one Redis (ioredis) with rounds on BullMQ; on one server a deposit is one
+ * script (RedisDepositIntake).
  *
  * @example
  * const ports = redisPorts({ url: "redis://127.0.0.1:6379", masterKey });
@@ -67,10 +71,14 @@ export function redisPorts(options: RedisPortsOptions): RedisPorts {
   // Federation batches must survive a restart: their queues stay on `url`, not `queueUrl`.
   const federation = new RedisFederationQueue(redis, options.url, keys);
   const rounds = new BullMqRoundScheduler(options.queueUrl ?? options.url, keys, metrics);
+  const inboxes = new RedisInboxStore(redis, keys, options.maxInboxes);
+  const pool = new RedisRoundPool(redis, keys, options.roundShards);
+  const replay = new RedisReplaySet(redis, keys);
   return {
-    inboxes: new RedisInboxStore(redis, keys, options.maxInboxes),
-    pool: new RedisRoundPool(redis, keys, options.roundShards),
-    replay: new RedisReplaySet(redis, keys),
+    inboxes,
+    pool,
+    replay,
+    deposits: new RedisDepositIntake(redis, keys, { inboxes, pool, replay }),
     keys: new RedisKeyStore(redis, keys, options.masterKey),
     clock: options.clock ?? systemClock,
     metrics,

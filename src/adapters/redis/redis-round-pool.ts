@@ -99,17 +99,35 @@ export class RedisRoundPool implements RoundPool {
     return this.#known ?? this.#span();
   }
 
-  /** Records this pool's shard count before its first add, so any closer covers its shards. */
   #recorded: Promise<unknown> | undefined;
 
-  async add(entry: RoundEntry, quota: QuotaCheck): Promise<AddResult> {
+  /**
+   * Resolves once this pool's shard count is recorded (asked of Redis before the first add
+   * only), so any closer covers the shards it adds to. Await it before adding an entry.
+   */
+  ready(): Promise<unknown> {
     this.#recorded ??= this.#recordShards().catch((error: unknown) => {
       this.#recorded = undefined;
       throw error;
     });
-    await this.#recorded;
-    const member = memberOf(entry);
-    const shard = this.keys.roundShard(roundShardOf(entry.inboxId, this.shards));
+    return this.#recorded;
+  }
+
+  /**
+   * Where `entry` goes in the open round: its round shard's keys, its member name there and a
+   * sort key drawn now (pool-add.lua's and deposit.lua's arguments).
+   */
+  placement(entry: RoundEntry): { shard: RoundShardKeys; member: string; sortKey: string } {
+    return {
+      shard: this.keys.roundShard(roundShardOf(entry.inboxId, this.shards)),
+      member: memberOf(entry),
+      sortKey: sortKey(entry.inboxId),
+    };
+  }
+
+  async add(entry: RoundEntry, quota: QuotaCheck): Promise<AddResult> {
+    await this.ready();
+    const { shard, member, sortKey } = this.placement(entry);
     return (await runScript(this.redis, "poolAdd", [
       shard.open,
       shard.entryPrefix + member,
@@ -122,7 +140,7 @@ export class RedisRoundPool implements RoundPool {
       quota.stored.bytes,
       quota.maxItems,
       quota.maxBytes,
-      sortKey(entry.inboxId),
+      sortKey,
     ])) as AddResult;
   }
 

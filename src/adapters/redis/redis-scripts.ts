@@ -1,11 +1,13 @@
 /**
  * Loads the Lua scripts in ./lua (each file's header names its KEYS and ARGV) and registers
- * them as ioredis commands, which run them by SHA and reload them after a NOSCRIPT.
+ * them as ioredis commands, which run them by SHA and reload them after a NOSCRIPT. A script
+ * whose number of keys varies (`keys: undefined`) takes that number as its first argument.
  */
 import { readFileSync } from "node:fs";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 
 const SCRIPTS = {
+  deposit: { file: "deposit.lua", keys: undefined },
   inboxAdmit: { file: "inbox-admit.lua", keys: 2 },
   inboxAppend: { file: "inbox-append.lua", keys: 3 },
   inboxFetch: { file: "inbox-fetch.lua", keys: 2 },
@@ -39,7 +41,11 @@ function source(name: ScriptName): string {
 /** Registers every script on a connection (once per connection). */
 export function defineScripts(redis: Redis | Cluster): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-    redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
+    const { keys } = SCRIPTS[name];
+    redis.defineCommand(name, {
+      lua: source(name),
+      ...(keys === undefined ? {} : { numberOfKeys: keys }),
+    });
   }
 }
 
