@@ -6,20 +6,17 @@
  * sent. INFO commandstats over the same deposits adds what scripts ran inside.
  */
 import type { Redis } from "ioredis";
-import { redisPorts } from "../../src/adapters/redis/redis-ports.js";
-import { deletePrefix } from "../../src/adapters/redis/redis-prefix.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
-import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { createRelayApp } from "../../src/relay/app.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
-import { benchPrefix } from "../common/bench-prefix.js";
 import type { Cleanup } from "../common/cleanup.js";
 import { BENCH_ORIGIN } from "../memory/bench-relay.js";
 import { commandStats, commandStatsDelta, totalCalls, type CommandStats } from "./redis-info.js";
+import { benchRedisPorts } from "./bench-redis-ports.js";
 import type { BenchRedis } from "./redis-server-process.js";
 
 const MESSAGE_BYTES = 100;
@@ -70,16 +67,7 @@ export async function measureDepositCalls(
   deposits: number,
   cleanup: Cleanup,
 ): Promise<DepositCalls> {
-  const prefix = benchPrefix("calls");
-  const ports = redisPorts({ url: redis.url, prefix, masterKey: SecretBytes.random(32) });
-  const closePorts = cleanup.add({
-    name: `redis ports ${prefix}`,
-    stop: async () => {
-      await deletePrefix(ports.redis, prefix);
-      await ports.close();
-    },
-    now: () => ports.redis.disconnect(),
-  });
+  const { ports, prefix, close: closePorts } = benchRedisPorts(redis, "calls", cleanup);
   try {
     const relay = await Relay.open(
       relayConfig({ origin: BENCH_ORIGIN, roundIntervalMs: 60_000 }),

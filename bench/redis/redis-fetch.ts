@@ -5,20 +5,17 @@
  * opening. One `fetchItems` of 100 may take several requests (each answer fills one bucket);
  * their times are added up.
  */
-import { redisPorts } from "../../src/adapters/redis/redis-ports.js";
-import { deletePrefix } from "../../src/adapters/redis/redis-prefix.js";
 import { contactCard, createInbox } from "../../src/client/inbox.js";
 import { RelayClient } from "../../src/client/relay-client.js";
 import { ShapingProfiles } from "../../src/client/shaping-profile.js";
 import { randomBytes } from "../../src/protocol/bytes.js";
-import { SecretBytes } from "../../src/protocol/secret-bytes.js";
 import { createRelayApp } from "../../src/relay/app.js";
 import { relayConfig } from "../../src/relay/relay-config.js";
 import { Relay } from "../../src/relay/relay.js";
-import { benchPrefix } from "../common/bench-prefix.js";
 import type { Cleanup } from "../common/cleanup.js";
 import { median } from "../common/percentile.js";
 import { BENCH_ORIGIN } from "../memory/bench-relay.js";
+import { benchRedisPorts } from "./bench-redis-ports.js";
 import type { BenchRedis } from "./redis-server-process.js";
 
 const ITEMS = 100;
@@ -42,16 +39,7 @@ export async function measureFetch100(
   runs: number,
   cleanup: Cleanup,
 ): Promise<FetchTiming> {
-  const prefix = benchPrefix("fetch");
-  const ports = redisPorts({ url: redis.url, prefix, masterKey: SecretBytes.random(32) });
-  const closePorts = cleanup.add({
-    name: `redis ports ${prefix}`,
-    stop: async () => {
-      await deletePrefix(ports.redis, prefix);
-      await ports.close();
-    },
-    now: () => ports.redis.disconnect(),
-  });
+  const { ports, close: closePorts } = benchRedisPorts(redis, "fetch", cleanup);
   const relay = await Relay.open(relayConfig({ origin: BENCH_ORIGIN, roundIntervalMs: 0 }), ports);
   const app = createRelayApp(relay);
   let timed: number[] | undefined;
