@@ -22,7 +22,7 @@ import {
 import { DescriptorError, TransportError } from "../protocol/errors.js";
 import { MediaTypes } from "../protocol/labels.js";
 import { PaddingPolicy } from "../protocol/padding-policy.js";
-import { randomBytes, toHex } from "../protocol/bytes.js";
+import { constantTimeEqual, randomBytes, toHex } from "../protocol/bytes.js";
 import {
   MESSAGE_ID_LENGTH,
   RequestKind,
@@ -260,7 +260,7 @@ export class RelayClient {
   readonly #autoLanes = new Map<string, number>();
   readonly #dropShare: number = DEFAULT_DROP_SHARE;
   readonly #autoLaneDrops: number = 0;
-  /** Cover payloads sealed ahead, by inbox: LOOP_COVER or a lane (see #coverPayload). */
+  /** Cover payloads sealed ahead, by inbox: LOOP_COVER or a lane (see #sendCover). */
   readonly #sealedCover = new Map<string, Promise<SealedCover>>();
   /** Gives the wallet's refills back their own timing when this client closes. */
   #unscheduleRefills: (() => void) | undefined;
@@ -524,6 +524,13 @@ export class RelayClient {
   /** Opens (or renews) a contact's lane; `auto`: one deposit opened, which ends when idle. */
   #openLane(card: ContactCard, auto: boolean): string {
     const lane = toHex(card.readId);
+    // A drop sealed ahead was sealed to the card the lane had: another key gets its own.
+    const had = this.#contacts.get(lane);
+    const same =
+      had !== undefined &&
+      constantTimeEqual(had.publicKey, card.publicKey) &&
+      constantTimeEqual(had.inboxId, card.inboxId);
+    if (!same) this.#sealedCover.delete(lane);
     this.#contacts.delete(lane);
     this.#contacts.set(lane, card);
     if (auto) this.#autoLanes.set(lane, 0);
