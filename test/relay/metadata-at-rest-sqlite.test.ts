@@ -161,7 +161,12 @@ describe("SQLite state at rest", () => {
           for (const address of ADDRESSES) expect(holdsText(value, address)).toBe(false);
         }
       }
-      for (const address of ADDRESSES) expect(holdsText(raw, address)).toBe(false);
+      // In the raw bytes only the longer forms: megabytes of ciphertext hold a three-byte "::1"
+      // inside eight printable bytes by chance (about one run in 150), while a stored "::1"
+      // would be a value of its own, which the rows' check above finds.
+      for (const address of ADDRESSES.filter((a) => a.length >= 7)) {
+        expect(holdsText(raw, address)).toBe(false);
+      }
       for (const plaintext of plaintexts) expect(raw.includes(plaintext)).toBe(false);
       expect(raw.includes("pending ")).toBe(false);
     } finally {
