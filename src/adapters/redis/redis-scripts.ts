@@ -29,10 +29,22 @@ type ScriptCall = (...args: Arg[]) => Promise<unknown>;
 
 const sources = new Map<ScriptName, string>();
 
+function read(file: string): string {
+  return readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
+}
+
+/**
+ * A script's source, with each `-- include: FILE as NAME` line replaced by FILE's script as a
+ * local function NAME(KEYS, ARGV), whose `return` answers the caller: a script that does what
+ * others do calls them rather than copying their rules.
+ */
 function source(name: ScriptName): string {
   let lua = sources.get(name);
   if (!lua) {
-    lua = readFileSync(new URL(`./lua/${SCRIPTS[name].file}`, import.meta.url), "utf8");
+    lua = read(SCRIPTS[name].file).replace(
+      /^-- include: (\S+\.lua) as (\w+)$/gm,
+      (_, file: string, fn: string) => `local function ${fn}(KEYS, ARGV)\n${read(file)}end`,
+    );
     sources.set(name, lua);
   }
   return lua;
